@@ -1,0 +1,186 @@
+"""Typed trace events (STYLE rule 5). Every view is a pure function of a list of these.
+
+Times are integer nanoseconds. ``host`` is the name of the host that recorded the event;
+``conn`` identifies the connection as ``(local_addr, local_port, remote_addr, remote_port)``
+or is ``None`` when no connection is involved (a link drop, a segment for no listener).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Optional
+
+from ..wire.tcp import TcpSegment
+
+Conn = Optional[tuple]
+
+
+class SegmentSent(NamedTuple):
+    """A segment left ``host``. ``retransmit`` with ``cause`` ("rto", "fast-retransmit", ...)."""
+
+    t: int
+    host: str
+    conn: Conn
+    src: str
+    dst: str
+    seg: TcpSegment
+    retransmit: bool = False
+    cause: Optional[str] = None
+    event = "send"
+
+
+class SegmentReceived(NamedTuple):
+    """A well-formed segment reached ``host``'s TCP."""
+
+    t: int
+    host: str
+    conn: Conn
+    src: str
+    dst: str
+    seg: TcpSegment
+    event = "recv"
+
+
+class SegmentDropped(NamedTuple):
+    """A segment was discarded. ``reason``: link-loss, bad-checksum, malformed, out-of-window,
+    no-listener, backlog-full, queue-full, scripted, ... ``seg`` is ``None`` when unparseable."""
+
+    t: int
+    host: str
+    conn: Conn
+    src: str
+    dst: str
+    seg: Optional[TcpSegment]
+    reason: str
+    detail: str = ""
+    event = "drop"
+
+
+class StateChanged(NamedTuple):
+    """The connection moved from ``old`` to ``new`` (RFC spellings) because of ``cause``,
+    under ``rule`` (an RFC citation such as "RFC 9293 §3.10.7.3")."""
+
+    t: int
+    host: str
+    conn: Conn
+    old: str
+    new: str
+    cause: str
+    rule: str = ""
+    event = "state"
+
+
+class TimerArmed(NamedTuple):
+    """Timer ``name`` (rto, time-wait, delayed-ack, persist, keepalive) set for ``deadline``."""
+
+    t: int
+    host: str
+    conn: Conn
+    name: str
+    deadline: int
+    backoff: int = 0
+    event = "timer-armed"
+
+
+class TimerCancelled(NamedTuple):
+    t: int
+    host: str
+    conn: Conn
+    name: str
+    event = "timer-cancelled"
+
+
+class TimerFired(NamedTuple):
+    t: int
+    host: str
+    conn: Conn
+    name: str
+    backoff: int = 0
+    event = "timer-fired"
+
+
+class RttSample(NamedTuple):
+    """An RTT measurement and the RFC 6298 estimator after it (all in ns)."""
+
+    t: int
+    host: str
+    conn: Conn
+    rtt: int
+    srtt: int
+    rttvar: int
+    rto: int
+    event = "rtt"
+
+
+class CongestionChanged(NamedTuple):
+    """cwnd / ssthresh (bytes) after a change, with bytes in flight and the receive window."""
+
+    t: int
+    host: str
+    conn: Conn
+    cwnd: int
+    ssthresh: int
+    flight_size: int
+    snd_wnd: int
+    cause: str = ""
+    event = "cwnd"
+
+
+class AppCall(NamedTuple):
+    """An application call (connect, send, recv, shutdown, close, ...) and its outcome."""
+
+    t: int
+    host: str
+    conn: Conn
+    call: str
+    args: str = ""
+    result: Any = None
+    error: Optional[str] = None
+    event = "app"
+
+
+class ConnectionError_(NamedTuple):
+    """The connection ended abnormally: ``error`` is refused, reset, timeout, ..."""
+
+    t: int
+    host: str
+    conn: Conn
+    error: str
+    detail: str = ""
+    event = "error"
+
+
+Event = Any  # one of the classes above
+
+
+class Recorder:
+    """Collects events from every host of one network, in the order they happen."""
+
+    __slots__ = ("events", "on", "names")
+
+    def __init__(self, on: bool = True) -> None:
+        self.events: list = []
+        self.on = on
+        #: address -> host name, for views that label lifelines by host
+        self.names: dict[str, str] = {}
+
+    def emit(self, ev: Event) -> None:
+        if self.on:
+            self.events.append(ev)
+
+
+class Tracer:
+    """A host's handle on a :class:`Recorder`: knows the host name. ``on`` is checked by
+    callers before building an event, so a disabled tracer costs one attribute read."""
+
+    __slots__ = ("recorder", "host", "on")
+
+    def __init__(self, host: str = "", recorder: Optional[Recorder] = None) -> None:
+        self.host = host
+        self.recorder = recorder if recorder is not None else Recorder(on=False)
+        self.on = self.recorder.on
+
+    def emit(self, ev: Event) -> None:
+        self.recorder.events.append(ev)
+
+
+NULL_TRACER = Tracer("", Recorder(on=False))
