@@ -9,8 +9,11 @@ and computing the checksum over the IPv4 or IPv6 pseudo-header.
 from __future__ import annotations
 
 import enum
+import struct as _struct
 from typing import NamedTuple, Union
 
+from .checksum import address_info as _address_info
+from .errors import MalformedPacket
 from .seq import Seq
 
 
@@ -119,3 +122,318 @@ class TcpSegment(NamedTuple):
     def mss(self) -> int | None:
         o = self.option(Mss)
         return o.value if o is not None else None  # type: ignore[union-attr]
+
+
+# ==========================================================================================
+# Wire format (RFC 9293 §3.1, options §3.2)
+# ==========================================================================================
+#
+# Option lists and EOL: what round-trips
+# --------------------------------------
+# ``emit_tcp`` encodes ``seg.options`` exactly as given (explicit ``Nop`` and ``Eol``
+# included), then pads with zero octets to a 32-bit boundary (RFC 9293 §3.1 MUST-69). On
+# the wire a zero octet *is* an EOL, so the padding for ``(Mss, WindowScale)`` (7 octets +
+# one zero) is byte-for-byte the same as ``(Mss, WindowScale, Eol)``. No parser can tell
+# the two apart; ``parse_tcp`` therefore uses one rule:
+#
+#     An EOL is recorded as ``Eol()`` only when it starts a 32-bit word of the option
+#     area (its offset from the first option octet is a multiple of 4). An EOL anywhere
+#     else is taken as padding and not recorded. Everything after an EOL is ignored.
+#
+# Emit never starts a word with padding, so the rule gives, for every encodable segment
+# (not SYN+FIN, ``UnknownOption`` only for kinds this module does not parse):
+#
+#     parse_tcp(emit_tcp(seg)) == seg           when seg.options has no Eol, or ends
+#                                               with one Eol that falls on a word boundary;
+#     parse_tcp(emit_tcp(seg)) == canonical(seg) otherwise, where canonical() drops the
+#                                               final, unaligned Eol (emit(canonical(seg))
+#                                               is the same bytes as emit(seg)).
+#
+# ``Eol`` may only be the last option given to ``emit_tcp`` (options after it would be
+# invisible to the receiver and break MUST-69). A ``FastOpen`` parsed from the
+# experimental kind 254 (magic 0xF989, RFC 7413 §4.1.1) is re-emitted as kind 34.
+
+_HDR = _struct.Struct("!HHIIHHHH")
+_II = _struct.Struct("!II")
+_OPT_MSS = _struct.Struct("!BBH")
+_OPT_WS = _struct.Struct("!BBB")
+_OPT_TS = _struct.Struct("!BBII")
+_SACK_BLOCKS = {n: _struct.Struct("!%dI" % (2 * n)) for n in range(1, 32)}
+_SACK_OPT = {n: _struct.Struct("!BB%dI" % (2 * n)) for n in range(1, 32)}
+
+OPT_TFO_EXP = 254
+TFO_EXP_MAGIC = b"\xf9\x89"  # RFC 7413 §4.1.1, experimental TFO option (RFC 6994)
+
+_FLAGS = tuple(Flags(i) for i in range(0x200))  # every 9-bit combination, prebuilt
+_EOL, _NOP, _SACK_PERM = Eol(), Nop(), SackPermitted()
+_tuple_new = tuple.__new__
+_int_new = int.__new__
+_from_bytes = int.from_bytes
+
+
+def _bad_len(kind: int, length: int, why: str) -> MalformedPacket:
+    return MalformedPacket("bad-option-length", f"option kind {kind} length {length}: {why}")
+
+
+def _parse_options(data: bytes, start: int, end: int) -> tuple:
+    """Decode the option area ``data[start:end]`` into option values, in wire order.
+
+    RFC 9293 §3.1 MUST-64: options may start on any octet. MUST-6: unknown options with a
+    length field are kept (as ``UnknownOption``) and otherwise ignored. MUST-7: an illegal
+    length raises ``bad-option-length``; the caller decides what to do about it.
+    """
+    opts: list = []
+    append = opts.append
+    i = start
+    while i < end:
+        kind = data[i]
+        if kind == OPT_NOP:
+            append(_NOP)
+            i += 1
+            continue
+        if kind == OPT_EOL:
+            # Recorded only at a word boundary; see "Option lists and EOL" above.
+            if not (i - start) & 3:
+                append(_EOL)
+            break
+        if i + 1 >= end:
+            raise MalformedPacket("bad-option-length", f"option kind {kind} has no length octet")
+        olen = data[i + 1]
+        if olen < 2:
+            raise _bad_len(kind, olen, "below 2 (RFC 9293 §3.1 MUST-7)")
+        nxt = i + olen
+        if nxt > end:
+            raise _bad_len(kind, olen, f"overruns the header by {nxt - end} octets")
+        if kind == OPT_MSS:
+            if olen != 4:
+                raise _bad_len(kind, olen, "MSS is 4 octets (RFC 9293 §3.2)")
+            append(Mss((data[i + 2] << 8) | data[i + 3]))
+        elif kind == OPT_WSCALE:
+            if olen != 3:
+                raise _bad_len(kind, olen, "window scale is 3 octets (RFC 7323 §2.2)")
+            append(WindowScale(data[i + 2]))
+        elif kind == OPT_SACK_PERM:
+            if olen != 2:
+                raise _bad_len(kind, olen, "SACK-permitted is 2 octets (RFC 2018 §2)")
+            append(_SACK_PERM)
+        elif kind == OPT_TS:
+            if olen != 10:
+                raise _bad_len(kind, olen, "timestamps is 10 octets (RFC 7323 §3.2)")
+            append(Timestamps(*_II.unpack_from(data, i + 2)))
+        elif kind == OPT_SACK:
+            nblocks, rem = divmod(olen - 2, 8)
+            if rem or not nblocks:
+                raise _bad_len(kind, olen, "SACK is 2 + 8n octets, n >= 1 (RFC 2018 §3)")
+            v = _SACK_BLOCKS[nblocks].unpack_from(data, i + 2)
+            append(Sack(tuple((_int_new(Seq, v[j]), _int_new(Seq, v[j + 1])) for j in range(0, len(v), 2))))
+        elif kind == OPT_TFO:
+            append(FastOpen(bytes(data[i + 2:nxt])))
+        elif kind == OPT_TFO_EXP and olen >= 4 and data[i + 2:i + 4] == TFO_EXP_MAGIC:
+            append(FastOpen(bytes(data[i + 4:nxt])))
+        else:
+            append(UnknownOption(kind, bytes(data[i + 2:nxt])))
+        i = nxt
+    return tuple(opts)
+
+
+def parse_options(data: bytes) -> tuple:
+    """Decode a bare option area (the octets between the fixed header and the data)."""
+    return _parse_options(data, 0, len(data))
+
+
+def _parse(data: bytes, addr_sum: int, verify: bool) -> TcpSegment:
+    """Parse a TCP segment; ``addr_sum`` is the word sum of the two pseudo-header addresses."""
+    n = len(data)
+    if n < 20:
+        raise MalformedPacket("truncated-header", f"{n} octets, a TCP header needs 20")
+    if verify:
+        # RFC 9293 §3.1 MUST-3: check the checksum over pseudo-header, header and data.
+        # The plain sum is never 0 (PTCL is 6), so a valid segment is exactly one whose
+        # sum is congruent to 0 mod 0xFFFF (a folded sum of 0xFFFF).
+        total = addr_sum + 6 + (n >> 16) + (n & 0xFFFF) + (
+            _from_bytes(data, "big") << 8 if n & 1 else _from_bytes(data, "big"))
+        if total % 0xFFFF:
+            raise MalformedPacket("bad-checksum", "TCP checksum does not verify")
+    sport, dport, seqn, ackn, off_flags, wnd, _ck, urg = _HDR.unpack_from(data)
+    hlen = (off_flags >> 12) << 2
+    if hlen < 20:
+        raise MalformedPacket("bad-data-offset", f"data offset {hlen >> 2} is below 5")
+    if hlen > n:
+        raise MalformedPacket("truncated-header", f"data offset says {hlen} octets, segment has {n}")
+    flags = off_flags & 0x1FF  # the 3 reserved bits are ignored (RFC 9293 §3.1)
+    if flags & 3 == 3:
+        raise MalformedPacket("syn-and-fin", "SYN and FIN are both set")
+    options = _parse_options(data, 20, hlen) if hlen > 20 else ()
+    return _tuple_new(TcpSegment, (
+        sport, dport, _int_new(Seq, seqn), _int_new(Seq, ackn), _FLAGS[flags], wnd,
+        data[hlen:], options, urg,
+    ))
+
+
+def parse_tcp(data: bytes, src: str, dst: str, verify: bool = True) -> TcpSegment:
+    """Parse a TCP segment (RFC 9293 §3.1) that travelled from ``src`` to ``dst``.
+
+    With ``verify`` the checksum is checked over the IPv4 or IPv6 pseudo-header built
+    from the two addresses (RFC 9293 §3.1 MUST-3). Malformed input raises
+    ``MalformedPacket`` with one of the reasons ``truncated-header``, ``bad-checksum``,
+    ``bad-data-offset``, ``bad-option-length``, ``syn-and-fin``.
+    """
+    if type(data) is not bytes:
+        data = bytes(data)
+    if not verify:
+        return _parse(data, 0, False)
+    return _parse(data, _address_info(src)[1] + _address_info(dst)[1], True)
+
+
+def _emit_options(options) -> bytes:
+    """Encode options in the given order, zero-padded to a 32-bit boundary (RFC 9293 §3.1 MUST-69)."""
+    parts = []
+    append = parts.append
+    last = len(options) - 1
+    try:
+        for idx, o in enumerate(options):
+            t = type(o)
+            if t is Nop:
+                append(b"\x01")
+            elif t is Mss:
+                append(_OPT_MSS.pack(OPT_MSS, 4, o.value))
+            elif t is WindowScale:
+                append(_OPT_WS.pack(OPT_WSCALE, 3, o.shift))
+            elif t is SackPermitted:
+                append(b"\x04\x02")
+            elif t is Timestamps:
+                append(_OPT_TS.pack(OPT_TS, 10, o.tsval, o.tsecr))
+            elif t is Sack:
+                nb = len(o.blocks)
+                if not 1 <= nb <= 4:
+                    raise ValueError(f"a SACK option carries 1..4 blocks, got {nb}")
+                append(_SACK_OPT[nb].pack(OPT_SACK, 2 + 8 * nb, *[e for b in o.blocks for e in b]))
+            elif t is Eol:
+                if idx != last:
+                    raise ValueError("Eol must be the last option (RFC 9293 §3.1 MUST-69)")
+                append(b"\x00")
+            elif t is FastOpen:
+                c = bytes(o.cookie)
+                if len(c) > 38:
+                    raise ValueError(f"a {len(c)}-octet Fast Open cookie does not fit in 40 octets of options")
+                append(bytes((OPT_TFO, 2 + len(c))) + c)
+            elif t is UnknownOption:
+                if not 2 <= o.kind <= 255:
+                    raise ValueError(f"UnknownOption kind {o.kind} must be 2..255 (0 and 1 have no length)")
+                d = bytes(o.data)
+                if len(d) > 38:
+                    raise ValueError(f"a {len(d)}-octet option body does not fit in 40 octets of options")
+                append(bytes((o.kind, 2 + len(d))) + d)
+            else:
+                raise ValueError(f"not a TCP option: {o!r}")
+    except _struct.error as e:
+        raise ValueError(f"TCP option field out of range: {e}") from e
+    out = b"".join(parts)
+    n = len(out)
+    if n > 40:
+        raise ValueError(f"TCP options take {n} octets, at most 40 fit")
+    pad = -n & 3
+    return out + bytes(pad) if pad else out
+
+
+def emit_options(options) -> bytes:
+    """Encode an option list as ``emit_tcp`` does (in order, zero-padded to a word)."""
+    return _emit_options(options)
+
+
+def _emit(seg: TcpSegment, addr_sum: int) -> bytes:
+    """Encode ``seg``; ``addr_sum`` is the word sum of the two pseudo-header addresses."""
+    sport, dport, seqn, ackn, flags, wnd, payload, options, urg = seg
+    if options:
+        ob = _emit_options(options)
+        hlen = 20 + len(ob)
+    else:
+        ob = b""
+        hlen = 20
+    if flags >> 9 or flags < 0:
+        raise ValueError(f"flags {flags!r} do not fit in 9 bits")
+    off_flags = (hlen << 10) | flags  # data offset in 32-bit words, top 4 bits
+    try:
+        h = _HDR.pack(sport, dport, seqn, ackn, off_flags, wnd, 0, urg)
+    except _struct.error as e:
+        raise ValueError(
+            f"TCP field out of range (ports {sport}/{dport}, seq {seqn}, ack {ackn}, wnd {wnd}, urg {urg})"
+        ) from e
+    # RFC 9293 §3.1 MUST-2: the checksum covers pseudo-header, header, options and data.
+    # Header and options are whole words, so each piece's integer value is congruent to
+    # its own word sum; the odd payload is padded on the right.
+    n = hlen + len(payload)
+    total = addr_sum + 6 + (n >> 16) + (n & 0xFFFF) + _from_bytes(h, "big")
+    if ob:
+        total += _from_bytes(ob, "big")
+    if payload:
+        total += _from_bytes(payload, "big") << 8 if n & 1 else _from_bytes(payload, "big")
+    ck = 0xFFFF - (total % 0xFFFF or 0xFFFF)  # total > 0, so the folded sum is 1..0xFFFF
+    h = _HDR.pack(sport, dport, seqn, ackn, off_flags, wnd, ck, urg)
+    if ob:
+        return h + ob + payload if payload else h + ob
+    return h + payload if payload else h
+
+
+def emit_tcp(seg: TcpSegment, src: str, dst: str) -> bytes:
+    """Encode ``seg`` travelling from ``src`` to ``dst`` (RFC 9293 §3.1).
+
+    The checksum is computed over the IPv4 or IPv6 pseudo-header (MUST-2); options are
+    written in order and padded with zeros (MUST-69). Out-of-range fields, or options
+    longer than 40 octets, raise ``ValueError``. SYN+FIN and malformed ``UnknownOption``
+    values are emitted as given, which lets tests build hostile segments.
+    """
+    return _emit(seg, _address_info(src)[1] + _address_info(dst)[1])
+
+
+# --- tcpdump-like text ------------------------------------------------------------------
+
+_FLAG_LETTERS = ((FIN, "F"), (SYN, "S"), (RST, "R"), (PSH, "P"), (ACK, "."),
+                 (URG, "U"), (ECE, "E"), (CWR, "W"), (NS, "N"))
+
+
+def option_summary(o) -> str:
+    """One option as tcpdump prints it ("mss 1460", "nop", "wscale 7", "sackOK", ...)."""
+    t = type(o)
+    if t is Mss:
+        return f"mss {o.value}"
+    if t is Nop:
+        return "nop"
+    if t is Eol:
+        return "eol"
+    if t is WindowScale:
+        return f"wscale {o.shift}"
+    if t is SackPermitted:
+        return "sackOK"
+    if t is Timestamps:
+        return f"TS val {o.tsval} ecr {o.tsecr}"
+    if t is Sack:
+        return f"sack {len(o.blocks)} " + "".join(f"{{{int(a)}:{int(b)}}}" for a, b in o.blocks)
+    if t is FastOpen:
+        return f"tfo cookie {o.cookie.hex()}" if o.cookie else "tfo cookiereq"
+    if t is UnknownOption:
+        return f"unknown-{o.kind} {o.data.hex()}" if o.data else f"unknown-{o.kind}"
+    return repr(o)
+
+
+def seg_summary(seg: TcpSegment) -> str:
+    """tcpdump-style text: ``Flags [S.], seq 300, ack 101, win 65535, options [mss 1460], length 0``.
+
+    Flag letters follow tcpdump's order F S R P . U E W N (``.`` is ACK, ``none`` when no
+    flag is set); ``seq a:b`` spans the data when there is any; ``ack`` is shown only with
+    ACK and ``urg`` only with URG.
+    """
+    f = seg.flags
+    letters = "".join(c for bit, c in _FLAG_LETTERS if f & bit) or "none"
+    n = len(seg.payload)
+    s = int(seg.seq)
+    parts = [f"Flags [{letters}]", f"seq {s}:{(s + n) & 0xFFFFFFFF}" if n else f"seq {s}"]
+    if f & ACK:
+        parts.append(f"ack {int(seg.ack)}")
+    parts.append(f"win {seg.wnd}")
+    if f & URG:
+        parts.append(f"urg {seg.urg_ptr}")
+    if seg.options:
+        parts.append("options [" + ",".join(option_summary(o) for o in seg.options) + "]")
+    parts.append(f"length {n}")
+    return ", ".join(parts)

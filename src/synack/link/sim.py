@@ -1,0 +1,594 @@
+"""Discrete-event network simulator: a virtual clock, hosts, and seeded per-direction impairments.
+
+The :class:`Network` owns the clock ``now`` (integer ns) and a heap of pending events, each a
+tuple ``(time, counter, node, packet)``: a packet delivery, or (``packet is None``) a host
+timer. Processing an event jumps the clock straight to its time (STYLE rule 2), so a 60 s
+TIME-WAIT costs no wall time. Everything random comes from one ``random.Random(seed)``:
+the same seed and the same calls give the same event history.
+
+Per direction ``a -> b`` a :class:`PathParams` says what the link does to a packet, in this
+order: scripted faults (``drop_nth``, ``drop_if``), MTU check, transmit queue and
+serialisation (when ``bandwidth_bps`` is set), random loss, duplication, and per copy
+corruption, reordering and jitter. Link drops are traced as ``SegmentDropped`` with
+``host`` = the sender; the hosts trace their own sends and receives.
+"""
+
+from __future__ import annotations
+
+import heapq
+import ipaddress
+import random
+from collections import deque
+from dataclasses import dataclass, fields, replace
+from typing import Any, Callable, Optional
+
+from ..timeunits import NS_PER_S, ms, sec
+from ..trace.events import Recorder, SegmentDropped
+
+__all__ = ["PathParams", "LinkPacket", "Fault", "Network"]
+
+
+@dataclass(slots=True)
+class PathParams:
+    """Impairments of one direction of a path. Times in ns, probabilities in [0, 1]."""
+
+    #: one-way propagation delay
+    delay: int = ms(1)
+    #: extra delay drawn uniformly from 0..jitter (inclusive); can reorder packets
+    jitter: int = 0
+    #: probability that a packet is lost on the link
+    loss: float = 0.0
+    #: probability that a packet is held back by ``reorder_delay``, so later ones overtake it
+    reorder: float = 0.0
+    #: extra delay of a reordered packet; ``None`` means "same as ``delay``"
+    reorder_delay: Optional[int] = None
+    #: probability that a packet arrives twice
+    duplicate: float = 0.0
+    #: probability that 1..3 bits of the IP payload are flipped (the TCP checksum catches it)
+    corrupt: float = 0.0
+    #: link rate; ``None`` is infinitely fast (no serialisation delay, no queue)
+    bandwidth_bps: Optional[float] = None
+    #: transmit-queue capacity in packets (waiting or in transmission) when bandwidth is set;
+    #: ``None`` is unbounded
+    queue_packets: Optional[int] = 100
+    #: packets longer than this many bytes are dropped ("too-big"); ``None`` is no limit
+    mtu: Optional[int] = None
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` if a field is out of range."""
+        for name in ("loss", "reorder", "duplicate", "corrupt"):
+            p = getattr(self, name)
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
+        for name in ("delay", "jitter"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0 ns, got {getattr(self, name)!r}")
+        if self.reorder_delay is not None and self.reorder_delay < 0:
+            raise ValueError(f"reorder_delay must be >= 0 ns, got {self.reorder_delay!r}")
+        if self.bandwidth_bps is not None and self.bandwidth_bps <= 0:
+            raise ValueError(f"bandwidth_bps must be > 0 or None, got {self.bandwidth_bps!r}")
+        if self.queue_packets is not None and self.queue_packets < 1:
+            raise ValueError(f"queue_packets must be >= 1 or None, got {self.queue_packets!r}")
+        if self.mtu is not None and self.mtu < 1:
+            raise ValueError(f"mtu must be >= 1 or None, got {self.mtu!r}")
+
+
+_PATH_FIELDS = frozenset(f.name for f in fields(PathParams))
+
+
+class LinkPacket:
+    """A packet on the link, as ``drop_if`` predicates see it. ``hdr``/``seg`` are parsed on
+    first access with ``synack.wire.ip.parse_packet``; ``seg`` is ``None`` when unparseable
+    (and ``hdr`` too when even the IP header is bad)."""
+
+    __slots__ = ("raw", "src_host", "dst_host", "_hdr", "_seg", "_parsed")
+
+    def __init__(self, raw: bytes, src_host: str, dst_host: Optional[str]) -> None:
+        self.raw = raw
+        self.src_host = src_host
+        self.dst_host = dst_host
+        self._parsed = False
+        self._hdr: Any = None
+        self._seg: Any = None
+
+    def _parse(self) -> None:
+        self._parsed = True
+        self._hdr, self._seg = _parse(self.raw)
+
+    @property
+    def hdr(self) -> Any:
+        if not self._parsed:
+            self._parse()
+        return self._hdr
+
+    @property
+    def seg(self) -> Any:
+        if not self._parsed:
+            self._parse()
+        return self._seg
+
+    def __repr__(self) -> str:
+        return f"LinkPacket({self.src_host}->{self.dst_host}, {len(self.raw)} bytes, seg={self.seg!r})"
+
+
+_parsers: Optional[tuple] = None
+
+
+def _load_parsers() -> tuple:
+    """(parse_packet, parse_ip, MalformedPacket), imported on first use; ``()`` when
+    ``synack.wire.ip`` does not exist (yet): the link then works on raw bytes alone."""
+    global _parsers
+    if _parsers is None:
+        try:
+            from ..wire.errors import MalformedPacket
+            from ..wire.ip import parse_ip, parse_packet
+        except ModuleNotFoundError as e:
+            if e.name != "synack.wire.ip":
+                raise
+            _parsers = ()
+        else:
+            _parsers = (parse_packet, parse_ip, MalformedPacket)
+    return _parsers
+
+
+def _parse(raw: bytes) -> tuple[Any, Any]:
+    """(IpHeader, TcpSegment) of ``raw``; ``None`` for whatever part does not parse."""
+    parsers = _parsers if _parsers is not None else _load_parsers()
+    if not parsers:
+        return None, None
+    parse_packet, parse_ip, MalformedPacket = parsers
+    try:
+        return parse_packet(raw)
+    except MalformedPacket:
+        pass
+    try:
+        return parse_ip(raw)[0], None
+    except MalformedPacket:
+        return None, None
+
+
+class Fault:
+    """Handle on a scripted fault; ``remove()`` cancels it. ``hits`` counts packets dropped."""
+
+    __slots__ = ("_owner", "n", "predicate", "remaining", "hits", "active")
+
+    def __init__(self, owner: list, n: int = 0, predicate: Optional[Callable] = None,
+                 remaining: Optional[int] = None) -> None:
+        self._owner = owner
+        self.n = n
+        self.predicate = predicate
+        self.remaining = remaining
+        self.hits = 0
+        self.active = True
+
+    def remove(self) -> None:
+        """Cancel the fault (harmless if it already fired or was removed)."""
+        if self.active:
+            self.active = False
+            self._owner.remove(self)
+
+
+class _Link:
+    """State of one direction a -> b: parameters, packet count, transmit queue, drop_nth faults."""
+
+    __slots__ = ("params", "count", "free_at", "tx_ends", "nth")
+
+    def __init__(self, params: PathParams) -> None:
+        self.params = params
+        #: packets a has sent to b since the network started (drop_nth counts these)
+        self.count = 0
+        #: time the transmitter finishes the last queued packet
+        self.free_at = 0
+        #: transmission end times of packets waiting or in transmission (FIFO)
+        self.tx_ends: deque = deque()
+        self.nth: list = []
+
+
+class _Node:
+    """A host attached to the network, with cached bound methods and its timer entry."""
+
+    __slots__ = ("host", "name", "take", "next_deadline", "deliver", "deadline", "token",
+                 "spin", "out")
+
+    def __init__(self, host: Any) -> None:
+        self.host = host
+        self.name: str = host.name
+        self.take = host.take_packets
+        self.next_deadline = host.next_deadline
+        self.deliver = host.deliver
+        #: the deadline of this host's one live timer entry (None: none scheduled)
+        self.deadline: Optional[int] = None
+        #: heap counter of the live timer entry; other timer entries for this node are stale
+        self.token = 0
+        #: consecutive on_timeout calls that left a deadline <= now (runaway-timer guard)
+        self.spin = 0
+        #: destination node -> _Link
+        self.out: dict = {}
+
+
+_SPIN_LIMIT = 10_000
+
+
+class Network:
+    """A discrete-event network of hosts. See the module docstring."""
+
+    def __init__(self, seed: int = 0, recorder: Optional[Recorder] = None, trace: bool = True) -> None:
+        #: the virtual clock, integer ns
+        self.now = 0
+        self.seed = seed
+        #: the one source of randomness of the network and the hosts it creates
+        self.rng = random.Random(seed)
+        self.recorder = recorder if recorder is not None else Recorder(on=trace)
+        #: paths created from now on start as a copy of this
+        self.default_path = PathParams()
+        #: host name -> host
+        self.hosts: dict[str, Any] = {}
+        #: packets delivered to hosts, and link drops by reason
+        self.delivered = 0
+        self.dropped: dict[str, int] = {}
+        self._nodes: list[_Node] = []
+        self._by_name: dict[str, _Node] = {}
+        self._route: dict[bytes, _Node] = {}  # packed address -> node
+        self._addr_str: dict[bytes, str] = {}  # packed address -> the string the host was given
+        self._paths: dict[tuple[str, str], PathParams] = {}
+        self._links: dict[tuple[str, str], _Link] = {}
+        self._rules: list[Fault] = []
+        self._heap: list = []
+        self._seq = 0
+
+    # ---- hosts -------------------------------------------------------------------------
+
+    def add_host(self, name: str, addrs: list[str], **host_kwargs: Any) -> Any:
+        """Create a ``synack.stack.host.Host`` (seeded from the network rng, tracing into the
+        network's recorder), attach it, and return it."""
+        from ..stack.host import Host
+
+        derived = self.rng.getrandbits(64)  # drawn even when a seed is given: same rng stream
+        host_kwargs.setdefault("seed", derived)
+        host_kwargs.setdefault("recorder", self.recorder)
+        host = Host(name, list(addrs), **host_kwargs)
+        self.attach(host)
+        return host
+
+    def attach(self, host: Any) -> Any:
+        """Attach an existing host object (anything with the Host link-side interface)."""
+        name = host.name
+        if name in self._by_name:
+            raise ValueError(f"a host named {name!r} is already attached")
+        packed = []
+        for addr in host.addrs:
+            key = ipaddress.ip_address(addr).packed
+            if key in self._route:
+                raise ValueError(f"address {addr} already belongs to host {self._route[key].name!r}")
+            packed.append((key, addr))
+        node = _Node(host)
+        for key, addr in packed:
+            self._route[key] = node
+            self._addr_str[key] = addr
+            self.recorder.names[addr] = name
+            canonical = str(ipaddress.ip_address(addr))
+            if canonical != addr:
+                self.recorder.names[canonical] = name
+        self._nodes.append(node)
+        self._by_name[name] = node
+        self.hosts[name] = host
+        return host
+
+    def host(self, name: str) -> Any:
+        """The host called ``name`` (KeyError if none)."""
+        return self.hosts[name]
+
+    # ---- paths and faults --------------------------------------------------------------
+
+    def path(self, a: str, b: str) -> PathParams:
+        """The impairments of direction a -> b (host names), created from ``default_path``
+        on first use. Edit its fields freely; they apply to packets sent afterwards."""
+        p = self._paths.get((a, b))
+        if p is None:
+            p = self._paths[(a, b)] = replace(self.default_path)
+        return p
+
+    def set_path(self, a: str, b: str, **kw: Any) -> PathParams:
+        """Set fields of the a -> b path, e.g. ``set_path("c", "s", delay=ms(10), loss=0.01)``."""
+        unknown = set(kw) - _PATH_FIELDS
+        if unknown:
+            raise TypeError(f"unknown path parameter(s): {', '.join(sorted(unknown))}")
+        p = self.path(a, b)
+        trial = replace(p, **kw)
+        trial.validate()
+        for k, v in kw.items():
+            setattr(p, k, v)
+        return p
+
+    def set_both(self, a: str, b: str, **kw: Any) -> tuple[PathParams, PathParams]:
+        """``set_path`` on both directions between a and b."""
+        return self.set_path(a, b, **kw), self.set_path(b, a, **kw)
+
+    def _link(self, a: str, b: str) -> _Link:
+        link = self._links.get((a, b))
+        if link is None:
+            link = self._links[(a, b)] = _Link(self.path(a, b))
+        return link
+
+    def drop_nth(self, a: str, b: str, n: int) -> Fault:
+        """Drop the n-th packet (1-based) that a sends to b, counting every packet a -> b
+        since the network started. Traced with reason "scripted"."""
+        if n < 1:
+            raise ValueError(f"n is 1-based, got {n}")
+        link = self._link(a, b)
+        fault = Fault(link.nth, n=n, remaining=1)
+        link.nth.append(fault)
+        return fault
+
+    def drop_if(self, predicate: Callable[[LinkPacket], bool], count: Optional[int] = None) -> Fault:
+        """Drop every packet for which ``predicate(pkt)`` is true (a :class:`LinkPacket`),
+        at most ``count`` times if given. Traced with reason "scripted"."""
+        if count is not None and count < 1:
+            raise ValueError(f"count must be >= 1 or None, got {count}")
+        fault = Fault(self._rules, predicate=predicate, remaining=count)
+        self._rules.append(fault)
+        return fault
+
+    # ---- sending -----------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Schedule every host's pending packets through the path model, and (re)schedule
+        each host's timer from ``next_deadline()``."""
+        for node in self._nodes:
+            self._flush_node(node)
+
+    def _flush_node(self, node: _Node) -> None:
+        pkts = node.take()
+        if pkts:
+            send = self._send
+            for packet in pkts:
+                send(node, packet)
+        d = node.next_deadline()
+        if d != node.deadline:
+            node.deadline = d
+            if d is None:
+                node.token = 0
+            else:
+                self._seq += 1
+                node.token = self._seq
+                now = self.now
+                heapq.heappush(self._heap, (d if d > now else now, self._seq, node, None))
+
+    def _send(self, node: _Node, packet: bytes) -> None:
+        """One packet leaves ``node``: route it and run it through the a -> dst path."""
+        if packet:
+            v = packet[0] >> 4
+            dst = self._route.get(packet[16:20] if v == 4 else packet[24:40] if v == 6 else b"")
+        else:
+            dst = None
+        if dst is None:
+            self._drop(node, None, packet, "no-route")
+            return
+        link = node.out.get(dst)
+        if link is None:
+            link = node.out[dst] = self._link(node.name, dst.name)
+        link.count += 1
+        if link.nth:
+            for fault in link.nth:
+                if fault.n == link.count:
+                    fault.hits += 1
+                    fault.remove()
+                    self._drop(node, dst, packet, "scripted", f"drop_nth({fault.n})")
+                    return
+        if self._rules and self._scripted(node, dst, packet):
+            return
+        p = link.params
+        if not (p.loss or p.bandwidth_bps or p.jitter or p.reorder or p.duplicate or p.corrupt or p.mtu):
+            self._seq += 1
+            heapq.heappush(self._heap, (self.now + p.delay, self._seq, dst, packet))
+            return
+        self._impaired(node, dst, link, p, packet)
+
+    def _scripted(self, node: _Node, dst: _Node, packet: bytes) -> bool:
+        view = LinkPacket(packet, node.name, dst.name)
+        for fault in self._rules:
+            if fault.predicate(view):
+                fault.hits += 1
+                if fault.remaining is not None:
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        fault.remove()
+                self._drop(node, dst, packet, "scripted", "drop_if", view)
+                return True
+        return False
+
+    def _impaired(self, node: _Node, dst: _Node, link: _Link, p: PathParams, packet: bytes) -> None:
+        """The slow path: MTU, queue and serialisation, loss, duplication, corruption,
+        reordering, jitter."""
+        now = self.now
+        rng = self.rng
+        size = len(packet)
+        if p.mtu is not None and size > p.mtu:
+            self._drop(node, dst, packet, "too-big", f"{size} > mtu {p.mtu}")
+            return
+        start = now
+        if p.bandwidth_bps:
+            tx_ends = link.tx_ends
+            while tx_ends and tx_ends[0] <= now:
+                tx_ends.popleft()
+            if p.queue_packets is not None and len(tx_ends) >= p.queue_packets:
+                self._drop(node, dst, packet, "queue-full", f"{len(tx_ends)} packets queued")
+                return
+            if link.free_at > now:
+                start = link.free_at
+            start += -(-size * 8 * NS_PER_S // p.bandwidth_bps)  # ceil: the serialisation delay
+            start = int(start)
+            link.free_at = start
+            tx_ends.append(start)
+        if p.loss and rng.random() < p.loss:
+            self._drop(node, dst, packet, "link-loss")
+            return
+        arrive = start + p.delay
+        copies = 2 if p.duplicate and rng.random() < p.duplicate else 1
+        heap = self._heap
+        for _ in range(copies):
+            pkt = packet
+            t = arrive
+            if p.corrupt and rng.random() < p.corrupt:
+                pkt = _corrupt(packet, rng)
+            if p.reorder and rng.random() < p.reorder:
+                t += p.delay if p.reorder_delay is None else p.reorder_delay
+            if p.jitter:
+                t += rng.randint(0, p.jitter)
+            self._seq += 1
+            heapq.heappush(heap, (t, self._seq, dst, pkt))
+
+    def _drop(self, node: _Node, dst: Optional[_Node], packet: bytes, reason: str, detail: str = "",
+              view: Optional[LinkPacket] = None) -> None:
+        self.dropped[reason] = self.dropped.get(reason, 0) + 1
+        rec = self.recorder
+        if not rec.on:
+            return
+        seg = view.seg if view is not None else _parse(packet)[1]
+        src, dst_addr = _addresses(packet, self._addr_str)
+        rec.emit(SegmentDropped(self.now, node.name, None, src, dst_addr, seg, reason, detail))
+
+    # ---- running -----------------------------------------------------------------------
+
+    def _next_time(self) -> Optional[int]:
+        """Time of the next live event (dropping stale timer entries), or None when idle."""
+        heap = self._heap
+        while heap:
+            t, seq, node, pkt = heap[0]
+            if pkt is None and seq != node.token:
+                heapq.heappop(heap)
+                continue
+            return t
+        return None
+
+    def next_time(self) -> Optional[int]:
+        """When the next event will happen (after flushing), or None when the network is idle."""
+        self.flush()
+        return self._next_time()
+
+    def _process(self) -> Optional[_Node]:
+        """Pop and process the next live event; return the node it touched, or None if idle."""
+        heap = self._heap
+        while heap:
+            t, seq, node, pkt = heapq.heappop(heap)
+            if pkt is not None:
+                self.now = t
+                self.delivered += 1
+                node.deliver(pkt, t)
+                return node
+            if seq != node.token:
+                continue  # stale: the host's deadline moved since this entry was pushed
+            self.now = t
+            node.token = 0
+            node.deadline = None
+            d = node.next_deadline()
+            if d is not None and d <= t:
+                node.host.on_timeout(t)
+                d = node.next_deadline()
+                if d is not None and d <= t:
+                    node.spin += 1
+                    if node.spin > _SPIN_LIMIT:
+                        raise RuntimeError(
+                            f"host {node.name!r}: next_deadline() stays at {d} <= now {t} after on_timeout")
+                else:
+                    node.spin = 0
+            return node
+        return None
+
+    def step(self) -> bool:
+        """Flush, process the next event (the clock jumps to it), flush. False if idle."""
+        self.flush()
+        node = self._process()
+        if node is None:
+            return False
+        self._flush_node(node)
+        return True
+
+    def run_until(self, cond: Callable[[], bool], timeout: Optional[int] = None) -> bool:
+        """Process events until ``cond()`` is true (checked after each flush, before each
+        event). False if the network went idle, or ``timeout`` ns of simulated time passed,
+        first; with a timeout the clock then stands at the start + timeout."""
+        end = None if timeout is None else self.now + timeout
+        flush = self.flush
+        next_time = self._next_time
+        process = self._process
+        while True:
+            flush()
+            if cond():
+                return True
+            t = next_time()
+            if t is None or (end is not None and t > end):
+                if end is not None and end > self.now:
+                    self.now = end
+                return False
+            process()
+
+    def run_for(self, duration: int) -> None:
+        """Process every event up to now + duration, then set the clock to now + duration."""
+        end = self.now + duration
+        flush = self.flush
+        next_time = self._next_time
+        process = self._process
+        while True:
+            flush()
+            t = next_time()
+            if t is None or t > end:
+                break
+            process()
+        if end > self.now:
+            self.now = end
+
+    def run(self, max_time: int = sec(3600)) -> bool:
+        """Run until idle; True if it got there, False if ``max_time`` ns of simulated time
+        passed first (the clock then stands at the start + max_time)."""
+        end = self.now + max_time
+        flush = self.flush
+        next_time = self._next_time
+        process = self._process
+        while True:
+            flush()
+            t = next_time()
+            if t is None:
+                return True
+            if t > end:
+                self.now = end
+                return False
+            process()
+
+
+def _addresses(packet: bytes, names: dict[bytes, str]) -> tuple[str, str]:
+    """(src, dst) address strings of an IP packet, "" where the packet is too short."""
+    if packet:
+        v = packet[0] >> 4
+        if v == 4 and len(packet) >= 20:
+            return _addr(packet[12:16], names), _addr(packet[16:20], names)
+        if v == 6 and len(packet) >= 40:
+            return _addr(packet[8:24], names), _addr(packet[24:40], names)
+    return "", ""
+
+
+def _addr(packed: bytes, names: dict[bytes, str]) -> str:
+    s = names.get(packed)
+    return s if s is not None else str(ipaddress.ip_address(packed))
+
+
+def _corrupt(packet: bytes, rng: random.Random) -> bytes:
+    """Flip 1..3 bits of the IP payload (RFC 9293 §3.1: the TCP checksum must catch it).
+
+    The flipped bits have distinct positions within a 16-bit word (counting words from the
+    start of the payload, where the TCP checksum's words start), so their changes to the
+    ones'-complement sum cannot cancel: the sum moves by a nonzero amount below 0xFFFF.
+    """
+    v = packet[0] >> 4
+    hlen = (packet[0] & 0x0F) * 4 if v == 4 else 40 if v == 6 else 0
+    plen = len(packet) - hlen
+    if plen <= 0:
+        return packet
+    # a bit position within a word: (byte parity << 3) | bit; odd bytes exist only if plen > 1
+    positions = rng.sample(range(16 if plen > 1 else 8), rng.randint(1, 3))
+    buf = bytearray(packet)
+    for pos in positions:
+        parity = pos >> 3
+        k = rng.randrange((plen - parity + 1) // 2)
+        buf[hlen + parity + 2 * k] ^= 0x80 >> (pos & 7)
+    return bytes(buf)
