@@ -73,6 +73,18 @@ IsnSource = Callable[[str, int, str, int, int], Seq]
 _EMPTY = b""
 
 
+def reset_for(seg: TcpSegment) -> Optional[TcpSegment]:
+    """The reset RFC 9293 §3.10.7.1 sends for a segment that matches no connection:
+    <SEQ=SEG.ACK><CTL=RST> if it had ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>;
+    None for an incoming RST, which is never answered."""
+    f = seg.flags
+    if f & RST:
+        return None
+    if f & ACK:
+        return TcpSegment(seg.dst_port, seg.src_port, seg.ack, Seq(0), RST, 0)
+    return TcpSegment(seg.dst_port, seg.src_port, Seq(0), seg.seq + seg.len, RST | ACK, 0)
+
+
 class Connection:
     """A TCB and the procedures of RFC 9293 §3.10 that act on it."""
 
@@ -449,8 +461,16 @@ class Connection:
         # RFC 9293 §3.7.1 MUST-14 / SHLD-5: announce our MSS in every SYN.
         return (Mss(self.rcv_mss),)
 
-    def open(self, now: int, active: bool = True) -> None:
-        """OPEN call (RFC 9293 §3.10.1): active sends a SYN; passive enters LISTEN."""
+    def open(self, now: int, active: bool = True, trace: bool = True) -> None:
+        """OPEN call (RFC 9293 §3.10.1): active sends a SYN; passive enters LISTEN.
+
+        ``trace=False`` enters LISTEN silently: a host uses it for the connection record it
+        makes for each SYN that reaches a listening socket.
+        """
+        if not trace and not active and self.state is CLOSED:
+            self.passive = True
+            self.state = LISTEN
+            return
         if self.state is not CLOSED:
             if self.state is LISTEN and active:
                 self._active_open(now)
@@ -670,12 +690,9 @@ class Connection:
     def _closed_state(self, seg: TcpSegment, now: int) -> None:
         """RFC 9293 §3.10.7.1: a reset answers everything but a reset."""
         self._drop(seg, now, "closed", "no TCB")
-        if seg.flags & RST:
-            return
-        if seg.flags & ACK:
-            self._send_rst(seg.ack, now)
-        else:
-            self._send_rst(Seq(0), now, ack=seg.seq + seg.len)
+        rst = reset_for(seg)
+        if rst is not None:
+            self._emit(rst, now)
 
     def _listen_state(self, seg: TcpSegment, now: int) -> None:
         """RFC 9293 §3.10.7.2."""

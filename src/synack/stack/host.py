@@ -1,0 +1,344 @@
+"""One host: its addresses, IP in and out, demultiplexing by 4-tuple, listeners with a
+bounded backlog, ephemeral ports, and the reset for segments that match no connection.
+
+A :class:`Host` is still sans-IO: packets come in through :meth:`Host.deliver`, go out
+through :meth:`Host.take_packets`, and time moves only when a driver calls
+:meth:`Host.on_timeout` at :meth:`Host.next_deadline`. The simulator, the TUN driver and
+the in-process packet pipe all drive the same class.
+"""
+
+from __future__ import annotations
+
+import errno
+import heapq
+import ipaddress
+import os
+import random
+from collections import deque
+from typing import Optional
+
+from ..tcp.config import TcpConfig
+from ..tcp.connection import Connection, reset_for
+from ..tcp.isn import IsnGenerator
+from ..tcp.state import State
+from ..trace.events import Recorder, SegmentDropped, SegmentReceived, SegmentSent, Tracer
+from ..wire.errors import MalformedPacket
+from ..wire.ip import emit_packet, parse_packet
+from ..wire.tcp import ACK, RST, SYN
+
+EPHEMERAL_PORTS = (32768, 60999)  # Linux's net.ipv4.ip_local_port_range
+
+_NOT_RETRANSMISSIONS = frozenset({None, "zero-window-probe"})
+
+
+def _oserror(code: int, what: str) -> OSError:
+    return OSError(code, f"{os.strerror(code)}: {what}")
+
+
+class Listener:
+    """A passive OPEN on ``(addr, port)`` (``addr`` None means every local address).
+
+    Each SYN creates a connection record in SYN-RECEIVED; once established it waits in the
+    accept queue. ``backlog`` bounds the two together, as Linux's listen(2) backlog does.
+    """
+
+    __slots__ = ("host", "addr", "port", "backlog", "config", "accept_queue", "pending", "closed")
+
+    def __init__(self, host: "Host", addr: Optional[str], port: int, backlog: int,
+                 config: Optional[TcpConfig]) -> None:
+        self.host = host
+        self.addr = addr
+        self.port = port
+        self.backlog = backlog
+        self.config = config
+        self.accept_queue: deque[Connection] = deque()
+        #: connections in SYN-RECEIVED that belong to this listener
+        self.pending: set[Connection] = set()
+        self.closed = False
+
+    @property
+    def queued(self) -> int:
+        """Connections waiting: half-open plus established-but-not-accepted."""
+        return len(self.pending) + len(self.accept_queue)
+
+    def accept(self) -> Optional[Connection]:
+        """The next established connection, or None if none is waiting."""
+        while self.accept_queue:
+            conn = self.accept_queue.popleft()
+            self.host._children.pop(conn, None)
+            return conn
+        return None
+
+    def close(self, now: int) -> None:
+        """Stop listening; connections not yet accepted are reset, as Linux does."""
+        if self.closed:
+            return
+        self.closed = True
+        self.host.listeners.pop((self.addr, self.port), None)
+        for conn in list(self.pending) + list(self.accept_queue):
+            self.host._children.pop(conn, None)
+            if conn.state is not State.CLOSED:
+                conn.abort(now)
+                self.host._after(conn, now)
+        self.pending.clear()
+        self.accept_queue.clear()
+
+    def __repr__(self) -> str:
+        return f"<Listener {self.addr or '*'}:{self.port} queued={self.queued}/{self.backlog}>"
+
+
+class Host:
+    """A TCP/IP host with one or more IPv4/IPv6 addresses."""
+
+    def __init__(
+        self,
+        name: str,
+        addrs: list[str],
+        *,
+        seed: Optional[int] = None,
+        recorder: Optional[Recorder] = None,
+        config: Optional[TcpConfig] = None,
+        isn=None,
+        isn_secret: Optional[bytes] = None,
+        mtu: int = 1500,
+        ttl: int = 64,
+        ephemeral_ports: tuple[int, int] = EPHEMERAL_PORTS,
+    ) -> None:
+        if not addrs:
+            raise ValueError("addrs: a host needs at least one address")
+        self.name = name
+        self.addrs = [str(ipaddress.ip_address(a)) for a in addrs]
+        self._addrset = frozenset(self.addrs)
+        self.rng = random.Random(seed)
+        self.recorder = recorder if recorder is not None else Recorder(on=False)
+        for a in self.addrs:
+            self.recorder.names[a] = name
+        self.tracer = Tracer(name, self.recorder)
+        self.config = config if config is not None else TcpConfig()
+        self.config.validate()
+        # RFC 6528 ISNs, keyed with a secret drawn from the host's own seeded generator.
+        self.isn = isn if isn is not None else IsnGenerator(isn_secret or self.rng.randbytes(16))
+        if not 576 <= mtu <= 65535:
+            raise ValueError(f"mtu must be between 576 and 65535, not {mtu}")
+        self.mtu = mtu
+        self.ttl = ttl
+        self.ephemeral_ports = ephemeral_ports
+        self.conns: dict[tuple, Connection] = {}
+        self.listeners: dict[tuple, Listener] = {}
+        self._children: dict[Connection, Listener] = {}
+        self._tx: list[bytes] = []
+        self._timers: list = []          # heap of (deadline, n, conn)
+        self._deadline: dict[Connection, int] = {}
+        self._n = 0
+
+    def __repr__(self) -> str:
+        return f"<Host {self.name} {' '.join(self.addrs)}>"
+
+    # ------------------------------------------------------------ link side
+    def deliver(self, packet: bytes, now: int) -> None:
+        """An IP packet arrived. Malformed packets become traced drops."""
+        try:
+            hdr, seg = parse_packet(packet)
+        except MalformedPacket as e:
+            if self.tracer.on:
+                self.tracer.emit(SegmentDropped(now, self.name, None, "", "", None, e.reason, e.detail))
+            return
+        src, dst = hdr.src, hdr.dst
+        tr = self.tracer
+        if dst not in self._addrset:
+            if tr.on:
+                tr.emit(SegmentDropped(now, self.name, None, src, dst, seg, "not-my-address"))
+            return
+        key = (dst, seg.dst_port, src, seg.src_port)
+        conn = self.conns.get(key)
+        if tr.on:
+            tr.emit(SegmentReceived(now, self.name, key if conn is not None else None, src, dst, seg))
+        if conn is not None:
+            conn.segment_arrives(seg, now)
+            self._after(conn, now)
+            return
+        lst = self.listeners.get((dst, seg.dst_port)) or self.listeners.get((None, seg.dst_port))
+        if lst is not None:
+            self._to_listener(lst, key, seg, now)
+            return
+        # No TCB and no listener: RFC 9293 §3.10.7.1.
+        if tr.on:
+            tr.emit(SegmentDropped(now, self.name, None, src, dst, seg, "no-listener",
+                                   "no connection or listener for this port"))
+        rst = reset_for(seg)
+        if rst is not None:
+            self._transmit(dst, src, rst, None, None, now)
+
+    def _to_listener(self, lst: Listener, key: tuple, seg, now: int) -> None:
+        """SEGMENT ARRIVES in LISTEN (RFC 9293 §3.10.7.2), through a fresh connection record."""
+        f = seg.flags
+        if f & SYN and not f & (ACK | RST) and lst.queued >= lst.backlog:
+            if self.tracer.on:
+                self.tracer.emit(SegmentDropped(now, self.name, None, key[2], key[0], seg, "backlog-full",
+                                                f"listen queue {lst.queued}/{lst.backlog}"))
+            return
+        conn = self._new_connection(key, lst.config)
+        conn.open(now, active=False, trace=False)
+        conn.segment_arrives(seg, now)
+        if conn.state is State.SYN_RECEIVED:
+            self.conns[key] = conn
+            self._children[conn] = lst
+            lst.pending.add(conn)
+        self._after(conn, now)
+
+    def take_packets(self) -> list[bytes]:
+        """IP packets waiting to be transmitted, oldest first (the queue is emptied)."""
+        tx = self._tx
+        if tx:
+            self._tx = []
+        return tx
+
+    def next_deadline(self) -> Optional[int]:
+        """The earliest timer of any connection, in ns, or None."""
+        timers = self._timers
+        dl = self._deadline
+        while timers:
+            d, _, conn = timers[0]
+            if dl.get(conn) == d:
+                return d
+            heapq.heappop(timers)  # stale entry
+        return None
+
+    def on_timeout(self, now: int) -> None:
+        """Run every connection timer that is due at ``now``."""
+        timers = self._timers
+        dl = self._deadline
+        while timers and timers[0][0] <= now:
+            d, _, conn = heapq.heappop(timers)
+            if dl.get(conn) != d:
+                continue
+            del dl[conn]
+            conn.on_timeout(now)
+            self._after(conn, now)
+
+    # ------------------------------------------------------------ application side
+    def listen(self, port: int, now: int, addr: Optional[str] = None, backlog: int = 128,
+               config: Optional[TcpConfig] = None) -> Listener:
+        """Passive OPEN (RFC 9293 §3.10.1): a listener on ``port`` (0 picks an ephemeral one)."""
+        if addr is not None:
+            addr = self._own(addr)
+        if port == 0:
+            port = self._ephemeral(addr, None, None)
+        if (addr, port) in self.listeners or (None, port) in self.listeners or (
+                addr is None and any(p == port for (_, p) in self.listeners)):
+            raise _oserror(errno.EADDRINUSE, f"port {port} already has a listener")
+        lst = Listener(self, addr, port, max(1, backlog), config or self.config)
+        self.listeners[(addr, port)] = lst
+        return lst
+
+    def connect(self, remote_addr: str, remote_port: int, now: int, *, local_addr: Optional[str] = None,
+                local_port: int = 0, config: Optional[TcpConfig] = None) -> Connection:
+        """Active OPEN (RFC 9293 §3.10.1): send a SYN and return the connection."""
+        remote_addr = str(ipaddress.ip_address(remote_addr))
+        ra = ipaddress.ip_address(remote_addr)
+        if ra.is_multicast or ra.is_unspecified or (ra.version == 4 and ra == ipaddress.IPv4Address("255.255.255.255")):
+            # RFC 9293 §3.9.1.1 MUST-46: no OPEN to a broadcast or multicast address.
+            raise _oserror(errno.ENETUNREACH, f"cannot connect to {remote_addr}")
+        if local_addr is None:
+            local_addr = self.source_address(remote_addr)
+        else:
+            local_addr = self._own(local_addr)
+        if local_port == 0:
+            local_port = self._ephemeral(local_addr, remote_addr, remote_port)
+        key = (local_addr, local_port, remote_addr, remote_port)
+        if key in self.conns:
+            raise _oserror(errno.EADDRINUSE, f"{local_addr}:{local_port} is already connected to "
+                                              f"{remote_addr}:{remote_port}")
+        conn = self._new_connection(key, config or self.config)
+        self.conns[key] = conn
+        conn.open(now)
+        self._after(conn, now)
+        return conn
+
+    def source_address(self, remote_addr: str) -> str:
+        """The local address for a connection to ``remote_addr`` (RFC 9293 MUST-44)."""
+        v6 = ":" in remote_addr
+        for a in self.addrs:
+            if (":" in a) == v6:
+                return a
+        raise _oserror(errno.ENETUNREACH, f"host {self.name} has no IPv{6 if v6 else 4} address "
+                                          f"to reach {remote_addr}")
+
+    def call(self, conn: Connection, now: int) -> None:
+        """After a user call on ``conn`` (send, receive, close, abort): transmit and reschedule."""
+        self._after(conn, now)
+
+    # ------------------------------------------------------------ internals
+    def _own(self, addr: str) -> str:
+        try:
+            a = str(ipaddress.ip_address(addr))
+        except ValueError:
+            raise ValueError(f"address {addr!r} is not an IPv4 or IPv6 address") from None
+        if a not in self._addrset:
+            raise _oserror(errno.EADDRNOTAVAIL, f"host {self.name} does not own {a}")
+        return a
+
+    def _ephemeral(self, laddr: Optional[str], raddr: Optional[str], rport: Optional[int]) -> int:
+        lo, hi = self.ephemeral_ports
+        span = hi - lo + 1
+        used = {(k[0], k[1]) for k in self.conns} if laddr is not None else {k[1] for k in self.conns}
+        listening = {p for (_, p) in self.listeners}
+        start = self.rng.randrange(span)
+        for i in range(span):
+            port = lo + (start + i) % span
+            if port in listening:
+                continue
+            if laddr is None:
+                if port in used:
+                    continue
+            elif (laddr, port) in used:
+                continue
+            return port
+        raise _oserror(errno.EADDRNOTAVAIL, "no free ephemeral port")
+
+    def _new_connection(self, key: tuple, config: Optional[TcpConfig]) -> Connection:
+        v6 = ":" in key[0]
+        return Connection(key[0], key[1], key[2], key[3], config=config or self.config, isn=self.isn,
+                          tracer=self.tracer, mss_limit=self.mtu - (60 if v6 else 40))
+
+    def _transmit(self, src: str, dst: str, seg, cause: Optional[str], cid: Optional[tuple], now: int) -> None:
+        self._tx.append(emit_packet(src, dst, seg, self.ttl))
+        if self.tracer.on:
+            rtx = cause not in _NOT_RETRANSMISSIONS
+            self.tracer.emit(SegmentSent(now, self.name, cid, src, dst, seg, rtx, cause))
+
+    def _after(self, conn: Connection, now: int) -> None:
+        """Transmit what ``conn`` queued, keep the timer heap and the tables current."""
+        out = conn.out
+        if out:
+            src, dst, cid = conn.local_addr, conn.remote_addr, conn.cid
+            for seg, cause in out:
+                self._transmit(src, dst, seg, cause, cid, now)
+            out.clear()
+        st = conn.state
+        key = conn.cid
+        if st is State.CLOSED or (st is State.LISTEN and conn in self._children):
+            # Deleted TCB, or a passive connection that went back to LISTEN (the
+            # listener itself keeps listening).
+            if self.conns.get(key) is conn:
+                del self.conns[key]
+            self._deadline.pop(conn, None)
+            lst = self._children.pop(conn, None)
+            if lst is not None:
+                lst.pending.discard(conn)
+                try:
+                    lst.accept_queue.remove(conn)
+                except ValueError:
+                    pass
+            return
+        lst = self._children.get(conn)
+        if lst is not None and conn in lst.pending and st is not State.SYN_RECEIVED:
+            lst.pending.discard(conn)
+            lst.accept_queue.append(conn)
+        d = conn.next_deadline()
+        if d is None:
+            self._deadline.pop(conn, None)
+        elif self._deadline.get(conn) != d:
+            self._deadline[conn] = d
+            self._n += 1
+            heapq.heappush(self._timers, (d, self._n, conn))
