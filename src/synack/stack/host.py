@@ -126,6 +126,8 @@ class Host:
         self.conns: dict[tuple, Connection] = {}
         self.listeners: dict[tuple, Listener] = {}
         self._children: dict[Connection, Listener] = {}
+        #: (local address, local port) -> how many connections use it
+        self._bound: dict[tuple, int] = {}
         self._tx: list[bytes] = []
         self._timers: list = []          # heap of (deadline, n, conn)
         self._deadline: dict[Connection, int] = {}
@@ -181,7 +183,7 @@ class Host:
         conn.open(now, active=False, trace=False)
         conn.segment_arrives(seg, now)
         if conn.state is State.SYN_RECEIVED:
-            self.conns[key] = conn
+            self._register(conn)
             self._children[conn] = lst
             lst.pending.add(conn)
         self._after(conn, now)
@@ -250,7 +252,7 @@ class Host:
             raise _oserror(errno.EADDRINUSE, f"{local_addr}:{local_port} is already connected to "
                                               f"{remote_addr}:{remote_port}")
         conn = self._new_connection(key, config or self.config)
-        self.conns[key] = conn
+        self._register(conn)
         conn.open(now)
         self._after(conn, now)
         return conn
@@ -279,9 +281,10 @@ class Host:
         return a
 
     def _ephemeral(self, laddr: Optional[str], raddr: Optional[str], rport: Optional[int]) -> int:
+        """A free port from the ephemeral range, starting at a random point of it."""
         lo, hi = self.ephemeral_ports
         span = hi - lo + 1
-        used = {(k[0], k[1]) for k in self.conns} if laddr is not None else {k[1] for k in self.conns}
+        bound = self._bound
         listening = {p for (_, p) in self.listeners}
         start = self.rng.randrange(span)
         for i in range(span):
@@ -289,12 +292,27 @@ class Host:
             if port in listening:
                 continue
             if laddr is None:
-                if port in used:
+                if any((a, port) in bound for a in self.addrs):
                     continue
-            elif (laddr, port) in used:
+            elif (laddr, port) in bound:
                 continue
             return port
         raise _oserror(errno.EADDRNOTAVAIL, "no free ephemeral port")
+
+    def _register(self, conn: Connection) -> None:
+        self.conns[conn.cid] = conn
+        k = (conn.local_addr, conn.local_port)
+        self._bound[k] = self._bound.get(k, 0) + 1
+
+    def _unregister(self, conn: Connection) -> None:
+        if self.conns.get(conn.cid) is conn:
+            del self.conns[conn.cid]
+            k = (conn.local_addr, conn.local_port)
+            n = self._bound[k] - 1
+            if n:
+                self._bound[k] = n
+            else:
+                del self._bound[k]
 
     def _new_connection(self, key: tuple, config: Optional[TcpConfig]) -> Connection:
         v6 = ":" in key[0]
@@ -316,12 +334,10 @@ class Host:
                 self._transmit(src, dst, seg, cause, cid, now)
             out.clear()
         st = conn.state
-        key = conn.cid
         if st is State.CLOSED or (st is State.LISTEN and conn in self._children):
             # Deleted TCB, or a passive connection that went back to LISTEN (the
             # listener itself keeps listening).
-            if self.conns.get(key) is conn:
-                del self.conns[key]
+            self._unregister(conn)
             self._deadline.pop(conn, None)
             lst = self._children.pop(conn, None)
             if lst is not None:
