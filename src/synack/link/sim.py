@@ -11,6 +11,12 @@ order: scripted faults (``drop_nth``, ``drop_if``), MTU check, transmit queue an
 serialisation (when ``bandwidth_bps`` is set), random loss, duplication, and per copy
 corruption, reordering and jitter. Link drops are traced as ``SegmentDropped`` with
 ``host`` = the sender; the hosts trace their own sends and receives.
+
+Scripted scenarios (the RFC 9293 figures) also need packets no host sent and packets that
+stay in the network a while: :meth:`Network.inject` delivers crafted bytes (an old
+duplicate), :meth:`Network.hold_if` keeps chosen packets in the network until
+:meth:`Hold.release`, and :meth:`Network.reboot` replaces a host by a fresh one that has
+lost all memory (RFC 9293 §3.5.1).
 """
 
 from __future__ import annotations
@@ -23,9 +29,9 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Callable, Optional
 
 from ..timeunits import NS_PER_S, ms, sec
-from ..trace.events import Recorder, SegmentDropped
+from ..trace.events import Recorder, SegmentDropped, StateChanged
 
-__all__ = ["PathParams", "LinkPacket", "Fault", "Network"]
+__all__ = ["PathParams", "LinkPacket", "Fault", "Hold", "Network"]
 
 
 @dataclass(slots=True)
@@ -168,6 +174,34 @@ class Fault:
             self._owner.remove(self)
 
 
+class Hold(Fault):
+    """Handle on :meth:`Network.hold_if`: ``packets`` are held in the network (not lost, not
+    delivered) until :meth:`release`. ``hits`` counts packets taken."""
+
+    __slots__ = ("packets", "_net")
+
+    def __init__(self, net: "Network", predicate: Callable, remaining: Optional[int]) -> None:
+        super().__init__(net._holds, predicate=predicate, remaining=remaining)
+        self._net = net
+        #: (destination node, link, packet) in the order they were taken
+        self.packets: list = []
+
+    def release(self, delay: Optional[int] = None) -> int:
+        """Stop holding, and deliver every held packet, in order, ``delay`` ns from now
+        (default: the path's propagation delay; other impairments do not apply again).
+        Returns how many packets were released."""
+        if delay is not None and delay < 0:
+            raise ValueError(f"delay must be >= 0 ns, got {delay}")
+        self.remove()
+        net = self._net
+        held, self.packets = self.packets, []
+        for dst, link, packet in held:
+            net._seq += 1
+            heapq.heappush(net._heap, (net.now + (link.params.delay if delay is None else delay),
+                                       net._seq, dst, packet))
+        return len(held)
+
+
 class _Link:
     """State of one direction a -> b: parameters, packet count, transmit queue, drop_nth faults."""
 
@@ -233,6 +267,7 @@ class Network:
         self._paths: dict[tuple[str, str], PathParams] = {}
         self._links: dict[tuple[str, str], _Link] = {}
         self._rules: list[Fault] = []
+        self._holds: list[Hold] = []
         self._heap: list = []
         self._seq = 0
 
@@ -277,6 +312,39 @@ class Network:
     def host(self, name: str) -> Any:
         """The host called ``name`` (KeyError if none)."""
         return self.hosts[name]
+
+    def reboot(self, name: str, **host_kwargs: Any) -> Any:
+        """Crash host ``name`` and start a fresh ``Host`` in its place, with the same name and
+        addresses and no memory of connections, listeners or timers (RFC 9293 §3.5.1: "a
+        failure or reboot that resulted in loss of memory"). Packets the old host had not
+        yet handed to the network are lost; packets in flight reach the new host. Each
+        connection the old host had is traced as a ``StateChanged`` to CLOSED with cause
+        "host reboot", so views show the loss. Keyword arguments go to the new ``Host``
+        (as in :meth:`add_host`). Returns the new host."""
+        from ..stack.host import Host
+
+        node = self._by_name[name]
+        old = node.host
+        derived = self.rng.getrandbits(64)
+        host_kwargs.setdefault("seed", derived)
+        host_kwargs.setdefault("recorder", self.recorder)
+        host = Host(name, list(old.addrs), **host_kwargs)
+        rec = self.recorder
+        if rec.on:
+            for cid, conn in getattr(old, "conns", {}).items():
+                state = str(conn.state)
+                if state != "CLOSED":
+                    rec.emit(StateChanged(self.now, name, cid, state, "CLOSED", "host reboot",
+                                          "RFC 9293 §3.5.1"))
+        node.host = host
+        node.take = host.take_packets
+        node.next_deadline = host.next_deadline
+        node.deliver = host.deliver
+        node.deadline = None
+        node.token = 0  # the old host's timer entry is now stale
+        node.spin = 0
+        self.hosts[name] = host
+        return host
 
     # ---- paths and faults --------------------------------------------------------------
 
@@ -329,6 +397,34 @@ class Network:
         self._rules.append(fault)
         return fault
 
+    def hold_if(self, predicate: Callable[[LinkPacket], bool], count: Optional[int] = None) -> Hold:
+        """Hold every packet for which ``predicate(pkt)`` is true (at most ``count``) in the
+        network until ``release()``: a segment "still in the network (delayed)", the RFC's
+        "...". Scripted drops are checked first. Held packets are not traced here: the
+        sender traced the send, and the receiver traces the arrival."""
+        if count is not None and count < 1:
+            raise ValueError(f"count must be >= 1 or None, got {count}")
+        hold = Hold(self, predicate, count)
+        self._holds.append(hold)
+        return hold
+
+    def inject(self, src_host: str, packet: bytes, delay: int = 0) -> None:
+        """Put a crafted IP packet (e.g. from ``synack.wire.ip.emit_packet``) on the wire
+        from ``src_host``'s side: it reaches the host owning its destination address after
+        ``delay`` ns, with no impairments and no send traced (no TCP sent it: an old
+        duplicate, a forged reset). The receiving host traces it like any other packet. A
+        destination no host owns is a traced "no-route" drop."""
+        if delay < 0:
+            raise ValueError(f"delay must be >= 0 ns, got {delay}")
+        node = self._by_name[src_host]
+        v = packet[0] >> 4 if packet else 0
+        dst = self._route.get(packet[16:20] if v == 4 else packet[24:40] if v == 6 else b"")
+        if dst is None:
+            self._drop(node, None, packet, "no-route", "inject")
+            return
+        self._seq += 1
+        heapq.heappush(self._heap, (self.now + delay, self._seq, dst, packet))
+
     # ---- sending -----------------------------------------------------------------------
 
     def flush(self) -> None:
@@ -377,6 +473,8 @@ class Network:
                     return
         if self._rules and self._scripted(node, dst, packet):
             return
+        if self._holds and self._held(node, dst, link, packet):
+            return
         p = link.params
         if not (p.loss or p.bandwidth_bps or p.jitter or p.reorder or p.duplicate or p.corrupt or p.mtu):
             self._seq += 1
@@ -394,6 +492,19 @@ class Network:
                     if fault.remaining <= 0:
                         fault.remove()
                 self._drop(node, dst, packet, "scripted", "drop_if", view)
+                return True
+        return False
+
+    def _held(self, node: _Node, dst: _Node, link: _Link, packet: bytes) -> bool:
+        view = LinkPacket(packet, node.name, dst.name)
+        for hold in self._holds:
+            if hold.predicate(view):
+                hold.hits += 1
+                hold.packets.append((dst, link, packet))
+                if hold.remaining is not None:
+                    hold.remaining -= 1
+                    if hold.remaining <= 0:
+                        hold.remove()
                 return True
         return False
 

@@ -415,7 +415,8 @@ class Connection:
                                          options=self._syn_options()), now, cause)
             return
         off = una - self._sbuf_seq
-        n = min(len(self._sbuf) - off, self.snd_mss)
+        # Only octets already sent: a retransmission never reaches past SND.NXT.
+        n = min(len(self._sbuf) - off, self.snd_mss, self.snd_nxt - una)
         flags = ACK
         if n > 0:
             payload = bytes(self._sbuf[off:off + n])
@@ -520,7 +521,8 @@ class Connection:
     def receive(self, max_bytes: int, now: int) -> bytes:
         """RECEIVE call (RFC 9293 §3.10.3): up to ``max_bytes`` octets of in-order data.
 
-        Returns b"" when nothing is buffered; check ``at_eof`` to tell end of stream apart.
+        Returns b"" when nothing is buffered yet. Once the peer's FIN has arrived and every
+        octet before it has been read (``at_eof``), raises ConnectionClosing.
         """
         if self.state is CLOSED and not self._rbuf:
             if self.error is not None:
@@ -528,6 +530,11 @@ class Connection:
             raise ConnectionDoesNotExist("connection does not exist")
         rb = self._rbuf
         if not rb:
+            if self.fin_received:
+                # RFC 9293 §3.10.3 CLOSE-WAIT: "If no text is awaiting delivery, the RECEIVE
+                # will get an 'error: connection closing' response" (and in CLOSING, LAST-ACK,
+                # TIME-WAIT). Data still on hand is returned first, as in CLOSE-WAIT.
+                raise ConnectionClosing("connection closing")
             return _EMPTY
         if max_bytes >= len(rb):
             data = bytes(rb)
@@ -562,6 +569,13 @@ class Connection:
             self._set_state(LAST_ACK, now, "CLOSE", "RFC 9293 §3.10.4")
         if self.snd_una != self.iss or st is not SYN_RECEIVED:
             self._output(now)
+        elif not self._sbuf:
+            # RFC 9293 §3.10.4 SYN-RECEIVED: "If no SENDs have been issued and there is no
+            # pending data to send, then form a FIN segment and send it". Our SYN is not
+            # acknowledged yet, so _output would hold it: send <SEQ=ISS+1><CTL=FIN,ACK> here.
+            # The RTO already running retransmits the SYN,ACK first, then this FIN.
+            self._emit(self._segment(self.snd_nxt, self.rcv_nxt, ACK | FIN), now)
+            self.snd_nxt = self.snd_nxt + 1
 
     def abort(self, now: int) -> None:
         """ABORT call (RFC 9293 §3.10.5): send <SEQ=SND.NXT><CTL=RST> where the peer is
@@ -610,6 +624,11 @@ class Connection:
             remaining = len(sbuf) - off
             wnd = self.snd_wnd if self.snd_wnd < self.cc.cwnd else self.cc.cwnd
             usable = (self.snd_una + wnd) - pos
+            if rtx:
+                # Going back over sent data: never past SND.NXT, where new data begins.
+                sent = self.snd_nxt - pos
+                if remaining > sent:
+                    remaining = sent
             if remaining > 0:
                 if usable <= 0:
                     break
@@ -630,12 +649,12 @@ class Connection:
                 end = pos + n
                 if off + n == len(sbuf):
                     flags |= PSH  # MUST-61: PSH on the last buffered segment
-                    if self._fin_queued:
+                    if self._fin_queued and (not rtx or self.snd_nxt.gt(fin_seq)):
                         flags |= FIN
                         end = end + 1
                 self._emit(self._segment(pos, self.rcv_nxt, flags, payload), now,
                            self._rtx_cause if rtx else None)
-            elif self._fin_queued and pos == fin_seq:
+            elif self._fin_queued and pos == fin_seq and (not rtx or self.snd_nxt.gt(fin_seq)):
                 # A bare FIN, sent whatever the window (it carries no data).
                 end = pos + 1
                 self._emit(self._segment(pos, self.rcv_nxt, ACK | FIN), now,
@@ -804,6 +823,15 @@ class Connection:
         """RFC 9293 §3.10.7.4: SYN-RECEIVED and the synchronized states."""
         f = seg.flags
         st = self.state
+        if (st is SYN_RECEIVED and not self.passive and f & SYN and f & ACK and not f & RST
+                and seg.seq == self.irs):
+            # RFC 9293 §3.5 Figure 7 line 6 (MUST-10): in a simultaneous open the peer's
+            # SYN,ACK repeats its SYN at IRS = RCV.NXT-1 and must take us to ESTABLISHED.
+            # Trim the SYN, which lies before the window (§3.10.7.4 first check: "trimming
+            # off any portions that lie outside the window (including SYN and FIN)"), and
+            # process the rest, which now begins at RCV.NXT.
+            seg = seg._replace(seq=self.rcv_nxt, flags=f & ~SYN)
+            f = seg.flags
         # First: sequence number, with RFC 5961 §3 validation of RSTs.
         if f & RST:
             if seg.seq == self.rcv_nxt:
@@ -857,6 +885,10 @@ class Connection:
                 self._send_rst(seg.ack, now)
                 return
         if not self._ack_field(seg, now):
+            # The segment is done with, but the send side may now go on: queued data and
+            # the FIN still leave in CLOSING and LAST-ACK (RFC 9293 §3.10.4).
+            if self.state is not CLOSED:
+                self._output(now)
             return
         if self.state is CLOSED:
             return
@@ -874,6 +906,11 @@ class Connection:
         self._cancel_all(now)
         self._sbuf.clear()
         self._rtx_since = None
+        # The next SYN starts a new attempt: its SYN,ACK is timed from RFC 6298 (2.1), not
+        # with the backoff and retry count of the one that was reset.
+        self.rtt.reset_backoff()
+        self._retries = 0
+        self.soft_error = None
         self._set_state(LISTEN, now, cause, "RFC 9293 §3.10.7.4")
 
     def _reset_received(self, seg: TcpSegment, now: int) -> None:
@@ -901,8 +938,11 @@ class Connection:
             self._drop(seg, now, "ack-of-unsent", "ACK beyond SND.NXT")
             self._send_ack(now)
             return False
-        # RFC 5961 §5 (MAY-12): too old to be plausible.
-        if ack.lt(una - max(self.max_snd_wnd, 1)) and self.snd_nxt != una:
+        # RFC 5961 §5 (MAY-12): too old to be plausible. RFC 9293 §3.10.7.4 fifth: "All
+        # incoming segments whose ACK value doesn't satisfy the above condition MUST be
+        # discarded and an ACK sent back", also when nothing of ours is outstanding (that
+        # is when blind data injection is easiest).
+        if ack.lt(una - max(self.max_snd_wnd, 1)):
             self._drop(seg, now, "ack-too-old", "ACK below SND.UNA - MAX.SND.WND (RFC 5961 §5)")
             self._send_ack(now)
             return False
@@ -966,6 +1006,11 @@ class Connection:
             if self.tr.on:
                 rt = self.rtt
                 self.tr.emit(RttSample(now, self.tr.host, self.cid, r, rt.srtt, rt.rttvar, rt.timeout))
+        if una == self.iss and self.retransmits and self.rtt.srtt is None and self.state is FIN_WAIT_1:
+            # RFC 6298 (5.7): the SYN timed out, so data starts with an RTO of 3 s. _set_state
+            # does this on entering ESTABLISHED; a CLOSE in SYN-RECEIVED (RFC 9293 §3.10.4)
+            # completes the handshake in FIN-WAIT-1 instead.
+            self.rtt.after_syn_timeout()
         self.rtt.reset_backoff()
         self._retries = 0
         # Congestion control (RFC 5681 §3, RFC 6582 §3.2).

@@ -10,12 +10,13 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-from .checksum import address_info, address_text
+from .checksum import _by_pair, address_info, address_pair
 from .errors import MalformedPacket
 
 __all__ = ["IPv4Header", "parse_ipv4", "emit_ipv4"]
 
 _HDR = struct.Struct("!BBHHHBBH4s4s")
+_HDR_PAIR = struct.Struct("!BBHHHBBH8s")  # both addresses as one cache key
 _DF = 0x4000
 _MF = 0x2000
 _OFFSET_MASK = 0x1FFF
@@ -39,58 +40,72 @@ class IPv4Header(NamedTuple):
     version = 4  # class attribute, not a field
 
 
-def parse_ipv4(packet: bytes) -> tuple[IPv4Header, bytes]:
-    """Parse an IPv4 packet into its header and payload (RFC 791 §3.1).
-
-    Octets beyond Total Length (link-layer padding) are ignored.
-    """
+def _parse_ipv4(packet: bytes) -> tuple[IPv4Header, bytes, int]:
+    """``parse_ipv4`` plus the word sum of the two addresses (for the TCP pseudo-header)."""
     n = len(packet)
     if n < 20:
         raise MalformedPacket("truncated-ip-header", f"{n} octets, an IPv4 header needs 20")
-    ver_ihl, tos, total, ident, frag, ttl, proto, _cksum, src, dst = _HDR.unpack_from(packet)
+    ver_ihl, tos, total, ident, frag, ttl, proto, _ck, pair = _HDR_PAIR.unpack_from(packet)
     if ver_ihl >> 4 != 4:
         raise MalformedPacket("bad-ip-version", f"version {ver_ihl >> 4} in an IPv4 parser")
-    hlen = (ver_ihl & 0xF) * 4
+    hlen = (ver_ihl & 0xF) << 2
     if hlen < 20:
-        raise MalformedPacket("bad-ihl", f"IHL {hlen // 4} is below 5")
+        raise MalformedPacket("bad-ihl", f"IHL {hlen >> 2} is below 5")
     if hlen > n:
         raise MalformedPacket("truncated-ip-header", f"IHL says {hlen} octets, buffer has {n}")
     if total < hlen or total > n:
         raise MalformedPacket("bad-ip-length", f"total length {total}, header {hlen}, buffer {n}")
-    # The header checksum verifies to a ones'-complement zero (0xFFFF sum); the version
-    # nibble makes the plain sum non-zero, so "congruent to 0 mod 0xFFFF" is exact.
-    if _from_bytes(packet[:hlen], "big") % 0xFFFF:
+    # RFC 791 §3.1 header checksum: the header's words sum to a ones'-complement zero. The
+    # version nibble makes the plain sum non-zero, so "congruent to 0 mod 0xFFFF" is exact
+    # (the little-endian value is 256 times the word sum; see checksum.py).
+    if _from_bytes(packet[:hlen], "little") % 0xFFFF:
         raise MalformedPacket("bad-ip-checksum", "IPv4 header checksum does not verify")
     if frag & (_MF | _OFFSET_MASK):
         raise MalformedPacket("fragment", "IP fragments are not reassembled")
+    src, dst, addr_sum = _by_pair.get(pair) or address_pair(pair)
     hdr = _tuple_new(IPv4Header, (
-        address_text(src)[0], address_text(dst)[0], proto, ttl, tos, ident, bool(frag & _DF),
-        total, hlen, packet[20:hlen] if hlen > 20 else b"",
+        src, dst, proto, ttl, tos, ident, frag & _DF != 0, total, hlen,
+        packet[20:hlen] if hlen > 20 else b"",
     ))
-    return hdr, packet[hlen:total]
+    return hdr, packet[hlen:total], addr_sum
 
 
-def _ipv4_header(src_packed: bytes, dst_packed: bytes, proto: int, payload_len: int,
+def parse_ipv4(packet: bytes) -> tuple[IPv4Header, bytes]:
+    """Parse an IPv4 packet into its header and payload (RFC 791 §3.1).
+
+    Octets beyond Total Length (link-layer padding) are ignored. Reasons raised:
+    ``truncated-ip-header``, ``bad-ip-version``, ``bad-ihl``, ``bad-ip-length``,
+    ``bad-ip-checksum``, ``fragment``.
+    """
+    if type(packet) is not bytes:
+        packet = bytes(packet)
+    hdr, payload, _ = _parse_ipv4(packet)
+    return hdr, payload
+
+
+def _ipv4_header(src_packed: bytes, dst_packed: bytes, addr_sum: int, proto: int, payload_len: int,
                  ttl: int, tos: int, ident: int, df: bool, options: bytes) -> bytes:
-    """The IPv4 header octets, with a valid header checksum."""
-    olen = len(options)
-    if olen & 3 or olen > 40:
-        raise ValueError(f"IPv4 options must be a multiple of 4 octets, at most 40 (got {olen})")
-    hlen = 20 + olen
+    """The IPv4 header octets, with a valid header checksum; ``addr_sum`` is the addresses' word sum."""
+    hlen = 20
+    if options:
+        olen = len(options)
+        if olen & 3 or olen > 40:
+            raise ValueError(f"IPv4 options must be a multiple of 4 octets, at most 40 (got {olen})")
+        hlen += olen
     total = hlen + payload_len
     if total > 0xFFFF:
         raise ValueError(f"IPv4 total length {total} exceeds 65535")
     ver_ihl = 0x40 | (hlen >> 2)
     frag = _DF if df else 0
+    hsum = (ver_ihl << 8 | tos) + total + ident + frag + (ttl << 8 | proto) + addr_sum
+    if options:
+        hsum += _from_bytes(options, "big")  # whole words: congruent to their word sum
+    ck = 0xFFFF - (hsum % 0xFFFF or 0xFFFF)  # hsum > 0 (version nibble), folded sum 1..0xFFFF
     try:
-        h = _HDR.pack(ver_ihl, tos, total, ident, frag, ttl, proto, 0, src_packed, dst_packed)
+        h = _HDR.pack(ver_ihl, tos, total, ident, frag, ttl, proto, ck, src_packed, dst_packed)
     except struct.error as e:
         raise ValueError(f"IPv4 field out of range (ttl {ttl}, tos {tos}, ident {ident}, proto {proto})") from e
-    if olen:
-        h += options
-    r = _from_bytes(h, "big") % 0xFFFF  # never 0: the version nibble is set
-    ck = 0xFFFF - r
-    return h[:10] + ck.to_bytes(2, "big") + h[12:]
+    return h + options if options else h
 
 
 def emit_ipv4(src: str, dst: str, proto: int, payload: bytes, ttl: int = 64, tos: int = 0,
@@ -100,4 +115,4 @@ def emit_ipv4(src: str, dst: str, proto: int, payload: bytes, ttl: int = 64, tos
     d = address_info(dst)
     if s[2] != 4 or d[2] != 4:
         raise ValueError(f"emit_ipv4 needs IPv4 addresses, got {src!r} -> {dst!r}")
-    return _ipv4_header(s[0], d[0], proto, len(payload), ttl, tos, ident, df, options) + payload
+    return _ipv4_header(s[0], d[0], s[1] + d[1], proto, len(payload), ttl, tos, ident, df, options) + payload

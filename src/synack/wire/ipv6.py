@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-from .checksum import address_info, address_text
+from .checksum import _by_pair, address_info, address_pair
 from .errors import MalformedPacket
 
 __all__ = ["IPv6Header", "parse_ipv6", "emit_ipv6", "HOP_BY_HOP", "ROUTING", "FRAGMENT", "DEST_OPTS"]
@@ -22,6 +22,7 @@ HOP_BY_HOP, ROUTING, FRAGMENT, DEST_OPTS = 0, 43, 44, 60
 _SKIPPABLE = frozenset((HOP_BY_HOP, ROUTING, DEST_OPTS))
 
 _HDR = struct.Struct("!IHBB16s16s")
+_HDR_PAIR = struct.Struct("!IHBB32s")  # both addresses as one cache key
 _tuple_new = tuple.__new__
 
 
@@ -53,15 +54,12 @@ class IPv6Header(NamedTuple):
         return self.ext_headers[0][0] if self.ext_headers else self.proto
 
 
-def parse_ipv6(packet: bytes) -> tuple[IPv6Header, bytes]:
-    """Parse an IPv6 packet into its header and upper-layer payload (RFC 8200 §3, §4).
-
-    Octets beyond 40 + Payload Length (link-layer padding) are ignored.
-    """
+def _parse_ipv6(packet: bytes) -> tuple[IPv6Header, bytes, int]:
+    """``parse_ipv6`` plus the word sum of the two addresses (for the TCP pseudo-header)."""
     n = len(packet)
     if n < 40:
         raise MalformedPacket("truncated-ip-header", f"{n} octets, an IPv6 header needs 40")
-    word0, plen, nh, hops, src, dst = _HDR.unpack_from(packet)
+    word0, plen, nh, hops, pair = _HDR_PAIR.unpack_from(packet)
     if word0 >> 28 != 6:
         raise MalformedPacket("bad-ip-version", f"version {word0 >> 28} in an IPv6 parser")
     end = 40 + plen
@@ -72,9 +70,10 @@ def parse_ipv6(packet: bytes) -> tuple[IPv6Header, bytes]:
     if nh in _SKIPPABLE or nh == FRAGMENT:
         exts = []
         while nh in _SKIPPABLE:
+            # RFC 8200 §4.3-§4.6: Next Header, Hdr Ext Len (8-octet units beyond the first 8).
             if off + 8 > end:
                 raise MalformedPacket("bad-ext-header", f"extension header {nh} overruns the payload")
-            hlen = (packet[off + 1] + 1) * 8
+            hlen = (packet[off + 1] + 1) << 3
             if off + hlen > end:
                 raise MalformedPacket("bad-ext-header", f"extension header {nh} of {hlen} octets overruns the payload")
             exts.append((nh, packet[off + 2:off + hlen]))
@@ -83,11 +82,24 @@ def parse_ipv6(packet: bytes) -> tuple[IPv6Header, bytes]:
         if nh == FRAGMENT:
             raise MalformedPacket("fragment", "IP fragments are not reassembled")
         ext = tuple(exts)
+    src, dst, addr_sum = _by_pair.get(pair) or address_pair(pair)
     hdr = _tuple_new(IPv6Header, (
-        address_text(src)[0], address_text(dst)[0], nh, hops,
-        (word0 >> 20) & 0xFF, word0 & 0xFFFFF, plen, ext,
+        src, dst, nh, hops, (word0 >> 20) & 0xFF, word0 & 0xFFFFF, plen, ext,
     ))
-    return hdr, packet[off:end]
+    return hdr, packet[off:end], addr_sum
+
+
+def parse_ipv6(packet: bytes) -> tuple[IPv6Header, bytes]:
+    """Parse an IPv6 packet into its header and upper-layer payload (RFC 8200 §3, §4).
+
+    Octets beyond 40 + Payload Length (link-layer padding) are ignored. Reasons raised:
+    ``truncated-ip-header``, ``bad-ip-version``, ``bad-ip-length``, ``bad-ext-header``,
+    ``fragment``.
+    """
+    if type(packet) is not bytes:
+        packet = bytes(packet)
+    hdr, payload, _ = _parse_ipv6(packet)
+    return hdr, payload
 
 
 def _ipv6_header(src_packed: bytes, dst_packed: bytes, proto: int, payload_len: int,

@@ -31,9 +31,10 @@ class Flags(enum.IntFlag):
     NS = 0x100
 
 
-FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, NS = (
-    Flags.FIN, Flags.SYN, Flags.RST, Flags.PSH, Flags.ACK, Flags.URG, Flags.ECE, Flags.CWR, Flags.NS,
-)
+# The same bits as plain ints. ``TcpSegment.flags`` holds an int: enum arithmetic costs
+# microseconds per operation, and the stack tests flags on every segment. ``Flags(x)``
+# turns a value into the enum for display.
+FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, NS = 0x001, 0x002, 0x004, 0x008, 0x010, 0x020, 0x040, 0x080, 0x100
 
 # Option kinds (IANA "TCP Option Kind Numbers").
 OPT_EOL, OPT_NOP, OPT_MSS, OPT_WSCALE, OPT_SACK_PERM, OPT_SACK, OPT_TS, OPT_TFO = 0, 1, 2, 3, 4, 5, 8, 34
@@ -99,7 +100,7 @@ class TcpSegment(NamedTuple):
     dst_port: int
     seq: Seq
     ack: Seq
-    flags: Flags
+    flags: int  # control bits as an int (see Flags)
     wnd: int
     payload: bytes = b""
     options: tuple = ()
@@ -164,11 +165,11 @@ _SACK_OPT = {n: _struct.Struct("!BB%dI" % (2 * n)) for n in range(1, 32)}
 OPT_TFO_EXP = 254
 TFO_EXP_MAGIC = b"\xf9\x89"  # RFC 7413 §4.1.1, experimental TFO option (RFC 6994)
 
-_FLAGS = tuple(Flags(i) for i in range(0x200))  # every 9-bit combination, prebuilt
 _EOL, _NOP, _SACK_PERM = Eol(), Nop(), SackPermitted()
 _tuple_new = tuple.__new__
 _int_new = int.__new__
 _from_bytes = int.from_bytes
+_int = int
 
 
 def _bad_len(kind: int, length: int, why: str) -> MalformedPacket:
@@ -178,9 +179,10 @@ def _bad_len(kind: int, length: int, why: str) -> MalformedPacket:
 def _parse_options(data: bytes, start: int, end: int) -> tuple:
     """Decode the option area ``data[start:end]`` into option values, in wire order.
 
-    RFC 9293 §3.1 MUST-64: options may start on any octet. MUST-6: unknown options with a
-    length field are kept (as ``UnknownOption``) and otherwise ignored. MUST-7: an illegal
-    length raises ``bad-option-length``; the caller decides what to do about it.
+    Options may start on any octet (RFC 9293 §3.2 MUST-64). Unknown options with a length
+    field are kept as ``UnknownOption`` and otherwise ignored (RFC 9293 §3.1 MUST-6). An
+    illegal length raises ``bad-option-length`` (RFC 9293 §3.1 MUST-7); the caller decides
+    what to do about it.
     """
     opts: list = []
     append = opts.append
@@ -249,10 +251,10 @@ def _parse(data: bytes, addr_sum: int, verify: bool) -> TcpSegment:
     if verify:
         # RFC 9293 §3.1 MUST-3: check the checksum over pseudo-header, header and data.
         # The plain sum is never 0 (PTCL is 6), so a valid segment is exactly one whose
-        # sum is congruent to 0 mod 0xFFFF (a folded sum of 0xFFFF).
-        total = addr_sum + 6 + (n >> 16) + (n & 0xFFFF) + (
-            _from_bytes(data, "big") << 8 if n & 1 else _from_bytes(data, "big"))
-        if total % 0xFFFF:
+        # sum is congruent to 0 mod 0xFFFF (a folded sum of 0xFFFF). Little-endian
+        # conversion yields 256 times the word sum (see checksum.py), and 2**16 == 1, so
+        # the pseudo-header's length needs no splitting into 16-bit halves.
+        if (((addr_sum + 6 + n) << 8) + _from_bytes(data, "little")) % 0xFFFF:
             raise MalformedPacket("bad-checksum", "TCP checksum does not verify")
     sport, dport, seqn, ackn, off_flags, wnd, _ck, urg = _HDR.unpack_from(data)
     hlen = (off_flags >> 12) << 2
@@ -265,7 +267,7 @@ def _parse(data: bytes, addr_sum: int, verify: bool) -> TcpSegment:
         raise MalformedPacket("syn-and-fin", "SYN and FIN are both set")
     options = _parse_options(data, 20, hlen) if hlen > 20 else ()
     return _tuple_new(TcpSegment, (
-        sport, dport, _int_new(Seq, seqn), _int_new(Seq, ackn), _FLAGS[flags], wnd,
+        sport, dport, _int_new(Seq, seqn), _int_new(Seq, ackn), flags, wnd,
         data[hlen:], options, urg,
     ))
 
@@ -350,9 +352,10 @@ def _emit(seg: TcpSegment, addr_sum: int) -> bytes:
     else:
         ob = b""
         hlen = 20
-    if flags >> 9 or flags < 0:
+    f = _int(flags)  # a plain int: IntFlag's own operators are slow
+    if f >> 9 or f < 0:
         raise ValueError(f"flags {flags!r} do not fit in 9 bits")
-    off_flags = (hlen << 10) | flags  # data offset in 32-bit words, top 4 bits
+    off_flags = (hlen << 10) | f  # data offset in 32-bit words, top 4 bits
     try:
         h = _HDR.pack(sport, dport, seqn, ackn, off_flags, wnd, 0, urg)
     except _struct.error as e:
@@ -360,15 +363,18 @@ def _emit(seg: TcpSegment, addr_sum: int) -> bytes:
             f"TCP field out of range (ports {sport}/{dport}, seq {seqn}, ack {ackn}, wnd {wnd}, urg {urg})"
         ) from e
     # RFC 9293 §3.1 MUST-2: the checksum covers pseudo-header, header, options and data.
-    # Header and options are whole words, so each piece's integer value is congruent to
-    # its own word sum; the odd payload is padded on the right.
+    # Every piece starts at an even offset, so the little-endian value of each is
+    # congruent to 256 times its word sum (an odd payload's last octet is padded on the
+    # right for free); multiplying by 256 again (256 * 256 == 1) gives the word sum.
     n = hlen + len(payload)
-    total = addr_sum + 6 + (n >> 16) + (n & 0xFFFF) + _from_bytes(h, "big")
+    total = ((addr_sum + 6 + n) << 8) + _from_bytes(h, "little")
     if ob:
-        total += _from_bytes(ob, "big")
+        total += _from_bytes(ob, "little")
     if payload:
-        total += _from_bytes(payload, "big") << 8 if n & 1 else _from_bytes(payload, "big")
-    ck = 0xFFFF - (total % 0xFFFF or 0xFFFF)  # total > 0, so the folded sum is 1..0xFFFF
+        total += _from_bytes(payload, "little")
+    # total > 0 (PTCL is 6), so the folded sum F is 1..0xFFFF and the checksum 0xFFFF - F
+    # is 0..0xFFFE: exactly the residue of -(word sum).
+    ck = -((total % 0xFFFF) << 8) % 0xFFFF
     h = _HDR.pack(sport, dport, seqn, ackn, off_flags, wnd, ck, urg)
     if ob:
         return h + ob + payload if payload else h + ob

@@ -1,0 +1,141 @@
+"""What goes into each segment and when: the MSS option (RFC 9293 §3.7.1), Nagle's
+algorithm (§3.7.4) and delayed acknowledgments (§3.8.6.3)."""
+
+from __future__ import annotations
+
+import pytest
+from harness import Tcb, established, isns, ms  # noqa: F401  (isns is a fixture)
+
+from synack.tcp.config import TcpConfig
+from synack.wire.tcp import SYN, Mss
+
+# --------------------------------------------------------------------------- §3.7.1 MSS
+
+
+def handshake(isns, options, **cfg) -> Tcb:
+    t = Tcb(isns, **cfg).syn_sent()
+    t.peer_sends("S.", seq=t.irs, ack=t.iss + 1, options=options)
+    t.expect_sent(".", seq=t.iss + 1, ack=t.irs + 1)
+    return t
+
+
+@pytest.mark.parametrize("options, smss", [
+    ((Mss(1000),), 1000),
+    ((), 536),
+    ((Mss(9000),), 1460),
+], ids=["peer-1000", "absent-536", "peer-9000-capped"])
+def test_syn_sent_send_mss_comes_from_the_peer_mss_option(isns, options, smss):
+    """RFC 9293 §3.7.1 MUST-15/MUST-16: segments carry at most the MSS the peer announced in
+    its SYN, 536 for IPv4 when it sent none, and never more than our own path allows."""
+    t = handshake(isns, options, nodelay=True)
+    t.send(b"x" * (2 * smss + 10))
+    t.expect_sent(".", seq=t.iss + 1, len=smss)
+    t.expect_sent(".", seq=t.iss + 1 + smss, len=smss)
+    t.expect_sent("P.", seq=t.iss + 1 + 2 * smss, len=10)
+    t.expect_silence()
+    assert t.conn.snd_mss == smss
+
+
+def test_listen_send_mss_comes_from_the_peer_syn(isns):
+    """RFC 9293 §3.7.1 MUST-15: the same for a passive open."""
+    t = Tcb(isns, nodelay=True).listen()
+    t.peer_sends("S", seq=t.irs, options=(Mss(700),))
+    t.expect_sent("S.", seq=t.iss, ack=t.irs + 1, mss=1460)
+    t.peer_sends(".", seq=t.irs + 1, ack=t.iss + 1)
+    t.send(b"y" * 1000)
+    t.expect_sent(".", seq=t.iss + 1, len=700)
+    t.expect_sent("P.", seq=t.iss + 701, len=300)
+
+
+def test_mss_option_only_in_syn_segments(isns):
+    """RFC 9293 §3.2 MUST-65: the MSS option is sent only in SYN segments."""
+    t = established(isns)
+    t.send(b"data")
+    t.peer_sends("FP.", seq=t.irs + 1, ack=t.iss + 5, data=b"reply")
+    t.close()
+    for _, seg, _ in t.sent:
+        assert (seg.mss is not None) == bool(seg.flags & SYN), seg
+
+
+# --------------------------------------------------------------------------- §3.7.4 Nagle
+
+
+def test_established_nagle_holds_a_small_segment_while_data_is_unacknowledged(isns):
+    """RFC 9293 §3.7.4 SHLD-7: with unacknowledged data outstanding, a new small segment is
+    held until that data is acknowledged, then the held octets go out together."""
+    t = established(isns)
+    t.send(b"a")
+    t.expect_sent("P.", seq=t.iss + 1, data=b"a")
+    t.send(b"b")
+    t.send(b"c")
+    t.expect_silence()
+    t.peer_sends(".", seq=t.irs + 1, ack=t.iss + 2)
+    t.expect_sent("P.", seq=t.iss + 2, data=b"bc")
+    t.expect_silence()
+
+
+def test_established_nagle_still_sends_full_sized_segments(isns):
+    """RFC 9293 §3.7.4 / §3.8.6.2.1: a full-sized segment may always be sent."""
+    t = established(isns)
+    t.send(b"a")
+    t.expect_sent("P.", data=b"a")
+    t.send(b"b" * 1460)
+    t.expect_sent("P.", seq=t.iss + 2, data=b"b" * 1460)
+
+
+def test_established_nodelay_turns_nagle_off(isns):
+    """RFC 9293 §3.7.4 MUST-17: the application can disable Nagle per connection."""
+    t = established(isns, nodelay=True)
+    t.send(b"a")
+    t.send(b"b")
+    t.expect_sent("P.", seq=t.iss + 1, data=b"a")
+    t.expect_sent("P.", seq=t.iss + 2, data=b"b")
+
+
+# --------------------------------------------------------------------------- §3.8.6.3 delayed ACK
+
+
+def test_established_delayed_ack_is_sent_within_the_delay(isns):
+    """RFC 9293 §3.8.6.3 SHLD-18, MUST-40 (under 0.5 s): one small segment is ACKed when the
+    delayed-ACK timer (40 ms) expires, not before."""
+    t = Tcb(isns, config=TcpConfig()).established()
+    t.peer_sends("P.", seq=t.irs + 1, ack=t.iss + 1, data=b"abc")
+    t.expect_silence()
+    t.advance(TcpConfig().delayed_ack - 1)
+    t.expect_silence()
+    t.advance(1)
+    t.expect_sent(".", seq=t.iss + 1, ack=t.irs + 4, at=ms(40))
+    t.expect_silence()
+
+
+def test_established_every_second_full_sized_segment_is_acked_at_once(isns):
+    """RFC 9293 §3.8.6.3 SHLD-19: an ACK for at least every second full-sized segment."""
+    t = Tcb(isns, config=TcpConfig()).established()
+    t.peer_sends(".", seq=t.irs + 1, ack=t.iss + 1, data=b"1" * 1460)
+    t.expect_silence()
+    t.peer_sends(".", seq=t.irs + 1461, ack=t.iss + 1, data=b"2" * 1460)
+    t.expect_sent(".", seq=t.iss + 1, ack=t.irs + 2921, at=0)
+    t.peer_sends(".", seq=t.irs + 2921, ack=t.iss + 1, data=b"3" * 1460)
+    t.expect_silence()
+    t.peer_sends("P.", seq=t.irs + 4381, ack=t.iss + 1, data=b"4" * 1460)
+    t.expect_sent(".", ack=t.irs + 5841)
+    t.advance(ms(100))
+    t.expect_silence()
+
+
+def test_established_delayed_ack_rides_on_our_data(isns):
+    """RFC 9293 §3.10.7.4 seventh: the acknowledgment "should be piggybacked on a segment
+    being transmitted if possible"; then no separate ACK follows."""
+    t = Tcb(isns, config=TcpConfig()).established()
+    t.peer_sends("P.", seq=t.irs + 1, ack=t.iss + 1, data=b"ping")
+    t.advance(ms(10))
+    t.send(b"pong")
+    t.expect_sent("P.", seq=t.iss + 1, ack=t.irs + 5, data=b"pong")
+    t.advance(ms(100))
+    t.expect_silence()
+
+
+def test_config_refuses_a_delayed_ack_of_half_a_second():
+    """RFC 9293 §3.8.6.3 MUST-40: the delay must be less than 0.5 seconds."""
+    with pytest.raises(ValueError, match="500 ms"):
+        TcpConfig(delayed_ack=ms(500)).validate()
