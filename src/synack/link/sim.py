@@ -222,7 +222,7 @@ class _Node:
     """A host attached to the network, with cached bound methods and its timer entry."""
 
     __slots__ = ("host", "name", "take", "next_deadline", "deliver", "deadline", "token",
-                 "spin", "out")
+                 "spin", "out", "tracked")
 
     def __init__(self, host: Any) -> None:
         self.host = host
@@ -238,6 +238,8 @@ class _Node:
         self.spin = 0
         #: destination node -> _Link
         self.out: dict = {}
+        #: the host keeps a ``changed`` flag (synack's Host does): flush only when it is set
+        self.tracked = hasattr(host, "changed")
 
 
 _SPIN_LIMIT = 10_000
@@ -434,6 +436,11 @@ class Network:
             self._flush_node(node)
 
     def _flush_node(self, node: _Node) -> None:
+        if node.tracked:
+            host = node.host
+            if not host.changed:
+                return  # nothing sent and no timer moved since the last flush
+            host.changed = False
         pkts = node.take()
         if pkts:
             send = self._send

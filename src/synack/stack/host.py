@@ -132,6 +132,9 @@ class Host:
         self._timers: list = []          # heap of (deadline, n, conn)
         self._deadline: dict[Connection, int] = {}
         self._n = 0
+        #: set whenever packets were queued or a timer may have moved; a driver that
+        #: polls ``take_packets``/``next_deadline`` may clear it and skip polling until set
+        self.changed = False
 
     def __repr__(self) -> str:
         return f"<Host {self.name} {' '.join(self.addrs)}>"
@@ -208,6 +211,7 @@ class Host:
 
     def on_timeout(self, now: int) -> None:
         """Run every connection timer that is due at ``now``."""
+        self.changed = True  # the next deadline moves on, even if every entry was stale
         timers = self._timers
         dl = self._deadline
         while timers and timers[0][0] <= now:
@@ -320,6 +324,7 @@ class Host:
                           tracer=self.tracer, mss_limit=self.mtu - (60 if v6 else 40))
 
     def _transmit(self, src: str, dst: str, seg, cause: Optional[str], cid: Optional[tuple], now: int) -> None:
+        self.changed = True
         self._tx.append(emit_packet(src, dst, seg, self.ttl))
         if self.tracer.on:
             rtx = cause not in _NOT_RETRANSMISSIONS
@@ -327,6 +332,7 @@ class Host:
 
     def _after(self, conn: Connection, now: int) -> None:
         """Transmit what ``conn`` queued, keep the timer heap and the tables current."""
+        self.changed = True
         out = conn.out
         if out:
             src, dst, cid = conn.local_addr, conn.remote_addr, conn.cid

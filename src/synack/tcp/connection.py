@@ -30,7 +30,7 @@ from ..trace.events import (
     TimerFired,
     Tracer,
 )
-from ..wire.seq import Seq
+from ..wire.seq import HALF, MASK, Seq
 from ..wire.tcp import ACK, FIN, PSH, RST, SYN, URG, Mss, TcpSegment
 from . import cc as cc_registry
 from .config import TcpConfig
@@ -71,6 +71,18 @@ _DEFAULT_SND_MSS_V6 = 1220
 IsnSource = Callable[[str, int, str, int, int], Seq]
 
 _EMPTY = b""
+
+# Hot-path arithmetic on Seq values through int's own slots: the result of
+# ``((_isub(a, b) + HALF) & MASK) - HALF`` is the signed distance a - b modulo 2**32 (what
+# ``Seq.__sub__`` computes), and ``_seq(_iadd(a, n) & MASK)`` is ``a + n``, without a
+# Python-level call per operation. Comparisons still go through the Seq predicates.
+_isub = int.__sub__
+_iadd = int.__add__
+_int_new = int.__new__
+
+
+def _seq(v: int) -> Seq:
+    return _int_new(Seq, v)
 
 
 def reset_for(seg: TcpSegment) -> Optional[TcpSegment]:
@@ -193,7 +205,7 @@ class Connection:
     @property
     def rcv_wnd(self) -> int:
         """RCV.WND: what is left of the window we last advertised."""
-        w = self.rcv_adv - self.rcv_nxt
+        w = ((_isub(self.rcv_adv, self.rcv_nxt) + HALF) & MASK) - HALF
         return w if w > 0 else 0
 
     @property
@@ -295,10 +307,12 @@ class Connection:
         free = buf - len(self._rbuf)
         if free < 0:
             free = 0
-        new_right = self.rcv_nxt + free
-        if (new_right - self.rcv_adv) >= min(buf >> 1, self.rcv_mss):
-            self.rcv_adv = new_right
-        w = self.rcv_adv - self.rcv_nxt
+        rn = self.rcv_nxt
+        adv = self.rcv_adv
+        new_right = _iadd(rn, free) & MASK
+        if ((new_right - adv + HALF) & MASK) - HALF >= min(buf >> 1, self.rcv_mss):
+            self.rcv_adv = adv = _int_new(Seq, new_right)
+        w = ((_isub(adv, rn) + HALF) & MASK) - HALF
         return w if w > 0 else 0
 
     # ------------------------------------------------------------------ timers
@@ -616,17 +630,19 @@ class Connection:
     def _send_data(self, now: int) -> None:
         sbuf = self._sbuf
         mss = self.snd_mss
-        fin_seq = self._sbuf_seq + len(sbuf)
+        sbuf_seq = self._sbuf_seq
+        fin_seq = _seq(_iadd(sbuf_seq, len(sbuf)) & MASK)
+        fin_end = _seq(_iadd(fin_seq, 1) & MASK)
         while True:
             rtx = self._rtx_nxt is not None
             pos = self._rtx_nxt if rtx else self.snd_nxt
-            off = pos - self._sbuf_seq
+            off = ((_isub(pos, sbuf_seq) + HALF) & MASK) - HALF
             remaining = len(sbuf) - off
             wnd = self.snd_wnd if self.snd_wnd < self.cc.cwnd else self.cc.cwnd
-            usable = (self.snd_una + wnd) - pos
+            usable = ((_iadd(self.snd_una, wnd) - pos + HALF) & MASK) - HALF
             if rtx:
                 # Going back over sent data: never past SND.NXT, where new data begins.
-                sent = self.snd_nxt - pos
+                sent = ((_isub(self.snd_nxt, pos) + HALF) & MASK) - HALF
                 if remaining > sent:
                     remaining = sent
             if remaining > 0:
@@ -646,17 +662,17 @@ class Connection:
                         break  # Nagle (SHLD-7): wait for the outstanding data's ACK
                 payload = bytes(sbuf[off:off + n])
                 flags = ACK
-                end = pos + n
                 if off + n == len(sbuf):
                     flags |= PSH  # MUST-61: PSH on the last buffered segment
                     if self._fin_queued and (not rtx or self.snd_nxt.gt(fin_seq)):
                         flags |= FIN
-                        end = end + 1
+                        n += 1
+                end = _seq(_iadd(pos, n) & MASK)
                 self._emit(self._segment(pos, self.rcv_nxt, flags, payload), now,
                            self._rtx_cause if rtx else None)
             elif self._fin_queued and pos == fin_seq and (not rtx or self.snd_nxt.gt(fin_seq)):
                 # A bare FIN, sent whatever the window (it carries no data).
-                end = pos + 1
+                end = fin_end
                 self._emit(self._segment(pos, self.rcv_nxt, ACK | FIN), now,
                            self._rtx_cause if rtx else None)
             else:
@@ -679,12 +695,12 @@ class Connection:
             if self._persist_at is not None:
                 self._cancel("persist", now)
                 self._persist_backoff = 0
-            if end == fin_seq + 1:
+            if end == fin_end:
                 break
         # Zero window with data waiting and nothing in flight: the persist timer
         # (RFC 9293 §3.8.6.1) keeps asking for a window update.
         if (self.snd_wnd == 0 and self.snd_una == self.snd_nxt and self._persist_at is None
-                and len(sbuf) - (self.snd_nxt - self._sbuf_seq) > 0):
+                and len(sbuf) - (self.snd_nxt - sbuf_seq) > 0):
             self._arm("persist", now + self.rtt.timeout, now, 0)
 
     # ------------------------------------------------------------------ SEGMENT ARRIVES
@@ -809,7 +825,8 @@ class Connection:
     def _acceptable(self, seg: TcpSegment) -> bool:
         """The segment acceptability test of RFC 9293 §3.10.7.4 (first check)."""
         wnd = self.rcv_wnd
-        slen = seg.len
+        f = seg.flags
+        slen = len(seg.payload) + (1 if f & SYN else 0) + (1 if f & FIN else 0)
         rn = self.rcv_nxt
         if slen == 0:
             if wnd == 0:
@@ -817,7 +834,7 @@ class Connection:
             return seg.seq.in_window(rn, wnd)
         if wnd == 0:
             return False
-        return seg.seq.in_window(rn, wnd) or (seg.seq + (slen - 1)).in_window(rn, wnd)
+        return seg.seq.in_window(rn, wnd) or ((_iadd(seg.seq, slen - 1) - rn) & MASK) < wnd
 
     def _other_states(self, seg: TcpSegment, now: int) -> None:
         """RFC 9293 §3.10.7.4: SYN-RECEIVED and the synchronized states."""
@@ -942,7 +959,8 @@ class Connection:
         # incoming segments whose ACK value doesn't satisfy the above condition MUST be
         # discarded and an ACK sent back", also when nothing of ours is outstanding (that
         # is when blind data injection is easiest).
-        if ack.lt(una - max(self.max_snd_wnd, 1)):
+        # (SEG.ACK < SND.UNA - MAX.SND.WND, modulo 2**32)
+        if ((_isub(ack, una) + max(self.max_snd_wnd, 1)) & MASK) >= HALF:
             self._drop(seg, now, "ack-too-old", "ACK below SND.UNA - MAX.SND.WND (RFC 5961 §5)")
             self._send_ack(now)
             return False
@@ -955,7 +973,7 @@ class Connection:
         # Window update (RFC 9293 §3.10.7.4): if SND.UNA =< SEG.ACK =< SND.NXT and the
         # segment is newer than the last update.
         if self.snd_wl1.lt(seg.seq) or (self.snd_wl1 == seg.seq and self.snd_wl2.le(ack)):
-            if ack.ge(self.snd_una) or ack.ge(una):
+            if una.le(ack):
                 old = self.snd_wnd
                 self.snd_wnd = seg.wnd
                 if seg.wnd > self.max_snd_wnd:
@@ -985,16 +1003,16 @@ class Connection:
         """SND.UNA < SEG.ACK =< SND.NXT: remove what is acknowledged, sample the RTT,
         restart or stop the retransmission timer, grow the congestion window."""
         una = self.snd_una
-        acked = ack - una
+        acked = ((_isub(ack, una) + HALF) & MASK) - HALF
         # Octets of buffered data covered: everything from _sbuf_seq up to ACK.
-        data = ack - self._sbuf_seq
+        data = ((_isub(ack, self._sbuf_seq) + HALF) & MASK) - HALF
         if data > 0:
             if data >= len(self._sbuf):
                 data = len(self._sbuf)
                 self._sbuf.clear()
             else:
                 del self._sbuf[:data]
-            self._sbuf_seq = self._sbuf_seq + data
+            self._sbuf_seq = _seq(_iadd(self._sbuf_seq, data) & MASK)
         self.snd_una = ack
         if self._rtx_nxt is not None and self._rtx_nxt.le(ack):
             self._rtx_nxt = ack if ack.lt(self.snd_nxt) else None
@@ -1069,11 +1087,12 @@ class Connection:
         fin = seg.flags & FIN
         if payload and st in _RECEIVING:
             # Trim to the window: what precedes RCV.NXT, and what lies past the right edge.
-            head = self.rcv_nxt - seq
+            rn = self.rcv_nxt
+            head = ((_isub(rn, seq) + HALF) & MASK) - HALF
             if head > 0:
                 payload = payload[head:]
-                seq = self.rcv_nxt
-            room = self.rcv_adv - seq
+                seq = rn
+            room = ((_isub(self.rcv_adv, seq) + HALF) & MASK) - HALF
             if len(payload) > room:
                 payload = payload[:room if room > 0 else 0]
                 fin = 0  # the FIN lies beyond the window
@@ -1093,7 +1112,7 @@ class Connection:
     def _deliver(self, payload: bytes, now: int) -> None:
         n = len(payload)
         self._rbuf += payload
-        self.rcv_nxt = self.rcv_nxt + n
+        self.rcv_nxt = _seq(_iadd(self.rcv_nxt, n) & MASK)
         self._rcv_abs += n
         ooo = self._ooo
         if ooo:
