@@ -622,9 +622,10 @@ class Connection:
     def _output(self, now: int) -> None:
         """Send what the windows allow (RFC 9293 §3.8.6.2.1 sender SWS avoidance and
         §3.7.4 Nagle), then a bare ACK if one is owed."""
-        if self.state in _SENDING and not (self.snd_una == self.iss):
+        st = self.state
+        if (self._sbuf or self._fin_queued) and st in _SENDING and self.snd_una != self.iss:
             self._send_data(now)
-        if self._ack_now and self.state is not CLOSED and self.state is not LISTEN:
+        if self._ack_now and st is not CLOSED and st is not LISTEN:
             self._send_ack(now)
 
     def _send_data(self, now: int) -> None:
