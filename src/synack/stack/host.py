@@ -35,6 +35,27 @@ def _oserror(code: int, what: str) -> OSError:
     return OSError(code, f"{os.strerror(code)}: {what}")
 
 
+_REMOTES: dict[str, str] = {}  # address as given -> normalised text, for valid remotes
+
+
+def _remote(addr: str) -> str:
+    """Normalise a remote address, refusing what OPEN must not reach (RFC 9293 §3.9.1.1
+    MUST-46: broadcast, multicast, unspecified)."""
+    norm = _REMOTES.get(addr)
+    if norm is not None:
+        return norm
+    try:
+        ra = ipaddress.ip_address(addr)
+    except ValueError:
+        raise ValueError(f"remote address {addr!r} is not an IPv4 or IPv6 address") from None
+    if ra.is_multicast or ra.is_unspecified or (ra.version == 4 and int(ra) == 0xFFFFFFFF):
+        raise _oserror(errno.ENETUNREACH, f"cannot connect to {ra}")
+    if len(_REMOTES) >= 4096:
+        _REMOTES.clear()
+    _REMOTES[addr] = norm = str(ra)
+    return norm
+
+
 class Listener:
     """A passive OPEN on ``(addr, port)`` (``addr`` None means every local address).
 
@@ -240,11 +261,7 @@ class Host:
     def connect(self, remote_addr: str, remote_port: int, now: int, *, local_addr: Optional[str] = None,
                 local_port: int = 0, config: Optional[TcpConfig] = None) -> Connection:
         """Active OPEN (RFC 9293 §3.10.1): send a SYN and return the connection."""
-        remote_addr = str(ipaddress.ip_address(remote_addr))
-        ra = ipaddress.ip_address(remote_addr)
-        if ra.is_multicast or ra.is_unspecified or (ra.version == 4 and ra == ipaddress.IPv4Address("255.255.255.255")):
-            # RFC 9293 §3.9.1.1 MUST-46: no OPEN to a broadcast or multicast address.
-            raise _oserror(errno.ENETUNREACH, f"cannot connect to {remote_addr}")
+        remote_addr = _remote(remote_addr)
         if local_addr is None:
             local_addr = self.source_address(remote_addr)
         else:

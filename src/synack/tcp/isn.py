@@ -33,11 +33,20 @@ SECRET_MIN = 16
 SECRET_MAX = 64  # BLAKE2b's longest key
 
 
+_PACKED: dict[str, bytes] = {}  # address text -> length-prefixed packed form
+
+
 def _endpoint(addr: str, port: int) -> bytes:
     if not 0 <= port <= 0xFFFF:
         raise ValueError(f"port must be in 0..65535, got {port}")
-    packed = ipaddress.ip_address(addr).packed
-    return bytes((len(packed),)) + packed + port.to_bytes(2, "big")
+    prefix = _PACKED.get(addr)
+    if prefix is None:
+        packed = ipaddress.ip_address(addr).packed
+        prefix = bytes((len(packed),)) + packed
+        if len(_PACKED) >= 4096:
+            _PACKED.clear()
+        _PACKED[addr] = prefix
+    return prefix + port.to_bytes(2, "big")
 
 
 class IsnGenerator:

@@ -26,16 +26,21 @@ def _relative(seg: TcpSegment, isn: dict, src: str, dst: str) -> TcpSegment:
 def format_events(events: Iterable, *, absolute: bool = False, timers: bool = False) -> list[str]:
     """Lines describing ``events`` in order. Received segments are omitted (each send is
     shown once, with where it went); drops show their reason."""
+    events = list(events)
     lines: list[str] = []
     isn: dict = {}
     names: dict = {}
+    for ev in events:  # address -> host name, from who sent and who received what
+        if ev.event == "send":
+            names.setdefault(ev.src, ev.host)
+        elif ev.event == "recv":
+            names.setdefault(ev.dst, ev.host)
     for ev in events:
         kind = ev.event
         t = f"{ev.t / 1e6:10.3f} ms"
         if kind in ("send", "drop") and ev.seg is not None:
             seg = ev.seg if absolute else _relative(ev.seg, isn, ev.src, ev.dst)
             if kind == "send":
-                names.setdefault(ev.src, ev.host)
                 note = f"  [retransmission: {ev.cause}]" if ev.retransmit else ""
                 dst = names.get(ev.dst, ev.dst)
                 lines.append(f"{t}  {ev.host:>8} -> {dst:<8} {seg_summary(seg)}{note}")
@@ -49,7 +54,8 @@ def format_events(events: Iterable, *, absolute: bool = False, timers: bool = Fa
             lines.append(f"{t}  {ev.host:>8}    error: {ev.error} ({ev.detail})")
         elif kind == "app":
             res = f" -> {ev.error}" if ev.error else (f" -> {ev.result!r}" if ev.result is not None else "")
-            lines.append(f"{t}  {ev.host:>8}    {ev.call}({ev.args}){res}")
+            call = ev.args if ev.args.startswith(ev.call) else f"{ev.call}({ev.args})"
+            lines.append(f"{t}  {ev.host:>8}    {call}{res}")
         elif timers and kind.startswith("timer"):
             lines.append(f"{t}  {ev.host:>8}    timer {ev.name} {kind[6:]}")
     return lines

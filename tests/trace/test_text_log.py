@@ -1,0 +1,49 @@
+"""The plain-text log `make demo` prints: tcpdump-style relative numbers, host names,
+state changes as RFC 9293 spells them."""
+
+from __future__ import annotations
+
+from synack.examples import demo
+from synack.trace.text import format_events
+
+
+def test_demo_shows_handshake_exchange_close_and_time_wait(capsys):
+    demo.main()
+    out = capsys.readouterr().out
+    lines = [l.split(None, 2)[2] if len(l.split(None, 2)) > 2 else l for l in out.splitlines()]
+    expected_in_order = [
+        "client    CLOSED -> SYN-SENT  (active OPEN)",
+        "client -> server   Flags [S], seq 0, win 65535, options [mss 1460], length 0",
+        "server    LISTEN -> SYN-RECEIVED  (SYN received)",
+        "server -> client   Flags [S.], seq 0, ack 1, win 65535, options [mss 1460], length 0",
+        "client    SYN-SENT -> ESTABLISHED  (SYN,ACK received)",
+        "client -> server   Flags [.], seq 1, ack 1, win 65535, length 0",
+        "server    SYN-RECEIVED -> ESTABLISHED  (ACK of SYN)",
+        "client -> server   Flags [P.], seq 1:33, ack 1, win 65535, length 32",
+        "server -> client   Flags [P.], seq 1:44, ack 33, win 65503, length 43",
+        "client    ESTABLISHED -> FIN-WAIT-1  (CLOSE)",
+        "client -> server   Flags [F.], seq 33, ack 44, win 65492, length 0",
+        "server    ESTABLISHED -> CLOSE-WAIT  (FIN received)",
+        "server    CLOSE-WAIT -> LAST-ACK  (CLOSE)",
+        "client    FIN-WAIT-2 -> TIME-WAIT  (FIN received)",
+        "server    LAST-ACK -> CLOSED  (ACK of FIN)",
+        "client    TIME-WAIT -> CLOSED  (2*MSL elapsed)",
+    ]
+    pos = 0
+    for want in expected_in_order:
+        while pos < len(lines) and lines[pos].strip() != want:
+            pos += 1
+        assert pos < len(lines), f"missing or out of order: {want!r}\n{out}"
+    assert "60070.000 ms    client    TIME-WAIT -> CLOSED" in out
+    assert "simulated time: 60.070 s" in out
+
+
+def test_absolute_numbers_show_the_isn():
+    net = demo.run(seed=3)
+    rel = format_events(net.recorder.events)
+    absolute = format_events(net.recorder.events, absolute=True)
+    syn_rel = next(l for l in rel if "Flags [S]," in l)
+    syn_abs = next(l for l in absolute if "Flags [S]," in l)
+    assert "seq 0," in syn_rel
+    client_conn = next(e for e in net.recorder.events if e.event == "send" and e.host == "client").seg
+    assert f"seq {int(client_conn.seq)}," in syn_abs
