@@ -19,6 +19,8 @@ ALLOWED = {
     "link": {"wire", "tcp", "stack", "link", "trace"},
     "api": {"wire", "tcp", "stack", "link", "api", "trace"},
     "trace": {"wire", "tcp", "trace"},
+    "scenarios": {"wire", "tcp", "stack", "link", "api", "trace", "scenarios"},
+    "cli": {"wire", "tcp", "stack", "link", "api", "trace", "scenarios", "cli", "examples"},
 }
 #: modules every layer may use (no internal dependencies)
 SHARED = {"timeunits"}

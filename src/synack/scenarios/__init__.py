@@ -1,0 +1,95 @@
+"""Runnable scenarios: each topic of synack's teaching material as something that happens.
+
+A scenario is a function that builds a simulated network, makes the hosts do something
+(open, send, lose a segment, close...) and returns a :class:`ScenarioResult` whose trace
+every view can show. Scenarios register themselves with :func:`scenario`; modules listed
+in :data:`MODULES` are imported on first use. ``synack demo NAME`` runs one.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from ..timeunits import ms
+
+#: modules that define scenarios (each may be absent while it is being written)
+MODULES = [
+    "synack.scenarios.basics",      # handshake, close, half-close, TIME-WAIT, RST, ...
+    "synack.scenarios.flow",        # slow start, fast retransmit, SACK, zero window, ...
+    "synack.scenarios.edge",        # SYN flood, blind reset, keep-alive, Fast Open, ...
+]
+
+
+@dataclass
+class ScenarioOptions:
+    """What the user may change from the command line."""
+
+    seed: int = 1
+    #: random loss probability on every path (both directions)
+    loss: float = 0.0
+    #: one-way delay on every path, ns
+    delay: int = ms(10)
+    #: drop the Nth segment on the network (1-based, counting every segment sent), may repeat
+    drop: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ScenarioResult:
+    """What a scenario leaves behind for the views."""
+
+    net: object                       # synack.link.sim.Network, with its recorder
+    hosts: tuple[str, ...] = ("client", "server")   # lifelines, left to right
+    #: what happened, in the user's language, one paragraph a line (may add to the static text)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Scenario:
+    name: str
+    #: one line, for ``synack demo --list``
+    summary: str
+    #: the plain-language explanation printed after the ladder, by language ("en", "ko")
+    explain: dict[str, str]
+    run: Callable[[ScenarioOptions], ScenarioResult]
+
+
+REGISTRY: dict[str, Scenario] = {}
+
+
+def scenario(name: str, summary: str, explain: dict[str, str]) -> Callable:
+    """Register ``fn(options) -> ScenarioResult`` as scenario ``name``."""
+
+    def register(fn: Callable[[ScenarioOptions], ScenarioResult]) -> Callable:
+        if name in REGISTRY:
+            raise ValueError(f"scenario {name!r} is defined twice")
+        REGISTRY[name] = Scenario(name, summary, explain, fn)
+        return fn
+
+    return register
+
+
+def load_all() -> dict[str, Scenario]:
+    """Import every scenario module and return the registry."""
+    for mod in MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name != mod:
+                raise
+    return REGISTRY
+
+
+def get(name: str) -> Scenario:
+    """The scenario called ``name``; ValueError listing the known ones otherwise."""
+    reg = load_all()
+    try:
+        return reg[name]
+    except KeyError:
+        raise ValueError(f"unknown scenario {name!r}; `synack demo --list` shows them") from None
+
+
+def run(name: str, options: Optional[ScenarioOptions] = None) -> ScenarioResult:
+    """Run scenario ``name`` with ``options`` (defaults if None)."""
+    return get(name).run(options or ScenarioOptions())
