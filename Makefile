@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench venv clean apt
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,10 @@ venv: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(PY) -m synack.examples.demo
 
-test: $(STAMP)
+apt:
+	@bash .ci/install-apt
+
+test: $(STAMP) apt
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed
