@@ -21,7 +21,7 @@ $(STAMP): $(VENV)/.installed
 venv: $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(PY) -m synack.examples.demo
+	$(PY) -m synack.cli demo
 
 apt:
 	@bash .ci/install-apt
@@ -31,6 +31,8 @@ test: $(STAMP) apt
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/synflood.py
+	@if [ "$$(id -u)" = 0 ] && [ -e /dev/net/tun ]; then $(PY) benchmarks/kernel.py; else echo "kernel benchmark skipped: needs root and /dev/net/tun"; fi
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis

@@ -54,7 +54,8 @@ def test_lost_data_segment_is_fast_retransmitted_after_three_duplicate_acks(wrap
     assert got == data
     assert fault.hits == 1
     (lost,) = drops(net, "scripted")
-    assert lost.seg.seq == c.iss + 1 + c.snd_mss and len(lost.seg.payload) == c.snd_mss
+    # (full-sized segments carry Eff.snd.MSS: SendMSS less the timestamps option, RFC 7323)
+    assert lost.seg.seq == c.iss + 1 + c.eff_snd_mss and len(lost.seg.payload) == c.eff_snd_mss
     (again,) = retransmissions(net, CLIENT)
     assert (again.seg.seq, again.seg.payload, again.cause) == (lost.seg.seq, lost.seg.payload,
                                                                "fast-retransmit")
@@ -76,7 +77,7 @@ def test_lost_last_segment_is_retransmitted_when_the_rto_expires(wrap):
     assert got == data
     assert fault.hits == 1
     (lost,) = drops(net, "scripted")
-    assert len(lost.seg.payload) == 3000 - 2 * c.snd_mss
+    assert len(lost.seg.payload) == 3000 - 2 * c.eff_snd_mss
     (again,) = retransmissions(net, CLIENT)
     assert (again.seg.seq, again.seg.payload, again.cause) == (lost.seg.seq, lost.seg.payload, "rto")
     fired = [e for e in net.recorder.events if type(e) is TimerFired and e.host == CLIENT and e.name == "rto"]

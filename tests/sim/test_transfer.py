@@ -61,7 +61,7 @@ def assert_lossy_transfer_intact(addrs, wrap: bool, close: str, size: int, seed:
     # RFC 5681 §3.1: the loss window is one SMSS; cwnd never goes below it.
     for e in net.recorder.events:
         if type(e) is CongestionChanged:
-            smss = c.snd_mss if e.host == CLIENT else s.snd_mss
+            smss = c.eff_snd_mss if e.host == CLIENT else s.eff_snd_mss  # SMSS excludes options
             assert e.cwnd >= smss, e
 
 

@@ -93,6 +93,10 @@ def test_established_send_window_limits_what_we_send(isns):
     t = established(isns, nodelay=True)
     t.peer_sends(".", seq=t.irs + 1, ack=t.iss + 1, wnd=100)
     t.send(b"x" * 300)
+    # 100 octets are less than half the largest window offered: the sender's SWS avoidance
+    # holds them until its override timeout (RFC 9293 §3.8.6.2.1 (4), MUST-38).
+    t.expect_silence()
+    t.advance(t.config.sws_override)
     t.expect_sent(".", seq=t.iss + 1, data=b"x" * 100)  # no PSH: more is queued
     t.expect_silence()
     t.peer_sends(".", seq=t.irs + 1, ack=t.iss + 101, wnd=200)

@@ -3,26 +3,35 @@ state changes as RFC 9293 spells them."""
 
 from __future__ import annotations
 
+import re
+
 from synack.examples import demo
 from synack.trace.text import format_events
+
+#: TSvals depend on the connection's clock offset (RFC 7323 §5.4): shown as N here; an
+#: echo of 0 (in a SYN) stays 0.
+_TS = re.compile(r"TS val \d+ ecr (?:[1-9]\d*)")
+_TS_SYN = re.compile(r"TS val \d+ ecr 0")
 
 
 def test_demo_shows_handshake_exchange_close_and_time_wait(capsys):
     demo.main()
     out = capsys.readouterr().out
     lines = [l.split(None, 2)[2] if len(l.split(None, 2)) > 2 else l for l in out.splitlines()]
+    lines = [_TS_SYN.sub("TS val N ecr 0", _TS.sub("TS val N ecr N", l)) for l in lines]
     expected_in_order = [
         "client    CLOSED -> SYN-SENT  (active OPEN)",
-        "client -> server   Flags [S], seq 0, win 65535, options [mss 1460], length 0",
+        # Linux's SYN options and order (RFC 2018 SACK-permitted, RFC 7323 TS and wscale)
+        "client -> server   Flags [S], seq 0, win 65535, options [mss 1460,sackOK,TS val N ecr 0,nop,wscale 0], length 0",
         "server    LISTEN -> SYN-RECEIVED  (SYN received)",
-        "server -> client   Flags [S.], seq 0, ack 1, win 65535, options [mss 1460], length 0",
+        "server -> client   Flags [S.], seq 0, ack 1, win 65535, options [mss 1460,sackOK,TS val N ecr N,nop,wscale 0], length 0",
         "client    SYN-SENT -> ESTABLISHED  (SYN,ACK received)",
-        "client -> server   Flags [.], seq 1, ack 1, win 65535, length 0",
+        "client -> server   Flags [.], seq 1, ack 1, win 65535, options [nop,nop,TS val N ecr N], length 0",
         "server    SYN-RECEIVED -> ESTABLISHED  (ACK of SYN)",
-        "client -> server   Flags [P.], seq 1:33, ack 1, win 65535, length 32",
-        "server -> client   Flags [P.], seq 1:44, ack 33, win 65503, length 43",
+        "client -> server   Flags [P.], seq 1:33, ack 1, win 65535, options [nop,nop,TS val N ecr N], length 32",
+        "server -> client   Flags [P.], seq 1:44, ack 33, win 65503, options [nop,nop,TS val N ecr N], length 43",
         "client    ESTABLISHED -> FIN-WAIT-1  (CLOSE)",
-        "client -> server   Flags [F.], seq 33, ack 44, win 65492, length 0",
+        "client -> server   Flags [F.], seq 33, ack 44, win 65492, options [nop,nop,TS val N ecr N], length 0",
         "server    ESTABLISHED -> CLOSE-WAIT  (FIN received)",
         "server    CLOSE-WAIT -> LAST-ACK  (CLOSE)",
         "client    FIN-WAIT-2 -> TIME-WAIT  (FIN received)",

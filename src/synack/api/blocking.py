@@ -12,11 +12,16 @@ The model follows Linux closely, because Python's socket is a thin layer over it
   or EPIPE, so ``send`` after a reset raises ConnectionResetError once, then BrokenPipeError;
 * ``connect`` remembers that the socket was connected: a second ``connect`` raises EISCONN
   even after the connection died;
-* ``close`` with unread received data, or with ``SO_LINGER`` (1, 0), aborts the connection
-  with a reset (RFC 9293 §3.10.5; RFC 9293 §3.6 SHLD-2 for data lost at close);
-  otherwise it is a normal CLOSE and the connection lives on in the host (FIN-WAIT,
-  TIME-WAIT) without the socket. Data that reaches such an orphan later is answered with
-  a reset, as Linux does, while some socket call is advancing the simulation.
+* ``close`` is the core's "half-duplex" CLOSE (RFC 9293 §3.6.1): with unread received
+  data it sends a reset instead of a FIN, and so does the connection, living on in the host
+  (FIN-WAIT, TIME-WAIT) without the socket, if data reaches it later (SHLD-3, as Linux
+  does); ``SO_LINGER`` (1, 0) aborts it with a reset (RFC 9293 §3.10.5);
+* ``MSG_OOB`` sends urgent data (RFC 9293 §3.8.5) and reads it as Linux does: the last
+  urgent octet is taken out of the stream and read alone with ``recv(1, MSG_OOB)``
+  (unless ``SO_OOBINLINE``); ``sendto(data, MSG_FASTOPEN, address)`` opens a TCP Fast
+  Open connection (RFC 7413); ``SO_KEEPALIVE`` and ``TCP_KEEPIDLE`` / ``TCP_KEEPINTVL`` /
+  ``TCP_KEEPCNT`` turn on keep-alives (RFC 9293 §3.8.4); ``TCP_FASTOPEN`` on a listening
+  socket accepts Fast Open.
 
 Each call is traced as an :class:`~synack.trace.events.AppCall` on the host's tracer.
 """
@@ -34,6 +39,8 @@ from dataclasses import replace
 from math import isnan
 from typing import Any, Callable, Optional
 
+from ..tcp import cc as _cc
+from ..tcp import fastopen as _fastopen
 from ..tcp.errors import TcpError
 from ..tcp.state import State
 from ..timeunits import sec
@@ -58,7 +65,17 @@ SO_TYPE = _socket.SO_TYPE
 SO_ACCEPTCONN = _socket.SO_ACCEPTCONN
 IPPROTO_TCP = _socket.IPPROTO_TCP
 TCP_NODELAY = _socket.TCP_NODELAY
+TCP_CONGESTION = getattr(_socket, "TCP_CONGESTION", 13)  # Linux's value
 MSG_DONTWAIT = _socket.MSG_DONTWAIT
+# Urgent data, keep-alive and Fast Open (issue "Under attack and at the edges"); Linux values.
+MSG_OOB = _socket.MSG_OOB
+MSG_FASTOPEN = getattr(_socket, "MSG_FASTOPEN", 0x20000000)
+SO_KEEPALIVE = _socket.SO_KEEPALIVE
+SO_OOBINLINE = _socket.SO_OOBINLINE
+TCP_KEEPIDLE = getattr(_socket, "TCP_KEEPIDLE", 4)
+TCP_KEEPINTVL = getattr(_socket, "TCP_KEEPINTVL", 5)
+TCP_KEEPCNT = getattr(_socket, "TCP_KEEPCNT", 6)
+TCP_FASTOPEN = getattr(_socket, "TCP_FASTOPEN", 23)
 SOMAXCONN = _socket.SOMAXCONN
 
 CLOSED = State.CLOSED
@@ -81,8 +98,7 @@ _CONNECTED = "connected"
 
 # ------------------------------------------------------------------------------ registry
 class _Registry:
-    """What one network's sockets share: file numbers, port reservations, and the
-    connections left behind by ``close()``.
+    """What one network's sockets share: file numbers and port reservations.
 
     Kept per :class:`Network` (not global) so that two simulations never see each other.
     """
@@ -93,8 +109,6 @@ class _Registry:
         self.sockets: dict[str, weakref.WeakSet] = {}
         #: connection -> SO_REUSEADDR of the socket that owned it (for bind conflicts)
         self.conn_reuse: dict[Any, bool] = {}
-        #: (host, connection) closed with a FIN; data arriving later is answered by a reset
-        self.orphans: list[tuple[Any, Any]] = []
 
     def of(self, host: Any) -> weakref.WeakSet:
         s = self.sockets.get(host.name)
@@ -103,25 +117,9 @@ class _Registry:
         return s
 
     def reap(self, net: Any) -> None:
-        """Abort orphaned connections that received data after ``close()`` (Linux's
-        ``tcp_rcv_state_process``: data for a closed socket is lost, so tell the peer)."""
-        if not self.orphans:
-            return
-        keep = []
-        sent = False
-        for host, conn in self.orphans:
-            st = conn.state
-            if st is CLOSED or st is TIME_WAIT:
-                continue
-            if conn.readable:
-                conn.abort(net.now)
-                host.call(conn, net.now)
-                sent = True
-                continue
-            keep.append((host, conn))
-        self.orphans = keep
-        if sent:
-            net.flush()
+        """Nothing to do any more: a connection whose socket was closed now resets itself
+        when data reaches it (the core's half-duplex CLOSE, RFC 9293 §3.6.1 SHLD-3). Kept
+        so that drivers which call it keep working."""
 
 
 _registries: "weakref.WeakKeyDictionary[Any, _Registry]" = weakref.WeakKeyDictionary()
@@ -135,6 +133,11 @@ def _registry(net: Any) -> _Registry:
 
 
 # ------------------------------------------------------------------------------ helpers
+def _close_for_good(conn: Any, now: int) -> None:
+    """close(): the core's CLOSE for a user who will not read again (RFC 9293 §3.6.1)."""
+    conn.close(now, keep_receiving=False)
+
+
 def _summary(x: Any) -> str:
     if isinstance(x, (bytes, bytearray, memoryview)):
         return str(memoryview(x).nbytes)
@@ -147,7 +150,15 @@ def _traced(method: Callable) -> Callable:
 
     @functools.wraps(method)
     def wrapper(self: "socket", *args: Any, **kwargs: Any) -> Any:
-        self._reg.reap(self._net)
+        lock = self._lock
+        if lock is None:
+            return traced(self, *args, **kwargs)
+        # On a real-time stack (synack.api.realtime) the driver's thread touches the same
+        # Host: hold its lock; waiting for the network (Condition.wait) releases it.
+        with lock:
+            return traced(self, *args, **kwargs)
+
+    def traced(self: "socket", *args: Any, **kwargs: Any) -> Any:
         if not self._host.tracer.on:
             return method(self, *args, **kwargs)
         try:
@@ -227,6 +238,8 @@ class socket:  # noqa: N801 - named after the class it imitates
     def _setup(self, net: Any, host: Any, family: int) -> None:
         self._net = net
         self._host = host
+        #: the real-time driver's lock (synack.api.realtime), None on the simulator
+        self._lock = getattr(net, "lock", None)
         self._family = _socket.AddressFamily(family)
         self._reg = _registry(net)
         self._fd = next(self._reg.fds)
@@ -248,6 +261,15 @@ class socket:  # noqa: N801 - named after the class it imitates
         self._reuseaddr = 0
         self._linger = (0, 0)
         self._nodelay = 0
+        self._congestion: Optional[str] = None  # TCP_CONGESTION; None: the host's default
+        #: SO_KEEPALIVE, TCP_KEEPIDLE (s), TCP_KEEPINTVL (s), TCP_KEEPCNT (Linux defaults)
+        self._keepalive = (0, 7200, 75, 9)
+        self._oobinline = 0        # SO_OOBINLINE
+        self._fastopen = 0         # TCP_FASTOPEN: Fast Open queue length of a listener
+        #: MSG_OOB state (Linux's urg_data): the urgent mark seen, its octet, read or not
+        self._oob_mark: Optional[int] = None
+        self._oob_byte: Optional[int] = None
+        self._oob_read = False
         self._reg.of(host).add(self)
 
     @classmethod
@@ -258,6 +280,9 @@ class socket:  # noqa: N801 - named after the class it imitates
         s._reuseaddr = parent._reuseaddr
         s._linger = parent._linger
         s._nodelay = parent._nodelay
+        s._congestion = parent._congestion
+        s._keepalive = parent._keepalive
+        s._oobinline = parent._oobinline
         s._state = _CONNECTED
         s._conn = conn
         s._laddr = conn.local_addr
@@ -389,12 +414,12 @@ class socket:  # noqa: N801 - named after the class it imitates
         """Advance the simulation until ``ready()``; TimeoutError at ``deadline``,
         SimulationIdle if there is no deadline and nothing is left to happen."""
         net = self._net
-        reg = self._reg
+        cond = ready
 
-        def cond() -> bool:
-            reg.reap(net)
-            return ready()
-
+        if deadline is None and getattr(net, "realtime", False):
+            # Real time: the peer may act at any moment, so "idle" means nothing; wait.
+            net.run_until(cond)
+            return
         if deadline is None:
             limit = self.stall_limit
             end = None if limit is None else net.now + sec(limit)
@@ -507,12 +532,12 @@ class socket:  # noqa: N801 - named after the class it imitates
             mine = [a for a in host.addrs if (":" in a) == v6]
             # The host's own wildcard listens on both families; a socket has one.
             addrs = [None] if len(mine) == len(host.addrs) else mine
-        config = replace(host.config, nodelay=True) if self._nodelay else None
+        config = self._tcp_config(host)
         made = []
         try:
             for a in addrs:
                 made.append(host.listen(self._lport, self._net.now, addr=a, backlog=backlog,
-                                        config=config))
+                                        config=config, fastopen=self._fastopen))
         except OSError as e:
             for lst in made:
                 lst.close(self._net.now)
@@ -538,7 +563,7 @@ class socket:  # noqa: N801 - named after the class it imitates
             if not self._listeners:
                 raise oserror(errno.EINVAL)
         for lst in self._listeners:
-            conn = lst.accept()
+            conn = lst.accept(self._net.now)
             if conn is not None:
                 break
         s = socket._accepted(self, conn)
@@ -569,7 +594,7 @@ class socket:  # noqa: N801 - named after the class it imitates
     def _opened(self) -> bool:
         return self._conn.state not in _OPENING
 
-    def _connect(self, addr: str, port: int) -> None:
+    def _connect(self, addr: str, port: int, fastopen: Optional[bytes] = None) -> None:
         if self._listeners or self._state == _CONNECTED:
             raise oserror(errno.EISCONN)
         if self._state == _CONNECTING:
@@ -590,10 +615,10 @@ class socket:  # noqa: N801 - named after the class it imitates
             addr = mine[0]
         if self._reserved is None:
             self._lport = self._ephemeral(self._laddr, errno.EADDRNOTAVAIL)
-        config = replace(host.config, nodelay=True) if self._nodelay else None
+        config = self._tcp_config(host)
         try:
             conn = host.connect(addr, port, now, local_addr=None if is_wildcard(self._laddr) else self._laddr,
-                                local_port=self._lport, config=config)
+                                local_port=self._lport, config=config, fastopen=fastopen)
         except OSError as e:
             raise oserror(e.errno or errno.EINVAL) from None
         self._net.flush()
@@ -648,16 +673,17 @@ class socket:  # noqa: N801 - named after the class it imitates
     def _writable(self) -> bool:
         self._sync()
         st = self._tcp()
-        if st in _OPENING and not self._sk_err:
+        if st in _OPENING and not self._sk_err and not _fastopen.server_may_send(self._conn):
             return False
         if st not in _SENDING or self._sk_err or self._shut_wr:
             return True
         return self._conn.send_space > 0
 
-    def _try_send(self, view: memoryview) -> Optional[int]:
-        """One non-blocking SEND: octets accepted, or None if it would block."""
+    def _try_send(self, view: memoryview, urgent: bool = False) -> Optional[int]:
+        """One non-blocking SEND: octets accepted, or None if it would block. ``urgent``
+        (MSG_OOB) moves the urgent pointer past them (RFC 9293 §3.8.5)."""
         self._send_error()
-        if self._tcp() in _OPENING:
+        if self._tcp() in _OPENING and not _fastopen.server_may_send(self._conn):
             return None
         if not view:
             return 0
@@ -665,15 +691,19 @@ class socket:  # noqa: N801 - named after the class it imitates
         if space <= 0:
             return None
         chunk = view[:space].tobytes()
+        if urgent:
+            conn = self._conn
+            return self._core(lambda now: conn.send(chunk, now, True))
         return self._core(self._conn.send, chunk)
 
-    def _send_loop(self, view: memoryview, call: str, every: bool, dontwait: bool) -> int:
+    def _send_loop(self, view: memoryview, call: str, every: bool, dontwait: bool,
+                   urgent: bool = False) -> int:
         deadline = self._deadline(dontwait)
         sent = 0
         total = len(view)
         while True:
             try:
-                n = self._try_send(view[sent:])
+                n = self._try_send(view[sent:], urgent)
             except OSError:
                 if sent and call == "send()":
                     return sent  # the kernel returns what it copied before the error
@@ -687,30 +717,77 @@ class socket:  # noqa: N801 - named after the class it imitates
             if sent >= total or not every:
                 return sent
 
-    def _flags(self, flags: Any) -> bool:
+    def _flags(self, flags: Any, allowed: int = MSG_DONTWAIT) -> bool:
         flags = operator.index(flags)
-        if flags & ~MSG_DONTWAIT:
+        if flags & ~allowed:
             raise oserror(errno.EOPNOTSUPP)
         return bool(flags & MSG_DONTWAIT)
 
     @_traced
     def send(self, data: Any, flags: int = 0) -> int:
         """SEND (RFC 9293 §3.10.2): how many octets the send buffer took. A blocking
-        socket waits until it took them all; with a timeout, until it took some."""
+        socket waits until it took them all; with a timeout, until it took some.
+        ``MSG_OOB`` makes them urgent data (RFC 9293 §3.8.5 MUST-30)."""
         view = _buffer(data)
-        dontwait = self._flags(flags)
+        dontwait = self._flags(flags, MSG_DONTWAIT | MSG_OOB)
         self._check_open()
         every = self._timeout is None and not dontwait
-        return self._send_loop(view, "send()", every, dontwait)
+        return self._send_loop(view, "send()", every, dontwait, bool(operator.index(flags) & MSG_OOB))
 
     @_traced
     def sendall(self, data: Any, flags: int = 0) -> None:
         """Send all of ``data``, advancing the simulation while the send buffer is full.
-        A timeout bounds the whole call."""
+        A timeout bounds the whole call. ``MSG_OOB`` as for send()."""
         view = _buffer(data)
-        dontwait = self._flags(flags)
+        dontwait = self._flags(flags, MSG_DONTWAIT | MSG_OOB)
         self._check_open()
-        self._send_loop(view, "sendall()", True, dontwait)
+        self._send_loop(view, "sendall()", True, dontwait, bool(operator.index(flags) & MSG_OOB))
+
+    @_traced
+    def sendto(self, data: Any, flags_or_address: Any, address: Any = None) -> int:
+        """``sendto(data, address)`` or ``sendto(data, flags, address)``. On a connected
+        socket TCP ignores the address, as Linux does. With ``MSG_FASTOPEN`` on a socket
+        that is not connected it is a TCP Fast Open connect (RFC 7413): the SYN carries
+        the cookie cached for the server and, with one, the start of ``data``; without one
+        it asks for a cookie and the data follows the handshake. A blocking socket returns
+        once the connection is open and ``data`` queued; a non-blocking one returns the
+        octets that rode in the SYN, or raises BlockingIOError(EINPROGRESS) when none did."""
+        if address is None:
+            flags, address = 0, flags_or_address
+        else:
+            flags = operator.index(flags_or_address)
+        view = _buffer(data)
+        dontwait = self._flags(flags, MSG_DONTWAIT | MSG_OOB | MSG_FASTOPEN)
+        addr, port = addresses.parse(self._net, self._family, address, "sendto")
+        self._check_open()
+        if flags & MSG_FASTOPEN and self._state == _UNCONNECTED and not self._listeners:
+            return self._fastopen_connect(view, addr, port, dontwait)
+        every = self._timeout is None and not dontwait
+        return self._send_loop(view, "sendto()", every, dontwait, bool(flags & MSG_OOB))
+
+    def _fastopen_connect(self, view: memoryview, addr: str, port: int, dontwait: bool) -> int:
+        nonblocking = dontwait or self._timeout == 0.0
+        host = self._host
+        cfg = self._tcp_config(host) or host.config
+        entry = host.fastopen_cache.get(addr)
+        if nonblocking:
+            # Only what fits in the SYN is taken now (Linux tcp_send_syn_data).
+            room = (entry.mss if entry is not None and entry.mss else 536) if entry and entry.cookie else 0
+            data = view[:room].tobytes()
+        else:
+            data = view[:cfg.snd_buf].tobytes()
+        saved, self._timeout = self._timeout, (0.0 if nonblocking else self._timeout)
+        try:
+            self._connect(addr, port, fastopen=data)
+        except BlockingIOError as e:
+            if e.errno == errno.EINPROGRESS and data and self._conn is not None and _fastopen.syn_data(self._conn):
+                return len(data)
+            raise
+        finally:
+            self._timeout = saved
+        if len(data) < len(view):
+            return len(data) + self._send_loop(view[len(data):], "sendto()", not nonblocking, nonblocking)
+        return len(data)
 
     # -------------------------------------------------------------- receive
     def _readable(self) -> bool:
@@ -729,7 +806,11 @@ class socket:  # noqa: N801 - named after the class it imitates
         self._sync()
         c = self._conn
         if c is not None and c.readable:
-            return self._core(c.receive, n)
+            if c.urgent_mark is None:
+                return self._core(c.receive, n)
+            data = self._read_around_mark(c, n)
+            if data is not None:
+                return data
         if c is not None and c.fin_received:
             return b""
         err = self._take_error()
@@ -755,14 +836,80 @@ class socket:  # noqa: N801 - named after the class it imitates
                 raise would_block()
             self._wait(call, self._readable, deadline)
 
+    # ---- urgent data, as Linux's tcp_recvmsg / tcp_recv_urg present it
+    def _oob_note(self, c: Any) -> Optional[int]:
+        """Track the connection's urgent mark (RCV.UP as a stream offset) and capture its
+        octet while it is still in the receive buffer. Returns the mark."""
+        mark = c.urgent_mark
+        if mark != self._oob_mark:
+            self._oob_mark = mark
+            self._oob_byte = None
+            self._oob_read = False
+        if mark is not None and self._oob_byte is None:
+            self._oob_byte = c.urgent_octet()
+        return mark
+
+    def _read_around_mark(self, c: Any, n: int) -> Optional[bytes]:
+        """A read never crosses the urgent mark (Linux stops before the last urgent
+        octet), and without SO_OOBINLINE that octet is taken out of the stream: it is
+        read only with MSG_OOB (RFC 9293 §3.8.5 as BSD sockets present it)."""
+        mark = self._oob_note(c)
+        off = c.read_offset
+        stop = mark - 1  # stream offset of the last urgent octet
+        if off < stop:
+            return self._core(c.receive, min(n, stop - off))
+        if off == stop and not self._oobinline:
+            self._core(c.receive, 1)  # skip it (captured above)
+            if not c.readable:
+                return None
+        return self._core(c.receive, n)
+
+    def _recv_oob(self, n: int) -> bytes:
+        """recv(MSG_OOB): the last urgent octet, once (Linux ``tcp_recv_urg``): EINVAL
+        with SO_OOBINLINE, when none arrived or it was read; EAGAIN while the pointer is
+        known but the octet has not arrived (it never blocks)."""
+        if self._listeners:
+            raise oserror(errno.ENOTCONN)
+        c = self._conn
+        mark = self._oob_note(c) if c is not None else None
+        if self._oobinline or mark is None or self._oob_read:
+            raise oserror(errno.EINVAL)
+        if self._oob_byte is not None:
+            self._oob_read = True
+            return bytes((self._oob_byte,))[:n]
+        self._sync()
+        if self._done or self._shut_rd:
+            return b""
+        raise would_block()
+
+    def sockatmark(self) -> bool:
+        """Whether the next octet recv() would return is where urgent data ends (the
+        POSIX ``sockatmark``; Python's socket module lacks it)."""
+        self._check_open()
+        c = self._conn
+        if c is None:
+            return False
+        mark = self._oob_note(c)
+        return mark is not None and c.read_offset == mark - 1
+
+    @property
+    def urgent_remaining(self) -> int:
+        """Octets of urgent data still to be read (RFC 9293 §3.8.5 MUST-33); 0 if none.
+        A synack extra: BSD sockets only say whether the mark is reached."""
+        c = self._conn
+        return c.urgent_remaining if c is not None else 0
+
     @_traced
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        """RECEIVE (RFC 9293 §3.10.3): up to ``bufsize`` octets; b"" at end of stream."""
+        """RECEIVE (RFC 9293 §3.10.3): up to ``bufsize`` octets; b"" at end of stream.
+        ``MSG_OOB`` reads the urgent octet instead, as Linux does."""
         bufsize = operator.index(bufsize)
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
-        dontwait = self._flags(flags)
+        dontwait = self._flags(flags, MSG_DONTWAIT | MSG_OOB)
         self._check_open()
+        if operator.index(flags) & MSG_OOB:
+            return self._recv_oob(bufsize)
         return self._recv(bufsize, "recv()", dontwait)
 
     @_traced
@@ -830,9 +977,10 @@ class socket:  # noqa: N801 - named after the class it imitates
 
     @_traced
     def close(self) -> None:
-        """Close the socket. An open connection gets a normal CLOSE (FIN) and lives on
-        in the host; with SO_LINGER (1, 0), or unread data, it is aborted (RST).
-        Closing a closed socket does nothing."""
+        """Close the socket. An open connection gets the core's half-duplex CLOSE (RFC 9293
+        §3.6.1): a FIN, and the connection lives on in the host; with unread data, or data
+        that arrives later, the core sends an RST instead (SHLD-3). With SO_LINGER (1, 0)
+        it is aborted (RST). Closing a closed socket does nothing."""
         if self._fd < 0:
             return
         self._reg.of(self._host).discard(self)
@@ -844,25 +992,20 @@ class socket:  # noqa: N801 - named after the class it imitates
             st = c.state
             onoff, seconds = self._linger
             if st is not CLOSED and st is not TIME_WAIT:
-                if (onoff and seconds == 0) or c.readable:
-                    # RFC 9293 §3.10.5 ABORT; with unread data, RFC 9293 §3.6 SHLD-2.
-                    self._core(c.abort)
+                if onoff and seconds == 0:
+                    self._core(c.abort)  # RFC 9293 §3.10.5 ABORT
                 elif st is SYN_SENT:
                     self._core(c.close)
                 else:
-                    if st in (ESTABLISHED, CLOSE_WAIT, SYN_RECEIVED) and not self._shut_wr:
-                        self._core(c.close)
-                    if c.state not in (CLOSED, TIME_WAIT):
-                        self._reg.orphans.append((self._host, c))
-                    if onoff and seconds > 0:
+                    # The socket never reads again: unread data, or data arriving later,
+                    # makes the core send an RST (RFC 9293 §3.6.1 SHLD-3).
+                    self._core(_close_for_good, c)
+                    if onoff and seconds > 0 and c.state not in (CLOSED, TIME_WAIT):
                         # SO_LINGER with a time: wait (at most that long) for the FIN's ACK.
-                        net, reg = self._net, self._reg
-
                         def fin_acked() -> bool:
-                            reg.reap(net)
                             return c.state in (CLOSED, TIME_WAIT, FIN_WAIT_2)
 
-                        net.run_until(fin_acked, sec(seconds))
+                        self._net.run_until(fin_acked, sec(seconds))
         self._fd = -1
         self._reserved = None
 
@@ -897,10 +1040,81 @@ class socket:  # noqa: N801 - named after the class it imitates
         return self._timeout != 0.0
 
     # -------------------------------------------------------------- options
+    def _tcp_config(self, host: Any) -> Any:
+        """The TcpConfig for a connection or listener of this socket: the host's, with this
+        socket's TCP_NODELAY and TCP_CONGESTION (None when neither was set)."""
+        changes: dict = {}
+        if self._nodelay:
+            changes["nodelay"] = True
+        if self._congestion is not None:
+            changes["congestion"] = self._congestion
+        if self._keepalive != (0, 7200, 75, 9):
+            changes.update(self._keepalive_config())
+        return replace(host.config, **changes) if changes else None
+
+    def _keepalive_config(self) -> dict:
+        on, idle, intvl, cnt = self._keepalive
+        return {"keepalive": bool(on), "keepalive_idle": sec(idle), "keepalive_interval": sec(intvl),
+                "keepalive_count": cnt}
+
+    def _set_keepalive(self, optname: int, value: int) -> None:
+        """SO_KEEPALIVE and TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT (RFC 9293 §3.8.4
+        MUST-24, MUST-27), with Linux's ranges (EINVAL outside): idle and interval
+        1..32767 s, count 1..127. They apply to the connection at once (the idle time
+        counts from the last segment received) and to connections a listener accepts."""
+        on, idle, intvl, cnt = self._keepalive
+        if optname == SO_KEEPALIVE:
+            on = 1 if value else 0
+        elif optname == TCP_KEEPIDLE:
+            if not 1 <= value <= 32767:
+                raise oserror(errno.EINVAL)
+            idle = value
+        elif optname == TCP_KEEPINTVL:
+            if not 1 <= value <= 32767:
+                raise oserror(errno.EINVAL)
+            intvl = value
+        else:
+            if not 1 <= value <= 127:
+                raise oserror(errno.EINVAL)
+            cnt = value
+        self._keepalive = (on, idle, intvl, cnt)
+        c = self._conn
+        if c is not None and c.state is not CLOSED:
+            now = self._net.now
+            c.set_keepalive(bool(on), now, idle=sec(idle), interval=sec(intvl), count=cnt)
+            self._host.call(c, now)
+            self._net.flush()
+        for lst in self._listeners:
+            lst.config = replace(lst.config, **self._keepalive_config())
+
+    def _congestion_name(self) -> str:
+        if self._conn is not None:
+            return self._conn.cc.name
+        return self._congestion if self._congestion is not None else self._host.config.congestion
+
+    def _set_congestion(self, raw: Any) -> None:
+        """TCP_CONGESTION (Linux tcp_set_congestion_control): the name up to the first NUL,
+        at most TCP_CA_NAME_MAX - 1 octets; ENOENT for a name no algorithm has. It applies
+        to the connection at once, keeping cwnd and ssthresh, and to connections a
+        listening socket accepts later."""
+        if isinstance(raw, int):
+            raw = struct.pack("i", raw)  # the C int's octets, read as a name
+        if not raw:
+            raise oserror(errno.EINVAL)
+        name = bytes(raw[:_cc.NAME_MAX - 1]).split(b"\0", 1)[0].decode("latin-1")
+        if name not in _cc.ALGORITHMS:
+            raise oserror(errno.ENOENT)
+        self._congestion = name
+        if self._conn is not None:
+            self._conn.set_congestion_control(name)
+        for lst in self._listeners:
+            lst.config = replace(lst.config, congestion=name)
+
     @_traced
     def setsockopt(self, level: int, optname: int, value: Any, optlen: Any = None) -> None:
         """SO_REUSEADDR, SO_LINGER (``struct.pack('ii', onoff, seconds)`` or a tuple) and
-        TCP_NODELAY; anything else is ENOPROTOOPT."""
+        TCP_NODELAY and TCP_CONGESTION (a name: ``b"cubic"``, ``b"reno"``); anything else
+        is ENOPROTOOPT."""
         level = operator.index(level)
         optname = operator.index(optname)
         if optlen is not None:
@@ -925,6 +1139,9 @@ class socket:  # noqa: N801 - named after the class it imitates
                 linger = struct.unpack("ii", raw[:8])
             self._linger = (1 if linger[0] else 0, max(linger[1], 0))
             return
+        if level == IPPROTO_TCP and optname == TCP_CONGESTION:
+            self._set_congestion(raw)
+            return
         if isinstance(raw, (bytes, bytearray)):
             if len(raw) < 4:
                 raise oserror(errno.EINVAL)
@@ -938,9 +1155,25 @@ class socket:  # noqa: N801 - named after the class it imitates
             self._nodelay = flag
             # Each connection gets its own copy: the host's config is shared.
             if self._conn is not None:
-                self._conn.config = replace(self._conn.config, nodelay=bool(flag))
+                # Connection.set_nodelay copies the config and, when Nagle goes off, sends
+                # what it was holding at once, as Linux does (RFC 9293 §3.7.4 MUST-17).
+                self._conn.set_nodelay(bool(flag), self._net.now)
+                self._host.call(self._conn, self._net.now)
             for lst in self._listeners:
                 lst.config = replace(lst.config, nodelay=bool(flag))
+        elif (level == SOL_SOCKET and optname == SO_KEEPALIVE) or (
+                level == IPPROTO_TCP and optname in (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT)):
+            self._set_keepalive(optname if level == IPPROTO_TCP else SO_KEEPALIVE, raw)
+        elif level == SOL_SOCKET and optname == SO_OOBINLINE:
+            self._oobinline = flag
+        elif level == IPPROTO_TCP and optname == TCP_FASTOPEN:
+            # RFC 7413 server side: the queue of Fast Open connections in SYN-RECEIVED.
+            # Linux accepts it on a closed or listening socket only.
+            if raw < 0 or (self._conn is not None and self._tcp() is not CLOSED):
+                raise oserror(errno.EINVAL)
+            self._fastopen = raw
+            for lst in self._listeners:
+                lst.fastopen = raw
         else:
             raise oserror(errno.ENOPROTOOPT)
 
@@ -967,6 +1200,18 @@ class socket:  # noqa: N801 - named after the class it imitates
             raw = struct.pack("i", 1 if self._listeners else 0)
         elif level == IPPROTO_TCP and optname == TCP_NODELAY:
             raw = struct.pack("i", self._nodelay)
+        elif level == SOL_SOCKET and optname == SO_KEEPALIVE:
+            raw = struct.pack("i", self._keepalive[0])
+        elif level == IPPROTO_TCP and optname in (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT):
+            raw = struct.pack("i", self._keepalive[(TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT).index(optname) + 1])
+        elif level == SOL_SOCKET and optname == SO_OOBINLINE:
+            raw = struct.pack("i", self._oobinline)
+        elif level == IPPROTO_TCP and optname == TCP_FASTOPEN:
+            raw = struct.pack("i", self._fastopen)
+        elif level == IPPROTO_TCP and optname == TCP_CONGESTION:
+            # Linux copies the name NUL-padded to TCP_CA_NAME_MAX (16) octets; without a
+            # buflen, Python reads its first four octets as an int, as on a real socket.
+            raw = self._congestion_name().encode("ascii").ljust(_cc.NAME_MAX, b"\0")
         else:
             raise oserror(errno.ENOPROTOOPT)
         if buflen is None:
@@ -1030,17 +1275,10 @@ def create_server(net: Any, host: Any, address: tuple, *, family: int = AF_INET,
 
 def sleep(net: Any, seconds: float) -> None:
     """Let ``seconds`` of simulated time pass, as ``time.sleep`` would for a real program
-    while the kernel keeps working. Prefer it to ``net.run_for`` in socket scripts: it
-    also answers data that reaches a closed socket's connection with a reset."""
+    while the kernel keeps working (the same as ``net.run_for``, in seconds)."""
     if seconds < 0:
         raise ValueError("sleep length must be non-negative")
-    reg = _registry(net)
-
-    def never() -> bool:
-        reg.reap(net)
-        return False
-
-    net.run_until(never, sec(seconds))
+    net.run_until(lambda: False, sec(seconds))
 
 
 def has_dualstack_ipv6() -> bool:

@@ -20,6 +20,7 @@ from ..tcp.errors import (
     ConnectionTimeout,
     InsufficientResources,
     TcpError,
+    Unreachable,
 )
 
 __all__ = ["SimulationIdle", "oserror", "errno_for", "timed_out", "would_block"]
@@ -61,6 +62,22 @@ _CODES: tuple[tuple[type, int], ...] = (
 )
 
 
+#: ICMP error reasons (tcp.errors.Unreachable) -> the errno Linux reports: its
+#: icmp_err_convert and icmpv6_err_convert tables (issue "Under attack and at the edges").
+_UNREACHABLE = {
+    "net-unreachable": errno.ENETUNREACH, "host-unreachable": errno.EHOSTUNREACH,
+    "protocol-unreachable": errno.ENOPROTOOPT, "port-unreachable": errno.ECONNREFUSED,
+    "frag-needed": errno.EMSGSIZE, "source-route-failed": errno.EOPNOTSUPP,
+    "net-unknown": errno.ENETUNREACH, "host-unknown": errno.EHOSTDOWN,
+    "host-isolated": errno.ENONET, "net-prohibited": errno.ENETUNREACH,
+    "host-prohibited": errno.EHOSTUNREACH, "packet-filtered": errno.EHOSTUNREACH,
+    "precedence": errno.EHOSTUNREACH, "ttl-exceeded": errno.EHOSTUNREACH,
+    "parameter-problem": errno.EPROTO, "admin-prohibited": errno.EACCES,
+    "beyond-scope": errno.EHOSTUNREACH, "address-unreachable": errno.EHOSTUNREACH,
+    "policy-failed": errno.EACCES, "reject-route": errno.EACCES,
+}
+
+
 def errno_for(err: TcpError, fin_received: bool = False) -> int:
     """The errno Linux reports for the core error ``err``.
 
@@ -69,6 +86,8 @@ def errno_for(err: TcpError, fin_received: bool = False) -> int:
     """
     if isinstance(err, ConnectionReset) and fin_received:
         return errno.EPIPE
+    if isinstance(err, Unreachable):
+        return _UNREACHABLE.get(err.reason, errno.EHOSTUNREACH)
     for cls, code in _CODES:
         if isinstance(err, cls):
             return code

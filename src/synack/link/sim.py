@@ -59,10 +59,18 @@ class PathParams:
     queue_packets: Optional[int] = 100
     #: packets longer than this many bytes are dropped ("too-big"); ``None`` is no limit
     mtu: Optional[int] = None
+    #: answer each packet dropped as too big with an ICMP Fragmentation Needed (IPv4,
+    #: RFC 1191) or Packet Too Big (IPv6, RFC 8201) carrying ``mtu``, from the far end of the
+    #: path, as a router would; False: a silent drop (a PMTU black hole)
+    icmp_too_big: bool = False
+    #: probability that an ECN-capable (ECT) packet is marked Congestion Experienced instead
+    #: of being dropped, as an ECN router's queue management does (RFC 3168 §5); packets
+    #: that are not ECT pass unmarked (combine with ``loss`` to drop those)
+    ecn_mark: float = 0.0
 
     def validate(self) -> None:
         """Raise ``ValueError`` if a field is out of range."""
-        for name in ("loss", "reorder", "duplicate", "corrupt"):
+        for name in ("loss", "reorder", "duplicate", "corrupt", "ecn_mark"):
             p = getattr(self, name)
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
@@ -262,6 +270,8 @@ class Network:
         #: packets delivered to hosts, and link drops by reason
         self.delivered = 0
         self.dropped: dict[str, int] = {}
+        #: ECT packets the paths marked Congestion Experienced (PathParams.ecn_mark)
+        self.ce_marked = 0
         self._nodes: list[_Node] = []
         self._by_name: dict[str, _Node] = {}
         self._route: dict[bytes, _Node] = {}  # packed address -> node
@@ -483,7 +493,8 @@ class Network:
         if self._holds and self._held(node, dst, link, packet):
             return
         p = link.params
-        if not (p.loss or p.bandwidth_bps or p.jitter or p.reorder or p.duplicate or p.corrupt or p.mtu):
+        if not (p.loss or p.bandwidth_bps or p.jitter or p.reorder or p.duplicate or p.corrupt or p.mtu
+                or p.ecn_mark):
             self._seq += 1
             heapq.heappush(self._heap, (self.now + p.delay, self._seq, dst, packet))
             return
@@ -523,6 +534,8 @@ class Network:
         size = len(packet)
         if p.mtu is not None and size > p.mtu:
             self._drop(node, dst, packet, "too-big", f"{size} > mtu {p.mtu}")
+            if p.icmp_too_big:
+                self._icmp_too_big(node, packet, p)
             return
         start = now
         if p.bandwidth_bps:
@@ -541,6 +554,9 @@ class Network:
         if p.loss and rng.random() < p.loss:
             self._drop(node, dst, packet, "link-loss")
             return
+        if p.ecn_mark and _ect(packet) and rng.random() < p.ecn_mark:
+            packet = _mark_ce(packet)  # RFC 3168 §5: CE instead of a drop
+            self.ce_marked += 1
         arrive = start + p.delay
         copies = 2 if p.duplicate and rng.random() < p.duplicate else 1
         heap = self._heap
@@ -555,6 +571,23 @@ class Network:
                 t += rng.randint(0, p.jitter)
             self._seq += 1
             heapq.heappush(heap, (t, self._seq, dst, pkt))
+
+    def _icmp_too_big(self, node: _Node, packet: bytes, p: PathParams) -> None:
+        """The path tells the sender its packet was too big (RFC 1191 §4, RFC 8201 §4):
+        an ICMP error quoting it, from the packet's destination address, back after
+        ``delay`` (issue "Under attack and at the edges")."""
+        from ..wire.icmp import DEST_UNREACH, FRAG_NEEDED, V6_PACKET_TOO_BIG, emit_icmp_error
+
+        far = _addresses(packet, self._addr_str)[1]
+        try:
+            if packet[0] >> 4 == 4:
+                err = emit_icmp_error(far, packet, DEST_UNREACH, FRAG_NEEDED, p.mtu)
+            else:
+                err = emit_icmp_error(far, packet, V6_PACKET_TOO_BIG, 0, p.mtu)
+        except ValueError:
+            return  # not an IP packet we can quote
+        self._seq += 1
+        heapq.heappush(self._heap, (self.now + p.delay, self._seq, node, err))
 
     def _drop(self, node: _Node, dst: Optional[_Node], packet: bytes, reason: str, detail: str = "",
               view: Optional[LinkPacket] = None) -> None:
@@ -688,6 +721,34 @@ def _addresses(packet: bytes, names: dict[bytes, str]) -> tuple[str, str]:
 def _addr(packed: bytes, names: dict[bytes, str]) -> str:
     s = names.get(packed)
     return s if s is not None else str(ipaddress.ip_address(packed))
+
+
+def _ect(packet: bytes) -> bool:
+    """Is the packet ECN-capable and not yet marked (ECN field 01 or 10, RFC 3168 §5)?"""
+    v = packet[0] >> 4
+    if v == 4 and len(packet) >= 20:
+        e = packet[1] & 3
+    elif v == 6 and len(packet) >= 40:
+        e = (packet[1] >> 4) & 3
+    else:
+        return False
+    return e == 1 or e == 2
+
+
+def _mark_ce(packet: bytes) -> bytes:
+    """The packet with its ECN field set to CE (11); an IPv4 header checksum is recomputed."""
+    buf = bytearray(packet)
+    if packet[0] >> 4 == 4:
+        buf[1] |= 3
+        hlen = (buf[0] & 0x0F) * 4
+        buf[10] = buf[11] = 0
+        total = sum(int.from_bytes(buf[i:i + 2], "big") for i in range(0, hlen, 2))
+        while total >> 16:
+            total = (total & 0xFFFF) + (total >> 16)
+        buf[10:12] = (0xFFFF - total).to_bytes(2, "big")
+    else:
+        buf[1] |= 0x30
+    return bytes(buf)
 
 
 def _corrupt(packet: bytes, rng: random.Random) -> bytes:

@@ -33,6 +33,9 @@ class ScenarioOptions:
     delay: int = ms(10)
     #: drop the Nth segment on the network (1-based, counting every segment sent), may repeat
     drop: list[int] = field(default_factory=list)
+    #: language of the result's ``notes`` ("en" or "ko"); scenarios that do not translate
+    #: their notes may ignore it
+    lang: str = "en"
 
 
 @dataclass
@@ -43,6 +46,9 @@ class ScenarioResult:
     hosts: tuple[str, ...] = ("client", "server")   # lifelines, left to right
     #: what happened, in the user's language, one paragraph a line (may add to the static text)
     notes: list[str] = field(default_factory=list)
+    #: the ladder reads best with raw sequence numbers (a scenario that injects an RFC
+    #: figure's ISNs); ``synack demo`` shows them unless ``--relative`` is given
+    absolute: bool = False
 
 
 @dataclass

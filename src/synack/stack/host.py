@@ -1,5 +1,6 @@
-"""One host: its addresses, IP in and out, demultiplexing by 4-tuple, listeners with a
-bounded backlog, ephemeral ports, and the reset for segments that match no connection.
+"""One host: its addresses, IP in and out, demultiplexing by 4-tuple, listeners (with
+their SYN and accept queues, SYN cookies and Fast Open: stack/listener.py), ephemeral
+ports, the reset for segments that match no connection, and ICMP errors (stack/icmp.py).
 
 A :class:`Host` is still sans-IO: packets come in through :meth:`Host.deliver`, go out
 through :meth:`Host.take_packets`, and time moves only when a driver calls
@@ -14,21 +15,30 @@ import heapq
 import ipaddress
 import os
 import random
-from collections import deque
+from dataclasses import replace
 from typing import Optional
 
 from ..tcp.config import TcpConfig
 from ..tcp.connection import Connection, reset_for
+from ..tcp.cookies import SynCookies
+from ..tcp.fastopen import CookieCache, FastOpenKey
+from ..tcp.fastopen import prepare_client as _fastopen_prepare
 from ..tcp.isn import IsnGenerator
+from ..tcp.rfc5961 import ChallengeAckLimiter
 from ..tcp.state import State
 from ..trace.events import Recorder, SegmentDropped, SegmentReceived, SegmentSent, Tracer
 from ..wire.errors import MalformedPacket
-from ..wire.ip import emit_packet, parse_packet
-from ..wire.tcp import ACK, RST, SYN
+from ..wire.ip import ecn_of, emit_packet, parse_packet
+# The listener and its queues, SYN cookies and Fast Open live in stack/listener.py, ICMP in
+# stack/icmp.py (issue "Under attack and at the edges"); ``from synack.stack.host import
+# Listener`` still works.
+from . import icmp as _icmp
+from .listener import Listener
 
 EPHEMERAL_PORTS = (32768, 60999)  # Linux's net.ipv4.ip_local_port_range
 
-_NOT_RETRANSMISSIONS = frozenset({None, "zero-window-probe"})
+_NOT_RETRANSMISSIONS = frozenset({None, "zero-window-probe", "keepalive", "syncookie"})
+_SYN_RECEIVED = State.SYN_RECEIVED
 
 
 def _oserror(code: int, what: str) -> OSError:
@@ -56,58 +66,6 @@ def _remote(addr: str) -> str:
     return norm
 
 
-class Listener:
-    """A passive OPEN on ``(addr, port)`` (``addr`` None means every local address).
-
-    Each SYN creates a connection record in SYN-RECEIVED; once established it waits in the
-    accept queue. ``backlog`` bounds the two together, as Linux's listen(2) backlog does.
-    """
-
-    __slots__ = ("host", "addr", "port", "backlog", "config", "accept_queue", "pending", "closed")
-
-    def __init__(self, host: "Host", addr: Optional[str], port: int, backlog: int,
-                 config: Optional[TcpConfig]) -> None:
-        self.host = host
-        self.addr = addr
-        self.port = port
-        self.backlog = backlog
-        self.config = config
-        self.accept_queue: deque[Connection] = deque()
-        #: connections in SYN-RECEIVED that belong to this listener
-        self.pending: set[Connection] = set()
-        self.closed = False
-
-    @property
-    def queued(self) -> int:
-        """Connections waiting: half-open plus established-but-not-accepted."""
-        return len(self.pending) + len(self.accept_queue)
-
-    def accept(self) -> Optional[Connection]:
-        """The next established connection, or None if none is waiting."""
-        while self.accept_queue:
-            conn = self.accept_queue.popleft()
-            self.host._children.pop(conn, None)
-            return conn
-        return None
-
-    def close(self, now: int) -> None:
-        """Stop listening; connections not yet accepted are reset, as Linux does."""
-        if self.closed:
-            return
-        self.closed = True
-        self.host.listeners.pop((self.addr, self.port), None)
-        for conn in list(self.pending) + list(self.accept_queue):
-            self.host._children.pop(conn, None)
-            if conn.state is not State.CLOSED:
-                conn.abort(now)
-                self.host._after(conn, now)
-        self.pending.clear()
-        self.accept_queue.clear()
-
-    def __repr__(self) -> str:
-        return f"<Listener {self.addr or '*'}:{self.port} queued={self.queued}/{self.backlog}>"
-
-
 class Host:
     """A TCP/IP host with one or more IPv4/IPv6 addresses."""
 
@@ -124,6 +82,13 @@ class Host:
         mtu: int = 1500,
         ttl: int = 64,
         ephemeral_ports: tuple[int, int] = EPHEMERAL_PORTS,
+        syncookies: int = 1,
+        max_syn_backlog: int = 2048,
+        synack_retries: Optional[int] = 5,
+        cookie_secret: Optional[bytes] = None,
+        fastopen_secret: Optional[bytes] = None,
+        challenge_ack_limit: Optional[int] = 1000,
+        reject_with: str = "tcp-reset",
     ) -> None:
         if not addrs:
             raise ValueError("addrs: a host needs at least one address")
@@ -156,6 +121,32 @@ class Host:
         #: set whenever packets were queued or a timer may have moved; a driver that
         #: polls ``take_packets``/``next_deadline`` may clear it and skip polling until set
         self.changed = False
+        # -- under attack and at the edges (stack/listener.py, stack/icmp.py) --
+        if syncookies not in (0, 1, 2):
+            raise ValueError(f"syncookies must be 0 (never), 1 (on SYN queue overflow) or 2 (always), not {syncookies!r}")
+        if max_syn_backlog < 1:
+            raise ValueError(f"max_syn_backlog must be at least 1, not {max_syn_backlog}")
+        if synack_retries is not None and not 0 <= synack_retries <= 255:
+            raise ValueError(f"synack_retries must be between 0 and 255 or None, not {synack_retries}")
+        #: Linux's net.ipv4 sysctls of the same names: SYN cookies when the SYN queue
+        #: overflows (RFC 4987 §3.6), the SYN queue's cap, SYN,ACK retransmissions.
+        self.syncookies = syncookies
+        self.max_syn_backlog = max_syn_backlog
+        self.synack_retries = synack_retries
+        #: RFC 5961 §7: challenge ACKs this host sends per second, at most (None: no limit)
+        self.challenge = ChallengeAckLimiter(challenge_ack_limit)
+        #: how a segment for no connection and no listener is answered: "tcp-reset"
+        #: (RFC 9293 §3.10.7.1), "drop", or an ICMP error as a firewall's REJECT sends it
+        #: ("icmp-port-unreachable", "icmp-host-unreachable", "icmp-net-unreachable",
+        #: "icmp-proto-unreachable", "icmp-admin-prohibited")
+        self.reject_with = _icmp.check_reject(reject_with)
+        #: RFC 7413 client side: Fast Open cookies by server address
+        self.fastopen_cache = CookieCache()
+        self._seed = seed
+        self._cookie_secret = cookie_secret
+        self._fastopen_secret = fastopen_secret
+        self._syncookies: Optional[SynCookies] = None
+        self._fastopen_key: Optional[FastOpenKey] = None
 
     def __repr__(self) -> str:
         return f"<Host {self.name} {' '.join(self.addrs)}>"
@@ -166,6 +157,11 @@ class Host:
         try:
             hdr, seg = parse_packet(packet)
         except MalformedPacket as e:
+            if e.reason == "not-tcp":
+                # Not TCP: an ICMP error is passed to TCP (RFC 9293 §3.9.2.2 MUST-54, in
+                # stack/icmp.py); anything else is a traced drop there.
+                _icmp.deliver(self, packet, now)
+                return
             if self.tracer.on:
                 self.tracer.emit(SegmentDropped(now, self.name, None, "", "", None, e.reason, e.detail))
             return
@@ -180,7 +176,14 @@ class Host:
         if tr.on:
             tr.emit(SegmentReceived(now, self.name, key if conn is not None else None, src, dst, seg))
         if conn is not None:
-            conn.segment_arrives(seg, now)
+            if conn.state is _SYN_RECEIVED and conn in self._children and \
+                    self._children[conn]._hold_ack(conn, seg, now):
+                return  # the accept queue is full: the handshake waits (stack/listener.py)
+            if conn.ecn_ok and ecn_of(hdr) == 3:
+                # RFC 3168 §6.1.3: Congestion Experienced in the IP header, for TCP to echo.
+                conn.segment_arrives(seg, now, ce=True)
+            else:
+                conn.segment_arrives(seg, now)
             self._after(conn, now)
             return
         lst = self.listeners.get((dst, seg.dst_port)) or self.listeners.get((None, seg.dst_port))
@@ -191,26 +194,39 @@ class Host:
         if tr.on:
             tr.emit(SegmentDropped(now, self.name, None, src, dst, seg, "no-listener",
                                    "no connection or listener for this port"))
+        if self.reject_with != "tcp-reset":
+            _icmp.reject(self, packet, hdr, seg, now)  # a firewall-style REJECT, or a drop
+            return
         rst = reset_for(seg)
         if rst is not None:
             self._transmit(dst, src, rst, None, None, now)
 
     def _to_listener(self, lst: Listener, key: tuple, seg, now: int) -> None:
-        """SEGMENT ARRIVES in LISTEN (RFC 9293 §3.10.7.2), through a fresh connection record."""
-        f = seg.flags
-        if f & SYN and not f & (ACK | RST) and lst.queued >= lst.backlog:
-            if self.tracer.on:
-                self.tracer.emit(SegmentDropped(now, self.name, None, key[2], key[0], seg, "backlog-full",
-                                                f"listen queue {lst.queued}/{lst.backlog}"))
-            return
-        conn = self._new_connection(key, lst.config)
-        conn.open(now, active=False, trace=False)
-        conn.segment_arrives(seg, now)
-        if conn.state is State.SYN_RECEIVED:
-            self._register(conn)
-            self._children[conn] = lst
-            lst.pending.add(conn)
-        self._after(conn, now)
+        """SEGMENT ARRIVES in LISTEN (RFC 9293 §3.10.7.2): the listener's queues, SYN
+        cookies and Fast Open decide (stack/listener.py)."""
+        lst.segment(key, seg, now)
+
+    # -- secrets, made on first use from the host's seed (or injected) -----------------
+    def _secret(self, purpose: str) -> bytes:
+        # Not from self.rng: drawing from it would move every later ephemeral port.
+        seed = self._seed
+        return random.Random(None if seed is None else f"{seed}/{purpose}").randbytes(32)
+
+    @property
+    def syncookie_maker(self) -> SynCookies:
+        """The host's SYN cookie generator (RFC 4987 §3.6), keyed with ``cookie_secret``."""
+        sc = self._syncookies
+        if sc is None:
+            sc = self._syncookies = SynCookies(self._cookie_secret or self._secret("syncookies"))
+        return sc
+
+    @property
+    def fastopen_key(self) -> FastOpenKey:
+        """The key of the Fast Open cookies this host issues (RFC 7413 §4.1.2)."""
+        k = self._fastopen_key
+        if k is None:
+            k = self._fastopen_key = FastOpenKey(self._fastopen_secret or self._secret("fastopen"))
+        return k
 
     def take_packets(self) -> list[bytes]:
         """IP packets waiting to be transmitted, oldest first (the queue is emptied)."""
@@ -245,8 +261,17 @@ class Host:
 
     # ------------------------------------------------------------ application side
     def listen(self, port: int, now: int, addr: Optional[str] = None, backlog: int = 128,
-               config: Optional[TcpConfig] = None) -> Listener:
-        """Passive OPEN (RFC 9293 §3.10.1): a listener on ``port`` (0 picks an ephemeral one)."""
+               config: Optional[TcpConfig] = None, *, syn_backlog: Optional[int] = None,
+               fastopen: int = 0) -> Listener:
+        """Passive OPEN (RFC 9293 §3.10.1): a listener on ``port`` (0 picks an ephemeral one).
+
+        ``backlog`` bounds the accept queue, ``syn_backlog`` the SYN queue (default:
+        min(backlog, max_syn_backlog), as Linux); ``fastopen`` > 0 accepts that many
+        pending Fast Open connections (RFC 7413, TCP_FASTOPEN). See stack/listener.py."""
+        if syn_backlog is not None and syn_backlog < 1:
+            raise ValueError(f"syn_backlog must be at least 1, not {syn_backlog}")
+        if fastopen < 0:
+            raise ValueError(f"fastopen must not be negative, not {fastopen}")
         if addr is not None:
             addr = self._own(addr)
         if port == 0:
@@ -254,13 +279,22 @@ class Host:
         if (addr, port) in self.listeners or (None, port) in self.listeners or (
                 addr is None and any(p == port for (_, p) in self.listeners)):
             raise _oserror(errno.EADDRINUSE, f"port {port} already has a listener")
-        lst = Listener(self, addr, port, max(1, backlog), config or self.config)
+        config = config or self.config
+        if config.synack_retries is None and self.synack_retries is not None:
+            # The host's tcp_synack_retries applies to its listeners' connections.
+            config = replace(config, synack_retries=self.synack_retries)
+        lst = Listener(self, addr, port, max(1, backlog), config, syn_backlog, fastopen=fastopen)
         self.listeners[(addr, port)] = lst
         return lst
 
     def connect(self, remote_addr: str, remote_port: int, now: int, *, local_addr: Optional[str] = None,
-                local_port: int = 0, config: Optional[TcpConfig] = None) -> Connection:
-        """Active OPEN (RFC 9293 §3.10.1): send a SYN and return the connection."""
+                local_port: int = 0, config: Optional[TcpConfig] = None,
+                fastopen: Optional[bytes] = None) -> Connection:
+        """Active OPEN (RFC 9293 §3.10.1): send a SYN and return the connection.
+
+        ``fastopen`` (bytes, possibly empty) makes it a TCP Fast Open connection (RFC 7413):
+        the SYN carries the cookie cached for ``remote_addr`` and, with a cookie, the start
+        of ``fastopen``, which is queued as if SENT; without a cookie it asks for one."""
         remote_addr = _remote(remote_addr)
         if local_addr is None:
             local_addr = self.source_address(remote_addr)
@@ -274,6 +308,11 @@ class Host:
                                               f"{remote_addr}:{remote_port}")
         conn = self._new_connection(key, config or self.config)
         self._register(conn)
+        if fastopen is not None:
+            if not isinstance(fastopen, (bytes, bytearray, memoryview)):
+                self._unregister(conn)
+                raise TypeError(f"fastopen must be bytes (the data for the SYN), not {type(fastopen).__name__}")
+            _fastopen_prepare(conn, self.fastopen_cache, bytes(fastopen), now)
         conn.open(now)
         self._after(conn, now)
         return conn
@@ -337,12 +376,15 @@ class Host:
 
     def _new_connection(self, key: tuple, config: Optional[TcpConfig]) -> Connection:
         v6 = ":" in key[0]
-        return Connection(key[0], key[1], key[2], key[3], config=config or self.config, isn=self.isn,
+        conn = Connection(key[0], key[1], key[2], key[3], config=config or self.config, isn=self.isn,
                           tracer=self.tracer, mss_limit=self.mtu - (60 if v6 else 40))
+        conn.challenge = self.challenge  # the host-wide RFC 5961 §7 limit
+        return conn
 
-    def _transmit(self, src: str, dst: str, seg, cause: Optional[str], cid: Optional[tuple], now: int) -> None:
+    def _transmit(self, src: str, dst: str, seg, cause: Optional[str], cid: Optional[tuple], now: int,
+                  ecn: int = 0) -> None:
         self.changed = True
-        self._tx.append(emit_packet(src, dst, seg, self.ttl))
+        self._tx.append(emit_packet(src, dst, seg, self.ttl, ecn))
         if self.tracer.on:
             rtx = cause not in _NOT_RETRANSMISSIONS
             self.tracer.emit(SegmentSent(now, self.name, cid, src, dst, seg, rtx, cause))
@@ -353,8 +395,13 @@ class Host:
         out = conn.out
         if out:
             src, dst, cid = conn.local_addr, conn.remote_addr, conn.cid
-            for seg, cause in out:
-                self._transmit(src, dst, seg, cause, cid, now)
+            if conn.ecn_ok:
+                # RFC 3168 §6.1: ECT(0) on new data only; the connection says which.
+                for seg, cause in out:
+                    self._transmit(src, dst, seg, cause, cid, now, conn.ect(seg, cause))
+            else:
+                for seg, cause in out:
+                    self._transmit(src, dst, seg, cause, cid, now)
             out.clear()
         st = conn.state
         if st is State.CLOSED or (st is State.LISTEN and conn in self._children):
@@ -364,16 +411,11 @@ class Host:
             self._deadline.pop(conn, None)
             lst = self._children.pop(conn, None)
             if lst is not None:
-                lst.pending.discard(conn)
-                try:
-                    lst.accept_queue.remove(conn)
-                except ValueError:
-                    pass
+                lst._forget(conn, now)
             return
         lst = self._children.get(conn)
-        if lst is not None and conn in lst.pending and st is not State.SYN_RECEIVED:
-            lst.pending.discard(conn)
-            lst.accept_queue.append(conn)
+        if lst is not None and st is not _SYN_RECEIVED and conn in lst.pending:
+            lst._promote(conn, now)
         d = conn.next_deadline()
         if d is None:
             self._deadline.pop(conn, None)

@@ -12,6 +12,9 @@ class TcpError(Exception):
     """Base class of every error the TCP core reports. ``code`` is a short stable token."""
 
     code = "error"
+    #: Data the peer's RST carried, if any: RFC 9293 §3.5.3 SHLD-2 allows an RST to carry
+    #: diagnostic text, and the receiver keeps it here (set on the instance).
+    diagnostic: bytes = b""
 
 
 class ConnectionDoesNotExist(TcpError):
@@ -54,6 +57,29 @@ class ConnectionTimeout(TcpError):
     """Retransmissions reached R2 (RFC 9293 §3.8.3 MUST-20) or the user timeout expired."""
 
     code = "timeout"
+
+
+class Unreachable(TcpError):
+    """An ICMP error ended the connection or explains why it timed out (RFC 9293
+    §3.9.2.2). ``reason`` is one of :data:`UNREACHABLE_REASONS` (net-unreachable,
+    host-unreachable, protocol-unreachable, admin-prohibited, ...); the socket API maps it
+    to the errno Linux reports (ENETUNREACH, EHOSTUNREACH, ENOPROTOOPT, EACCES, ...)."""
+
+    code = "unreachable"
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
+
+
+#: The reasons an :class:`Unreachable` may carry.
+UNREACHABLE_REASONS = frozenset({
+    "net-unreachable", "host-unreachable", "protocol-unreachable", "port-unreachable",
+    "frag-needed", "source-route-failed", "net-unknown", "host-unknown", "host-isolated",
+    "net-prohibited", "host-prohibited", "packet-filtered", "precedence", "ttl-exceeded",
+    "parameter-problem", "admin-prohibited", "beyond-scope", "address-unreachable",
+    "policy-failed", "reject-route",
+})
 
 
 class InsufficientResources(TcpError):

@@ -149,6 +149,75 @@ class ConnectionError_(NamedTuple):
     event = "error"
 
 
+# --- listeners under attack, ICMP, Fast Open (issue "Under attack and at the edges") -----
+
+
+class ListenQueue(NamedTuple):
+    """A listener's two queues after a change: ``syn_queue`` half-open connections
+    (SYN-RECEIVED) of at most ``syn_backlog``, ``accept_queue`` established ones waiting
+    for accept() of at most ``backlog``. ``cause``: syn, established, accepted, dropped,
+    timeout, closed. ``conn`` is the connection that moved, if any."""
+
+    t: int
+    host: str
+    conn: Conn
+    addr: str
+    port: int
+    syn_queue: int
+    syn_backlog: int
+    accept_queue: int
+    backlog: int
+    cause: str = ""
+    event = "listen-queue"
+
+
+class SynCookieMode(NamedTuple):
+    """A listener started (``on``) or stopped sending SYN cookies (RFC 4987 §3.6) because
+    its SYN queue overflowed or had room again; ``reason`` says which."""
+
+    t: int
+    host: str
+    conn: Conn
+    addr: str
+    port: int
+    on: bool
+    reason: str = ""
+    event = "syncookies"
+
+
+class IcmpEvent(NamedTuple):
+    """An ICMP/ICMPv6 error that ``host`` received (RFC 9293 §3.9.2.2) or sent. ``conn``
+    is the connection it was about (None if none matched); ``src``/``dst`` the error's own
+    addresses. ``kind`` names it (port-unreachable, frag-needed, source-quench, ...);
+    ``action``: hard (connection aborted), soft (kept for the user, MUST-56), pmtu
+    (segment size lowered), ignored (why in ``detail``), or sent."""
+
+    t: int
+    host: str
+    conn: Conn
+    src: str
+    dst: str
+    version: int
+    type: int
+    code: int
+    kind: str
+    action: str
+    detail: str = ""
+    event = "icmp"
+
+
+class FastOpenEvent(NamedTuple):
+    """A TCP Fast Open step (RFC 7413): cookie-requested, cookie-issued, cookie-stored,
+    data-in-syn, data-accepted, cookie-refused, fallback (SYN data not acknowledged)."""
+
+    t: int
+    host: str
+    conn: Conn
+    action: str
+    detail: str = ""
+    event = "fastopen"
+
+
 Event = Any  # one of the classes above
 
 

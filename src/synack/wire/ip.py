@@ -17,7 +17,7 @@ from .ipv4 import IPv4Header, _ipv4_header, _parse_ipv4
 from .ipv6 import IPv6Header, _ipv6_header, _parse_ipv6
 from .tcp import TcpSegment
 
-__all__ = ["IpHeader", "PROTO_TCP", "parse_ip", "emit_ip", "parse_packet", "emit_packet"]
+__all__ = ["IpHeader", "PROTO_TCP", "parse_ip", "emit_ip", "parse_packet", "emit_packet", "ecn_of"]
 
 PROTO_TCP = 6
 
@@ -88,10 +88,18 @@ def parse_packet(packet: bytes, verify: bool = True) -> tuple[IpHeader, TcpSegme
     return hdr, _parse_tcp(payload, asum, verify)
 
 
-def emit_packet(src: str, dst: str, seg: TcpSegment, ttl: int = 64) -> bytes:
-    """Encode ``seg`` inside an IP packet from ``src`` to ``dst`` (DF set for IPv4)."""
+def emit_packet(src: str, dst: str, seg: TcpSegment, ttl: int = 64, ecn: int = 0) -> bytes:
+    """Encode ``seg`` inside an IP packet from ``src`` to ``dst`` (DF set for IPv4).
+
+    ``ecn`` is the ECN field (RFC 3168 §5: 0 not-ECT, 2 ECT(0), 1 ECT(1), 3 CE): the low two
+    bits of the IPv4 TOS octet or of the IPv6 Traffic Class."""
     v, s, d, asum = _pairs.get((src, dst)) or _pair(src, dst)
     body = _emit_tcp(seg, asum)
     if v == 4:
-        return _ipv4_header(s, d, asum, PROTO_TCP, len(body), ttl, 0, 0, True, b"") + body
-    return _ipv6_header(s, d, PROTO_TCP, len(body), ttl, 0, 0, ()) + body
+        return _ipv4_header(s, d, asum, PROTO_TCP, len(body), ttl, ecn, 0, True, b"") + body
+    return _ipv6_header(s, d, PROTO_TCP, len(body), ttl, ecn, 0, ()) + body
+
+
+def ecn_of(hdr: IpHeader) -> int:
+    """The ECN field of an IPv4 or IPv6 header (RFC 3168 §5): 3 is Congestion Experienced."""
+    return (hdr.tos if hdr.version == 4 else hdr.traffic_class) & 3

@@ -159,6 +159,8 @@ _II = _struct.Struct("!II")
 _OPT_MSS = _struct.Struct("!BBH")
 _OPT_WS = _struct.Struct("!BBB")
 _OPT_TS = _struct.Struct("!BBII")
+_OPT_NNTS = _struct.Struct("!BBBBII")  # NOP, NOP, TS
+_TS_LAYOUT = b"\x01\x01\x08\x0a"  # NOP, NOP, kind 8, length 10
 _SACK_BLOCKS = {n: _struct.Struct("!%dI" % (2 * n)) for n in range(1, 32)}
 _SACK_OPT = {n: _struct.Struct("!BB%dI" % (2 * n)) for n in range(1, 32)}
 
@@ -265,7 +267,12 @@ def _parse(data: bytes, addr_sum: int, verify: bool) -> TcpSegment:
     flags = off_flags & 0x1FF  # the 3 reserved bits are ignored (RFC 9293 §3.1)
     if flags & 3 == 3:
         raise MalformedPacket("syn-and-fin", "SYN and FIN are both set")
-    options = _parse_options(data, 20, hlen) if hlen > 20 else ()
+    if hlen == 32 and data.startswith(_TS_LAYOUT, 20):
+        # The layout nearly every segment of a timestamps connection has (NOP, NOP, TS,
+        # RFC 7323 Appendix A), decoded without the general loop: the same values result.
+        options = (_NOP, _NOP, _tuple_new(Timestamps, _II.unpack_from(data, 24)))
+    else:
+        options = _parse_options(data, 20, hlen) if hlen > 20 else ()
     return _tuple_new(TcpSegment, (
         sport, dport, _int_new(Seq, seqn), _int_new(Seq, ackn), flags, wnd,
         data[hlen:], options, urg,
@@ -289,6 +296,14 @@ def parse_tcp(data: bytes, src: str, dst: str, verify: bool = True) -> TcpSegmen
 
 def _emit_options(options) -> bytes:
     """Encode options in the given order, zero-padded to a 32-bit boundary (RFC 9293 §3.1 MUST-69)."""
+    if len(options) == 3 and type(options[2]) is Timestamps and type(options[0]) is Nop \
+            and type(options[1]) is Nop:
+        # NOP, NOP, TS (RFC 7323 Appendix A): on every segment of a timestamps connection.
+        ts = options[2]
+        try:
+            return _OPT_NNTS.pack(1, 1, OPT_TS, 10, ts.tsval, ts.tsecr)
+        except _struct.error as e:
+            raise ValueError(f"TCP option field out of range: {e}") from e
     parts = []
     append = parts.append
     last = len(options) - 1

@@ -1,0 +1,134 @@
+"""The blocking socket on the real loop: :class:`synack.api.socket` over a real link.
+
+A :class:`Stack` is one synack Host on a real link (a TUN device, IP-in-UDP, or any packet
+pipe), run in real time by a :class:`~synack.link.driver.BackgroundDriver` in a thread of
+its own, so the stack answers its peer while the application computes, as a kernel does.
+It offers the interface the socket class uses on the simulator (``now``, ``flush``,
+``run_until``, ``hosts``), so the very same :class:`synack.api.blocking.socket` runs on
+it, with the same exceptions as Python's socket; timeouts are real seconds.
+
+    from synack.api.realtime import Stack
+    stack = Stack.tun("10.99.0.2/24", netns="demo")       # root; kernel side 10.99.0.1
+    s = stack.create_connection(("10.99.0.1", 8080), timeout=5)
+    s.sendall(b"hello")
+    print(s.recv(100))
+    s.close()
+    stack.close()
+
+Several threads may use sockets of one stack at once: each call holds the driver's
+lock while it touches the Host and releases it while it waits.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from ..link.driver import BackgroundDriver, Driver, real_host
+from ..stack.host import Host
+from ..tcp.config import TcpConfig
+from ..trace.events import Recorder
+from . import blocking
+from .blocking import AF_INET, SOCK_STREAM
+
+NS = 1_000_000_000
+
+
+class Stack:
+    """A Host on a real link, driven in real time (see the module docstring)."""
+
+    #: tells the socket layer that time is real: a wait without a timeout just waits
+    realtime = True
+
+    def __init__(self, host: Host, link: Any, *, driver: Optional[Driver] = None) -> None:
+        self.host = host
+        self.link = link
+        self.driver = driver or BackgroundDriver(host, link)
+        self.lock = self.driver.lock
+        self.hosts = {host.name: host}
+        self.recorder = host.recorder
+        self.driver.hooks.append(self._reap)
+        self.closed = False
+        if self.driver.loop is None:
+            self.driver.start()
+
+    # ---- constructors
+    @classmethod
+    def tun(cls, addr: str, *, name: str = "synack%d", peer_addr: Optional[str] = None,
+            netns: Optional[str] = None, mtu: int = 1500, recorder: Optional[Recorder] = None,
+            config: Optional[TcpConfig] = None) -> "Stack":
+        """A stack on a new TUN device (needs root): synack owns ``addr`` (ADDRESS/PREFIX),
+        the kernel side gets the first host address of the prefix (or ``peer_addr``)."""
+        from ..link.tun import TunLink
+
+        link, own, peer = TunLink.create(addr, name=name, peer_addr=peer_addr, netns=netns, mtu=mtu)
+        st = cls(real_host(own, mtu=mtu, recorder=recorder, config=config), link)
+        st.peer_addr = peer
+        return st
+
+    @classmethod
+    def udp(cls, addr: str, local_port: int, peer: tuple, *, bind: str = "127.0.0.1",
+            recorder: Optional[Recorder] = None, config: Optional[TcpConfig] = None) -> "Stack":
+        """A stack whose IP packets travel inside UDP datagrams to ``peer`` (no root)."""
+        from ..link.udp import UdpLink
+
+        link = UdpLink(local_port, peer, bind=bind)
+        return cls(real_host(addr.split("/")[0], mtu=link.features.mtu, recorder=recorder,
+                             config=config), link)
+
+    peer_addr: Optional[str] = None
+
+    # ---- what blocking.socket uses
+    @property
+    def now(self) -> int:
+        """Real time in ns since the stack started."""
+        return self.driver.clock()
+
+    def flush(self) -> None:
+        """Transmit what a user call queued."""
+        self.driver.kick()
+
+    def run_until(self, cond: Callable[[], bool], timeout: Optional[int] = None) -> bool:
+        """Wait (really) until ``cond()``; False after ``timeout`` ns."""
+        with self.lock:
+            return self.driver.wait_thread(cond, None if timeout is None else timeout / NS)
+
+    def _reap(self) -> None:
+        # Orphaned connections (closed sockets) that receive data are reset, between
+        # socket calls too: the driver's thread runs this after every batch.
+        blocking._registry(self).reap(self)
+
+    # ---- sockets
+    def socket(self, family: int = AF_INET, type: int = SOCK_STREAM, proto: int = 0) -> blocking.socket:
+        """``socket.socket(family, SOCK_STREAM)`` on this stack."""
+        return blocking.socket(self, self.host, family, type, proto)
+
+    def create_connection(self, address: tuple, timeout: Optional[float] = None,
+                          source_address: Optional[tuple] = None) -> blocking.socket:
+        """``socket.create_connection`` on this stack (timeout in real seconds)."""
+        return blocking.create_connection(self, self.host, address, timeout, source_address)
+
+    def create_server(self, address: tuple, *, family: int = AF_INET,
+                      backlog: Optional[int] = None) -> blocking.socket:
+        """``socket.create_server`` on this stack."""
+        return blocking.create_server(self, self.host, address, family=family, backlog=backlog)
+
+    def sleep(self, seconds: float) -> None:
+        """``time.sleep`` that also resets orphaned connections that receive data."""
+        blocking.sleep(self, seconds)
+
+    # ---- end
+    def close(self) -> None:
+        """Stop the driver and close the link; connections still open are abandoned."""
+        if self.closed:
+            return
+        self.closed = True
+        self.driver.close()
+
+    def __enter__(self) -> "Stack":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<synack.api.realtime.Stack {self.host.addrs[0]} on {self.link!r}>"

@@ -1,0 +1,422 @@
+"""``synack listen``, ``synack connect`` and ``synack get``: synack against real peers.
+
+By default synack sits on a new TUN device (root needed): it owns ``--addr`` (10.99.0.2/24)
+and the kernel side of the device gets the first host address of the prefix (10.99.0.1),
+so the machine's own programs (curl, nc, Python) talk to synack through the kernel.
+``--netns NAME`` puts the device inside an existing network namespace instead.
+With ``--udp LOCAL_PORT --peer HOST:PORT`` two synack processes exchange their IP packets
+inside UDP datagrams, without root.
+
+Each connection's segments and state changes are printed live on stderr (``--quiet``
+turns that off).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import threading
+import urllib.parse
+from typing import Any, Optional
+
+from . import CliError, subcommand
+
+_ADDR_LISTEN = "10.99.0.2/24"
+_ADDR_UDP_CONNECT = "10.99.0.1/24"
+
+
+# ------------------------------------------------------------------------ live ladder
+class LiveLadder(list):
+    """An event sink that prints each event as it happens (and keeps none).
+
+    Installed as a Recorder's ``events``; sequence numbers are shown relative to each
+    side's ISN, as tcpdump does.
+    """
+
+    def __init__(self, out: Any = None) -> None:
+        super().__init__()
+        self.out = out or sys.stderr
+        self.isn: dict = {}
+
+    def append(self, ev: Any) -> None:  # noqa: D401 - the Tracer calls events.append
+        line = self.line(ev)
+        if line is not None:
+            try:
+                self.out.write(line + "\n")
+                self.out.flush()
+            except (OSError, ValueError):
+                pass
+
+    def _rel(self, seg: Any, src: tuple, dst: tuple) -> Any:
+        from ..wire.tcp import ACK, SYN
+
+        isn = self.isn
+        if seg.flags & SYN:
+            isn[src] = int(seg.seq)
+        bs, ba = isn.get(src), isn.get(dst)
+        seq = seg.seq if bs is None else type(seg.seq)((int(seg.seq) - bs) & 0xFFFFFFFF)
+        ack = seg.ack if (ba is None or not seg.flags & ACK) else type(seg.ack)((int(seg.ack) - ba) & 0xFFFFFFFF)
+        return seg._replace(seq=seq, ack=ack)
+
+    def line(self, ev: Any) -> Optional[str]:
+        from ..wire.tcp import seg_summary
+
+        kind = ev.event
+        t = f"{ev.t / 1e6:10.3f} ms"
+        if kind in ("send", "recv") and ev.seg is not None:
+            seg = ev.seg
+            if kind == "send":
+                me, peer = (ev.src, seg.src_port), (ev.dst, seg.dst_port)
+                arrow = "->"
+                seg = self._rel(seg, me, peer)
+            else:
+                me, peer = (ev.dst, seg.dst_port), (ev.src, seg.src_port)
+                arrow = "<-"
+                seg = self._rel(seg, peer, me)
+            note = f"  [retransmission: {ev.cause}]" if kind == "send" and ev.retransmit else ""
+            return f"{t}  {me[0]}:{me[1]} {arrow} {peer[0]}:{peer[1]}  {seg_summary(seg)}{note}"
+        if kind == "drop":
+            what = seg_summary(ev.seg) if ev.seg is not None else ev.detail
+            return f"{t}  dropped ({ev.reason}) {what}"
+        if kind == "state":
+            c = ev.conn
+            who = f"{c[0]}:{c[1]}" if c else ev.host
+            if ev.new == "CLOSED" and c:
+                self.isn.pop((c[0], c[1]), None)
+                self.isn.pop((c[2], c[3]), None)
+            return f"{t}  {who}  {ev.old} -> {ev.new}  ({ev.cause})"
+        if kind == "error":
+            return f"{t}  error: {ev.error} ({ev.detail})"
+        return None
+
+
+def _recorder(args: Any) -> Any:
+    from ..trace.events import Recorder
+
+    if args.quiet:
+        return Recorder(on=False)
+    rec = Recorder(on=True)
+    rec.events = LiveLadder()
+    return rec
+
+
+# ------------------------------------------------------------------------ the stack
+def _common(p: Any) -> None:
+    g = p.add_argument_group("where synack runs")
+    g.add_argument("--tun", metavar="NAME", default="synack%d",
+                   help="TUN device name (default synack%%d: the kernel numbers it)")
+    g.add_argument("--addr", metavar="ADDR/PREFIX", default=None,
+                   help=f"synack's own address (default {_ADDR_LISTEN}; with --udp, "
+                        f"{_ADDR_UDP_CONNECT} for connect and get)")
+    g.add_argument("--peer-addr", metavar="ADDR", default=None,
+                   help="the kernel side's address on the TUN (default: first host of the prefix)")
+    g.add_argument("--netns", metavar="NAME", default=None,
+                   help="create the TUN device inside this existing network namespace")
+    g.add_argument("--mtu", type=int, default=1500, help="device MTU (default 1500)")
+    g.add_argument("--udp", metavar="LOCAL_PORT", type=int, default=None,
+                   help="no TUN: carry IP packets in UDP datagrams from this local port (no root)")
+    g.add_argument("--peer", metavar="HOST:PORT", default=None,
+                   help="with --udp: the other synack's UDP address")
+    g.add_argument("--quiet", "-q", action="store_true", help="do not print the live ladder on stderr")
+
+
+def _stack(args: Any, role: str) -> Any:
+    from ..api.streams import Stack
+
+    rec = _recorder(args)
+    if not 576 <= args.mtu <= 65535:
+        raise CliError(f"--mtu must be between 576 and 65535, not {args.mtu}")
+    if args.udp is not None:
+        from ..link.udp import parse_peer
+
+        if args.peer is None:
+            raise CliError("--udp needs --peer HOST:PORT (the other synack's UDP address)")
+        default = _ADDR_LISTEN if role == "listen" else _ADDR_UDP_CONNECT
+        addr = args.addr or default
+        _check_addr(addr)
+        return Stack.udp(addr, args.udp, parse_peer(args.peer), recorder=rec)
+    if args.peer is not None:
+        raise CliError("--peer goes with --udp LOCAL_PORT")
+    from ..link import tun
+
+    why = tun.missing()
+    if why is not None:
+        raise CliError(f"{why}; `synack demo` shows TCP on the simulator without root, "
+                       f"and --udp LOCAL_PORT --peer HOST:PORT links two synack processes", 1)
+    return Stack.tun(args.addr or _ADDR_LISTEN, name=args.tun, peer_addr=args.peer_addr,
+                     netns=args.netns, mtu=args.mtu, recorder=rec)
+
+
+def _check_addr(addr: str) -> None:
+    import ipaddress
+
+    try:
+        ipaddress.ip_interface(addr)
+    except ValueError:
+        raise CliError(f"--addr: {addr!r} is not ADDRESS/PREFIX (for example {_ADDR_LISTEN})") from None
+
+
+def _where(stack: Any) -> str:
+    link = stack.link
+    name = getattr(link, "name", None)
+    if name is not None:
+        ns = f" in netns {link.netns}" if getattr(link, "netns", None) else ""
+        return f"tun {name}{ns}, kernel side {stack.peer_addr}"
+    return repr(link)
+
+
+def _say(msg: str) -> None:
+    print(f"synack: {msg}", file=sys.stderr, flush=True)
+
+
+def _run(coro_fn: Any, args: Any) -> int:
+    """Run the command's coroutine; SIGINT/SIGTERM end it cleanly (the device goes away)."""
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
+            except (NotImplementedError, RuntimeError):
+                pass
+        try:
+            return await coro_fn(args)
+        except asyncio.CancelledError:
+            return 0
+
+    return asyncio.run(main())
+
+
+async def _finish(writer: Any, stack: Any, timeout: float = 3.0) -> None:
+    """Close and give the FIN exchange a moment to complete before the stack goes away."""
+    from ..tcp.state import State
+
+    writer.close()
+    await writer.wait_closed()
+    conn = writer.connection
+    await stack.driver.wait_for(lambda: conn.state in (State.CLOSED, State.TIME_WAIT, State.FIN_WAIT_2),
+                                timeout)
+
+
+# ------------------------------------------------------------------------ listen
+@subcommand("listen", "serve echo, discard, chargen or http on a TUN device (or over UDP)")
+def configure_listen(p: Any) -> Any:
+    from ..apps import APPS
+
+    p.add_argument("port", type=int, help="TCP port to listen on")
+    p.add_argument("--app", choices=sorted(APPS), default="echo", help="what to serve (default echo)")
+    p.add_argument("--count", type=int, default=0, metavar="N",
+                   help="exit after serving N connections (default: serve until interrupted)")
+    _common(p)
+    return lambda args: _run(_listen, args)
+
+
+async def _listen(args: Any) -> int:
+    from ..api import streams
+    from ..apps import APPS
+
+    if not 0 < args.port < 65536:
+        raise CliError(f"port must be between 1 and 65535, not {args.port}")
+    stack = _stack(args, "listen")
+    app = APPS[args.app]
+    done = asyncio.Event()
+    served = 0
+
+    async def handle(reader: Any, writer: Any) -> None:
+        nonlocal served
+        try:
+            await app(reader, writer)
+            conn = writer.connection
+            from ..tcp.state import State
+
+            await stack.driver.wait_for(lambda: conn.state in (State.CLOSED, State.TIME_WAIT), 5)
+        finally:
+            served += 1
+            if args.count and served >= args.count:
+                done.set()
+
+    try:
+        server = await streams.start_server(handle, None, args.port, stack=stack)
+        _say(f"listening on {stack.host.addrs[0]}:{args.port} ({args.app}; {_where(stack)})")
+        await done.wait()
+        server.close()
+        return 0
+    finally:
+        stack.close()
+
+
+# ------------------------------------------------------------------------ connect
+@subcommand("connect", "connect to HOST PORT; stdin goes to the connection, the connection to stdout")
+def configure_connect(p: Any) -> Any:
+    p.add_argument("host", help="IP address to connect to (the kernel side is 10.99.0.1 by default)")
+    p.add_argument("port", type=int, help="TCP port")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the handshake")
+    _common(p)
+    return lambda args: _run(_connect, args)
+
+
+def _stdin_reader(loop: asyncio.AbstractEventLoop, q: asyncio.Queue) -> None:
+    f = sys.stdin.buffer
+    read = getattr(f, "read1", f.read)
+    while True:
+        try:
+            b = read(65536)
+        except (OSError, ValueError):
+            b = b""
+        try:
+            loop.call_soon_threadsafe(q.put_nowait, b)
+        except RuntimeError:
+            return  # the loop is gone
+        if not b:
+            return
+
+
+async def _connect(args: Any) -> int:
+    from ..api import streams
+
+    if not 0 < args.port < 65536:
+        raise CliError(f"port must be between 1 and 65535, not {args.port}")
+    stack = _stack(args, "connect")
+    try:
+        try:
+            reader, writer = await streams.open_connection(args.host, args.port, stack=stack,
+                                                           timeout=args.timeout)
+        except OSError as e:
+            raise CliError(f"connect to {args.host}:{args.port}: {e.strerror or e}", 1) from None
+        q: asyncio.Queue = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        threading.Thread(target=_stdin_reader, args=(loop, q), daemon=True).start()
+
+        async def up() -> None:
+            while True:
+                b = await q.get()
+                if not b:
+                    writer.write_eof()  # EOF on stdin: FIN, and keep reading (half-close)
+                    return
+                writer.write(b)
+                await writer.drain()
+
+        sender = asyncio.ensure_future(up())
+        out = sys.stdout.buffer
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                out.write(data)
+                out.flush()
+        except ConnectionError as e:
+            raise CliError(f"{args.host}:{args.port}: {e.strerror or e}", 1) from None
+        finally:
+            if not sender.done():
+                sender.cancel()
+        await _finish(writer, stack)
+        return 0
+    finally:
+        stack.close()
+
+
+# ------------------------------------------------------------------------ get
+@subcommand("get", "HTTP/1.1 GET over synack: the body to stdout or -o FILE")
+def configure_get(p: Any) -> Any:
+    p.add_argument("url", help="http://ADDRESS[:PORT]/PATH (an IP address: there is no DNS here)")
+    p.add_argument("-o", "--output", metavar="FILE", default=None, help="write the body to FILE")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the handshake")
+    _common(p)
+    return lambda args: _run(_get, args)
+
+
+def _parse_url(url: str) -> tuple[str, int, str, str]:
+    import ipaddress
+
+    u = urllib.parse.urlsplit(url)
+    if u.scheme != "http":
+        raise CliError(f"URL: only http:// is supported, not {url!r}")
+    host = u.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise CliError(f"URL: the host must be an IP address (no DNS here), not {host!r}") from None
+    try:
+        port = u.port or 80
+    except ValueError:
+        raise CliError(f"URL: bad port in {url!r}") from None
+    path = (u.path or "/") + (f"?{u.query}" if u.query else "")
+    return host, port, path, u.netloc
+
+
+async def _read_body(reader: Any, headers: dict) -> bytes:
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = bytearray()
+        while True:
+            size_line = await reader.readline()
+            try:
+                size = int(size_line.split(b";")[0].strip(), 16)
+            except ValueError:
+                raise CliError("bad chunked encoding in the response", 1) from None
+            if size == 0:
+                while (await reader.readline()).strip():
+                    pass  # trailers
+                return bytes(body)
+            body += await reader.readexactly(size)
+            await reader.readline()
+    if "content-length" in headers:
+        try:
+            n = int(headers["content-length"])
+        except ValueError:
+            raise CliError("bad Content-Length in the response", 1) from None
+        return await reader.readexactly(n)
+    return await reader.read()
+
+
+async def _get(args: Any) -> int:
+    from .. import __version__
+    from ..api import streams
+
+    host, port, path, netloc = _parse_url(args.url)
+    out = None
+    if args.output:
+        try:
+            out = open(args.output, "wb")
+        except OSError as e:
+            raise CliError(f"-o: cannot write {args.output}: {e.strerror}", 1) from None
+    stack = _stack(args, "get")
+    try:
+        try:
+            reader, writer = await streams.open_connection(host, port, stack=stack, timeout=args.timeout)
+        except OSError as e:
+            raise CliError(f"connect to {host}:{port}: {e.strerror or e}", 1) from None
+        writer.write((f"GET {path} HTTP/1.1\r\nHost: {netloc}\r\nUser-Agent: synack/{__version__}\r\n"
+                      f"Accept: */*\r\nConnection: close\r\n\r\n").encode())
+        try:
+            status = await reader.readline()
+            parts = status.decode("latin-1").split(None, 2)
+            if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+                raise CliError(f"not an HTTP response: {status[:60]!r}", 1)
+            headers = {}
+            while True:
+                line = await reader.readline()
+                if not line.strip():
+                    break
+                k, _, v = line.decode("latin-1").partition(":")
+                headers[k.strip().lower()] = v.strip()
+            body = await _read_body(reader, headers)
+        except asyncio.IncompleteReadError:
+            raise CliError("the server closed the connection before the whole response arrived", 1) from None
+        except ConnectionError as e:
+            raise CliError(f"{host}:{port}: {e.strerror or e}", 1) from None
+        dest = out or sys.stdout.buffer
+        dest.write(body)
+        dest.flush()
+        await _finish(writer, stack)
+        code = int(parts[1])
+        if code >= 400:
+            _say(f"HTTP {code} {parts[2].strip() if len(parts) > 2 else ''}".rstrip())
+            return 1
+        return 0
+    finally:
+        stack.close()
+        if out is not None:
+            out.close()

@@ -1,0 +1,294 @@
+"""The real-time driver: one synack Host on a real link, in real time, on asyncio.
+
+The Host is the same sans-IO object the simulator drives (``deliver``, ``take_packets``,
+``next_deadline``, ``on_timeout``, ``changed``). Here time is ``time.monotonic_ns()``
+minus the moment the driver started, so the Host's clock starts at 0 as in the
+simulator; ISNs are keyed with a secret from ``os.urandom`` (RFC 6528) and ephemeral
+ports come from an unseeded generator (:func:`real_host`).
+
+A link is any object with::
+
+    features            # LinkFeatures (at least ``mtu``)
+    start(loop, receive)  # from now on call receive(list_of_ip_packets) on ``loop``
+    send(list_of_ip_packets)  # transmit (may be called from any thread holding the lock)
+    close()
+
+(:class:`synack.link.tun.TunLink`, :class:`synack.link.udp.UdpLink`,
+:class:`synack.link.pipe.PipeLink`).
+
+Per wake-up the driver delivers the whole batch of packets that arrived, runs the timers
+that are due, and only then transmits what the Host queued, so that several segments
+are answered by one ACK where the TCP rules allow it (RFC 9293 §3.8.6.3). One asyncio
+timer is kept, for the Host's earliest deadline.
+
+Applications reach the Host in two ways, both built on :meth:`Driver.kick` (transmit what
+a user call queued) and the wake-ups the driver gives after every batch:
+
+* asyncio code on the driver's own loop (``synack.api.streams``) awaits :meth:`Driver.wait`;
+* threads (``synack.api.realtime``, the blocking socket) hold :attr:`Driver.lock` while
+  they touch the Host and wait on :attr:`Driver.cond`; the driver then runs its loop in a
+  thread of its own (:class:`BackgroundDriver`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from typing import Any, Callable, Optional
+
+from ..stack.host import Host
+from ..tcp.config import TcpConfig
+from ..trace.events import Recorder
+
+NS = 1_000_000_000
+
+
+def real_host(addr: str, *, name: str = "synack", mtu: int = 1500, recorder: Optional[Recorder] = None,
+              config: Optional[TcpConfig] = None) -> Host:
+    """A Host for the real world: ISN secret from ``os.urandom`` (RFC 6528), ports from an
+    unseeded generator, the link's MTU."""
+    return Host(name, [addr], seed=None, isn_secret=os.urandom(16), mtu=mtu, recorder=recorder,
+                config=config)
+
+
+class Clock:
+    """``time.monotonic_ns()`` shifted so that it starts at 0 (the Host works in ns)."""
+
+    __slots__ = ("t0",)
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic_ns()
+
+    def __call__(self) -> int:
+        return time.monotonic_ns() - self.t0
+
+    def loop_time(self, t: int) -> float:
+        """Host time ``t`` (ns) as asyncio loop time (``time.monotonic()`` seconds)."""
+        return (t + self.t0) / NS
+
+
+class Driver:
+    """Feeds a link's packets and the clock's deadlines into ``host`` on an asyncio loop."""
+
+    def __init__(self, host: Host, link: Any, *, clock: Optional[Clock] = None) -> None:
+        self.host = host
+        self.link = link
+        self.clock = clock or Clock()
+        #: held while the Host is touched; threads wait on ``cond`` for wake-ups
+        self.lock = threading.RLock()
+        self.cond = threading.Condition(self.lock)
+        #: callables run after every batch, lock held (stream writers pushing data, accept loops)
+        self.hooks: list[Callable[[], None]] = []
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
+        self._timer: Optional[asyncio.TimerHandle] = None
+        self._timer_at: Optional[int] = None
+        self._waiters: list[asyncio.Future] = []
+        self._thread_waiting = 0
+        self._loop_ident: Optional[int] = None
+        self.closed = False
+        self.batches = 0
+
+    @property
+    def now(self) -> int:
+        return self.clock()
+
+    # ---------------------------------------------------------------- running
+    def start(self, loop: Optional[asyncio.AbstractEventLoop] = None) -> None:
+        """Attach to ``loop`` (default: the running loop) and start receiving."""
+        self.loop = loop or asyncio.get_running_loop()
+        self._loop_ident = threading.get_ident()  # start() runs on the loop's thread
+        self.link.start(self.loop, self._receive)
+        with self.lock:
+            self._flush()
+
+    def close(self) -> None:
+        """Stop: no more timers or packets. Connections still open are abandoned."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.link.close()
+        self._wake()
+
+    def _receive(self, packets: list) -> None:
+        """A batch of IP packets arrived (on the loop)."""
+        host = self.host
+        with self.lock:
+            now = self.clock()
+            deliver = host.deliver
+            for p in packets:
+                deliver(p, now)
+            d = host.next_deadline()
+            if d is not None and d <= now:
+                host.on_timeout(now)
+            self._after()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        if self.closed:
+            return
+        with self.lock:
+            now = self.clock()
+            d = self.host.next_deadline()
+            if d is not None and d <= now:
+                self.host.on_timeout(now)
+            self._after()
+            self._arm(self.host.next_deadline())  # fired early or nothing changed: keep it
+
+    def _after(self) -> None:
+        """Lock held: run hooks, transmit, re-arm the timer, wake whoever waits."""
+        self.batches += 1
+        if self.hooks:
+            for hook in tuple(self.hooks):  # a hook may remove itself
+                hook()
+        self._flush()
+        self._wake()
+
+    def _flush(self) -> None:
+        """Lock held: transmit what the Host queued and keep the timer on its deadline."""
+        host = self.host
+        if not host.changed:
+            return
+        host.changed = False
+        pkts = host.take_packets()
+        if pkts and not self.closed:
+            self.link.send(pkts)
+        self._arm(host.next_deadline())
+
+    def _arm(self, d: Optional[int]) -> None:
+        """Lock held: make sure a timer fires at ``d`` at the latest (one asyncio timer)."""
+        if d is None or self.closed or self.loop is None:
+            return  # a stale timer firing early does no harm: it finds nothing due
+        at = self._timer_at
+        if at is not None and at <= d:
+            return
+        self._timer_at = d
+        if threading.get_ident() == self._loop_ident:
+            self._set_timer(d)
+        else:  # a thread of the application: the loop sets its own timers
+            self.loop.call_soon_threadsafe(self._arm_from_loop, d)
+
+    def _set_timer(self, d: int) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.loop.call_at(self.clock.loop_time(d), self._on_timer)  # type: ignore[union-attr]
+
+    def _arm_from_loop(self, d: int) -> None:
+        with self.lock:
+            if self._timer_at == d and not self.closed:
+                self._set_timer(d)
+
+    def _wake(self) -> None:
+        waiters = self._waiters
+        if waiters:
+            self._waiters = []
+            for f in waiters:
+                if not f.done():
+                    f.set_result(None)
+        if self._thread_waiting:
+            self.cond.notify_all()
+
+    # ---------------------------------------------------------------- applications
+    def kick(self) -> None:
+        """After a user call touched the Host: transmit now and re-arm the timer."""
+        with self.lock:
+            self._flush()
+
+    async def wait(self) -> None:
+        """(asyncio, on the driver's loop) Return after the next batch or timer."""
+        if self.closed:
+            raise ConnectionAbortedError("the synack stack was closed")
+        f = self.loop.create_future()  # type: ignore[union-attr]
+        self._waiters.append(f)
+        await f
+
+    async def wait_for(self, cond: Callable[[], bool], timeout: Optional[float] = None) -> bool:
+        """(asyncio) Wait until ``cond()``; False if ``timeout`` seconds pass first."""
+        if cond():
+            return True
+        end = None if timeout is None else time.monotonic() + timeout
+        while not cond():
+            if end is None:
+                await self.wait()
+                continue
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self.wait(), left)
+            except asyncio.TimeoutError:
+                return cond()
+        return True
+
+    def wait_thread(self, cond: Callable[[], bool], timeout: Optional[float] = None) -> bool:
+        """(threads, lock held) Wait until ``cond()``; False after ``timeout`` seconds."""
+        end = None if timeout is None else time.monotonic() + timeout
+        self._flush()
+        while not cond():
+            if self.closed:
+                return cond()
+            left = None if end is None else end - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            self._thread_waiting += 1
+            try:
+                self.cond.wait(left)
+            finally:
+                self._thread_waiting -= 1
+            self._flush()
+        return True
+
+
+class BackgroundDriver(Driver):
+    """A :class:`Driver` whose asyncio loop runs in a daemon thread of its own, so the
+    stack keeps answering the peer (ACKs, handshakes, TIME-WAIT) while threads of the
+    application compute or block, as a kernel would."""
+
+    def __init__(self, host: Host, link: Any, *, clock: Optional[Clock] = None) -> None:
+        super().__init__(host, link, clock=clock)
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self, loop: Optional[asyncio.AbstractEventLoop] = None) -> None:  # noqa: ARG002
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        err: list = []
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                Driver.start(self, loop)
+            except BaseException as e:  # handed to start()'s caller
+                err.append(e)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name=f"synack-{self.host.name}", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if err:
+            raise err[0]
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        loop = self.loop
+
+        def stop() -> None:
+            with self.lock:
+                Driver.close(self)
+            loop.stop()  # type: ignore[union-attr]
+
+        if loop is not None and loop.is_running():
+            loop.call_soon_threadsafe(stop)
+            if self._thread is not None and self._thread is not threading.current_thread():
+                self._thread.join(5)
+        else:
+            Driver.close(self)

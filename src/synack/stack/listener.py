@@ -1,0 +1,398 @@
+"""A passive OPEN and its two queues: half-open connections and connections to accept.
+
+A :class:`Listener` answers SEGMENT ARRIVES in LISTEN (RFC 9293 §3.10.7.2) for its host,
+the way Linux's listening socket does:
+
+* the **SYN queue** holds connections in SYN-RECEIVED, at most ``syn_backlog`` of them
+  (Linux compares it with the listen backlog, capped by ``net.ipv4.tcp_max_syn_backlog``);
+  each retransmits its SYN,ACK at most ``synack_retries`` times (Linux: 5, about 63 s)
+  and is then forgotten;
+* the **accept queue** holds established connections until the application accepts
+  them, at most ``backlog`` (the listen(2) backlog). A SYN that arrives while it is full is
+  dropped, and so is an ACK that would complete a handshake (the client retransmits);
+* when the SYN queue overflows, the listener sends **SYN cookies** (RFC 4987 §3.6,
+  :mod:`synack.tcp.cookies`) and keeps nothing for the SYN: its SYN,ACK's sequence number
+  encodes the connection, and a returning ACK that carries a valid cookie rebuilds it.
+  ``syncookies`` follows Linux's sysctl: 0 never, 1 when the SYN queue overflows (the
+  default), 2 always;
+* with ``fastopen`` > 0 (TCP_FASTOPEN on the listening socket) a SYN with a valid
+  Fast Open cookie and data makes a connection that is ready to accept at once, its data
+  already readable (RFC 7413 §4.2.2); at most ``fastopen`` of them wait in SYN-RECEIVED.
+
+Queue sizes and the switch to cookies are traced (``ListenQueue``, ``SynCookieMode``) so
+views can draw a flood.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Optional
+
+from ..tcp.connection import Connection
+from ..tcp.cookies import CookieOptions
+from ..tcp.fastopen import ServerFastOpen
+from ..tcp.isn import FixedIsn
+from ..tcp.state import State
+from ..trace.events import (NULL_TRACER, FastOpenEvent, ListenQueue, SegmentDropped, StateChanged,
+                            SynCookieMode)
+from ..wire.seq import Seq
+from ..wire.tcp import ACK, CWR, ECE, RST, SYN, FastOpen, Mss, SackPermitted, TcpSegment, Timestamps, WindowScale
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .host import Host
+
+_ZERO_ISN = FixedIsn(0)
+_SYN_RECEIVED = State.SYN_RECEIVED
+
+
+class ListenerStats:
+    """Counters of one listener (Linux's ListenDrops, ListenOverflows, SyncookiesSent...)."""
+
+    __slots__ = ("syns", "syn_dropped", "accept_overflows", "cookies_sent", "cookies_accepted",
+                 "cookies_rejected", "half_open_dropped", "fastopen_accepted", "fastopen_cookies")
+
+    def __init__(self) -> None:
+        for name in self.__slots__:
+            setattr(self, name, 0)
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __repr__(self) -> str:
+        return "ListenerStats(" + ", ".join(f"{k}={v}" for k, v in self.as_dict().items()) + ")"
+
+
+class Listener:
+    """A passive OPEN on ``(addr, port)`` (``addr`` None means every local address).
+
+    ``accept_queue`` holds established connections until :meth:`accept`; ``pending`` the
+    half-open ones (the SYN queue). ``backlog`` bounds the accept queue and ``syn_backlog``
+    the SYN queue; see the module docstring.
+    """
+
+    __slots__ = ("host", "addr", "port", "backlog", "_syn_backlog", "config", "accept_queue",
+                 "pending", "closed", "syncookies", "cookie_mode", "_overflow_at", "fastopen",
+                 "_tfo_open", "stats")
+
+    def __init__(self, host: "Host", addr: Optional[str], port: int, backlog: int,
+                 config, syn_backlog: Optional[int] = None, syncookies: Optional[int] = None,
+                 fastopen: int = 0) -> None:
+        self.host = host
+        self.addr = addr
+        self.port = port
+        self.backlog = backlog
+        #: explicit SYN queue bound, or None: min(backlog, host.max_syn_backlog)
+        self._syn_backlog = syn_backlog
+        self.config = config
+        self.accept_queue: deque[Connection] = deque()
+        #: connections in SYN-RECEIVED that belong to this listener (the SYN queue)
+        self.pending: set[Connection] = set()
+        self.closed = False
+        #: None: the host's setting (Linux net.ipv4.tcp_syncookies)
+        self.syncookies = syncookies
+        #: whether the last SYN that found the SYN queue full got a cookie (for tracing)
+        self.cookie_mode = False
+        self._overflow_at: Optional[int] = None
+        #: RFC 7413 server side: how many Fast Open connections may wait in SYN-RECEIVED
+        #: (the TCP_FASTOPEN value on a listening socket; 0 turns Fast Open off)
+        self.fastopen = fastopen
+        self._tfo_open: Optional[set] = None
+        self.stats = ListenerStats()
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def syn_backlog(self) -> int:
+        """The SYN queue's bound."""
+        if self._syn_backlog is not None:
+            return self._syn_backlog
+        return max(1, min(self.backlog, self.host.max_syn_backlog))
+
+    @syn_backlog.setter
+    def syn_backlog(self, value: Optional[int]) -> None:
+        if value is not None and value < 1:
+            raise ValueError(f"syn_backlog must be at least 1, not {value}")
+        self._syn_backlog = value
+
+    @property
+    def queued(self) -> int:
+        """Connections waiting: half-open plus established-but-not-accepted."""
+        return len(self.pending) + len(self.accept_queue)
+
+    def _mode(self) -> int:
+        m = self.syncookies
+        return self.host.syncookies if m is None else m
+
+    def _trace_queue(self, now: int, cause: str, conn: Optional[Connection] = None) -> None:
+        tr = self.host.tracer
+        if tr.on:
+            tr.emit(ListenQueue(now, tr.host, conn.cid if conn is not None else None, self.addr or "*",
+                                self.port, len(self.pending), self.syn_backlog, len(self.accept_queue),
+                                self.backlog, cause))
+
+    def _drop(self, key: tuple, seg: TcpSegment, now: int, reason: str, detail: str) -> None:
+        tr = self.host.tracer
+        if tr.on:
+            tr.emit(SegmentDropped(now, tr.host, None, key[2], key[0], seg, reason, detail))
+
+    # ------------------------------------------------------------------ user side
+    def accept(self, now: Optional[int] = None) -> Optional[Connection]:
+        """The next established connection, or None if none is waiting. With ``now`` the
+        queue change is traced (``ListenQueue``)."""
+        while self.accept_queue:
+            conn = self.accept_queue.popleft()
+            self.host._children.pop(conn, None)
+            if now is not None:
+                self._trace_queue(now, "accepted", conn)
+            return conn
+        return None
+
+    def close(self, now: int) -> None:
+        """Stop listening; connections not yet accepted are reset, as Linux does."""
+        if self.closed:
+            return
+        self.closed = True
+        self.host.listeners.pop((self.addr, self.port), None)
+        for conn in list(self.pending) + list(self.accept_queue):
+            self.host._children.pop(conn, None)
+            if conn.state is not State.CLOSED:
+                conn.abort(now)
+                self.host._after(conn, now)
+        self.pending.clear()
+        self.accept_queue.clear()
+        self._trace_queue(now, "closed")
+
+    def __repr__(self) -> str:
+        return (f"<Listener {self.addr or '*'}:{self.port} syn={len(self.pending)}/{self.syn_backlog} "
+                f"accept={len(self.accept_queue)}/{self.backlog}>")
+
+    # ------------------------------------------------------------------ host side
+    def segment(self, key: tuple, seg: TcpSegment, now: int) -> None:
+        """SEGMENT ARRIVES for no TCB but this listener (RFC 9293 §3.10.7.2)."""
+        f = seg.flags
+        if f & SYN and not f & (ACK | RST):
+            self._syn(key, seg, now)
+            return
+        if f & ACK and not f & (SYN | RST) and self._cookie_ack(key, seg, now):
+            return
+        # Everything else through a fresh TCB in LISTEN: RST for an ACK, drops otherwise.
+        conn = self.host._new_connection(key, self.config)
+        conn.open(now, active=False, trace=False)
+        conn.segment_arrives(seg, now)
+        self.host._after(conn, now)
+
+    def _syn(self, key: tuple, seg: TcpSegment, now: int) -> None:
+        st = self.stats
+        st.syns += 1
+        if len(self.accept_queue) >= self.backlog:
+            # Linux: a full accept queue drops the SYN (ListenOverflows); the client retries.
+            st.syn_dropped += 1
+            self._drop(key, seg, now, "backlog-full", f"accept queue {len(self.accept_queue)}/{self.backlog}")
+            return
+        mode = self._mode()
+        full = len(self.pending) >= self.syn_backlog
+        if full or mode == 2:
+            if mode:
+                self._send_cookie(key, seg, now, "syncookies=2 (always)" if mode == 2 and not full
+                                  else f"SYN queue full ({len(self.pending)}/{self.syn_backlog})")
+                return
+            st.syn_dropped += 1
+            self._drop(key, seg, now, "backlog-full", f"SYN queue {len(self.pending)}/{self.syn_backlog}")
+            return
+        if self.cookie_mode:
+            self.cookie_mode = False
+            tr = self.host.tracer
+            if tr.on:
+                tr.emit(SynCookieMode(now, tr.host, None, self.addr or "*", self.port, False,
+                                      f"SYN queue has room again ({len(self.pending)}/{self.syn_backlog})"))
+        host = self.host
+        conn = host._new_connection(key, self.config)
+        conn.open(now, active=False, trace=False)
+        tfo = self._fastopen(key, seg, now) if self.fastopen and seg.options else None
+        if tfo is not None:
+            conn._tfo = tfo
+        conn.segment_arrives(seg, now)
+        if conn.state is _SYN_RECEIVED:
+            host._register(conn)
+            host._children[conn] = self
+            if tfo is not None and tfo.accepted:
+                # RFC 7413 §4.2.2: ready for accept() now, SYN data readable.
+                self.accept_queue.append(conn)
+                self._tfo_open.add(conn)
+                st.fastopen_accepted += 1
+                if host.tracer.on:
+                    host.tracer.emit(FastOpenEvent(now, host.name, conn.cid, "data-accepted",
+                                                   f"{conn.readable} octets delivered before the handshake completed"))
+                self._trace_queue(now, "fastopen", conn)
+            else:
+                self.pending.add(conn)
+                self._trace_queue(now, "syn", conn)
+        host._after(conn, now)
+
+    # ------------------------------------------------------------------ Fast Open
+    def _fastopen(self, key: tuple, seg: TcpSegment, now: int) -> Optional[ServerFastOpen]:
+        """RFC 7413 §4.2.2: a Fast Open option in a SYN: accept its data if the cookie is
+        valid and fewer than ``fastopen`` such connections wait, else send a fresh cookie."""
+        opt = seg.option(FastOpen)
+        if opt is None:
+            return None
+        host = self.host
+        key_ = host.fastopen_key
+        tr = host.tracer
+        cookie = opt.cookie
+        if cookie and key_.valid(key[2], cookie):
+            live = self._tfo_open
+            if live is None:
+                live = self._tfo_open = set()
+            for c in [c for c in live if c.state is not _SYN_RECEIVED]:
+                live.discard(c)
+            if len(live) < self.fastopen:
+                return ServerFastOpen(True)
+            if tr.on:
+                tr.emit(FastOpenEvent(now, tr.host, key, "cookie-refused",
+                                      f"{len(live)} Fast Open connections already wait (limit {self.fastopen})"))
+            return ServerFastOpen(False)
+        fresh = key_.cookie(key[2])
+        self.stats.fastopen_cookies += 1
+        if tr.on:
+            why = "cookie request" if not cookie else "invalid cookie: data ignored"
+            tr.emit(FastOpenEvent(now, tr.host, key, "cookie-issued", f"{why}; cookie {fresh.hex()}"))
+        return ServerFastOpen(False, fresh)
+
+    # ------------------------------------------------------------------ SYN cookies
+    def _send_cookie(self, key: tuple, seg: TcpSegment, now: int, why: str) -> None:
+        """Answer ``seg`` with a SYN,ACK whose ISS is a cookie; keep nothing (RFC 4987 §3.6)."""
+        host = self.host
+        tr = host.tracer
+        if not self.cookie_mode:
+            self.cookie_mode = True
+            if tr.on:
+                tr.emit(SynCookieMode(now, tr.host, None, self.addr or "*", self.port, True, why))
+        self._overflow_at = now
+        # The SYN,ACK a queued SYN would get (options negotiated by the connection code),
+        # built by a throwaway TCB that is never registered, with the cookie as its ISS
+        # (so that anything derived from the ISS, like the TSval offset, is what the TCB
+        # rebuilt from the cookie will use).
+        mss = seg.mss
+        if mss is None:
+            mss = 1220 if ":" in key[0] else 536
+        ws = seg.option(WindowScale)
+        offered_ts = seg.option(Timestamps) is not None
+        # What the client offers; the loop below keeps what our SYN,ACK agrees to.
+        opts = CookieOptions(mss, ws.shift if ws is not None else None,
+                             seg.option(SackPermitted) is not None, offered_ts,
+                             seg.flags & (ECE | CWR) == ECE | CWR and self.config.ecn != "off")
+        maker = host.syncookie_maker
+        for _ in range(2):
+            iss = maker.make(key, seg.seq, opts, now)
+            scratch = host._new_connection(key, self.config)
+            scratch.tr = NULL_TRACER
+            scratch.isn = FixedIsn(int(iss))
+            scratch.open(now, active=False, trace=False)
+            scratch.segment_arrives(seg, now)
+            synack = next((s for s, _ in scratch.out if s.flags & SYN), None)
+            if synack is None:
+                return
+            # What was offered but not agreed (timestamps or ECN this connection does not
+            # use) must not be in the cookie: the ACK would not match it. Rare: make again.
+            agreed = opts._replace(timestamps=opts.timestamps and synack.option(Timestamps) is not None,
+                                   ecn=opts.ecn and bool(synack.flags & ECE))
+            if agreed == opts:
+                break
+            opts = agreed
+        our_ts = synack.option(Timestamps)
+        options = synack.options
+        if our_ts is not None:
+            tsval = maker.tsval(our_ts.tsval, opts)
+            options = tuple(Timestamps(tsval, o.tsecr) if type(o) is Timestamps else o for o in options)
+        self.stats.cookies_sent += 1
+        host._transmit(key[0], key[2], synack._replace(options=options), "syncookie", None, now)
+
+    def _cookie_ack(self, key: tuple, seg: TcpSegment, now: int) -> bool:
+        """An ACK for no TCB: if it returns a valid SYN cookie, rebuild the connection and
+        process the ACK in it (True). False: not a cookie, handle as RFC 9293 says."""
+        mode = self._mode()
+        host = self.host
+        if not mode or (mode == 1 and (self._overflow_at is None
+                                       or now - self._overflow_at > 2 * host.syncookie_maker.period)):
+            return False  # no SYN queue overflow lately: an ACK for no TCB is just that
+        ts = seg.option(Timestamps)
+        opts = host.syncookie_maker.check(key, seg.seq - 1, seg.ack - 1, now, ts.tsecr if ts else None)
+        if opts is None:
+            self.stats.cookies_rejected += 1
+            tr = host.tracer
+            if tr.on:
+                tr.emit(SegmentDropped(now, tr.host, None, key[2], key[0], seg, "bad-cookie",
+                                       "ACK for no connection, not a valid SYN cookie: RST"))
+            return False
+        if len(self.accept_queue) >= self.backlog:
+            self.stats.accept_overflows += 1
+            self._drop(key, seg, now, "backlog-full", f"valid cookie, but accept queue {len(self.accept_queue)}/{self.backlog}")
+            return True
+        # Rebuild SYN-RECEIVED from a SYN with the options the cookie kept.
+        syn_opts: tuple = (Mss(opts.mss),)
+        if opts.wscale is not None:
+            syn_opts += (WindowScale(opts.wscale),)
+        if opts.sack:
+            syn_opts += (SackPermitted(),)
+        if opts.timestamps and ts is not None:
+            syn_opts += (Timestamps(ts.tsval, 0),)
+        irs = seg.seq - 1
+        syn = TcpSegment(seg.src_port, seg.dst_port, irs, Seq(0), SYN | (ECE | CWR if opts.ecn else 0),
+                         seg.wnd, b"", syn_opts)
+        conn = host._new_connection(key, self.config)
+        tracer = conn.tr
+        conn.tr = NULL_TRACER
+        conn.isn = FixedIsn(int(seg.ack - 1))
+        conn.open(now, active=False, trace=False)
+        conn.segment_arrives(syn, now)
+        conn.out.clear()          # that SYN,ACK was sent, statelessly, long ago
+        conn._cancel("rto", now)  # and is not retransmitted (the cookie carries no timer)
+        conn._rtt_seq = None      # nor timed: its send time is unknown
+        conn.tr = tracer
+        conn.isn = host.isn
+        if conn.state is not _SYN_RECEIVED:
+            return False
+        self.stats.cookies_accepted += 1
+        if tracer.on:
+            tracer.emit(StateChanged(now, tracer.host, conn.cid, "LISTEN", "SYN-RECEIVED",
+                                     f"valid SYN cookie (mss {opts.mss}, wscale {opts.wscale}, "
+                                     f"sack {opts.sack}, ts {opts.timestamps})", "RFC 4987 §3.6"))
+        host._register(conn)
+        host._children[conn] = self
+        self.pending.add(conn)
+        conn.segment_arrives(seg, now)  # the ACK itself: ESTABLISHED, with any data it carries
+        host._after(conn, now)
+        return True
+
+    # ------------------------------------------------------------------ queue moves
+    def _hold_ack(self, conn: Connection, seg: TcpSegment, now: int) -> bool:
+        """Linux's accept-queue overflow: the ACK that would complete ``conn``'s handshake
+        is dropped while the accept queue is full (the SYN,ACK timer brings it back)."""
+        f = seg.flags
+        if f & ACK and not f & (RST | SYN) and conn in self.pending and len(self.accept_queue) >= self.backlog:
+            self.stats.accept_overflows += 1
+            tr = self.host.tracer
+            if tr.on:
+                tr.emit(SegmentDropped(now, tr.host, conn.cid, conn.remote_addr, conn.local_addr, seg,
+                                       "backlog-full", f"accept queue {len(self.accept_queue)}/{self.backlog}"))
+            return True
+        return False
+
+    def _promote(self, conn: Connection, now: int) -> None:
+        """``conn`` left SYN-RECEIVED for a synchronized state: on to the accept queue."""
+        self.pending.discard(conn)
+        self.accept_queue.append(conn)
+        self._trace_queue(now, "established", conn)
+
+    def _forget(self, conn: Connection, now: int) -> None:
+        """``conn`` was deleted or went back to LISTEN before being accepted."""
+        was = conn in self.pending
+        self.pending.discard(conn)
+        try:
+            self.accept_queue.remove(conn)
+        except ValueError:
+            if not was:
+                return
+        if was:
+            self.stats.half_open_dropped += 1
+        self._trace_queue(now, "removed", conn)

@@ -1,0 +1,329 @@
+"""Selective acknowledgments: the receiver's SACK blocks (RFC 2018, D-SACK RFC 2883) and the
+sender's scoreboard (RFC 6675).
+
+Both sides work on absolute stream offsets (plain ints), never on sequence numbers (STYLE
+rule 6): the connection converts at the TCB edge. Offsets grow without wrapping, so ``<``
+is safe here.
+
+Receiver (:class:`SackReceiver`)
+    Remembers which out-of-order blocks it reported most recently and which duplicate
+    (if any) the next ACK must report, and builds the SACK option's blocks from the
+    reassembly queue (RFC 2018 §4): the block holding the segment that triggered the ACK
+    first, then the most recently reported blocks that still exist. A duplicate segment is
+    reported once, as a D-SACK block in first place, followed by the queue block that
+    contains it if there is one (RFC 2883 §4).
+
+Sender (:class:`Scoreboard`)
+    One record per segment sent and not yet cumulatively acknowledged, in sequence order:
+    ``[start, end, xmit_ts, flags, order]`` (end exclusive; a FIN counts one octet;
+    ``order`` numbers transmissions, so that two sent at the same instant still have a
+    first and a second, which RACK's "sent after" needs). ``flags`` has
+    ``SACKED`` (the receiver holds it), ``LOST`` (deemed lost: by RFC 6675 IsLost, by RACK,
+    or by an RTO), ``RETRANS`` (a retransmission of it is in flight since it was last
+    marked lost, or it was retransmitted without being lost) and ``EVER_RTX``. The RFC
+    6675 quantities follow from the flags, the way Linux counts them:
+
+        pipe = sum over records not SACKED of  len * ((not LOST) + (RETRANS))
+
+    which is RFC 6675 SetPipe(): an octet counts once if it is not lost, and once more if
+    it was retransmitted (is at or below HighRxt).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from operator import itemgetter
+from typing import Optional
+
+__all__ = ["SACKED", "LOST", "RETRANS", "EVER_RTX", "DUPTHRESH", "SackReceiver", "Scoreboard",
+           "is_dsack"]
+
+SACKED, LOST, RETRANS, EVER_RTX = 1, 2, 4, 8
+#: DupThresh (RFC 6675 §2, RFC 5681 §3.2): three duplicate ACKs.
+DUPTHRESH = 3
+
+_S, _E, _T, _F, _O = 0, 1, 2, 3, 4  # fields of a scoreboard record
+_start = itemgetter(0)
+
+
+# ==========================================================================================
+# Receiver
+# ==========================================================================================
+
+class SackReceiver:
+    """The data receiver's SACK state (RFC 2018 §4, RFC 2883 §4), on absolute offsets."""
+
+    __slots__ = ("recent", "dsack")
+
+    def __init__(self) -> None:
+        #: blocks in the order they were most recently reported or received, newest first
+        self.recent: list[tuple[int, int]] = []
+        #: a duplicate range the next ACK reports as a D-SACK block (RFC 2883), or None
+        self.dsack: Optional[tuple[int, int]] = None
+
+    def arrived(self, start: int, end: int) -> None:
+        """Out-of-order octets [start, end) just arrived: the next ACK's first block is the
+        queue block holding them (RFC 2018 §4: "the segment which triggered this ACK")."""
+        recent = self.recent
+        recent.insert(0, (start, end))
+        if len(recent) > 8:
+            del recent[8:]
+
+    def duplicate(self, start: int, end: int) -> None:
+        """Octets [start, end) arrived again: report them once as a D-SACK block (RFC 2883
+        §4 (1)-(3)). A later duplicate replaces an unreported earlier one."""
+        if start < end:
+            self.dsack = (start, end)
+
+    def blocks(self, held: list, max_blocks: int) -> list[tuple[int, int]]:
+        """The SACK blocks for the ACK being built, at most ``max_blocks`` (4, or 3 beside
+        the timestamps option). ``held`` is the reassembly queue's ``blocks()``: disjoint
+        (start, end) ranges above RCV.NXT in ascending order. A pending D-SACK block is
+        consumed (RFC 2883 §4 (2): each duplicate is reported in one ACK)."""
+        out: list[tuple[int, int]] = []
+        d = self.dsack
+        if d is not None:
+            self.dsack = None
+            out.append(d)
+            h = _containing(held, d[0], d[1])
+            if h is not None and h != d:
+                out.append(h)  # RFC 2883 §4 (4): the larger block holding the duplicate
+        reported: list[tuple[int, int]] = []
+        for s, e in self.recent:
+            if len(out) >= max_blocks:
+                break
+            h = _containing(held, s, e)
+            if h is None or h in reported:
+                continue
+            reported.append(h)
+            if h not in out:
+                out.append(h)
+        # Blocks never reported yet (none in the usual order of events): newest offsets first.
+        for h in reversed(held):
+            if len(out) >= max_blocks:
+                break
+            if h not in reported and h not in out:
+                reported.append(h)
+                out.append(h)
+        self.recent = reported
+        return out
+
+
+def _containing(held: list, s: int, e: int) -> Optional[tuple[int, int]]:
+    """The held block overlapping [s, e), or None (blocks are sorted and disjoint)."""
+    i = bisect_right(held, (s, 1 << 62)) - 1
+    if i >= 0 and held[i][1] > s:
+        return held[i]
+    if i + 1 < len(held) and held[i + 1][0] < e:
+        return held[i + 1]
+    return None
+
+
+# ==========================================================================================
+# Sender
+# ==========================================================================================
+
+def is_dsack(blocks: list, una: int) -> bool:
+    """Does the first SACK block report a duplicate (RFC 2883 §4): it lies below the
+    cumulative ACK, or inside the second block?"""
+    if not blocks:
+        return False
+    s, e = blocks[0]
+    if e <= una:
+        return True
+    if len(blocks) > 1:
+        s2, e2 = blocks[1]
+        return s2 <= s and e <= e2
+    return False
+
+
+class Scoreboard:
+    """RFC 6675 scoreboard over segment records (see the module docstring)."""
+
+    __slots__ = ("segs", "sacked_bytes", "nsacked", "high_sacked")
+
+    def __init__(self) -> None:
+        self.segs: list[list[int]] = []
+        #: octets SACKed above the cumulative ACK, and in how many records
+        self.sacked_bytes = 0
+        self.nsacked = 0
+        #: end of the highest SACKed octet ever (RFC 6675's "highest octet covered by a SACK")
+        self.high_sacked = 0
+
+    def __len__(self) -> int:
+        return len(self.segs)
+
+    def __repr__(self) -> str:
+        return f"Scoreboard({self.segs!r})"
+
+    # -- updates -----------------------------------------------------------------------
+    def sent(self, start: int, end: int, ts: int, order: int = 0) -> None:
+        """A new segment [start, end) left at ``ts`` (the ``order``-th transmission)."""
+        self.segs.append([start, end, ts, 0, order])
+
+    def retransmitted(self, start: int, end: int, ts: int, order: int = 0) -> int:
+        """[start, end) was sent again at ``ts``: mark the records it covers. Returns the
+        octets of records so marked."""
+        segs = self.segs
+        i = bisect_right(segs, start, key=_start) - 1
+        if i < 0:
+            i = 0
+        n = 0
+        while i < len(segs):
+            r = segs[i]
+            if r[_S] >= end:
+                break
+            if r[_E] > start:
+                r[_T] = ts
+                r[_O] = order
+                r[_F] |= RETRANS | EVER_RTX
+                n += r[_E] - r[_S]
+            i += 1
+        return n
+
+    def advance(self, una: int) -> list:
+        """The cumulative ACK moved to ``una``: drop the records below it and return those
+        that were not SACKed before (newly delivered). A record ACKed in part keeps its
+        unacknowledged tail."""
+        segs = self.segs
+        k = 0
+        n = len(segs)
+        while k < n and segs[k][_E] <= una:
+            k += 1
+        gone = segs[:k]
+        if k:
+            del segs[:k]
+            for r in gone:
+                if r[_F] & SACKED:
+                    self.sacked_bytes -= r[_E] - r[_S]
+                    self.nsacked -= 1
+            gone = [r for r in gone if not r[_F] & SACKED]
+        if segs and segs[0][_S] < una:
+            segs[0][_S] = una
+        return gone
+
+    def sack(self, blocks: list, una: int) -> list:
+        """Mark the records wholly inside SACK blocks (absolute (start, end) pairs) as
+        SACKED. Blocks at or below ``una`` (D-SACK) and records only partly covered are
+        left alone. Returns the newly SACKed records."""
+        segs = self.segs
+        new = []
+        for s, e in blocks:
+            if e <= una or e <= s:
+                continue
+            i = bisect_left(segs, s, key=_start)
+            while i < len(segs):
+                r = segs[i]
+                if r[_E] > e:
+                    break
+                if not r[_F] & SACKED:
+                    r[_F] = (r[_F] | SACKED) & ~(LOST | RETRANS)
+                    self.sacked_bytes += r[_E] - r[_S]
+                    self.nsacked += 1
+                    if r[_E] > self.high_sacked:
+                        self.high_sacked = r[_E]
+                    new.append(r)
+                i += 1
+        return new
+
+    def renege(self) -> bool:
+        """If the receiver discarded SACKed data (the record at SND.UNA is SACKed), forget
+        every SACK (RFC 2018 §8, RFC 6675 §5.1). Returns True if it did."""
+        segs = self.segs
+        if not segs or not segs[0][_F] & SACKED:
+            return False
+        for r in segs:
+            r[_F] &= ~SACKED
+        self.sacked_bytes = 0
+        self.nsacked = 0
+        self.high_sacked = 0
+        return True
+
+    def mark_all_lost(self, ts_now: int) -> None:
+        """After a retransmission timeout every record not SACKed is lost (RFC 6675 §5.1,
+        RFC 8985 §6.3 for the RTO case)."""
+        for r in self.segs:
+            if not r[_F] & SACKED:
+                r[_F] = (r[_F] | LOST) & ~RETRANS
+
+    # -- RFC 6675 §4 -------------------------------------------------------------------
+    def is_lost(self, seq: int, smss: int, dupthresh: int = DUPTHRESH) -> bool:
+        """IsLost(SeqNum): DupThresh SACKed segments lie above ``seq``, or more than
+        (DupThresh - 1) * SMSS SACKed octets do."""
+        count = octets = 0
+        for r in reversed(self.segs):
+            if r[_E] <= seq:
+                break
+            if r[_F] & SACKED and r[_S] >= seq:
+                count += 1
+                octets += r[_E] - r[_S]
+                if count >= dupthresh or octets > (dupthresh - 1) * smss:
+                    return True
+        return False
+
+    def mark_lost(self, high_rxt: int, smss: int, dupthresh: int = DUPTHRESH) -> int:
+        """Mark LOST every record that IsLost() says is lost and that was not retransmitted
+        in this recovery (start >= HighRxt): the candidates of NextSeg() rule (1). Returns
+        how many records were newly marked."""
+        segs = self.segs
+        count = octets = 0
+        for i in range(len(segs) - 1, -1, -1):
+            r = segs[i]
+            if r[_F] & SACKED:
+                count += 1
+                octets += r[_E] - r[_S]
+                continue
+            if count >= dupthresh or octets > (dupthresh - 1) * smss:
+                marked = 0
+                for j in range(i, -1, -1):
+                    q = segs[j]
+                    if q[_S] < high_rxt:
+                        break
+                    if not q[_F] & (SACKED | LOST):
+                        q[_F] |= LOST
+                        marked += 1
+                return marked
+        return 0
+
+    def pipe(self) -> int:
+        """RFC 6675 SetPipe(): octets estimated to be in the network."""
+        p = 0
+        for r in self.segs:
+            f = r[_F]
+            if f & SACKED:
+                continue
+            n = r[_E] - r[_S]
+            if not f & LOST:
+                p += n
+            if f & RETRANS:
+                p += n
+        return p
+
+    def next_lost(self) -> Optional[list]:
+        """NextSeg() rule (1): the first record marked lost and not yet retransmitted."""
+        for r in self.segs:
+            if r[_F] & (LOST | RETRANS | SACKED) == LOST:
+                return r
+        return None
+
+    def next_rule3(self, high_rxt: int) -> Optional[list]:
+        """NextSeg() rule (3): the first record not SACKed, not yet retransmitted, above
+        HighRxt and below the highest SACKed octet."""
+        hs = self.high_sacked
+        for r in self.segs:
+            if r[_S] >= hs:
+                return None
+            if r[_S] >= high_rxt and not r[_F] & (SACKED | RETRANS):
+                return r
+        return None
+
+    def last_unsacked(self) -> Optional[list]:
+        """The highest record not SACKed (NextSeg() rule (4), the tail loss probe)."""
+        for r in reversed(self.segs):
+            if not r[_F] & SACKED:
+                return r
+        return None
+
+    def lost_pending(self) -> bool:
+        """Is any record waiting to be retransmitted?"""
+        return self.next_lost() is not None
