@@ -162,7 +162,8 @@ class Tcb:
         """RCV.NXT + RCV.WND as we last advertised them on the wire (the peer's view)."""
         for _, seg, _ in reversed(self.sent):
             if seg.flags & ACK:
-                return seg.ack + seg.wnd
+                # RFC 7323 §2: the field is scaled by our shift, except in a SYN.
+                return seg.ack + (seg.wnd if seg.flags & SYN else seg.wnd << self.conn.rcv_wscale)
         raise AssertionError("we have not advertised a window yet")
 
     def ladder(self, last: int = 12) -> str:

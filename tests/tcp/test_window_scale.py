@@ -127,8 +127,7 @@ def test_established_without_peer_scaling_our_window_stays_below_64k(isns):
 
 def test_established_data_beyond_the_scaled_window_is_trimmed(isns):
     t = opt_established(isns, rcv_buf=1 << 17, peer_wscale=0)
-    last = t.sent[-1][1]
-    edge = last.ack + (last.wnd << t.conn.rcv_wscale)  # the right edge, scaled (2**17)
+    edge = t.window_edge                                  # the right edge, scaled (2**17)
     assert edge == t.irs + 1 + (1 << 17)
     t.peer_sends("P.", seq=edge - 10, data=b"x" * 30)  # the last 20 octets lie beyond
     t.expect_sent(".", ack=t.irs + 1)

@@ -65,7 +65,19 @@ from .sack import SackReceiver
 from ..wire.tcp import CWR, ECE, Nop, Sack, SackPermitted, Timestamps, WindowScale
 
 _NOP = Nop()
+_SACK_PERM = SackPermitted()
 _tuple_new = tuple.__new__
+_WSCALE: dict[int, WindowScale] = {}  # rcv_buf -> its WindowScale option
+
+
+def _wscale_option(rcv_buf: int) -> WindowScale:
+    """The Window Scale option for a receive buffer (RFC 7323 §2.3), made once per size."""
+    o = _WSCALE.get(rcv_buf)
+    if o is None:
+        if len(_WSCALE) >= 64:
+            _WSCALE.clear()
+        o = _WSCALE[rcv_buf] = WindowScale(_ts.shift_for(rcv_buf))
+    return o
 _TS_TICK = _ts.TS_TICK
 #: RFC 3168 §5: the ECN field's codepoints (ECT(0) is what a data sender sets).
 ECT0, CE = 0b10, 0b11
@@ -859,6 +871,13 @@ class Connection:
             "readable": len(self._rbuf), "unsent": self.unsent, "unacked": self.flight_size,
             "error": self.error.code if self.error else None, "soft_error": self.soft_error,
             "urgent": self.urgent_remaining, "keepalive": self.config.keepalive,
+            # what the handshake negotiated (RFC 7323, RFC 2018, RFC 3168), and loss recovery
+            "snd_wscale": self.snd_wscale if self.ws_ok else None,
+            "rcv_wscale": self.rcv_wscale if self.ws_ok else None,
+            "timestamps": self.ts_ok, "sack": self.sack_ok, "ecn": self.ecn_ok,
+            "ca_state": self._lr.state if self._lr is not None else (
+                "recovery" if self._dupacks >= 3 else "open"),
+            "sacked": self._lr.sb.sacked_bytes if self._lr is not None else 0,
         }
 
     # ---- edges (issue "Under attack and at the edges") ----
@@ -953,8 +972,9 @@ class Connection:
         timeout of RFC 9293 §3.8.6.2.1 (4), a loss probe)."""
         lr = self._lr
         if lr is None:
-            if self.sack_ok:
-                # RFC 6675 scoreboard and RACK-TLP from the first data segment on.
+            if self.sack_ok and len(self._sbuf) > ((_isub(self.snd_nxt, self._sbuf_seq) + HALF) & MASK) - HALF:
+                # RFC 6675 scoreboard and RACK-TLP from the first data segment on (a
+                # connection that only ever sends its FIN needs neither).
                 lr = self._lr = Recovery(self._eff_mss(), self.config.rack)
         elif lr.state is not _OPEN and limit is None:
             self._send_recovery(now)  # RFC 6675 NextSeg() with PRR, or after an RTO
@@ -1105,13 +1125,13 @@ class Connection:
             sack, ts, ws, ecr = self.sack_ok, self.ts_ok, self.ws_ok, self.ts_recent
         opts: tuple = ()
         if ts:
-            self._ts_off = _ts.ts_offset(self.iss)
-            tso = Timestamps(_ts.ts_clock(self._now, self._ts_off), ecr)
-            opts = (SackPermitted(), tso) if sack else (_NOP, _NOP, tso)
+            off = self._ts_off = _ts.ts_offset(self.iss)
+            tso = _tuple_new(Timestamps, ((self._now // _TS_TICK + off) & MASK, ecr))
+            opts = (_SACK_PERM, tso) if sack else (_NOP, _NOP, tso)
         elif sack:
-            opts = (_NOP, _NOP, SackPermitted())
+            opts = (_NOP, _NOP, _SACK_PERM)
         if ws:
-            opts += (_NOP, WindowScale(_ts.shift_for(cfg.rcv_buf)))
+            opts += (_NOP, _wscale_option(cfg.rcv_buf))
         return opts
 
     def _syn_ecn_bits(self, flags: int) -> int:
@@ -1198,7 +1218,12 @@ class Connection:
         """Out-of-order octets [start, start + n) arrived: the next ACK's first SACK block
         holds them (RFC 2018 §4); octets the queue already holds are a duplicate, reported
         in a D-SACK block (RFC 2883 §4)."""
-        sr = self._sack_state()
+        if self._sack_overlap(start, n) < n:
+            self._sack_state().arrived(start, start + n)
+
+    def _sack_overlap(self, start: int, n: int) -> int:
+        """How many of octets [start, start + n) the out-of-order queue holds already; the
+        first run of them becomes the next D-SACK block (RFC 2883 §4)."""
         end = start + n
         covered = 0
         ooo = self._ooo
@@ -1211,10 +1236,9 @@ class Connection:
                 s = hs if hs > start else start
                 e = he if he < end else end
                 if not covered:
-                    sr.duplicate(s, e)
+                    self._sack_state().duplicate(s, e)
                 covered += e - s
-        if covered < n:
-            sr.arrived(start, end)
+        return covered
 
     def _dsack(self, start: int, end: int) -> None:
         """Report octets [start, end), received before, in the next ACK (RFC 2883 §4)."""
@@ -1348,14 +1372,18 @@ class Connection:
             if self.snd_nxt != before:
                 budget -= ((_isub(self.snd_nxt, before) + HALF) & MASK) - HALF
                 continue
-            r = lr.rule3() or lr.rescue(self._una_abs)
+            r = lr.rule3()
+            if r is not None:
+                budget -= self._resend(r, now, "sack-recovery")
+                continue
+            r = lr.rescue(self._una_abs)
             if r is None:
                 break
-            budget -= self._resend(r, now, "sack-recovery")
+            budget -= self._resend(r, now, "rescue", rescue=True)
         if rec:
             lr.budget = budget if budget > 0 else 0
 
-    def _resend(self, r: list, now: int, cause: str) -> int:
+    def _resend(self, r: list, now: int, cause: str, rescue: bool = False) -> int:
         """Retransmit scoreboard record ``r`` (one segment, with the FIN if it ends with
         it; RFC 6675 (C.1)). Returns its length in sequence space."""
         start, end = r[0], r[1]
@@ -1379,7 +1407,7 @@ class Connection:
         self._emit(self._segment(seq, self.rcv_nxt, flags, payload), now, cause)
         self.retransmits += 1
         self._rtt_seq = None  # Karn (RFC 6298 §3)
-        self._lr.resent(start, end, now)
+        self._lr.resent(start, end, now, rescue)
         if self._rto_at is None:
             self._arm_rto(now)
         return n
@@ -1994,6 +2022,8 @@ class Connection:
                     self._enter_closed(now, "data after CLOSE: RST", "RFC 9293 §3.6.1 SHLD-3")
                     return
                 if seq == self.rcv_nxt:
+                    if self._ooo and self.sack_ok:
+                        self._sack_overlap(self._rcv_abs, len(payload))  # RFC 2883: part held already?
                     self._deliver(payload, now)
                 else:
                     self._out_of_order(seq, payload, now)

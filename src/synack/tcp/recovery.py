@@ -92,11 +92,12 @@ class Recovery:
         if self.state is not OPEN:
             self.prr_out += end - start
 
-    def resent(self, start: int, end: int, now: int) -> None:
-        """[start, end) was retransmitted at ``now`` (RFC 6675 (C.2): HighRxt moves)."""
+    def resent(self, start: int, end: int, now: int, rescue: bool = False) -> None:
+        """[start, end) was retransmitted at ``now``. RFC 6675 (C.2): HighRxt moves, except
+        for a rescue retransmission (rule (4))."""
         self.xmits += 1
         self.sb.retransmitted(start, end, now, self.xmits)
-        if end > self.high_rxt:
+        if end > self.high_rxt and not rescue:
             self.high_rxt = end
         if self.state is not OPEN:
             self.prr_out += end - start
@@ -336,12 +337,19 @@ class Recovery:
         return self.sb.next_rule3(self.high_rxt)
 
     def rescue(self, una: int) -> Optional[list]:
-        """NextSeg() rule (4) (RFC 6675 only): one rescue retransmission per recovery."""
+        """NextSeg() rule (4) (RFC 6675 only): once per recovery (HighACK > RescueRxt), when
+        an unSACKed segment lies above HighRxt and below the highest SACKed octet (rules
+        (1.a) and (1.b)), retransmit the highest unSACKed segment. The caller passes
+        ``rescue=True`` to :meth:`resent`: HighRxt does not move."""
         if self.rack or self.state is not RECOVERY:
             return None
         if self.rescue_rxt is not None and una <= self.rescue_rxt:
             return None
-        r = self.sb.last_unsacked()
+        sb = self.sb
+        hs = sb.high_sacked
+        if not any(r[_S] >= self.high_rxt and r[_S] < hs and not r[_F] & SACKED for r in sb.segs):
+            return None
+        r = sb.last_unsacked()
         if r is not None:
             self.rescue_rxt = self.recovery_point
         return r

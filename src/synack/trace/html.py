@@ -75,7 +75,7 @@ _MIN_SCALE = 1500     # a chart's scale is at least this many bytes (about one M
 _MASK = 0xFFFFFFFF
 _SSTHRESH_INF = 1 << 30   # ssthresh at or above this is "no threshold yet": not drawn
 
-_ROW_EVENTS = frozenset({"send", "recv", "state", "app", "error", "timer-fired"})
+_ROW_EVENTS = frozenset({"send", "recv", "state", "app", "error", "timer-fired", "listen-queue", "syncookies"})
 
 _STATE_CLASS = {
     "CLOSED": "closed", "LISTEN": "open", "SYN-SENT": "open", "SYN-RECEIVED": "open",
@@ -705,6 +705,22 @@ class _Report:
             title = f"Timer {ev.name} on {ev.host}"
             cls = "timer"
             mark = f'<circle class="mark" cx="{_num(x)}" cy="{_num(y)}" r="4.5"/>'
+        elif kind == "listen-queue":
+            # A listener's two queues (RFC 4987 §2.2: the backlog a SYN flood exhausts).
+            short = f"SYN q {ev.syn_queue}/{ev.syn_backlog} · accept q {ev.accept_queue}/{ev.backlog}"
+            text = (f"{ev.host}: listener {endpoint(ev.addr, ev.port)} after {ev.cause}: "
+                    f"SYN queue {ev.syn_queue}/{ev.syn_backlog}, accept queue {ev.accept_queue}/{ev.backlog}{when}")
+            title = f"Listen queues on {ev.host}"
+            cls = "queue"
+            mark = (f'<rect class="mark" x="{_num(x - 4)}" y="{_num(y - 4)}" width="8" height="8"/>')
+        elif kind == "syncookies":
+            state = "on" if ev.on else "off"
+            short = f"SYN cookies {state}"
+            text = (f"{ev.host}: listener {endpoint(ev.addr, ev.port)} switched SYN cookies {state}"
+                    + (f" ({ev.reason})" if ev.reason else "") + f"{when}\nRFC 4987 §3.6: no state is kept per SYN")
+            title = f"SYN cookies {state} on {ev.host}"
+            cls = "cookies"
+            mark = f'<circle class="mark" cx="{_num(x)}" cy="{_num(y)}" r="5.5"/>'
         elif kind == "error":
             short = f"error: {_fit(str(ev.error), 20)}"
             text = f"{ev.host}: connection error {ev.error}{when}" + (f"\n{ev.detail}" if ev.detail else "") + conn
@@ -793,7 +809,8 @@ class _Report:
         steps: list[dict] = []
         groups: list[str] = []
         order = [i for i in range(len(evs))
-                 if evs[i].event in ("send", "state", "app", "error", "timer-fired") or i in self.extra
+                 if evs[i].event in ("send", "state", "app", "error", "timer-fired", "listen-queue", "syncookies")
+                 or i in self.extra
                  or i in self.rdrop]
         for k, i in enumerate(order):
             kind = evs[i].event

@@ -98,6 +98,10 @@ svg .sans { font-family: system-ui, "DejaVu Sans", sans-serif; }
 .timer .mark { fill: #fff; stroke: #4b5563; stroke-width: 1.4; }
 .timer text { fill: #374151; font-size: 10px; }
 .rdrop text { fill: #991b1b; font-size: 10px; }
+.queue .mark { fill: #e0e7ff; stroke: #4338ca; stroke-width: 1.2; }
+.queue text { fill: #3730a3; font-size: 10px; }
+.cookies .mark { fill: #fde68a; stroke: #b45309; stroke-width: 1.4; }
+.cookies text { fill: #92400e; font-weight: 700; }
 .error .mark { fill: #dc2626; }
 .error text { fill: #991b1b; font-weight: 700; }
 .halo { fill: none; stroke: #facc15; stroke-opacity: 0; stroke-width: 12; stroke-linecap: round;

@@ -512,6 +512,8 @@ def _build_rows(recs: list[dict], lanes: list[str], absolute: bool, notation: st
             return row
         return None
 
+    queue_seen: dict = {}  # listener -> (SYN queue, accept queue) last shown
+
     def note(h: str, t: float, text: str) -> None:
         row = attach_target(h, t)
         if row is not None:
@@ -642,6 +644,18 @@ def _build_rows(recs: list[dict], lanes: list[str], absolute: bool, notation: st
         if k == "error":
             note(h, t, f"error: {r.get('detail') or r['error']}")
             continue
+        if k == "listen-queue":
+            # Queue occupancy, shown when it changes (RFC 4987 §2.2: what a SYN flood fills).
+            # Only under pressure (a queue at least half full), so ordinary ladders stay quiet.
+            occ = (r.get("syn_queue"), r.get("accept_queue"))
+            key = (h, r.get("addr"), r.get("port"))
+            pressure = (2 * (occ[0] or 0) >= (r.get("syn_backlog") or 1)
+                        or 2 * (occ[1] or 0) >= (r.get("backlog") or 1))
+            if pressure and queue_seen.get(key) != occ:
+                queue_seen[key] = occ
+                note(h, t, f"queues: SYN {r.get('syn_queue')}/{r.get('syn_backlog')}, "
+                           f"accept {r.get('accept_queue')}/{r.get('backlog')}")
+            continue
         if k == "syncookies":
             note(h, t, f"SYN cookies {'on' if r.get('on') else 'off'}" + (f" ({r['reason']})" if r.get("reason") else ""))
             continue
@@ -677,7 +691,7 @@ def _build_rows(recs: list[dict], lanes: list[str], absolute: bool, notation: st
 
 
 _KNOWN = frozenset({"send", "recv", "drop", "state", "timer-armed", "timer-cancelled", "timer-fired",
-                    "rtt", "cwnd", "app", "error", "syncookies", "icmp", "fastopen"})
+                    "rtt", "cwnd", "app", "error", "syncookies", "icmp", "fastopen", "listen-queue"})
 
 
 _dur = duration

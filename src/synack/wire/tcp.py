@@ -161,6 +161,8 @@ _OPT_WS = _struct.Struct("!BBB")
 _OPT_TS = _struct.Struct("!BBII")
 _OPT_NNTS = _struct.Struct("!BBBBII")  # NOP, NOP, TS
 _TS_LAYOUT = b"\x01\x01\x08\x0a"  # NOP, NOP, kind 8, length 10
+_OPT_SYN = _struct.Struct("!BBHBBBBIIBBBB")  # MSS, SACK-permitted, TS, NOP, wscale (Linux's SYN)
+_SYN_LAYOUT = (b"\x02\x04", b"\x04\x02\x08\x0a", b"\x01\x03\x03")  # at 0, 4 and 16
 _SACK_BLOCKS = {n: _struct.Struct("!%dI" % (2 * n)) for n in range(1, 32)}
 _SACK_OPT = {n: _struct.Struct("!BB%dI" % (2 * n)) for n in range(1, 32)}
 
@@ -271,6 +273,12 @@ def _parse(data: bytes, addr_sum: int, verify: bool) -> TcpSegment:
         # The layout nearly every segment of a timestamps connection has (NOP, NOP, TS,
         # RFC 7323 Appendix A), decoded without the general loop: the same values result.
         options = (_NOP, _NOP, _tuple_new(Timestamps, _II.unpack_from(data, 24)))
+    elif hlen == 40 and data.startswith(_SYN_LAYOUT[0], 20) and data.startswith(_SYN_LAYOUT[1], 24) \
+            and data.startswith(_SYN_LAYOUT[2], 36):
+        # Linux's SYN and SYN,ACK (mss, sackOK, TS, nop, wscale), likewise.
+        v = _OPT_SYN.unpack_from(data, 20)
+        options = (_tuple_new(Mss, (v[2],)), _SACK_PERM, _tuple_new(Timestamps, (v[7], v[8])), _NOP,
+                   _tuple_new(WindowScale, (v[12],)))
     else:
         options = _parse_options(data, 20, hlen) if hlen > 20 else ()
     return _tuple_new(TcpSegment, (
@@ -302,6 +310,16 @@ def _emit_options(options) -> bytes:
         ts = options[2]
         try:
             return _OPT_NNTS.pack(1, 1, OPT_TS, 10, ts.tsval, ts.tsecr)
+        except _struct.error as e:
+            raise ValueError(f"TCP option field out of range: {e}") from e
+    if len(options) == 5 and type(options[0]) is Mss and type(options[1]) is SackPermitted \
+            and type(options[2]) is Timestamps and type(options[3]) is Nop \
+            and type(options[4]) is WindowScale:
+        # Linux's SYN layout: mss, sackOK, TS, nop, wscale (20 octets, no padding).
+        ts = options[2]
+        try:
+            return _OPT_SYN.pack(OPT_MSS, 4, options[0].value, OPT_SACK_PERM, 2, OPT_TS, 10,
+                                 ts.tsval, ts.tsecr, OPT_NOP, OPT_WSCALE, 3, options[4].shift)
         except _struct.error as e:
             raise ValueError(f"TCP option field out of range: {e}") from e
     parts = []
