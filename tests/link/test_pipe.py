@@ -209,3 +209,4 @@ def test_blocking_sockets_on_the_real_loop_over_a_pipe():
     finally:
         client.close()
         server.close()
+

@@ -240,3 +240,19 @@ def test_passive_connection_uses_timestamps_too(isns):
     t = opt_established_passive(isns)
     t.send(b"hi")
     assert ts_of(t.expect_sent("P.", data=b"hi"))[1] == PEER_TSVAL
+
+
+@pytest.mark.parametrize("forged", ["in-window SYN", "ACK too old"])
+def test_established_forged_segments_do_not_move_ts_recent(isns, forged):
+    """A segment that fails the SYN or ACK checks (RFC 5961 §4, §5) does not set TS.Recent,
+    as in Linux: else a blind attacker's large TSval would have PAWS drop the real peer."""
+    t = opt_established(isns)
+    big = PEER_TSVAL + 10**6
+    if forged == "in-window SYN":
+        t.peer_sends("S", seq=t.irs + 1, tsval=big)
+    else:
+        t.peer_sends("P.", seq=t.irs + 1, ack=t.iss - 100_000, data=b"evil", tsval=big)
+    t.drain()                                                  # the challenge ACK
+    t.peer_sends("P.", seq=t.irs + 1, ack=t.iss + 1, data=b"real", tsval=PEER_TSVAL + 1)
+    t.expect_sent(".", ack=t.irs + 5)
+    assert not drops(t, "paws") and t.receive() == b"real"

@@ -1,5 +1,6 @@
-"""The plain-text log `make demo` prints: tcpdump-style relative numbers, host names,
-state changes as RFC 9293 spells them."""
+"""The plain-text event log (synack.trace.text) that the example in
+synack/examples/demo.py prints: tcpdump-style relative numbers, host names, state changes
+as RFC 9293 spells them."""
 
 from __future__ import annotations
 

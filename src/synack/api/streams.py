@@ -171,6 +171,9 @@ class StreamReader:
         n = conn.readable
         if n:
             self._buf += c.call(conn.receive, n)
+            # The FIN may have come with the last data: nothing more will wake us for it.
+            if conn.fin_received and not conn.readable:
+                self._eof = True
             return
         if conn.fin_received:
             self._eof = True

@@ -1720,13 +1720,6 @@ class Connection:
             self._old_duplicate(seg)  # RFC 2883: report data received twice as a D-SACK
             self._send_ack(now)
             return
-        if ts is not None and ((_isub(self.last_ack_sent, seg.seq)) & MASK) < HALF and (
-                ((ts.tsval - self.ts_recent) & MASK) < HALF or now - self.ts_recent_age > _ts.PAWS_IDLE):
-            # RFC 7323 §4.3 (1), §5.3 R3: an acceptable segment at or left of Last.ACK.sent
-            # with SEG.TSval >= TS.Recent updates TS.Recent (and any does once TS.Recent has
-            # gone stale, §5.5).
-            self.ts_recent = ts.tsval
-            self.ts_recent_age = now
         # Fourth: SYN in SYN-RECEIVED (passive) or any synchronized state.
         if f & SYN:
             if st is SYN_RECEIVED and self.passive:
@@ -1761,6 +1754,15 @@ class Connection:
             return
         if self.state is CLOSED:
             return
+        if ts is not None and ((_isub(self.last_ack_sent, seg.seq)) & MASK) < HALF and (
+                ((ts.tsval - self.ts_recent) & MASK) < HALF or now - self.ts_recent_age > _ts.PAWS_IDLE):
+            # RFC 7323 §4.3 (1), §5.3 R3: an acceptable segment at or left of Last.ACK.sent
+            # with SEG.TSval >= TS.Recent updates TS.Recent (any does once TS.Recent has gone
+            # stale, §5.5). Only once the SYN and ACK checks passed, as Linux does: a forged
+            # in-window segment (a SYN, an ACK too old, RFC 5961) must not move TS.Recent,
+            # or PAWS would then drop the real peer's segments.
+            self.ts_recent = ts.tsval
+            self.ts_recent_age = now
         # Sixth: URG (RFC 9293 §3.10.7.4; MUST-62: the pointer names the octet after).
         # RCV.UP = max(RCV.UP, SEG.UP); the first pointer sets it (bit 2 of _urg), and a
         # zero pointer names no urgent data (RFC 6093 §3). The user learns of it through

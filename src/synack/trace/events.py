@@ -42,7 +42,8 @@ class SegmentReceived(NamedTuple):
 
 class SegmentDropped(NamedTuple):
     """A segment was discarded. ``reason``: link-loss, bad-checksum, malformed, out-of-window,
-    no-listener, backlog-full, queue-full, scripted, ... ``seg`` is ``None`` when unparseable."""
+    no-listener, backlog-full, queue-full, scripted, paws, no-timestamp, ooo-full, ... ``seg`` is
+    ``None`` when unparseable."""
 
     t: int
     host: str
@@ -70,7 +71,8 @@ class StateChanged(NamedTuple):
 
 
 class TimerArmed(NamedTuple):
-    """Timer ``name`` (rto, time-wait, delayed-ack, persist, keepalive) set for ``deadline``."""
+    """Timer ``name`` (rto, time-wait, delayed-ack, persist, sws-override, tlp, rack, keepalive)
+    set for ``deadline``."""
 
     t: int
     host: str
