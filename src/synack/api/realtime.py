@@ -23,17 +23,16 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from ..link.driver import BackgroundDriver, Driver, real_host
+from ..link.driver import BackgroundDriver, Driver
 from ..stack.host import Host
-from ..tcp.config import TcpConfig
-from ..trace.events import Recorder
+from .links import LinkConstructors
 from . import blocking
 from .blocking import AF_INET, SOCK_STREAM
 
 NS = 1_000_000_000
 
 
-class Stack:
+class Stack(LinkConstructors):
     """A Host on a real link, driven in real time (see the module docstring)."""
 
     #: tells the socket layer that time is real: a wait without a timeout just waits
@@ -50,32 +49,6 @@ class Stack:
         self.closed = False
         if self.driver.loop is None:
             self.driver.start()
-
-    # ---- constructors
-    @classmethod
-    def tun(cls, addr: str, *, name: str = "synack%d", peer_addr: Optional[str] = None,
-            netns: Optional[str] = None, mtu: int = 1500, recorder: Optional[Recorder] = None,
-            config: Optional[TcpConfig] = None) -> "Stack":
-        """A stack on a new TUN device (needs root): synack owns ``addr`` (ADDRESS/PREFIX),
-        the kernel side gets the first host address of the prefix (or ``peer_addr``)."""
-        from ..link.tun import TunLink
-
-        link, own, peer = TunLink.create(addr, name=name, peer_addr=peer_addr, netns=netns, mtu=mtu)
-        st = cls(real_host(own, mtu=mtu, recorder=recorder, config=config), link)
-        st.peer_addr = peer
-        return st
-
-    @classmethod
-    def udp(cls, addr: str, local_port: int, peer: tuple, *, bind: str = "127.0.0.1",
-            recorder: Optional[Recorder] = None, config: Optional[TcpConfig] = None) -> "Stack":
-        """A stack whose IP packets travel inside UDP datagrams to ``peer`` (no root)."""
-        from ..link.udp import UdpLink
-
-        link = UdpLink(local_port, peer, bind=bind)
-        return cls(real_host(addr.split("/")[0], mtu=link.features.mtu, recorder=recorder,
-                             config=config), link)
-
-    peer_addr: Optional[str] = None
 
     # ---- what blocking.socket uses
     @property

@@ -33,12 +33,11 @@ import ipaddress
 import socket as _socket
 from typing import Any, Awaitable, Callable, Optional
 
-from ..link.driver import Driver, real_host
+from ..link.driver import Driver
 from ..stack.host import Host
-from ..tcp.config import TcpConfig
 from ..tcp.errors import TcpError
 from ..tcp.state import State
-from ..trace.events import Recorder
+from .links import LinkConstructors
 from .errors import errno_for, oserror
 
 _LIMIT = 2 ** 16
@@ -46,7 +45,7 @@ _OPENING = (State.SYN_SENT, State.SYN_RECEIVED)
 _SENDING = (State.ESTABLISHED, State.CLOSE_WAIT)
 
 
-class Stack:
+class Stack(LinkConstructors):
     """A synack Host on a real link, run by the event loop that first uses it."""
 
     def __init__(self, host: Host, link: Any) -> None:
@@ -61,38 +60,6 @@ class Stack:
             loop = None  # started by the loop that first uses it, or by start()
         if loop is not None:
             self.driver.start(loop)
-
-    @classmethod
-    def tun(cls, addr: str, *, name: str = "synack%d", peer_addr: Optional[str] = None,
-            netns: Optional[str] = None, mtu: int = 1500, recorder: Optional[Recorder] = None,
-            config: Optional[TcpConfig] = None) -> "Stack":
-        """On a new TUN device (root): synack owns ``addr`` (ADDRESS/PREFIX); the kernel
-        side gets the first host address of the prefix, or ``peer_addr``."""
-        from ..link.tun import TunLink
-
-        link, own, peer = TunLink.create(addr, name=name, peer_addr=peer_addr, netns=netns, mtu=mtu)
-        st = cls(real_host(own, mtu=mtu, recorder=recorder, config=config), link)
-        st.peer_addr = peer
-        return st
-
-    @classmethod
-    def udp(cls, addr: str, local_port: int, peer: tuple, *, bind: str = "127.0.0.1",
-            recorder: Optional[Recorder] = None, config: Optional[TcpConfig] = None) -> "Stack":
-        """IP packets inside UDP datagrams to ``peer`` (host, port): no root needed."""
-        from ..link.udp import UdpLink
-
-        link = UdpLink(local_port, peer, bind=bind)
-        return cls(real_host(addr.split("/")[0], mtu=link.features.mtu, recorder=recorder,
-                             config=config), link)
-
-    @classmethod
-    def pipe(cls, addr: str, send: Callable[[bytes], Any], *, mtu: int = 1500,
-             recorder: Optional[Recorder] = None, config: Optional[TcpConfig] = None) -> "Stack":
-        """Over an application's packet pipe: ``send(packet)`` transmits; feed received
-        packets to ``stack.link.deliver(packet)``."""
-        from ..link.pipe import PipeLink
-
-        return cls(real_host(addr, mtu=mtu, recorder=recorder, config=config), PipeLink(send, mtu=mtu))
 
     async def start(self) -> "Stack":
         """Start answering the peer on the running loop (open_connection and start_server

@@ -10,7 +10,6 @@ in this run. ``--format json`` prints the trace as JSON Lines instead; ``--pcap`
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import re
 import shutil
@@ -18,6 +17,7 @@ import sys
 from typing import Any, Optional
 
 from . import CliError, subcommand
+from .values import probability
 
 DEFAULT_SCENARIO = "story"
 #: the widest the explanation is wrapped to, even on a wide terminal
@@ -31,15 +31,7 @@ _DELAY = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(us|ms|s)?\s*$
 # ------------------------------------------------------------------------------ argument types
 def parse_loss(text: str) -> float:
     """``--loss``: a probability in [0, 1], or a percentage such as ``5%``."""
-    s = text.strip()
-    try:
-        p = float(s[:-1]) / 100 if s.endswith("%") else float(s)
-    except ValueError:
-        p = math.nan
-    if not 0.0 <= p <= 1.0:  # also false for NaN
-        raise argparse.ArgumentTypeError(
-            f"must be a probability between 0 and 1 (or a percentage such as 5%), not {text!r}")
-    return p
+    return probability(text)
 
 
 def parse_delay(text: str) -> int:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 import sys
 from typing import Any
 
 from . import CliError, subcommand
+from .values import probability
 
 _NUMBER = r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 _RATE = re.compile(rf"^\s*{_NUMBER}\s*([a-zA-Z/]*)\s*$")
@@ -76,15 +76,7 @@ def parse_duration(text: str) -> int:
 
 def parse_loss(text: str) -> float:
     """``--loss``: a probability in [0, 1), or a percentage such as ``1%``."""
-    s = text.strip()
-    try:
-        p = float(s[:-1]) / 100 if s.endswith("%") else float(s)
-    except ValueError:
-        p = math.nan
-    if not 0.0 <= p < 1.0:  # also false for NaN
-        raise argparse.ArgumentTypeError(
-            f"must be a probability at least 0 and below 1 (or a percentage such as 1%), not {text!r}")
-    return p
+    return probability(text, allow_one=False)
 
 
 def _count(text: str, what: str, lo: int, hi: int) -> int:

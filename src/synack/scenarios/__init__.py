@@ -38,6 +38,17 @@ class ScenarioOptions:
     lang: str = "en"
 
 
+    def validate(self) -> None:
+        """ValueError naming the first option out of range."""
+        if not 0.0 <= self.loss <= 1.0:
+            raise ValueError(f"loss must be a probability between 0 and 1, got {self.loss!r}")
+        if self.delay < 0:
+            raise ValueError(f"delay must not be negative, got {self.delay!r} ns")
+        bad = [n for n in self.drop if n < 1]
+        if bad:
+            raise ValueError(f"drop counts segments from 1, got {bad[0]}")
+
+
 @dataclass
 class ScenarioResult:
     """What a scenario leaves behind for the views."""

@@ -63,13 +63,7 @@ def network(opts: ScenarioOptions, hosts: tuple = ((CLIENT, CLIENT_ADDR), (SERVE
     installed (the returned :class:`DropNth`, or None without ``opts.drop``). The drop
     rule is the network's first scripted fault, so it sees every segment sent: install
     the scenario's own faults after this. ValueError names an option out of range."""
-    if not 0.0 <= opts.loss <= 1.0:
-        raise ValueError(f"loss must be a probability between 0 and 1, got {opts.loss!r}")
-    if opts.delay < 0:
-        raise ValueError(f"delay must not be negative, got {opts.delay!r} ns")
-    bad = [n for n in opts.drop if n < 1]
-    if bad:
-        raise ValueError(f"drop counts segments from 1, got {bad[0]}")
+    opts.validate()
     net = Network(seed=opts.seed)
     net.default_path.delay = opts.delay
     net.default_path.loss = opts.loss

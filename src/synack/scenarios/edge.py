@@ -88,17 +88,22 @@ class Attacker:
                     rec.emit(AppCall(now, self.name, None, "forge", what))
 
 
+
+def _recv_upto(sock, n: int) -> bytes:
+    """Read until ``n`` octets have arrived or the peer closed."""
+    got = b""
+    while len(got) < n:
+        chunk = sock.recv(1024)
+        if not chunk:
+            break
+        got += chunk
+    return got
+
 class _Run:
     """One run: the network with the user's options, the notes, the lanes."""
 
     def __init__(self, opts: ScenarioOptions, lanes: tuple, **server_kw) -> None:
-        if not 0.0 <= opts.loss <= 1.0:
-            raise ValueError(f"loss must be a probability between 0 and 1, got {opts.loss!r}")
-        if opts.delay < 0:
-            raise ValueError(f"delay must not be negative, got {opts.delay!r} ns")
-        bad = [n for n in opts.drop if n < 1]
-        if bad:
-            raise ValueError(f"drop counts segments from 1, got {bad[0]}")
+        opts.validate()
         self.opts = opts
         self.lanes = lanes
         self.notes: list[str] = []
@@ -186,19 +191,9 @@ def edge(name: str, summary: str, en: str, ko: str, lanes: tuple = (CLIENT, SERV
 
 def _exchange(r: _Run, client, conn) -> None:
     client.sendall(REQUEST)
-    got = b""
-    while len(got) < len(REQUEST):
-        chunk = conn.recv(1024)
-        if not chunk:
-            break
-        got += chunk
+    _recv_upto(conn, len(REQUEST))  # the request, read by the server application
     conn.sendall(REPLY)
-    reply = b""
-    while len(reply) < len(REPLY):
-        chunk = client.recv(1024)
-        if not chunk:
-            break
-        reply += chunk
+    _recv_upto(client, len(REPLY))  # the reply, read by the client application
 
 
 # ------------------------------------------------------------------------------ syn-flood
@@ -488,19 +483,9 @@ def fast_open(r: _Run) -> None:
             client.connect((SERVER_ADDR, PORT))
             client.sendall(REQUEST)
         conn, _ = server.accept()
-        got = b""
-        while len(got) < len(REQUEST):
-            chunk = conn.recv(1024)
-            if not chunk:
-                break
-            got += chunk
+        _recv_upto(conn, len(REQUEST))  # the request, read by the server application
         conn.sendall(REPLY)
-        reply = b""
-        while len(reply) < len(REPLY):
-            chunk = client.recv(1024)
-            if not chunk:
-                break
-            reply += chunk
+        _recv_upto(client, len(REPLY))  # the reply, read by the client application
         took.append(net.now - start)
         client.close()
         conn.close()
