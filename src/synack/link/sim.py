@@ -442,8 +442,11 @@ class Network:
     def flush(self) -> None:
         """Schedule every host's pending packets through the path model, and (re)schedule
         each host's timer from ``next_deadline()``."""
+        flush_node = self._flush_node
         for node in self._nodes:
-            self._flush_node(node)
+            if node.tracked and not node.host.changed:
+                continue  # the common case, without a call
+            flush_node(node)
 
     def _flush_node(self, node: _Node) -> None:
         if node.tracked:
