@@ -51,7 +51,7 @@ __all__ = [
     "AF_INET", "AF_INET6", "SOCK_STREAM", "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "SOL_SOCKET",
     "SO_LINGER", "SO_REUSEADDR", "SO_ERROR", "SO_TYPE", "IPPROTO_TCP", "TCP_NODELAY", "TCP_CONGESTION",
     "MSG_DONTWAIT", "SOMAXCONN",
-    # urgent data, keep-alive, Fast Open (issue "Under attack and at the edges")
+    # urgent data, keep-alive, Fast Open
     "MSG_OOB", "MSG_FASTOPEN", "SO_KEEPALIVE", "SO_OOBINLINE", "TCP_KEEPIDLE", "TCP_KEEPINTVL",
     "TCP_KEEPCNT", "TCP_FASTOPEN",
 ]

@@ -67,7 +67,7 @@ IPPROTO_TCP = _socket.IPPROTO_TCP
 TCP_NODELAY = _socket.TCP_NODELAY
 TCP_CONGESTION = getattr(_socket, "TCP_CONGESTION", 13)  # Linux's value
 MSG_DONTWAIT = _socket.MSG_DONTWAIT
-# Urgent data, keep-alive and Fast Open (issue "Under attack and at the edges"); Linux values.
+# Urgent data, keep-alive and Fast Open; Linux values.
 MSG_OOB = _socket.MSG_OOB
 MSG_FASTOPEN = getattr(_socket, "MSG_FASTOPEN", 0x20000000)
 SO_KEEPALIVE = _socket.SO_KEEPALIVE
@@ -115,11 +115,6 @@ class _Registry:
         if s is None:
             s = self.sockets[host.name] = weakref.WeakSet()
         return s
-
-    def reap(self, net: Any) -> None:
-        """Nothing to do any more: a connection whose socket was closed now resets itself
-        when data reaches it (the core's half-duplex CLOSE, RFC 9293 §3.6.1 SHLD-3). Kept
-        so that drivers which call it keep working."""
 
 
 _registries: "weakref.WeakKeyDictionary[Any, _Registry]" = weakref.WeakKeyDictionary()

@@ -63,7 +63,7 @@ _CODES: tuple[tuple[type, int], ...] = (
 
 
 #: ICMP error reasons (tcp.errors.Unreachable) -> the errno Linux reports: its
-#: icmp_err_convert and icmpv6_err_convert tables (issue "Under attack and at the edges").
+#: icmp_err_convert and icmpv6_err_convert tables.
 _UNREACHABLE = {
     "net-unreachable": errno.ENETUNREACH, "host-unreachable": errno.EHOSTUNREACH,
     "protocol-unreachable": errno.ENOPROTOOPT, "port-unreachable": errno.ECONNREFUSED,

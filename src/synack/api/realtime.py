@@ -45,7 +45,6 @@ class Stack(LinkConstructors):
         self.lock = self.driver.lock
         self.hosts = {host.name: host}
         self.recorder = host.recorder
-        self.driver.hooks.append(self._reap)
         self.closed = False
         if self.driver.loop is None:
             self.driver.start()
@@ -64,11 +63,6 @@ class Stack(LinkConstructors):
         """Wait (really) until ``cond()``; False after ``timeout`` ns."""
         with self.lock:
             return self.driver.wait_thread(cond, None if timeout is None else timeout / NS)
-
-    def _reap(self) -> None:
-        # Orphaned connections (closed sockets) that receive data are reset, between
-        # socket calls too: the driver's thread runs this after every batch.
-        blocking._registry(self).reap(self)
 
     # ---- sockets
     def socket(self, family: int = AF_INET, type: int = SOCK_STREAM, proto: int = 0) -> blocking.socket:

@@ -578,7 +578,7 @@ class Network:
     def _icmp_too_big(self, node: _Node, packet: bytes, p: PathParams) -> None:
         """The path tells the sender its packet was too big (RFC 1191 §4, RFC 8201 §4):
         an ICMP error quoting it, from the packet's destination address, back after
-        ``delay`` (issue "Under attack and at the edges")."""
+        ``delay``."""
         from ..wire.icmp import DEST_UNREACH, FRAG_NEEDED, V6_PACKET_TOO_BIG, emit_icmp_error
 
         far = _addresses(packet, self._addr_str)[1]

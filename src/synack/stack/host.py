@@ -30,8 +30,7 @@ from ..trace.events import Recorder, SegmentDropped, SegmentReceived, SegmentSen
 from ..wire.errors import MalformedPacket
 from ..wire.ip import ecn_of, emit_packet, parse_packet
 # The listener and its queues, SYN cookies and Fast Open live in stack/listener.py, ICMP in
-# stack/icmp.py (issue "Under attack and at the edges"); ``from synack.stack.host import
-# Listener`` still works.
+# stack/icmp.py; ``from synack.stack.host import Listener`` still works.
 from . import icmp as _icmp
 from .listener import Listener
 

@@ -45,7 +45,7 @@ class TcpConfig:
     congestion: str = "cubic"
     #: Limit on out-of-order data held (RFC 9293 SHLD-31); None = rcv_buf.
     ooo_limit: Optional[int] = None
-    # -- keep-alives and half-open limits (issue "Under attack and at the edges") --
+    # -- keep-alives and half-open limits --
     #: Keep-alives (RFC 9293 §3.8.4): off by default (MUST-25), switched per connection
     #: (MUST-24); Linux's TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT defaults (MUST-27,
     #: MUST-28: the idle time is at least two hours unless the user says otherwise).
@@ -61,7 +61,7 @@ class TcpConfig:
     #: says. False (Linux, RFC 5927 §4.1): only SYN-SENT and SYN-RECEIVED abort, later
     #: states keep the error as a soft error.
     icmp_abort_synchronized: bool = False
-    # -- flow control and loss recovery (issue "Flow control and congestion control") --
+    # -- flow control and loss recovery --
     #: Offer window scaling in the SYN (RFC 7323 §2); the shift comes from ``rcv_buf``.
     window_scale: bool = True
     #: Offer timestamps (RFC 7323 §3-5): RTT measurement and PAWS.

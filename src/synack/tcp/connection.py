@@ -31,8 +31,14 @@ from ..trace.events import (
     Tracer,
 )
 from ..wire.seq import HALF, MASK, Seq
-from ..wire.tcp import ACK, FIN, PSH, RST, SYN, URG, Mss, TcpSegment
+from ..wire.tcp import (
+    ACK, CWR, ECE, FIN, PSH, RST, SYN, URG, FastOpen, Mss, Nop, Sack, SackPermitted, TcpSegment,
+    Timestamps, WindowScale,
+)
 from . import cc as cc_registry
+from . import fastopen as _fastopen
+from . import keepalive as _keepalive
+from . import timestamps as _ts
 from .config import TcpConfig
 from .errors import (
     ConnectionAborted,
@@ -43,26 +49,19 @@ from .errors import (
     ConnectionReset,
     ConnectionTimeout,
     TcpError,
+    Unreachable,
 )
 from .reassembly import Reassembly
+from .recovery import OPEN as _OPEN, RECOVERY as _RECOVERY, Recovery
 from .rtt import RttEstimator
-from .state import State
-# Issue "Under attack and at the edges": keep-alives (RFC 9293 §3.8.4) and Fast Open
-# (RFC 7413) live in companion modules; the connection keeps one lazily allocated record
-# of each (``_ka``, ``_tfo``) and calls into them.
-from . import fastopen as _fastopen
-from . import keepalive as _keepalive
-from .errors import Unreachable
-from ..wire.tcp import FastOpen
-# Issue "Flow control and congestion control": window scaling and timestamps (RFC 7323),
-# SACK and D-SACK (RFC 2018, RFC 2883), SACK-based loss recovery (RFC 6675, RFC 8985
-# RACK-TLP, RFC 9937 PRR) and ECN (RFC 3168). The state machines live in companion
-# modules; the connection keeps a few negotiated flags and two lazily allocated records
-# (``_sackr`` receiving, ``_lr`` sending) and calls into them.
-from . import timestamps as _ts
-from .recovery import LOSS as _LOSS, OPEN as _OPEN, RECOVERY as _RECOVERY, Recovery
 from .sack import SackReceiver
-from ..wire.tcp import CWR, ECE, Nop, Sack, SackPermitted, Timestamps, WindowScale
+from .state import State
+
+# Companion mechanisms live in their own modules; the connection keeps one lazily
+# allocated record of each and calls into them: keep-alive (RFC 9293 §3.8.4, ``_ka``),
+# Fast Open (RFC 7413, ``_tfo``), SACK and D-SACK receiving (RFC 2018, RFC 2883,
+# ``_sackr``) and loss recovery on the sending side (RFC 6675, RFC 8985, RFC 9937, ``_lr``);
+# window scaling, timestamps (RFC 7323) and ECN (RFC 3168) are a few negotiated flags.
 
 _NOP = Nop()
 _SACK_PERM = SackPermitted()
@@ -164,14 +163,14 @@ class Connection:
         "_rto_at", "_tw_at", "_dack_at", "_persist_at", "_persist_backoff",
         # outputs and results
         "out", "error", "soft_error", "retransmits", "segs_in", "segs_out",
-        # edges (issue "Under attack and at the edges"), each None/0 until used:
+        # edges, each None/0 until used:
         "_ka",         # keep-alive record (tcp/keepalive.py), RFC 9293 §3.8.4
         "_tfo",        # Fast Open record (tcp/fastopen.py), RFC 7413
         "_urg",        # urgent flags: 1 = SND.UP is live (send), 2 = RCV.UP is valid (receive)
         "_rd_closed",  # the user closed for reading: data arriving now is lost (SHLD-3)
         "challenge",   # the host's RFC 5961 §7 challenge-ACK limiter (tcp/rfc5961.py), or None
         "icmp_error",  # the last soft ICMP error (an Unreachable), reported if R2 is reached
-        # flow control and loss recovery (issue "Flow control and congestion control"):
+        # flow control and loss recovery:
         "ws_ok", "snd_wscale", "rcv_wscale",  # RFC 7323 §2: negotiated; Snd.Wind.Shift, Rcv.Wind.Shift
         "ts_ok", "ts_recent", "ts_recent_age",  # RFC 7323 §3-5: negotiated; TS.Recent and when it was set
         "last_ack_sent",  # RFC 7323 §4.3 Last.ACK.sent: the ACK field of our last segment
@@ -880,7 +879,7 @@ class Connection:
             "sacked": self._lr.sb.sacked_bytes if self._lr is not None else 0,
         }
 
-    # ---- edges (issue "Under attack and at the edges") ----
+    # ---- edges ----
     def set_keepalive(self, on: bool, now: int, *, idle: Optional[int] = None,
                       interval: Optional[int] = None, count: Optional[int] = None) -> None:
         """Turn keep-alives on or off for this connection (RFC 9293 §3.8.4 MUST-24), with

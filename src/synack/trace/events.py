@@ -151,7 +151,7 @@ class ConnectionError_(NamedTuple):
     event = "error"
 
 
-# --- listeners under attack, ICMP, Fast Open (issue "Under attack and at the edges") -----
+# --- listeners under attack, ICMP, Fast Open -----
 
 
 class ListenQueue(NamedTuple):
