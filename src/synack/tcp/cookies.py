@@ -33,7 +33,7 @@ index and the option bits. Nothing here touches time or randomness: ``now`` is a
 from __future__ import annotations
 
 import hashlib
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from ..timeunits import sec
 from ..wire.seq import MASK, Seq
@@ -61,7 +61,7 @@ class CookieOptions(NamedTuple):
     #: the client's MSS, rounded down to an entry of MSS_TABLE
     mss: int
     #: the client's window-scale shift (RFC 7323 §2), or None when it sent no option
-    wscale: Optional[int] = None
+    wscale: int | None = None
     #: the client sent SACK-permitted (RFC 2018)
     sack: bool = False
     #: the client sent timestamps and our SYN,ACK carried them (RFC 7323 §3)
@@ -143,7 +143,7 @@ class SynCookies:
         return ts
 
     def check(self, cid: tuple, irs: Seq, iss: Seq, now: int,
-              tsecr: Optional[int] = None) -> Optional[CookieOptions]:
+              tsecr: int | None = None) -> CookieOptions | None:
         """The options a valid cookie carries, or None. ``irs`` is SEG.SEQ - 1 and ``iss``
         SEG.ACK - 1 of the ACK that returns the cookie; ``tsecr`` its TSecr when it carries
         timestamps."""
