@@ -18,8 +18,8 @@ module and not on each other.
 from __future__ import annotations
 
 import heapq
-from typing import TYPE_CHECKING, Protocol
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..tcp.connection import Connection
 from ..tcp.state import State
@@ -30,11 +30,25 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..tcp.config import TcpConfig
     from ..tcp.cookies import SynCookies
     from ..tcp.fastopen import FastOpenKey
-    from .listener import Listener
 
-__all__ = ["ConnectionTable", "HostServices"]
+__all__ = ["ConnectionTable", "HostServices", "Parent"]
 
 _CLOSED, _LISTEN, _SYN_RECEIVED = State.CLOSED, State.LISTEN, State.SYN_RECEIVED
+
+
+class Parent(Protocol):
+    """What the table needs of a listener (stack/listener.py) whose children it keeps."""
+
+    #: the listener's connections in SYN-RECEIVED (its SYN queue)
+    pending: set
+
+    def _promote(self, conn: Connection, now: int) -> None:
+        """``conn`` completed its handshake: on to the accept queue."""
+        ...
+
+    def _forget(self, conn: Connection, now: int) -> None:
+        """``conn`` was deleted or went back to LISTEN before being accepted."""
+        ...
 
 
 class HostServices(Protocol):
@@ -89,9 +103,9 @@ class ConnectionTable:
         #: (local addr, local port, remote addr, remote port) -> the connection
         self.conns: dict[tuple, Connection] = {}
         #: (local addr or None for every address, port) -> the listener
-        self.listeners: dict[tuple, Listener] = {}
+        self.listeners: dict[tuple, Any] = {}
         #: connection -> the listener it belongs to until accepted (SYN queue, accept queue)
-        self.children: dict[Connection, Listener] = {}
+        self.children: dict[Connection, Parent] = {}
         #: (local address, local port) -> how many connections use it
         self.bound: dict[tuple, int] = {}
         self._heap: list = []                    # (deadline, n, conn), possibly stale
@@ -103,8 +117,9 @@ class ConnectionTable:
                 f"{len(self._deadline)} timers>")
 
     # ------------------------------------------------------------------ demultiplexing
-    def listener_for(self, addr: str, port: int) -> Listener | None:
-        """The listener for a segment to ``addr``:``port`` (a specific address first)."""
+    def listener_for(self, addr: str, port: int) -> Any:
+        """The listener (stack/listener.py) for a segment to ``addr``:``port`` (a specific
+        address first), or None."""
         return self.listeners.get((addr, port)) or self.listeners.get((None, port))
 
     # ------------------------------------------------------------------ registration
@@ -125,7 +140,7 @@ class ConnectionTable:
             else:
                 del self.bound[k]
 
-    def adopt(self, conn: Connection, listener: Listener) -> None:
+    def adopt(self, conn: Connection, listener: Parent) -> None:
         """Register ``conn``, a passive connection of ``listener`` not yet accepted; from now
         on it tells the host of its events."""
         self.register(conn)
@@ -136,7 +151,7 @@ class ConnectionTable:
         """``conn`` is no longer its listener's (accepted, or the listener closed)."""
         self.children.pop(conn, None)
 
-    def listener_of(self, conn: Connection) -> Listener | None:
+    def listener_of(self, conn: Connection) -> Parent | None:
         return self.children.get(conn)
 
     # ------------------------------------------------------------------ after every event

@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
-from ..tcp.cc.reno import INITIAL_SSTHRESH
 from .events import CongestionChanged, RttSample
+
+#: ssthresh before the first loss: "arbitrarily high" (RFC 5681 §3.1), 2**30 octets as the
+#: congestion control algorithms start it (trace imports nothing from tcp); not plotted
+INITIAL_SSTHRESH = 1 << 30
 
 #: file name extensions :func:`plot` can write
 FORMATS = (".png", ".svg", ".pdf")
