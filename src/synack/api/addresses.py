@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import operator
 import socket as _socket
-from typing import Any, Optional
+from typing import Any
 
 AF_INET = _socket.AF_INET
 AF_INET6 = _socket.AF_INET6
@@ -20,11 +20,11 @@ WILDCARD = {AF_INET: "0.0.0.0", AF_INET6: "::"}
 _WILDCARDS = frozenset(WILDCARD.values())
 
 
-def is_wildcard(addr: Optional[str]) -> bool:
+def is_wildcard(addr: str | None) -> bool:
     return addr is None or addr in _WILDCARDS
 
 
-def overlap(a: Optional[str], b: Optional[str]) -> bool:
+def overlap(a: str | None, b: str | None) -> bool:
     """Whether two local addresses can receive the same segment: equal, or one is a
     wildcard of the other's family (``None`` is a host-level wildcard of both families)."""
     if a is None or b is None:

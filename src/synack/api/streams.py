@@ -31,14 +31,15 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket as _socket
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ..link.driver import Driver
 from ..stack.host import Host
 from ..tcp.errors import TcpError
 from ..tcp.state import State
-from .links import LinkConstructors
 from .errors import errno_for, oserror
+from .links import LinkConstructors
 
 _LIMIT = 2 ** 16
 _OPENING = (State.SYN_SENT, State.SYN_RECEIVED)
@@ -52,7 +53,7 @@ class Stack(LinkConstructors):
         self.host = host
         self.link = link
         self.driver = Driver(host, link)
-        self.peer_addr: Optional[str] = None
+        self.peer_addr: str | None = None
         self.closed = False
         try:
             loop = asyncio.get_running_loop()
@@ -61,7 +62,7 @@ class Stack(LinkConstructors):
         if loop is not None:
             self.driver.start(loop)
 
-    async def start(self) -> "Stack":
+    async def start(self) -> Stack:
         """Start answering the peer on the running loop (open_connection and start_server
         do this themselves; a stack made outside the loop that only answers needs it)."""
         self._started()
@@ -113,7 +114,7 @@ class _Conn:
             self.host.call(self.conn, now)
             self.driver.kick()
 
-    def error(self) -> Optional[OSError]:
+    def error(self) -> OSError | None:
         """The connection's asynchronous error (refused, reset, timeout), reported once."""
         c = self.conn
         if c.error is None or self.err_reported:
@@ -222,7 +223,7 @@ class StreamReader:
                 self._buf.clear()
             raise ValueError(e.args[0]) from None
 
-    def __aiter__(self) -> "StreamReader":
+    def __aiter__(self) -> StreamReader:
         return self
 
     async def __anext__(self) -> bytes:
@@ -398,7 +399,7 @@ def _address(host: Any) -> str:
 
 # ------------------------------------------------------------------------ client
 async def open_connection(host: str, port: int, *, stack: Stack, limit: int = _LIMIT,
-                          timeout: Optional[float] = None) -> tuple[StreamReader, StreamWriter]:
+                          timeout: float | None = None) -> tuple[StreamReader, StreamWriter]:
     """Active OPEN to ``(host, port)`` (an IP address); returns (reader, writer) once
     established. ConnectionRefusedError on a RST, TimeoutError after ``timeout`` s."""
     d = stack._started()
@@ -476,7 +477,7 @@ class Server:
     async def serve_forever(self) -> None:
         await asyncio.shield(self._closed)
 
-    async def __aenter__(self) -> "Server":
+    async def __aenter__(self) -> Server:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -484,8 +485,8 @@ class Server:
         await self.wait_closed()
 
 
-async def start_server(client_connected_cb: Callable[[StreamReader, StreamWriter], Optional[Awaitable]],
-                       host: Optional[str], port: int, *, stack: Stack, limit: int = _LIMIT,
+async def start_server(client_connected_cb: Callable[[StreamReader, StreamWriter], Awaitable | None],
+                       host: str | None, port: int, *, stack: Stack, limit: int = _LIMIT,
                        backlog: int = 100) -> Server:
     """Passive OPEN on ``(host, port)``; ``host`` None or "" listens on every address of the
     stack. Each established connection runs ``client_connected_cb(reader, writer)``."""
