@@ -1,9 +1,9 @@
-"""A blocking, socket-like facade over one :class:`~synack.stack.host.Host` on the simulator.
+"""A blocking, socket-like facade over one :class:`~synack.stack.host.Host`.
 
 :class:`socket` behaves like Python's ``socket.socket(AF_INET/AF_INET6, SOCK_STREAM)`` on
-Linux, down to the exception class, errno and message of each failure, but it runs on a
-:class:`~synack.link.sim.Network`: a call that would block advances the simulation
-(``Network.run_until``) until it can return. Timeouts are in simulated seconds.
+Linux, down to the exception class, errno and message of each failure. It runs on a
+:class:`~synack.api.runtime.Runtime`: on the simulator a call that would block advances the
+simulation until it can return (timeouts in simulated seconds); on a real link it waits.
 
 The model follows Linux closely, because Python's socket is a thin layer over it:
 
@@ -50,29 +50,9 @@ from .calls import summary as _summary
 from .calls import timeout_value as _timeout_value
 from .calls import traced as _traced
 from .constants import (
-    AF_INET,
-    AF_INET6,
-    CLOSE_WAIT,
-    CLOSED,
-    ESTABLISHED,
-    FIN_WAIT_2,
-    IPPROTO_TCP,
-    LISTEN,
-    MSG_DONTWAIT,
-    MSG_FASTOPEN,
-    MSG_OOB,
-    OPENING,
-    SENDING,
-    SHUT_RD,
-    SHUT_RDWR,
-    SHUT_WR,
-    SOCK_CLOEXEC,
-    SOCK_NONBLOCK,
-    SOCK_STREAM,
-    SOMAXCONN,
-    SYN_RECEIVED,
-    SYN_SENT,
-    TIME_WAIT,
+    AF_INET, AF_INET6, CLOSE_WAIT, CLOSED, ESTABLISHED, FIN_WAIT_2, IPPROTO_TCP, LISTEN, MSG_DONTWAIT,
+    MSG_FASTOPEN, MSG_OOB, OPENING, SENDING, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_CLOEXEC, SOCK_NONBLOCK,
+    SOCK_STREAM, SOMAXCONN, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
 )
 from .errors import errno_for, oserror, timed_out, would_block
 from .oob import UrgentState
@@ -293,12 +273,6 @@ class socket:  # noqa: N801 - named after the class it imitates
             raise oserror(errno.ENOTCONN)
         return sockaddr(self._family, c.remote_addr, c.remote_port)
 
-    def _port_taken(self, addr: str, port: int, reuse: bool) -> bool:
-        return self._ports.taken(self, self._host, addr, port, reuse)
-
-    def _ephemeral(self, addr: str, code: int) -> int:
-        return self._ports.ephemeral(self, self._host, addr, code)
-
     # -------------------------------------------------------------- bind / listen / accept
     @_traced
     def bind(self, address: Any) -> None:
@@ -310,8 +284,8 @@ class socket:  # noqa: N801 - named after the class it imitates
         if not is_wildcard(addr) and addr not in self._host.addrs:
             raise oserror(errno.EADDRNOTAVAIL)
         if port == 0:
-            port = self._ephemeral(addr, errno.EADDRINUSE)
-        elif self._port_taken(addr, port, bool(self._opts.reuseaddr)):
+            port = self._ports.ephemeral(self, self._host, addr, errno.EADDRINUSE)
+        elif self._ports.taken(self, self._host, addr, port, bool(self._opts.reuseaddr)):
             raise oserror(errno.EADDRINUSE)
         self._laddr, self._lport = addr, port
         self._reserved = (addr, port)
@@ -331,7 +305,7 @@ class socket:  # noqa: N801 - named after the class it imitates
             return
         host = self._host
         if self._lport == 0 or self._reserved is None:
-            self._lport = self._ephemeral(self._laddr, errno.EADDRINUSE)
+            self._lport = self._ports.ephemeral(self, self._host, self._laddr, errno.EADDRINUSE)
         for (laddr, lport) in host.listeners:
             if lport == self._lport and overlap(self._laddr, laddr):
                 raise oserror(errno.EADDRINUSE)
@@ -376,8 +350,7 @@ class socket:  # noqa: N801 - named after the class it imitates
             conn = lst.accept(self._rt.now)
             if conn is not None:
                 break
-        s = socket._accepted(self, conn)
-        return s, sockaddr(self._family, conn.remote_addr, conn.remote_port)
+        return socket._accepted(self, conn), sockaddr(self._family, conn.remote_addr, conn.remote_port)
 
     # -------------------------------------------------------------- connect
     @_traced
@@ -423,7 +396,7 @@ class socket:  # noqa: N801 - named after the class it imitates
                 raise oserror(errno.ENETUNREACH)
             addr = mine[0]
         if self._reserved is None:
-            self._lport = self._ephemeral(self._laddr, errno.EADDRNOTAVAIL)
+            self._lport = self._ports.ephemeral(self, self._host, self._laddr, errno.EADDRNOTAVAIL)
         config = self._tcp_config(host)
         try:
             conn = host.connect(addr, port, now, local_addr=None if is_wildcard(self._laddr) else self._laddr,
