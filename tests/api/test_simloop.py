@@ -39,7 +39,7 @@ def test_timers_fire_in_simulated_order_with_call_later_and_wait_for():
 
     async def main():
         loop = asyncio.get_running_loop()
-        fired = []
+        fired: list[str] = []
         loop.call_later(2.5, fired.append, "b")
         loop.call_later(0.001, fired.append, "a")
         with pytest.raises(TimeoutError):
@@ -76,7 +76,8 @@ def test_the_same_application_code_runs_on_the_simulator_and_on_a_pipe():
     data = bytes(range(256)) * 400
     net = make_net()
     net.default_path.delay = ms(20)
-    on_sim = simloop.run(client_app(*sim_stacks(net), "10.0.0.2", data), net)
+    client, server = sim_stacks(net)
+    on_sim = simloop.run(client_app(client, server, "10.0.0.2", data), net)
     a, b = pipe_pair()
     ca, cb = transports.Stack(real_host("10.7.0.1", name="a"), a), transports.Stack(real_host("10.7.0.2"), b)
     try:

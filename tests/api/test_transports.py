@@ -24,11 +24,10 @@ class Recorder(asyncio.Protocol):
         self.events: list = []
         self.data = bytearray()
         self.reading = reading
-        self.lost: asyncio.Future | None = None
+        self.lost: asyncio.Future = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport):
         self.transport = transport
-        self.lost = asyncio.get_running_loop().create_future()
         self.events.append("made")
         if not self.reading:
             transport.pause_reading()
@@ -53,6 +52,11 @@ class Recorder(asyncio.Protocol):
         self.lost.set_result(exc)
 
 
+def keep(served: list[Recorder], proto: Recorder) -> Recorder:
+    served.append(proto)
+    return proto
+
+
 def setup(delay_ms: float = 5):
     net = make_net()
     net.default_path.delay = ms(delay_ms)
@@ -70,6 +74,7 @@ def test_a_protocol_sees_made_data_eof_and_lost_in_order():
     async def main():
         server = await transports.create_server(factory, "10.0.0.2", 80, stack=ss)
         tr, proto = await transports.create_connection(Recorder, "10.0.0.2", 80, stack=cs)
+        assert isinstance(proto, Recorder)
         assert tr.get_extra_info("peername") == ("10.0.0.2", 80)
         assert tr.get_extra_info("sockname")[0] == "10.0.0.1"
         assert tr.get_extra_info("connection").state is State.ESTABLISHED
@@ -103,7 +108,7 @@ def test_writes_pause_the_protocol_above_the_high_water_mark_and_resume_it():
     served: list[Recorder] = []
 
     async def main():
-        await transports.create_server(lambda: served.append(Recorder()) or served[-1], None, 80, stack=ss)
+        await transports.create_server(lambda: keep(served, Recorder()), None, 80, stack=ss)
         tr, proto = await transports.create_connection(Recorder, "10.0.0.2", 80, stack=cs)
         tr.set_write_buffer_limits(high=4096)
         assert tr.get_write_buffer_limits() == (1024, 4096)
@@ -125,8 +130,7 @@ def test_pause_reading_closes_the_receive_window_and_resume_delivers_everything(
     served: list[Recorder] = []
 
     async def main():
-        await transports.create_server(lambda: served.append(Recorder(reading=False)) or served[-1],
-                                       None, 80, stack=ss)
+        await transports.create_server(lambda: keep(served, Recorder(reading=False)), None, 80, stack=ss)
         tr, _ = await transports.create_connection(Recorder, "10.0.0.2", 80, stack=cs)
         tr.write(b"y" * 3_000_000)
         await asyncio.sleep(5)
@@ -312,7 +316,7 @@ def test_a_refused_connect_raises_what_asyncio_raises_on_linux():
 async def _reset_scenario(open_connection, start_server, settle):
     """A server that aborts with a reset (SO_LINGER 0 on Linux, abort() of synack's
     socket-like streams); what the client's asyncio streams then raise."""
-    out = []
+    out: list[tuple] = []
     reader, writer = await open_connection()
     writer.write(b"hello")
     await writer.drain()

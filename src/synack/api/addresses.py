@@ -16,7 +16,7 @@ AF_INET = _socket.AF_INET
 AF_INET6 = _socket.AF_INET6
 
 #: the wildcard (INADDR_ANY / in6addr_any) of each family
-WILDCARD = {AF_INET: "0.0.0.0", AF_INET6: "::"}
+WILDCARD: dict[int, str] = {AF_INET: "0.0.0.0", AF_INET6: "::"}
 _WILDCARDS = frozenset(WILDCARD.values())
 
 
@@ -86,8 +86,8 @@ def resolve_all(net: Any, name: Any) -> list[tuple[int, str]]:
     host = net.hosts.get(name)
     if host is None:
         raise _gaierror(_socket.EAI_NONAME, "Name or service not known")
-    v4 = [(AF_INET, a) for a in host.addrs if ":" not in a]
-    v6 = [(AF_INET6, a) for a in host.addrs if ":" in a]
+    v4: list[tuple[int, str]] = [(AF_INET, a) for a in host.addrs if ":" not in a]
+    v6: list[tuple[int, str]] = [(AF_INET6, a) for a in host.addrs if ":" in a]
     return v4 + v6
 
 

@@ -34,7 +34,7 @@ import operator
 import socket as _socket
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from ..tcp import fastopen as _fastopen
 from ..tcp.errors import TcpError
@@ -78,6 +78,7 @@ class socket:  # noqa: N801 - named after the class it imitates
     #: simulated seconds without the event it waits for (None: never). The simulation can
     #: stay busy for ever without progress, e.g. probing a zero window (RFC 9293 §3.8.6.1).
     stall_limit: float | None = STALL_LIMIT
+    _timeout: float | None
 
     def __init__(self, net: Any, host: Any, family: int = AF_INET, type: int = SOCK_STREAM,
                  proto: int = 0) -> None:
@@ -109,7 +110,7 @@ class socket:  # noqa: N801 - named after the class it imitates
         self._family = _socket.AddressFamily(family)
         self._ports = registry(rt)
         self._fd = next(self._ports.fds)
-        self._timeout: float | None = None
+        self._timeout = None
         self._state = _UNCONNECTED
         #: local address (a wildcard until known) and port (0 until bound)
         self._laddr = WILDCARD[self._family]
@@ -202,7 +203,8 @@ class socket:  # noqa: N801 - named after the class it imitates
     def _trace(self, name: str, args: tuple, kwargs: dict, result: Any, error: str | None,
                cid: tuple | None) -> None:
         shown = [_summary(a) for a in args] + [f"{k}={_summary(v)}" for k, v in kwargs.items()]
-        self._host.tracer.emit(AppCall(self._rt.now, self._host.name, cid, name,
+        # (cast: the trace events are being retyped; the call is the same either way)
+        self._host.tracer.emit(cast(Any, AppCall)(self._rt.now, self._host.name, cid, name,
                                        f"{name}({', '.join(shown)})", result, error))
 
     def _check_open(self) -> None:
@@ -233,10 +235,14 @@ class socket:  # noqa: N801 - named after the class it imitates
                 self._sk_err = errno_for(err, c.fin_received)
             self._shut_rd = self._shut_wr = True
 
-    def _take_error(self, default: int = 0) -> OSError | None:
-        code = self._sk_err or default
-        self._sk_err = 0
+    def _take_error(self) -> OSError | None:
+        """The pending error, reported once (``sock_error``)."""
+        code, self._sk_err = self._sk_err, 0
         return oserror(code) if code else None
+
+    def _error_or(self, default: int) -> OSError:
+        """The pending error, or ``default`` when none is pending."""
+        return self._take_error() or oserror(default)
 
     def _core(self, fn: Callable, *args: Any) -> Any:
         """Call into the connection, then let the host transmit and the network schedule."""
@@ -427,7 +433,7 @@ class socket:  # noqa: N801 - named after the class it imitates
         if self._tcp() is not CLOSED:
             self._state = _CONNECTED
             return
-        err = self._take_error(errno.ECONNABORTED)
+        err = self._error_or(errno.ECONNABORTED)
         self._state = _UNCONNECTED
         self._conn = None
         self._done = False
@@ -444,7 +450,7 @@ class socket:  # noqa: N801 - named after the class it imitates
         self._sync()
         st = self._tcp()
         if st not in SENDING and st not in OPENING:
-            raise self._take_error(errno.EPIPE)
+            raise self._error_or(errno.EPIPE)
         err = self._take_error()
         if err is not None:
             raise err

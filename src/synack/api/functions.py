@@ -19,7 +19,7 @@ def create_connection(net: Any, host: Any, address: tuple, timeout: float | None
     a host in ``net``; try each of its addresses, as ``socket.create_connection`` does."""
     name, port = address
     candidates = addresses.resolve_all(runtime_of(net), name)
-    errors: list[BaseException] = []
+    errors: list[Exception] = []
     for family, addr in candidates:
         sock = socket(net, host, family)
         try:

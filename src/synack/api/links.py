@@ -18,6 +18,9 @@ class LinkConstructors:
     #: the kernel's address on the other side of a TUN device (None elsewhere)
     peer_addr: str | None = None
 
+    def __init__(self, host: Any, link: Any) -> None:
+        raise NotImplementedError  # each stack class runs a Host on a link its own way
+
     @classmethod
     def tun(cls, addr: str, *, name: str = "synack%d", peer_addr: str | None = None,
             netns: str | None = None, mtu: int = 1500, recorder: Recorder | None = None,

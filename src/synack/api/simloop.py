@@ -94,7 +94,7 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         return self.net.now / NS_PER_S
 
     def _has_ready(self) -> bool:
-        return bool(self._ready)  # callbacks asyncio will run on this iteration
+        return bool(self._ready)  # type: ignore[attr-defined]  # callbacks due on this iteration
 
     def _advance(self, timeout: float | None) -> None:
         """Every task waits: run the network until a callback is ready, or for ``timeout``

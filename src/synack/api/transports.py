@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -47,6 +48,10 @@ _LIMIT = 2 ** 16   # asyncio's default StreamReader limit
 
 def _family(addr: str) -> int:
     return AF_INET6 if ":" in addr else AF_INET
+
+
+def _opened(conn: Any) -> bool:
+    return conn.state not in OPENING
 
 
 class Transport(asyncio.Transport):
@@ -170,7 +175,7 @@ class Transport(asyncio.Transport):
                     close_for_good(c, self._rt.now)
             self._rt.flush(self._host, c)
 
-    def _finish_close(self, exc: BaseException | None) -> None:
+    def _finish_close(self, exc: Exception | None) -> None:
         if self._lost:
             return
         self._lost = True
@@ -181,12 +186,12 @@ class Transport(asyncio.Transport):
             self._close_connection()
         self._loop.call_soon(self._call_connection_lost, exc)
 
-    def _fatal(self, exc: BaseException) -> None:
+    def _fatal(self, exc: Exception) -> None:
         """asyncio's ``_fatal_error``: close at once and tell the protocol why."""
         self._closing = True
         self._finish_close(exc)
 
-    def _call_connection_lost(self, exc: BaseException | None) -> None:
+    def _call_connection_lost(self, exc: Exception | None) -> None:
         try:
             self._protocol.connection_lost(exc)
         finally:
@@ -322,7 +327,7 @@ async def create_connection(protocol_factory: Callable[[], asyncio.BaseProtocol]
                 continue
             rt.flush(stack.host)
         try:
-            await wait_for(rt, lambda c=conn: c.state not in OPENING)
+            await wait_for(rt, functools.partial(_opened, conn))
         except BaseException:
             with rt.lock:  # cancelled: the kernel closes a connecting socket without a word
                 if conn.state is SYN_SENT:

@@ -37,7 +37,11 @@ class IPv4Header(NamedTuple):
     total_length: int = 0
     header_length: int = 20
     options: bytes = b""
-    version = 4  # class attribute, not a field
+
+    @property
+    def version(self) -> int:
+        """4 (not a field)."""
+        return 4
 
 
 def _parse_ipv4(packet: bytes) -> tuple[IPv4Header, bytes, int]:

@@ -41,7 +41,11 @@ class IPv6Header(NamedTuple):
     flow_label: int = 0
     payload_length: int = 0
     ext_headers: tuple = ()
-    version = 6  # class attribute, not a field
+
+    @property
+    def version(self) -> int:
+        """6 (not a field)."""
+        return 6
 
     @property
     def ttl(self) -> int:
