@@ -266,7 +266,7 @@ class socket:  # noqa: N801 - named after the class it imitates
     def _wait(self, call: str, ready: Callable[[], bool], deadline: int | None) -> None:
         """Wait (advance the simulation) until ``ready()``; TimeoutError at ``deadline``,
         SimulationIdle if there is no deadline and nothing is left to happen."""
-        if not self._rt.wait_until(ready, deadline, what=f"{call} on {self!r}", stall_limit=self.stall_limit):
+        if not self._rt.wait_until(ready, deadline, what=lambda: f"{call} on {self!r}", stall_limit=self.stall_limit):
             raise timed_out()
 
     def _sockname(self) -> tuple:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from math import isnan
 from typing import Any, TypeVar, cast
 
+from .runtime import NO_LOCK
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -31,7 +33,10 @@ def traced(method: F) -> F:
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         # On a real-time stack (synack.api.realtime) the driver's thread touches the same
         # Host: hold its lock; waiting for the network (Condition.wait) releases it.
-        with self._rt.lock:
+        lock = self._rt.lock
+        if lock is NO_LOCK:  # the simulator: single-threaded
+            return call(self, *args, **kwargs)
+        with lock:
             return call(self, *args, **kwargs)
 
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:

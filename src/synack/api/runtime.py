@@ -57,8 +57,8 @@ class Runtime(Protocol):
 
     def flush(self, host: Any, conn: Any = None) -> None: ...
 
-    def wait_until(self, cond: Callable[[], bool], deadline: int | None = None, *, what: str = "",
-                   stall_limit: float | None = STALL_LIMIT) -> bool: ...
+    def wait_until(self, cond: Callable[[], bool], deadline: int | None = None, *,
+                   what: str | Callable[[], str] = "", stall_limit: float | None = STALL_LIMIT) -> bool: ...
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None: ...
 
@@ -75,7 +75,7 @@ class _NoLock(contextlib.AbstractContextManager):
         return None
 
 
-_NO_LOCK = _NoLock()
+NO_LOCK = _NoLock()
 
 
 class SimRuntime:
@@ -86,7 +86,7 @@ class SimRuntime:
     def __init__(self, net: Network) -> None:
         self.net = net
         self.hosts: Mapping[str, Any] = net.hosts
-        self.lock: contextlib.AbstractContextManager[Any] = _NO_LOCK
+        self.lock: contextlib.AbstractContextManager[Any] = NO_LOCK
         self.hooks: list[Callable[[], None]] = []
         #: the SimEventLoop running this network's asyncio code, once one started
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -128,13 +128,13 @@ class SimRuntime:
                 if not f.done():
                     f.set_result(None)
 
-    def wait_until(self, cond: Callable[[], bool], deadline: int | None = None, *, what: str = "",
-                   stall_limit: float | None = STALL_LIMIT) -> bool:
+    def wait_until(self, cond: Callable[[], bool], deadline: int | None = None, *,
+                   what: str | Callable[[], str] = "", stall_limit: float | None = STALL_LIMIT) -> bool:
         """Advance the simulation until ``cond()``; False once the clock reaches ``deadline``
         (ns, absolute; the clock then stands there). With no deadline, a wait that nothing
         can end raises :class:`SimulationIdle`: the network went idle, or ``stall_limit``
-        simulated seconds passed with only timers running. ``what`` names the waiting call
-        in that message."""
+        simulated seconds passed with only timers running. ``what`` (or what it returns,
+        when a function) names the waiting call in that message."""
         net = self.net
         if deadline is not None:
             if not self.busy():
@@ -156,11 +156,13 @@ class SimRuntime:
                 return True
             t = net.next_time()
             if t is None:
+                what = what() if callable(what) else what
                 raise SimulationIdle(
                     f"{what} would block forever: the simulation is idle (nothing in flight, no "
                     f"timer armed), so nothing can make it return. In a single-threaded script, "
                     f"make the peer act first or set a timeout.")
             if end is not None and t > end:
+                what = what() if callable(what) else what
                 raise SimulationIdle(
                     f"{what} would block forever: nothing it waits for happened in {stall_limit:g} s "
                     f"of simulated time, only timers ran (for example zero-window probes to a peer "
@@ -210,8 +212,8 @@ class RealRuntime:
             host.call(conn, self.driver.clock())
         self.driver.kick()
 
-    def wait_until(self, cond: Callable[[], bool], deadline: int | None = None, *, what: str = "",
-                   stall_limit: float | None = STALL_LIMIT) -> bool:
+    def wait_until(self, cond: Callable[[], bool], deadline: int | None = None, *,
+                   what: str | Callable[[], str] = "", stall_limit: float | None = STALL_LIMIT) -> bool:
         """Wait (really) until ``cond()``; False at ``deadline`` (ns on the driver's clock).
         The peer may act at any moment, so there is no idle check."""
         timeout = None if deadline is None else max(deadline - self.driver.clock(), 0) / NS_PER_S
