@@ -7,14 +7,22 @@ or is ``None`` when no connection is involved (a link drop, a segment for no lis
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Optional
 
 from ..wire.tcp import TcpSegment
 
+#: ``(local_addr, local_port, remote_addr, remote_port)``, or None
 Conn = Optional[tuple]
 
+# Every event is a frozen dataclass with slots: immutable and hashable like a value, cheap
+# to build, and typed. ``event`` (the record kind of docs/trace.md) is a ClassVar, so it is
+# part of the class, not of each instance's fields.
+_event = dataclass(frozen=True, slots=True)
 
-class SegmentSent(NamedTuple):
+
+@_event
+class SegmentSent:
     """A segment left ``host``. ``retransmit`` with ``cause`` ("rto", "fast-retransmit", ...)."""
 
     t: int
@@ -25,10 +33,11 @@ class SegmentSent(NamedTuple):
     seg: TcpSegment
     retransmit: bool = False
     cause: Optional[str] = None
-    event = "send"
+    event: ClassVar[str] = "send"
 
 
-class SegmentReceived(NamedTuple):
+@_event
+class SegmentReceived:
     """A well-formed segment reached ``host``'s TCP."""
 
     t: int
@@ -37,10 +46,11 @@ class SegmentReceived(NamedTuple):
     src: str
     dst: str
     seg: TcpSegment
-    event = "recv"
+    event: ClassVar[str] = "recv"
 
 
-class SegmentDropped(NamedTuple):
+@_event
+class SegmentDropped:
     """A segment was discarded. ``reason``: link-loss, bad-checksum, malformed, out-of-window,
     no-listener, backlog-full, queue-full, scripted, paws, no-timestamp, ooo-full, ... ``seg`` is
     ``None`` when unparseable."""
@@ -53,10 +63,11 @@ class SegmentDropped(NamedTuple):
     seg: Optional[TcpSegment]
     reason: str
     detail: str = ""
-    event = "drop"
+    event: ClassVar[str] = "drop"
 
 
-class StateChanged(NamedTuple):
+@_event
+class StateChanged:
     """The connection moved from ``old`` to ``new`` (RFC spellings) because of ``cause``,
     under ``rule`` (an RFC citation such as "RFC 9293 §3.10.7.3")."""
 
@@ -67,10 +78,11 @@ class StateChanged(NamedTuple):
     new: str
     cause: str
     rule: str = ""
-    event = "state"
+    event: ClassVar[str] = "state"
 
 
-class TimerArmed(NamedTuple):
+@_event
+class TimerArmed:
     """Timer ``name`` (rto, time-wait, delayed-ack, persist, sws-override, tlp, rack, keepalive)
     set for ``deadline``."""
 
@@ -80,27 +92,30 @@ class TimerArmed(NamedTuple):
     name: str
     deadline: int
     backoff: int = 0
-    event = "timer-armed"
+    event: ClassVar[str] = "timer-armed"
 
 
-class TimerCancelled(NamedTuple):
+@_event
+class TimerCancelled:
     t: int
     host: str
     conn: Conn
     name: str
-    event = "timer-cancelled"
+    event: ClassVar[str] = "timer-cancelled"
 
 
-class TimerFired(NamedTuple):
+@_event
+class TimerFired:
     t: int
     host: str
     conn: Conn
     name: str
     backoff: int = 0
-    event = "timer-fired"
+    event: ClassVar[str] = "timer-fired"
 
 
-class RttSample(NamedTuple):
+@_event
+class RttSample:
     """An RTT measurement and the RFC 6298 estimator after it (all in ns)."""
 
     t: int
@@ -110,10 +125,11 @@ class RttSample(NamedTuple):
     srtt: int
     rttvar: int
     rto: int
-    event = "rtt"
+    event: ClassVar[str] = "rtt"
 
 
-class CongestionChanged(NamedTuple):
+@_event
+class CongestionChanged:
     """cwnd / ssthresh (bytes) after a change, with bytes in flight and the receive window."""
 
     t: int
@@ -124,10 +140,11 @@ class CongestionChanged(NamedTuple):
     flight_size: int
     snd_wnd: int
     cause: str = ""
-    event = "cwnd"
+    event: ClassVar[str] = "cwnd"
 
 
-class AppCall(NamedTuple):
+@_event
+class AppCall:
     """An application call (connect, send, recv, shutdown, close, ...) and its outcome."""
 
     t: int
@@ -137,10 +154,11 @@ class AppCall(NamedTuple):
     args: str = ""
     result: Any = None
     error: Optional[str] = None
-    event = "app"
+    event: ClassVar[str] = "app"
 
 
-class ConnectionError_(NamedTuple):
+@_event
+class ConnectionError_:
     """The connection ended abnormally: ``error`` is refused, reset, timeout, ..."""
 
     t: int
@@ -148,13 +166,14 @@ class ConnectionError_(NamedTuple):
     conn: Conn
     error: str
     detail: str = ""
-    event = "error"
+    event: ClassVar[str] = "error"
 
 
 # --- listeners under attack, ICMP, Fast Open -----
 
 
-class ListenQueue(NamedTuple):
+@_event
+class ListenQueue:
     """A listener's two queues after a change: ``syn_queue`` half-open connections
     (SYN-RECEIVED) of at most ``syn_backlog``, ``accept_queue`` established ones waiting
     for accept() of at most ``backlog``. ``cause``: syn, established, accepted, dropped,
@@ -170,10 +189,11 @@ class ListenQueue(NamedTuple):
     accept_queue: int
     backlog: int
     cause: str = ""
-    event = "listen-queue"
+    event: ClassVar[str] = "listen-queue"
 
 
-class SynCookieMode(NamedTuple):
+@_event
+class SynCookieMode:
     """A listener started (``on``) or stopped sending SYN cookies (RFC 4987 §3.6) because
     its SYN queue overflowed or had room again; ``reason`` says which."""
 
@@ -184,10 +204,11 @@ class SynCookieMode(NamedTuple):
     port: int
     on: bool
     reason: str = ""
-    event = "syncookies"
+    event: ClassVar[str] = "syncookies"
 
 
-class IcmpEvent(NamedTuple):
+@_event
+class IcmpEvent:
     """An ICMP/ICMPv6 error that ``host`` received (RFC 9293 §3.9.2.2) or sent. ``conn``
     is the connection it was about (None if none matched); ``src``/``dst`` the error's own
     addresses. ``kind`` names it (port-unreachable, frag-needed, source-quench, ...);
@@ -205,10 +226,11 @@ class IcmpEvent(NamedTuple):
     kind: str
     action: str
     detail: str = ""
-    event = "icmp"
+    event: ClassVar[str] = "icmp"
 
 
-class FastOpenEvent(NamedTuple):
+@_event
+class FastOpenEvent:
     """A TCP Fast Open step (RFC 7413): cookie-requested, cookie-issued, cookie-stored,
     data-in-syn, data-accepted, cookie-refused, fallback (SYN data not acknowledged)."""
 
@@ -217,10 +239,17 @@ class FastOpenEvent(NamedTuple):
     conn: Conn
     action: str
     detail: str = ""
-    event = "fastopen"
+    event: ClassVar[str] = "fastopen"
 
 
 Event = Any  # one of the classes above
+
+
+def fields_of(ev: Any) -> dict:
+    """An event's fields by name, in declaration order (``t``, ``host``, ``conn``, ...)."""
+    if hasattr(ev, "__dataclass_fields__"):
+        return {f.name: getattr(ev, f.name) for f in fields(ev)}
+    return dict(ev._asdict())  # a NamedTuple event of an older or outside emitter
 
 
 class Recorder:

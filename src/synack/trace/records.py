@@ -18,6 +18,7 @@ from collections import deque
 from typing import Any, Mapping, Optional
 
 from ..wire.tcp import ACK, CWR, ECE, FIN, NS, PSH, RST, SYN, URG, option_summary
+from .events import fields_of
 
 __all__ = [
     "FLAG_LETTERS", "SEGMENT_EVENTS", "EVENT_FIELDS", "flags_text", "flags_bits", "endpoint",
@@ -215,7 +216,7 @@ def event_record(ev: Any, names: Optional[Mapping[str, str]] = None) -> dict:
     elif kind == "fastopen":
         rec.update(action=ev.action, detail=ev.detail or "")
     else:  # an event kind this module does not know: keep its fields as JSON values
-        for k, v in ev._asdict().items():
+        for k, v in fields_of(ev).items():
             if k not in rec:
                 rec[k] = _json_value(v)
     return rec
