@@ -8,12 +8,12 @@ or is ``None`` when no connection is involved (a link drop, a segment for no lis
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar
 
 from ..wire.tcp import TcpSegment
 
 #: ``(local_addr, local_port, remote_addr, remote_port)``, or None
-Conn = Optional[tuple]
+Conn = tuple | None
 
 # Every event is a frozen dataclass with slots: immutable and hashable like a value, cheap
 # to build, and typed. ``event`` (the record kind of docs/trace.md) is a ClassVar, so it is
@@ -32,7 +32,7 @@ class SegmentSent:
     dst: str
     seg: TcpSegment
     retransmit: bool = False
-    cause: Optional[str] = None
+    cause: str | None = None
     event: ClassVar[str] = "send"
 
 
@@ -60,7 +60,7 @@ class SegmentDropped:
     conn: Conn
     src: str
     dst: str
-    seg: Optional[TcpSegment]
+    seg: TcpSegment | None
     reason: str
     detail: str = ""
     event: ClassVar[str] = "drop"
@@ -153,7 +153,7 @@ class AppCall:
     call: str
     args: str = ""
     result: Any = None
-    error: Optional[str] = None
+    error: str | None = None
     event: ClassVar[str] = "app"
 
 
@@ -274,7 +274,7 @@ class Tracer:
 
     __slots__ = ("recorder", "host", "on")
 
-    def __init__(self, host: str = "", recorder: Optional[Recorder] = None) -> None:
+    def __init__(self, host: str = "", recorder: Recorder | None = None) -> None:
         self.host = host
         self.recorder = recorder if recorder is not None else Recorder(on=False)
         self.on = self.recorder.on
