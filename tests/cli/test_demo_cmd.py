@@ -74,6 +74,15 @@ def test_korean_text_fits_the_width(capsys):
     assert all(width(line) <= 60 for line in explanation.splitlines())
 
 
+@pytest.mark.parametrize("name", ["time-wait", "fast-open", "sack-recovery"])
+def test_every_line_fits_the_width_ladder_included(capsys, name):
+    from synack.scenarios.i18n import width
+
+    rc, out, _ = demo(capsys, name, "--width", "80", "--no-color")
+    assert rc == 0
+    assert max(width(line) for line in out.splitlines()) <= 80
+
+
 # ------------------------------------------------------------------------------ --list
 def test_list_names_every_scenario_one_a_line(capsys):
     rc, out, err = demo(capsys, "--list")

@@ -21,6 +21,7 @@ import dpkt
 import pytest
 import trace_runs
 
+from synack.tcp.state import TRANSITIONS
 from synack.trace.jsonl import to_records
 from synack.trace.ladder import render_ladder
 from synack.trace.pcapng import read_capture, write_pcapng
@@ -257,7 +258,7 @@ def test_a_tcpdump_capture_of_real_loopback_traffic_renders(tmp_path):
     assert "P." in flags and flags.count("F.") == 2
     assert all(r["event"] == "send" for r in recs)
     assert {r["dst"] for r in recs} == {"server", f"127.0.0.1:{recs[0]['src_port']}"}
-    text = render_ladder(recs, color=False)
+    text = render_ladder(recs, color=False, transitions=TRANSITIONS)
     assert text.splitlines()[0].split()[-1] == "server"
     # states inferred from the wire: the client closed first, so it ends in TIME-WAIT
     assert text.splitlines()[1].split() == ["CLOSED", "│", "│", "LISTEN"]

@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import sys
-from typing import Any, Optional
+from typing import Any
 
 from . import CliError, subcommand
 from .values import probability
@@ -112,7 +112,8 @@ def configure(p: argparse.ArgumentParser) -> Any:
                    help="segment labels like tcpdump (default) or RFC 9293's <SEQ=..><ACK=..><CTL=..>")
     g.add_argument("--no-color", action="store_true", help="plain text, no colors (NO_COLOR works too)")
     g.add_argument("--width", type=parse_width, default=None, metavar="COLS",
-                   help="width of the output in columns (default: the terminal's)")
+                   help="width of the output in columns (default: the terminal's, or 100 when "
+                        "the output is not a terminal)")
     g = p.add_argument_group("files")
     g.add_argument("--pcap", metavar="FILE", help="also save the trace as a pcapng capture (for Wireshark)")
     g.add_argument("--html", metavar="FILE", help="also save the trace as a self-contained HTML report")
@@ -158,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     color = False if (args.no_color or os.environ.get("NO_COLOR")) else None
     columns = args.width or shutil.get_terminal_size((100, 24)).columns
     absolute = bool(getattr(result, "absolute", False)) if args.absolute is None else args.absolute
-    out.write(ladder(result, absolute=absolute, color=color, width=args.width, notation=args.notation))
+    out.write(ladder(result, absolute=absolute, color=color, width=columns, notation=args.notation))
     out.write("\n")
     text_width = max(40, min(columns, MAX_TEXT_WIDTH))
     out.write("\n".join(story_text(sc, result, args.lang, text_width)))
@@ -189,7 +190,7 @@ def print_list(registry: dict, out: Any) -> None:
         out.write(f"{name:<{w}}  {summary}\n")
 
 
-def ladder(result: Any, *, absolute: bool = False, color: Optional[bool] = None, width: Optional[int] = None,
+def ladder(result: Any, *, absolute: bool = False, color: bool | None = None, width: int | None = None,
            notation: str = "tcpdump") -> str:
     """The ladder diagram of a scenario's trace, as text (no trailing newline).
 
