@@ -24,6 +24,7 @@ import trace_runs
 from synack.tcp.state import TRANSITIONS
 from synack.trace.jsonl import to_records
 from synack.trace.ladder import render_ladder
+from synack.trace.records import flags_bits
 from synack.trace.pcapng import read_capture, write_pcapng
 from synack.wire.ip import emit_packet
 from synack.wire.tcp import TcpSegment
@@ -203,7 +204,6 @@ def test_malformed_packets_become_drops_and_other_protocols_are_skipped(tmp_path
 @pytest.mark.parametrize("data, message", [
     (b"", "too short"),
     (b"hello world, not a capture", "unknown magic"),
-    (struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1) + b"\x00" * 10, "truncated pcap record header"),
     (struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 147), "link type 147 is not supported"),
     (b"\x0a\x0d\x0d\x0a" + struct.pack("<I", 28) + b"\x4d\x3c\x2b\x1a" + b"\x00" * 12, "truncated"),
 ])
@@ -214,12 +214,36 @@ def test_broken_files_are_value_errors(tmp_path, data, message):
         read_capture(path)
 
 
-def test_a_truncated_pcapng_is_a_value_error(lossy, tmp_path):
+@pytest.mark.parametrize("kind", ["pcapng", "pcap"])
+def test_a_truncated_capture_is_read_up_to_the_cut_with_a_warning(lossy, tmp_path, kind):
     _, path, _ = lossy
-    cut = tmp_path / "cut.pcapng"
-    cut.write_bytes(path.read_bytes()[:-7])
-    with pytest.raises(ValueError, match="truncated"):
+    whole = read_capture(path)
+    src = path
+    if kind == "pcap":  # the same packets as classic pcap (LINKTYPE_RAW, microseconds)
+        src = tmp_path / "whole.pcap"
+        data = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101)
+        for r in whole:
+            if r["event"] == "send":
+                pkt = _packet_of(r)
+                data += struct.pack("<IIII", int(r["t"]), 0, len(pkt), len(pkt)) + pkt
+        src.write_bytes(data)
+    cut = tmp_path / f"cut.{kind}"
+    cut.write_bytes(src.read_bytes()[:-7])
+    said: list[str] = []
+    recs = read_capture(cut, warn=said.append)
+    sends = [r for r in whole if r["event"] == "send"]
+    assert [r["seq"] for r in recs if r["event"] == "send"] == [r["seq"] for r in sends[:-1]]
+    assert len(said) == 1 and "truncated" in said[0] and f"{len(sends) - 1} packets before the cut" in said[0]
+    with pytest.warns(UserWarning, match="before the cut"):
         read_capture(cut)
+    with pytest.raises(ValueError, match="truncated"):
+        read_capture(cut, strict=True)
+
+
+def _packet_of(r: dict) -> bytes:
+    seg = TcpSegment(r["src_port"], r["dst_port"], Seq(r["seq"]), Seq(r["ack"]), flags_bits(r["flags"]), r["win"],
+                     bytes(r["len"]))
+    return emit_packet(r["src_addr"], r["dst_addr"], seg, 64)
 
 
 # ---- a real capture ---------------------------------------------------------------------

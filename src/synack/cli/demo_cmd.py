@@ -147,9 +147,13 @@ def run(args: argparse.Namespace) -> int:
         _write_file("--pcap", args.pcap, "synack.trace.pcapng", "write_pcapng",
                     lambda f: f(events, args.pcap, names=names))
     if args.html:
+        from ..scenarios import i18n
+
         title = f"synack demo {sc.name}: {sc.summary}"
+        explanation = "\n\n".join(i18n.explanation(sc.explain, args.lang))
         _write_file("--html", args.html, "synack.trace.html", "write_html",
-                    lambda f: f(events, args.html, title=title, hosts=hosts, names=names))
+                    lambda f: f(events, args.html, title=title, hosts=hosts, names=names,
+                                explanation=explanation, notes=result.notes, lang=args.lang))
     if args.format == "json":
         from ..trace.jsonl import write_jsonl
 
@@ -192,31 +196,12 @@ def print_list(registry: dict, out: Any) -> None:
 
 def ladder(result: Any, *, absolute: bool = False, color: bool | None = None, width: int | None = None,
            notation: str = "tcpdump") -> str:
-    """The ladder diagram of a scenario's trace, as text (no trailing newline).
+    """The ladder diagram of a scenario's trace, as text (no trailing newline)."""
+    from ..trace.ladder import ladder_from_events
 
-    Drawn by ``synack.trace.ladder`` when it is installed; otherwise by the plain-text
-    log (``synack.trace.text``) or, for ``notation="rfc"``, RFC 9293's figure notation."""
-    events = result.net.recorder.events
-    names = result.net.recorder.names
-    hosts = list(result.hosts)
-    try:
-        from ..trace.ladder import ladder_from_events
-    except ModuleNotFoundError as e:
-        if e.name != "synack.trace.ladder":
-            raise
-        ladder_from_events = None
-    if ladder_from_events is not None:
-        out = ladder_from_events(events, names=names, hosts=hosts, absolute=absolute, color=color,
-                                 width=width, notation=notation)
-        text = out if isinstance(out, str) else "\n".join(out)
-        return text.rstrip("\n")
-    if notation == "rfc" and len(hosts) >= 2:
-        from ..trace.rfc import rfc_ladder
-
-        return "\n".join(rfc_ladder(events, hosts[0], hosts[1], relative=not absolute, final=True))
-    from ..trace.text import format_events
-
-    return "\n".join(format_events(events, absolute=absolute))
+    out = ladder_from_events(result.net.recorder.events, names=result.net.recorder.names, hosts=list(result.hosts),
+                             absolute=absolute, color=color, width=width, notation=notation)
+    return out.rstrip("\n")
 
 
 def story_text(sc: Any, result: Any, lang: str, width: int) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from ..timeunits import ms
 
@@ -53,7 +53,7 @@ class ScenarioOptions:
 class ScenarioResult:
     """What a scenario leaves behind for the views."""
 
-    net: object                       # synack.link.sim.Network, with its recorder
+    net: Any                          # synack.link.sim.Network, with its recorder
     hosts: tuple[str, ...] = ("client", "server")   # lifelines, left to right
     #: what happened, in the user's language, one paragraph a line (may add to the static text)
     notes: list[str] = field(default_factory=list)
