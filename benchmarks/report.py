@@ -13,6 +13,7 @@ Prints a table and writes ``benchmarks/results/report.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import sys
@@ -44,10 +45,8 @@ def transfer(n: int) -> Network:
     sent = got = 0
     while got < n:
         if sent < n:
-            try:
+            with contextlib.suppress(BlockingIOError):
                 sent += cli.send(chunk[:n - sent])
-            except BlockingIOError:
-                pass
         try:
             got += len(conn.recv(1 << 20))
         except BlockingIOError:

@@ -90,7 +90,7 @@ def test_list_names_every_scenario_one_a_line(capsys):
     lines = out.splitlines()
     registry = scenarios.load_all()
     assert [line.split()[0] for line in lines] == list(registry)
-    for line, sc in zip(lines, registry.values()):
+    for line, sc in zip(lines, registry.values(), strict=False):
         name, summary = re.fullmatch(r"(\S+)\s{2,}(\S.*)", line).groups()
         assert summary == " ".join(sc.summary.split())
     # the summaries start in one column

@@ -42,7 +42,7 @@ class Cdp:
         # below overwrites or closes the other.
         cmd_r, out_w = (_high(fd) for fd in (cmd_r, out_w))
         self.log_path = os.path.join(profile, "chromium.log")
-        self.log = open(self.log_path, "w")
+        self.log = open(self.log_path, "w")  # noqa: SIM115 - open as long as the browser runs
         shell = f'exec "$0" "$@" 3<&{cmd_r} 4>&{out_w} {cmd_r}<&- {out_w}>&-'
         self.proc = subprocess.Popen(["bash", "-c", shell, CHROMIUM, *FLAGS, f"--user-data-dir={profile}",
                                       "about:blank"],
@@ -73,7 +73,7 @@ class Cdp:
     def log_tail(self) -> str:
         self.log.flush()
         with open(self.log_path, errors="replace") as f:
-            lines = [l.strip() for l in f if "dbus" not in l]
+            lines = [line.strip() for line in f if "dbus" not in line]
         return " | ".join(lines[-5:])
 
     def call(self, method: str, params: dict | None = None, *, browser: bool = False) -> dict:
@@ -144,10 +144,8 @@ class Cdp:
         return data
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError, TimeoutError, OSError):
             self.call("Browser.close", browser=True)
-        except (RuntimeError, TimeoutError, OSError):
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -74,8 +74,8 @@ def test_segments_are_arrows_with_tcpdump_labels_and_states_after_each_row(runs)
     assert re.search(r"^ +0\.000 +SYN-SENT │── \[S\] seq 0, win \d+, \[mss 1460[^]]*\] ─+ ⋯│ LISTEN$", dep)
     assert re.search(r"^ +10\.000 +SYN-SENT │⋯ ─ \[S\] seq 0, .*─▶│ SYN-RECEIVED$", arr)
     synack = [r for r in rows if "[S.]" in r][1]
-    assert re.search(r"^ +20\.000  ESTABLISHED │◀─+ \[S\.\] seq 0, ack 1, win \d+, \[mss 1460[^]]*\] ─ ⋯│ SYN-RECEIVED$",
-                     synack)
+    assert re.search(r"^ +20\.000  ESTABLISHED │◀─+ \[S\.\] seq 0, ack 1, win \d+, "
+                     r"\[mss 1460[^]]*\] ─ ⋯│ SYN-RECEIVED$", synack)
     data = next(r for r in rows if "[P.] seq 1:19" in r)
     assert re.search(r"ack 1, win \d+, len 18 ─+▶│", data)  # no state changes: one row
     assert rows[1].split() == ["CLOSED", "│", "│", "CLOSED"]  # states before anything happened

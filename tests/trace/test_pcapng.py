@@ -61,7 +61,7 @@ def test_one_packet_per_send_with_the_bytes_that_were_sent(lossy):
         assert reader.datalink() == 101  # LINKTYPE_RAW
         packets = list(reader)
     assert len(packets) == len(sends)
-    for (ts, buf), ev in zip(packets, sends):
+    for (ts, buf), ev in zip(packets, sends, strict=False):
         assert buf == emit_packet(ev.src, ev.dst, ev.seg)
         assert ts == pytest.approx(ev.t / 1e9, abs=1e-9)
 
@@ -92,7 +92,7 @@ def test_tshark_reads_it_cleanly_and_agrees_with_the_trace(lossy):
     frames = [p["_source"]["layers"] for p in json.loads(out)]
     recs = [r for r in to_records(net.recorder.events, net.recorder.names) if r["event"] == "send"]
     assert len(frames) == len(recs)
-    for layers, rec in zip(frames, recs):
+    for layers, rec in zip(frames, recs, strict=False):
         n = layers["frame.number"][0]
         assert "_ws.malformed" not in layers, f"frame {n} malformed"
         assert max(int(s) for s in layers.get("_ws.expert.severity", ["0"])) < PI_ERROR, f"frame {n}"

@@ -200,7 +200,8 @@ def ladder(result: Any, *, absolute: bool = False, color: bool | None = None, wi
     from ..trace.ladder import ladder_from_events
 
     out = ladder_from_events(result.net.recorder.events, names=result.net.recorder.names, hosts=list(result.hosts),
-                             absolute=absolute, color=color, width=width, notation=notation)
+                             absolute=absolute, color=color, width=width, notation=notation,
+                             ports=bool(getattr(result, "ports", False)))
     return out.rstrip("\n")
 
 

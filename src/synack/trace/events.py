@@ -18,10 +18,9 @@ Conn = tuple | None
 # Every event is a frozen dataclass with slots: immutable and hashable like a value, cheap
 # to build, and typed. ``event`` (the record kind of docs/trace.md) is a ClassVar, so it is
 # part of the class, not of each instance's fields.
-_event = dataclass(frozen=True, slots=True)
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class SegmentSent:
     """A segment left ``host``. ``retransmit`` with ``cause`` ("rto", "fast-retransmit", ...)."""
 
@@ -36,7 +35,7 @@ class SegmentSent:
     event: ClassVar[str] = "send"
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class SegmentReceived:
     """A well-formed segment reached ``host``'s TCP."""
 
@@ -49,7 +48,7 @@ class SegmentReceived:
     event: ClassVar[str] = "recv"
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class SegmentDropped:
     """A segment was discarded. ``reason``: link-loss, bad-checksum, malformed, out-of-window,
     no-listener, backlog-full, queue-full, scripted, paws, no-timestamp, ooo-full, ... ``seg`` is
@@ -66,7 +65,7 @@ class SegmentDropped:
     event: ClassVar[str] = "drop"
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class StateChanged:
     """The connection moved from ``old`` to ``new`` (RFC spellings) because of ``cause``,
     under ``rule`` (an RFC citation such as "RFC 9293 §3.10.7.3")."""
@@ -81,7 +80,7 @@ class StateChanged:
     event: ClassVar[str] = "state"
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class TimerArmed:
     """Timer ``name`` (rto, time-wait, delayed-ack, persist, sws-override, tlp, rack, keepalive)
     set for ``deadline``."""
@@ -95,7 +94,7 @@ class TimerArmed:
     event: ClassVar[str] = "timer-armed"
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class TimerCancelled:
     t: int
     host: str
@@ -104,7 +103,7 @@ class TimerCancelled:
     event: ClassVar[str] = "timer-cancelled"
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class TimerFired:
     t: int
     host: str
@@ -114,7 +113,7 @@ class TimerFired:
     event: ClassVar[str] = "timer-fired"
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class RttSample:
     """An RTT measurement and the RFC 6298 estimator after it (all in ns)."""
 
@@ -128,7 +127,7 @@ class RttSample:
     event: ClassVar[str] = "rtt"
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class CongestionChanged:
     """cwnd / ssthresh (bytes) after a change, with bytes in flight and the receive window."""
 
@@ -143,7 +142,7 @@ class CongestionChanged:
     event: ClassVar[str] = "cwnd"
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class AppCall:
     """An application call (connect, send, recv, shutdown, close, ...) and its outcome."""
 
@@ -157,7 +156,7 @@ class AppCall:
     event: ClassVar[str] = "app"
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class ConnectionError_:
     """The connection ended abnormally: ``error`` is refused, reset, timeout, ..."""
 
@@ -172,7 +171,7 @@ class ConnectionError_:
 # --- listeners under attack, ICMP, Fast Open -----
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class ListenQueue:
     """A listener's two queues after a change: ``syn_queue`` half-open connections
     (SYN-RECEIVED) of at most ``syn_backlog``, ``accept_queue`` established ones waiting
@@ -192,7 +191,7 @@ class ListenQueue:
     event: ClassVar[str] = "listen-queue"
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class SynCookieMode:
     """A listener started (``on``) or stopped sending SYN cookies (RFC 4987 §3.6) because
     its SYN queue overflowed or had room again; ``reason`` says which."""
@@ -207,7 +206,7 @@ class SynCookieMode:
     event: ClassVar[str] = "syncookies"
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class IcmpEvent:
     """An ICMP/ICMPv6 error that ``host`` received (RFC 9293 §3.9.2.2) or sent. ``conn``
     is the connection it was about (None if none matched); ``src``/``dst`` the error's own
@@ -229,7 +228,7 @@ class IcmpEvent:
     event: ClassVar[str] = "icmp"
 
 
-@_event
+@dataclass(frozen=True, slots=True)
 class FastOpenEvent:
     """A TCP Fast Open step (RFC 7413): cookie-requested, cookie-issued, cookie-stored,
     data-in-syn, data-accepted, cookie-refused, fallback (SYN data not acknowledged)."""

@@ -84,7 +84,8 @@ def ladder_from_events(events: Iterable, names: Mapping[str, str] | None = None,
 
 def render_ladder(records: Sequence[dict], *, hosts: Sequence[str] | None = None, absolute: bool = False,
                   color: bool | None = None, width: int | None = None, notation: str = "tcpdump",
-                  timers: bool = True, fold_gap: float | None = 1.0, transitions: Iterable | None = None) -> str:
+                  timers: bool = True, fold_gap: float | None = 1.0, transitions: Iterable | None = None,
+                  ports: bool = False) -> str:
     """The ladder of ``records`` as text (one line per row, newline-terminated).
 
     ``hosts``: the lifelines, left to right (default: hosts in order of first appearance,
@@ -93,10 +94,11 @@ def render_ladder(records: Sequence[dict], *, hosts: Sequence[str] | None = None
     ``notation``: ``"tcpdump"`` or ``"rfc"``; ``timers``: show timer notes; ``fold_gap``:
     fold idle gaps longer than this many seconds (None or 0: never); ``transitions``: the
     state transition table a capture's states are inferred with
-    (``synack.tcp.state.TRANSITIONS``; without it a capture has no state columns).
+    (``synack.tcp.state.TRANSITIONS``; without it a capture has no state columns);
+    ``ports``: write each segment's ports (``alice:42068 ── ... ──▶ server:7``).
     """
     lines = ladder_lines(records, hosts=hosts, absolute=absolute, width=width, notation=notation,
-                         timers=timers, fold_gap=fold_gap, transitions=transitions)
+                         timers=timers, fold_gap=fold_gap, transitions=transitions, ports=ports)
     if not use_color(color):
         return "".join("".join(text for text, _ in line).rstrip() + "\n" for line in lines)
     return _rich(lines)
@@ -190,14 +192,17 @@ class _Row:
 class _SegDraw:
     """How one segment row is drawn: its ends, its label, and what became of it."""
 
-    __slots__ = ("src", "dst", "label", "mode", "rtx")
+    __slots__ = ("src", "dst", "label", "mode", "rtx", "ends")
 
-    def __init__(self, src: str, dst: str, label: str, mode: str, rtx: bool) -> None:
+    def __init__(self, src: str, dst: str, label: str, mode: str, rtx: bool,
+                 ends: tuple[str, str] | None = None) -> None:
         self.src = src
         self.dst = dst
         self.label = label
         self.mode = mode  # full | dep (in flight) | arr (arrival only) | lost
         self.rtx = rtx
+        #: how the two ends are written where a row names them (``alice:42068``)
+        self.ends = ends or (src, dst)
 
 
 _KNOWN = frozenset({"send", "recv", "drop", "state", "timer-armed", "timer-cancelled", "timer-fired",
@@ -208,8 +213,9 @@ class _Rows:
     """Turns the timeline into rows: one pass over the records, one method per kind."""
 
     def __init__(self, tl: Timeline, lanes: list[str], absolute: bool, notation: str, timers: bool,
-                 fold_gap: float | None) -> None:
+                 fold_gap: float | None, ports: bool = False) -> None:
         self.tl = tl
+        self.ports = ports
         self.recs = tl.records
         self.lanes = lanes
         self.lane_set = set(lanes)
@@ -373,7 +379,14 @@ class _Rows:
     def _seg_row(self, r: dict, i: int, mode: str, rtx: bool) -> _Row:
         row = _Row(r["t"], "seg")
         row.actors.add((r["host"], r["t"]))
-        row.seg = _SegDraw(r.get("src") or "?", r.get("dst") or "?", self.label(i), mode, rtx)
+        src, dst = r.get("src") or "?", r.get("dst") or "?"
+        label = self.label(i)
+        ends = None
+        if self.ports:
+            ends = (f"{src}:{r.get('src_port')}", f"{dst}:{r.get('dst_port')}")
+            if len(self.lanes) == 2:
+                label = f":{r.get('src_port')} > :{r.get('dst_port')} {label}"
+        row.seg = _SegDraw(src, dst, label, mode, rtx, ends)
         return row
 
     def on_send(self, i: int, r: dict) -> None:
@@ -520,7 +533,8 @@ def _state_style(state: str, changed: bool) -> str:
 
 def ladder_lines(records: Sequence[dict], *, hosts: Sequence[str] | None = None, absolute: bool = False,
                  width: int | None = None, notation: str = "tcpdump", timers: bool = True,
-                 fold_gap: float | None = 1.0, transitions: Iterable | None = None) -> list[list[tuple[str, str]]]:
+                 fold_gap: float | None = 1.0, transitions: Iterable | None = None,
+                 ports: bool = False) -> list[list[tuple[str, str]]]:
     """The ladder as lines of ``(text, style)`` pieces (styles are rich style strings)."""
     if notation not in ("tcpdump", "rfc"):
         raise ValueError(f"notation must be 'tcpdump' or 'rfc', got {notation!r}")
@@ -537,7 +551,7 @@ def ladder_lines(records: Sequence[dict], *, hosts: Sequence[str] | None = None,
                              f"(it has {', '.join(tl.hosts()) or 'no hosts'})")
     if not recs or not lanes:
         return [[("(empty trace)", "dim")]]
-    rows = _Rows(tl, lanes, absolute, notation, timers, fold_gap).build()
+    rows = _Rows(tl, lanes, absolute, notation, timers, fold_gap, ports).build()
     t0 = recs[0]["t"]
     if len(lanes) == 2:
         return _layout_two(rows, lanes, t0, width)
@@ -683,7 +697,7 @@ def _layout_many(rows: list[_Row], lanes: list[str], t0: float, width: int | Non
             s = r.seg
             mark = {"full": "──▶", "lost": "──✗", "dep": "─ ⋯", "arr": "──▶"}[s.mode]
             lead = "⋯ ─" if s.mode == "arr" else "──"
-            return f"{s.src} {lead} {s.label} {mark} {s.dst}"
+            return f"{s.ends[0]} {lead} {s.label} {mark} {s.ends[1]}"
         if r.kind in ("app", "note", "drop"):
             return f"{r.host}: {r.text}"
         if r.kind == "fold":
