@@ -228,13 +228,15 @@ class _Report:
     # ---- which records are drawn, and where ------------------------------------------------
     def _select(self) -> None:
         tl, m = self.tl, self.tl.match
+        queues = tl.queue_notes()
         self.rows: list[int] = []      # record indices that get a row, in order
         self.labelled: set[int] = set()
         for i, r in enumerate(self.recs):
             k = r["event"]
             if r["host"] not in self.hix:
                 continue
-            drawn = (k in ("send", "state", "error", "syncookies", "icmp", "fastopen", "listen-queue")
+            drawn = (k in ("send", "state", "error", "syncookies", "icmp", "fastopen")
+                     or (k == "listen-queue" and i in queues)
                      or (k == "recv" and i not in m.departure)   # arrived, but no traced host sent it
                      or (k == "drop" and i in m.unmatched_drops)
                      or (k == "app" and not housekeeping(r))

@@ -235,7 +235,7 @@ class _Rows:
         self.open_row: _Row | None = None   # the row that collects what happens at its instant
         self.pending: list[tuple[str, float, tuple]] = []  # (host, time, (connection, state))
         self.done: set = set()
-        self.queue_seen: dict = {}
+        self.queue_shown = tl.queue_notes()
 
     # ---- helpers ---------------------------------------------------------------------------
     def off_ladder(self, r: dict) -> bool:
@@ -469,19 +469,9 @@ class _Rows:
             self.note(r["host"], r["t"], f"error: {r.get('detail') or r['error']}")
 
     def on_queue(self, i: int, r: dict) -> None:
-        """Queue occupancy, shown when it changes (RFC 4987 §2.2: what a SYN flood fills),
-        and only under pressure (a queue at least half full), so ordinary ladders stay quiet."""
-        h = r["host"]
-        if h not in self.lane_set:
-            return
-        occ = (r.get("syn_queue"), r.get("accept_queue"))
-        key = (h, r.get("addr"), r.get("port"))
-        pressure = (2 * (occ[0] or 0) >= (r.get("syn_backlog") or 1)
-                    or 2 * (occ[1] or 0) >= (r.get("backlog") or 1))
-        if pressure and self.queue_seen.get(key) != occ:
-            self.queue_seen[key] = occ
-            self.note(h, r["t"], f"queues: SYN {r.get('syn_queue')}/{r.get('syn_backlog')}, "
-                                 f"accept {r.get('accept_queue')}/{r.get('backlog')}")
+        if r["host"] in self.lane_set and i in self.queue_shown:
+            self.note(r["host"], r["t"], f"queues: SYN {r.get('syn_queue')}/{r.get('syn_backlog')}, "
+                                         f"accept {r.get('accept_queue')}/{r.get('backlog')}")
 
     def on_cookies(self, i: int, r: dict) -> None:
         if r["host"] in self.lane_set:

@@ -450,6 +450,23 @@ class Timeline:
                 self.flags[i] = fl
 
     # ---- states --------------------------------------------------------------------------
+    def queue_notes(self) -> set[int]:
+        """The ``listen-queue`` records worth showing: a queue at least half full (RFC 4987
+        §2.2: what a SYN flood fills) whose occupancy changed, so ordinary runs stay quiet."""
+        out: set[int] = set()
+        seen: dict = {}
+        for i, r in enumerate(self.records):
+            if r["event"] != "listen-queue":
+                continue
+            occ = (r.get("syn_queue"), r.get("accept_queue"))
+            key = (r["host"], r.get("addr"), r.get("port"))
+            pressure = (2 * (occ[0] or 0) >= (r.get("syn_backlog") or 1)
+                        or 2 * (occ[1] or 0) >= (r.get("backlog") or 1))
+            if pressure and seen.get(key) != occ:
+                seen[key] = occ
+                out.add(i)
+        return out
+
     def arrival_changes_state(self, j: int) -> bool:
         """Whether the arrival record ``j`` changed its host's state (a state record of that
         host follows it in the same processing step)."""
