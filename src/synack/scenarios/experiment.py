@@ -23,7 +23,6 @@ keeps everything (for an HTML report), ``trace="none"`` nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from ..link.sim import Network
 from ..stack.host import Host
@@ -60,7 +59,7 @@ class ExperimentConfig:
     seed: int = 1
     #: receive buffer of each connection; None = enough for the path (when the stack
     #: supports windows beyond 64 KiB, RFC 7323) or 65535
-    rcv_buf: Optional[int] = None
+    rcv_buf: int | None = None
     #: "plot" (the events plots need), "full" (every event), "none"
     trace: str = "plot"
 
