@@ -188,7 +188,8 @@ def run(args: argparse.Namespace) -> int:
         from ..trace.plot import plot
 
         try:
-            plot(result.events, args.plot, labels=labels, title=_title(result))
+            plot(result.events, args.plot, labels=labels, title=_title(result), goodput=result.goodput_series,
+                 queue=result.queue_series)
         except OSError as e:
             raise CliError(f"--plot: cannot write {args.plot}: {e.strerror or e}", 1) from None
     if args.html:
