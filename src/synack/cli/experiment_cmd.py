@@ -438,7 +438,7 @@ class _SweepProgress:
 
             self.bar = Progress(TextColumn("runs"), BarColumn(), MofNCompleteColumn(),
                                 TextColumn("failed {task.fields[failed]}"), TimeElapsedColumn(),
-                                TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True))
+                                TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True, highlight=False))
             self.bar.start()
             self.task = self.bar.add_task("runs", total=self.total, failed=0)
             self.bar.console.print(f"{self.total} runs on {self.where}")

@@ -811,7 +811,7 @@ def packets_estimate(point: Point) -> float:
 def calibrate() -> float:
     """Bottleneck packets this machine simulates per second of wall time, on one core,
     measured on a short reference run."""
-    ref = Point(10e6, ms(50), 0.0, QueueSize(100), 1, cc_registry.DEFAULT, 1.0, sec(3))
+    ref = Point(10e6, ms(50), 0.0, QueueSize(100), 1, cc_registry.DEFAULT, 1.0, sec(2))
     t0 = time.perf_counter()
     experiment.run(ref.config(1, trace="rtt"))
     return packets_estimate(ref) / max(time.perf_counter() - t0, 1e-6)

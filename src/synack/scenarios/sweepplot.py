@@ -120,14 +120,13 @@ def _plain_ticks(axis: Any) -> None:
     axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
 
 
-def _finish(fig: Any, ax: Any, path: str) -> str:
+def _finish(fig: Any, ax: Any) -> Any:
     for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
         if scale == "log":
             _plain_ticks(axis)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small", frameon=False)
-    fig.savefig(path)
-    return path
+    return fig
 
 
 def _errorbar(ax: Any, c: _Curve, label: str, colour: str) -> None:
@@ -136,8 +135,9 @@ def _errorbar(ax: Any, c: _Curve, label: str, colour: str) -> None:
 
 
 # ------------------------------------------------------------------------------ the four figures
-def goodput_loss(rows: list[dict], path: str) -> str | None:
-    """Goodput against loss, Mathis bound beside Reno. None if the rows cannot show it."""
+def goodput_loss(rows: list[dict]) -> Any:
+    """Goodput against loss, Mathis bound beside Reno: a matplotlib Figure, or None if the
+    rows cannot show it (so for the others)."""
     use = [r for r in rows if r.get("flows") == 1 and (r.get("loss") or 0) > 0]
     if len({r["loss"] for r in use}) < 2:
         return None
@@ -160,10 +160,10 @@ def goodput_loss(rows: list[dict], path: str) -> str | None:
     ax.set_yscale("log")
     ax.set_xlabel("random loss probability per packet (log scale)")
     ax.set_ylabel("goodput (Mbit/s = 10⁶ bit/s, log scale)")
-    return _finish(fig, ax, path)
+    return _finish(fig, ax)
 
 
-def utilisation_queue(rows: list[dict], path: str) -> str | None:
+def utilisation_queue(rows: list[dict]) -> Any:
     """Utilisation against the queue in bandwidth-delay products."""
     use = [r for r in rows if r.get("queue_bdp") is not None and math.isfinite(r["queue_bdp"])]
     if len({round(r["queue_bdp"], 6) for r in use}) < 2:
@@ -177,10 +177,10 @@ def utilisation_queue(rows: list[dict], path: str) -> str | None:
     ax.set_xlabel("bottleneck queue (bandwidth-delay products, log scale)")
     ax.set_ylabel("utilisation (% of the link rate)")
     ax.set_ylim(top=105)
-    return _finish(fig, ax, path)
+    return _finish(fig, ax)
 
 
-def fairness_rtt_ratio(rows: list[dict], path: str) -> str | None:
+def fairness_rtt_ratio(rows: list[dict]) -> Any:
     """Jain's fairness of two flows against their RTT ratio."""
     use = [r for r in rows if r.get("flows") == 2]
     if len({r["rtt_ratio"] for r in use}) < 2:
@@ -194,7 +194,7 @@ def fairness_rtt_ratio(rows: list[dict], path: str) -> str | None:
     ax.set_xlabel("RTT of the second flow / RTT of the first (log scale)")
     ax.set_ylabel("Jain's fairness index (1 = equal, 0.5 = one flow has it all)")
     ax.set_ylim(0.45, 1.03)
-    return _finish(fig, ax, path)
+    return _finish(fig, ax)
 
 
 def cubic_share(rows: list[dict]) -> tuple[list[dict], Callable[[dict], float | None]]:
@@ -210,7 +210,7 @@ def cubic_share(rows: list[dict]) -> tuple[list[dict], Callable[[dict], float | 
     return use, share
 
 
-def cubic_reno(rows: list[dict], path: str) -> str | None:
+def cubic_reno(rows: list[dict]) -> Any:
     """CUBIC's share against Reno's, over whatever the sweep varied (the path's BDP first)."""
     use, share = cubic_share(rows)
     if not use:
@@ -241,7 +241,7 @@ def cubic_reno(rows: list[dict], path: str) -> str | None:
     ax.set_xlabel(xlabel)
     ax.set_ylabel("CUBIC's share of the goodput (%); Reno has the rest")
     ax.set_ylim(0, 100)
-    return _finish(fig, ax, path)
+    return _finish(fig, ax)
 
 
 def _logspace(lo: float, hi: float, n: int) -> list[float]:
@@ -270,12 +270,13 @@ def draw_all(rows: list[dict], results: str, out_dir: str | None = None,
     written, skipped = [], []
     for name in FIGURES:
         draw, why = _DRAW[name]
-        path = str(folder / f"{base.stem}-{name}.{fmt}")
-        got = draw(ok, path) if ok else None
-        if got is None:
+        fig = draw(ok) if ok else None
+        if fig is None:
             skipped.append(f"{name}: {why}")
-        else:
-            written.append(got)
+            continue
+        path = str(folder / f"{base.stem}-{name}.{fmt}")
+        fig.savefig(path)
+        written.append(path)
     return written, skipped
 
 

@@ -104,8 +104,15 @@ def _outside_legend(ax: Any) -> None:
 
 def plot(events: Iterable, path: str, *, labels: dict | None = None, title: str = "",
          goodput: Any = None, queue: Any = None) -> None:
-    """Draw cwnd, ssthresh, the peer's receive window, bytes in flight and RTT over time,
-    one panel each, one line per connection, into ``path`` (.png, .svg or .pdf).
+    """Draw :func:`figure` into ``path`` (.png, .svg or .pdf)."""
+    check_path(path)
+    figure(events, labels=labels, title=title, goodput=goodput, queue=queue).savefig(path)
+
+
+def figure(events: Iterable, *, labels: dict | None = None, title: str = "", goodput: Any = None,
+           queue: Any = None) -> Any:
+    """A matplotlib Figure of cwnd, ssthresh, the peer's receive window, bytes in flight and RTT over time,
+    one panel each, one line per connection.
 
     ``labels`` maps connections to legend names and selects which connections appear
     (default: every connection with a congestion or RTT event, labelled by its ports).
@@ -113,7 +120,6 @@ def plot(events: Iterable, path: str, *, labels: dict | None = None, title: str 
     a list of bit/s)``) adds a goodput panel on top; ``queue`` (with ``t`` in s, ``packets``
     and ``capacity``) a panel of the bottleneck queue's occupancy at the bottom.
     """
-    check_path(path)
     try:
         from matplotlib.figure import Figure
     except ModuleNotFoundError:  # pragma: no cover - matplotlib is a dependency
@@ -161,7 +167,7 @@ def plot(events: Iterable, path: str, *, labels: dict | None = None, title: str 
         if key in ("goodput", "rtt", "queue") or (key == "cwnd" and goodput is None):
             _outside_legend(ax)
     axes[-1].set_xlabel("time (s)")
-    fig.savefig(path)
+    return fig
 
 
-__all__ = ["FORMATS", "PANELS", "Series", "check_path", "plot", "series"]
+__all__ = ["FORMATS", "PANELS", "Series", "check_path", "figure", "plot", "series"]
