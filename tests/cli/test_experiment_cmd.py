@@ -279,6 +279,10 @@ def test_ctrl_c_keeps_what_finished_and_resume_gives_the_uninterrupted_table(tmp
                         capture_output=True, text=True, timeout=120)
     assert rc.returncode == 0, rc.stderr
     assert rows_of(part) == rows_of(whole)
+    again = subprocess.run([sys.executable, "-m", "synack.cli", "experiment", *sweep, "--out", str(part), "--resume"],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and again.stderr == f"all 12 runs are already in {part}\n"
+    assert len(again.stdout.splitlines()) == 5          # the summary of the whole file
 
 
 def test_a_terminal_shows_a_progress_bar(tmp_path):

@@ -330,6 +330,13 @@ def _run_sweep(args: argparse.Namespace) -> int:
     before = len(spec.runs) - len(todo)
     rows: list[dict] = []
     interrupted = False
+    if not todo:
+        assert sink is not None
+        sink.close()
+        if not args.quiet:
+            print(f"all {len(spec.runs)} runs are already in {args.out}", file=sys.stderr)
+        _print_summary(args, sink.rows)
+        return 0
     try:
         executor = sw.DaskExecutor(args.dask, args.workers) if args.dask else sw.LocalExecutor(args.workers)
     except sw.SpecError as e:
@@ -351,13 +358,8 @@ def _run_sweep(args: argparse.Namespace) -> int:
     finally:
         if sink is not None:
             sink.close()
-    everything = sink.rows if sink is not None else rows
     failed = [r for r in rows if r.get("status") != "ok"]
-    if args.format == "json":
-        json.dump(summary_json(sw.summarise(everything)), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(sw.format_summary(sw.summarise(everything)))
+    _print_summary(args, sink.rows if sink is not None else rows)
     where = f" in {args.out}" if args.out else ""
     if interrupted:
         more = "; --resume continues" if args.out else ""
@@ -370,6 +372,15 @@ def _run_sweep(args: argparse.Namespace) -> int:
               f"{first.get('error')}", file=sys.stderr)
         return 1
     return 0
+
+
+def _print_summary(args: argparse.Namespace, rows: list[dict]) -> None:
+    groups = _sweep().summarise(rows)
+    if args.format == "json":
+        json.dump(summary_json(groups), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(_sweep().format_summary(groups))
 
 
 def summary_json(groups: list) -> list[dict]:

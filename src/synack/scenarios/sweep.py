@@ -772,6 +772,7 @@ def summarise(rows: Iterable[dict]) -> list[Group]:
 
 
 def _sortable(v: Any) -> tuple:
+    """A sort key that puts numbers in numeric order before text."""
     return (0, v, "") if isinstance(v, int | float) else (1, 0, str(v))
 
 

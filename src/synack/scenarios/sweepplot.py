@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .experiment import mathis_bps
-from .sweep import PACKET, PARAMETERS, latest, mean_ci
+from .sweep import PACKET, PARAMETERS, _sortable, latest, mean_ci
 
 #: the effective MSS of a full-sized segment with timestamps (1500 - 20 - 20 - 12)
 MSS = 1448
@@ -91,7 +91,7 @@ def curves(rows: list[dict], x_of: Callable[[dict], float | None], y_of: Callabl
     varying = [n for n in names if len({str(k[n]) for k in keys_of.values()}) > 1]
     common = [n for n in names if n not in varying]
     labelled: dict[str, _Curve] = {}
-    for key, c in sorted(groups.items(), key=lambda kv: [str(v) for _, v in kv[0]]):
+    for key, c in sorted(groups.items(), key=lambda kv: [_sortable(v) for _, v in kv[0]]):
         k = keys_of[key]
         label = ", ".join(_LABELS[n](k[n]) for n in varying) or _LABELS["cc"](k["cc"])
         labelled[label] = c
