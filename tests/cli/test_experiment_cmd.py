@@ -6,6 +6,7 @@ and the sweep figures."""
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import pty
@@ -162,6 +163,41 @@ def test_rtt_ratio_and_a_queue_in_bdps(capsys):
     assert data["path"]["queue_packets"] == 13          # 2 x (4 Mbit/s x 20 ms) / 1500 octets
     g = data["goodput_bps"]
     assert g[0] > g[1] and data["fairness"] < 1.0      # the flow with 4x the round trip gets less
+
+
+def test_plot_legends_sit_outside_the_data():
+    from synack.scenarios.experiment import ExperimentConfig
+    from synack.scenarios.experiment import run as run_experiment
+    from synack.trace.plot import figure
+
+    result = run_experiment(ExperimentConfig(bandwidth_bps=2e6, flows=4, queue_packets=8, duration=2_000_000_000))
+    labels = {f.conn: f"flow {f.flow} ({f.cc})" for f in result.flows}
+    fig = figure(result.events, labels=labels, goodput=result.goodput_series, queue=result.queue_series)
+    fig.canvas.draw()
+    legends = [(ax, ax.get_legend()) for ax in fig.axes if ax.get_legend() is not None]
+    assert len(legends) == 3                                   # flows, RTT samples and SRTT, queue capacity
+    for ax, legend in legends:
+        assert legend.get_window_extent().x0 >= ax.get_window_extent().x1
+
+
+def test_a_long_run_shows_a_progress_bar_in_simulated_time():
+    from rich.console import Console
+
+    from synack.cli.experiment_cmd import _RunProgress
+    from synack.scenarios.experiment import ExperimentConfig
+    from synack.scenarios.experiment import run as run_experiment
+
+    screen = io.StringIO()
+    bar = _RunProgress(enabled=True, after=0.0, console=Console(file=screen, force_terminal=True, width=100))
+    run_experiment(ExperimentConfig(bandwidth_bps=1e6, duration=4_000_000_000, trace="none"), progress=bar.update)
+    bar.close()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())
+    assert "simulated 1.0 of 4 s" in text and "simulated 4.0 of 4 s" in text and "100%" in text
+    assert "left" in text and "━" in text
+    # off: not a terminal, or --quiet
+    quiet = _RunProgress(enabled=False, after=0.0, console=Console(file=io.StringIO(), force_terminal=True))
+    quiet.update(1, 2)
+    assert quiet.bar is None
 
 
 # ------------------------------------------------------------------------------ sweeps

@@ -231,8 +231,10 @@ class _RunProgress:
     """A progress bar on stderr for a run that has taken longer than :data:`PROGRESS_AFTER`
     seconds (it would only flicker on a short one); nothing when not enabled."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, after: float = PROGRESS_AFTER, console: Any = None) -> None:
         self.enabled = enabled
+        self.after = after
+        self.console = console
         self.t0 = time.monotonic()
         self.bar: Any = None
         self.task: Any = None
@@ -241,16 +243,16 @@ class _RunProgress:
         if not self.enabled:
             return
         if self.bar is None:
-            if time.monotonic() - self.t0 < PROGRESS_AFTER or done >= total:
+            if time.monotonic() - self.t0 < self.after or done >= total:
                 return
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
             self.bar = Progress(TextColumn("simulated {task.fields[sim]}"), BarColumn(),
                                 TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), TextColumn("left"),
-                                TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+                                TimeRemainingColumn(), console=self.console or Console(stderr=True), transient=True)
             self.bar.start()
-            self.task = self.bar.add_task("run", total=total, sim="")
+            self.task = self.bar.add_task("run", total=total, sim=f"{done / 1e9:.1f} of {total / 1e9:g} s")
         self.bar.update(self.task, completed=done, sim=f"{done / 1e9:.1f} of {total / 1e9:g} s")
 
     def close(self) -> None:
