@@ -552,8 +552,9 @@ def _ignore_sigint() -> None:
 
 class LocalExecutor:
     """Runs points on ``workers`` local processes (in this process when ``workers`` is 1),
-    yielding rows as they finish. A worker process that dies fails the points it was
-    running, and a fresh pool carries on. Leaving the ``with`` block early (Ctrl-C, an
+    yielding rows as they finish. When a worker process dies, a fresh pool runs the points
+    that were in the old one again, one at a time, and the point that kills its worker
+    again is recorded as failed. Leaving the ``with`` block early (Ctrl-C, an
     error) stops the workers at once; finished rows were already yielded."""
 
     def __init__(self, workers: int | None = None) -> None:
@@ -597,30 +598,42 @@ class LocalExecutor:
         todo = list(runs)
         todo.reverse()   # pop() from the end takes them in order
         window = 2 * self.workers   # queued ahead, so no worker waits for the next point
+        # runs that were in a pool when one of its processes died: each runs again alone, so
+        # only the one that kills its worker is recorded as failed
+        suspects: list[Run] = []
         running: dict[Future, Run] = {}
-        while todo or running:
+        while todo or suspects or running:
             if self._pool is None:
                 self._pool = self._new_pool()
-            while todo and len(running) < window:
-                run = todo.pop()
-                running[self._pool.submit(runner, run)] = run
+            if suspects:
+                if not running:
+                    run = suspects.pop()
+                    running[self._pool.submit(runner, run)] = run
+            else:
+                while todo and len(running) < window:
+                    run = todo.pop()
+                    running[self._pool.submit(runner, run)] = run
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            broken = False
+            lost: list[Run] = []
             for fut in done:
                 run = running.pop(fut)
                 try:
-                    yield fut.result()
+                    row = fut.result()
                 except BrokenProcessPool:
-                    broken = True
-                    yield failed_row(run, "the worker process running this point died (killed, or out of memory)")
+                    lost.append(run)
+                    continue
                 except Exception as e:  # the runner itself failed in a way it did not record
-                    yield failed_row(run, f"{type(e).__name__}: {e}")
-            if broken:
-                # every point still in the dead pool failed with it
-                for fut, run in list(running.items()):
-                    running.pop(fut)
-                    yield failed_row(run, "the worker process pool broke while this point was queued or running")
+                    row = failed_row(run, f"{type(e).__name__}: {e}")
+                yield row
+            if lost:
+                lost += running.values()   # the rest of the dead pool's runs
+                running.clear()
                 self._stop(kill=True)
+                if len(lost) == 1:         # it was alone in the pool: it is the one
+                    yield failed_row(lost[0], "the worker process running this point died (killed, or out of "
+                                              "memory)")
+                else:
+                    suspects.extend(reversed(lost))
 
 
 class DaskExecutor:
