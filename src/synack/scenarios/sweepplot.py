@@ -95,7 +95,7 @@ def curves(rows: list[dict], x_of: Callable[[dict], float | None], y_of: Callabl
         k = keys_of[key]
         label = ", ".join(_LABELS[n](k[n]) for n in varying) or _LABELS["cc"](k["cc"])
         labelled[label] = c
-    shown = [n for n in common if n != "queue_packets" and not (n == "rtt_ratio" and rows[0].get(n) == 1.0)]
+    shown = [n for n in common if not (n == "rtt_ratio" and rows[0].get(n) == 1.0)]
     note = ", ".join(_LABELS[n](rows[0].get(n)) for n in shown) if rows else ""
     return labelled, note
 
@@ -117,7 +117,7 @@ def _plain_ticks(axis: Any) -> None:
 
     fmt = FuncFormatter(lambda v, _: f"{v:g}")
     axis.set_major_formatter(fmt)
-    axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
+    axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if v > 0 and f"{v:.0e}"[0] in "25" else ""))
 
 
 def _finish(fig: Any, ax: Any) -> Any:
