@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from typing import Any
@@ -180,6 +181,11 @@ def _run_one(args: argparse.Namespace) -> int:
             check_path(args.plot)
         except ValueError as e:
             raise CliError(f"--plot: {e}") from None
+    for name in ("plot", "html"):
+        path = getattr(args, name)
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            # before the run, not after it: a long run should not end in this error
+            raise CliError(f"--{name}: cannot write {path}: No such file or directory", 1)
     values = {name: _one_value(args, name) for name in SWEEPABLE if name != "cc"}
     flows = values["flows"]
     if args.cc is None:
