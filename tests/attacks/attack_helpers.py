@@ -114,6 +114,17 @@ class Seen:
     def payload(self) -> bytes:
         return bytes(self.tcp.payload)
 
+    @property
+    def seq(self) -> int:
+        """SEG.SEQ, read from the raw bytes (cheaper than scapy for floods)."""
+        ihl = (self.raw[0] & 0xF) * 4
+        return int.from_bytes(self.raw[ihl + 4:ihl + 8], "big")
+
+    @property
+    def ack(self) -> int:
+        ihl = (self.raw[0] & 0xF) * 4
+        return int.from_bytes(self.raw[ihl + 8:ihl + 12], "big")
+
     def ports(self) -> tuple[int, int] | None:
         """(source port, destination port) of a TCP packet, read from the raw bytes."""
         r = self.raw
@@ -238,6 +249,34 @@ class Arena:
             if pace and i % pace == 0:
                 time.sleep(0.001)
 
+    def flood(self, packets: list[bytes], answers: Callable[[], int], *, window: int = 200,
+              wait: float = 5.0) -> None:
+        """Send ``packets`` as fast as synack answers them: at most ``window`` ahead of
+        ``answers()`` (how many synack has answered so far), so the TUN queue (500
+        packets) never overflows and every packet reaches synack."""
+        tx = self.tx
+        assert tx is not None
+        end = time.monotonic() + wait
+        for i, b in enumerate(packets):
+            while i - answers() >= window and time.monotonic() < end:
+                time.sleep(0.002)
+            tx.sendto(b, (SYNACK, 0))
+
+    def count_from_synack(self, mark: int, port: int, to: str = ATTACKER) -> Callable[[], int]:
+        """A cheap counter of what synack sent to ``to``:``port`` since ``mark``."""
+        sn = self.sniffer
+        assert sn is not None
+        pos = [mark]
+        n = [0]
+
+        def count() -> int:
+            new = sn.since(pos[0])
+            pos[0] += len(new)
+            n[0] += sum(1 for s in new if not s.to_synack and _is_to(s, to, port))
+            return n[0]
+
+        return count
+
     def mark(self) -> int:
         assert self.sniffer is not None
         return self.sniffer.mark()
@@ -340,6 +379,21 @@ class RawPeer:
     def raw(self, *args: Any, **kw: Any) -> bytes:
         _, _, raw = scapy()
         return raw(self.seg(*args, **kw))
+
+    def raw_at(self, seqs: Iterable[int], data: bytes, flags: str = "A", **kw: Any) -> list[bytes]:
+        """The same segment at each sequence number of ``seqs``: built once by scapy, then
+        copied with the sequence number and the TCP checksum rewritten (for floods)."""
+        b = bytearray(self.raw(flags, data, seq=0, **kw))
+        ihl = (b[0] & 0xF) * 4
+        b[ihl + 16:ihl + 18] = b"\0\0"
+        pseudo = bytes(b[12:20]) + bytes((0, 6)) + (len(b) - ihl).to_bytes(2, "big")
+        out = []
+        for seq in seqs:
+            b[ihl + 4:ihl + 8] = (seq & 0xFFFFFFFF).to_bytes(4, "big")
+            b[ihl + 16:ihl + 18] = b"\0\0"
+            b[ihl + 16:ihl + 18] = inet_checksum(pseudo + bytes(b[ihl:])).to_bytes(2, "big")
+            out.append(bytes(b))
+        return out
 
     def raw_options(self, flags: str, options: bytes, data: bytes = b"", **kw: Any) -> bytes:
         """A segment whose option octets are exactly ``options`` (a multiple of 4), however

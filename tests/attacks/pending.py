@@ -20,7 +20,8 @@ FIXES = {
                           "SND.UNA) are answered with an ACK at most once per 500 ms per connection, "
                           "as Linux's tcp_invalid_ratelimit",
     "ooo-bound": "bounded work per segment: the out-of-order queue holds a bounded number of segments "
-                 "(at most 1,024 here) and drops the newest beyond it, counted and traced",
+                 "(at most 512 one-octet segments at the default 64 KiB receive buffer) and drops the "
+                 "newest beyond it, counted and traced",
 }
 
 

@@ -86,7 +86,7 @@ def test_a_syn_with_an_illegal_option_length_is_not_accepted(arena, bystander, d
     peer = RawPeer(arena)
     m = arena.mark()
     arena.send(peer.raw_options("S", opts, seq=peer.iss, ack=0))
-    answers = arena.from_synack(m, port=peer.sport, wait=0.5)
+    answers = arena.from_synack(m, port=peer.sport, wait=0.3)
     assert [s.flags for s in answers] in ([], ["R"], ["RA"]), answers
     peer.connect()  # the same port, with good options: accepted
     assert peer.echo(b"fine") == b"fine"
@@ -99,7 +99,7 @@ def test_data_with_an_illegal_option_length_is_dropped_and_the_connection_lives(
     peer.connect()
     m = arena.mark()
     arena.send(peer.raw_options("PA", opts, b"evil"))
-    answers = arena.from_synack(m, port=peer.sport, wait=0.4)
+    answers = arena.from_synack(m, port=peer.sport, wait=0.3)
     assert not any(s.payload for s in answers), "synack echoed a malformed segment's data"
     assert not any("R" in s.flags for s in answers)
     assert peer.echo(b"good") == b"good"  # the same sequence number, well formed
