@@ -32,6 +32,7 @@ test: $(STAMP) apt
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/synflood.py
+	$(PY) benchmarks/adversarial.py
 	@if [ "$$(id -u)" = 0 ] && [ -e /dev/net/tun ]; then $(PY) benchmarks/kernel.py; else echo "kernel benchmark skipped: needs root and /dev/net/tun"; fi
 
 clean:
