@@ -395,6 +395,7 @@ class ChargedSim:
         self.echoes: list = []
         self.conns: list = []
         self.deadlines: dict[str, int | None] = {"server": None, "client": None}
+        self.tick_at: int | None = None
         self.waiting: deque = deque()  # processing start times of packets not yet started
         self.queue_drops = 0
 
@@ -447,6 +448,16 @@ class ChargedSim:
                 c.send(c.receive(n, now), now)
                 self.server.call(c, now)
 
+    def schedule_attack(self, t: int) -> None:
+        """One pending tick for the attacker, at its next due time."""
+        d = self.attack.due()
+        if d is None:
+            return
+        d = max(d, t)
+        if self.tick_at is None or d < self.tick_at:
+            self.tick_at = d
+            self.push(d, "attack-tick", d)
+
     def run(self) -> dict:
         a = self.attack
         client = self.client
@@ -458,12 +469,13 @@ class ChargedSim:
         end = start + flood_length(type(a), a.n) + AFTER
         self.push(start, "bystander")
         pending_echo: list = []          # [sent at, octets still to come]
+        limit = end + sec(30)
         got = 0
         while self.heap:
             t, _, kind, data = heapq.heappop(self.heap)
             if t > end and not pending_echo:
                 break
-            if t > end + sec(30):
+            if t > limit:
                 break
             if kind == "server":
                 self.arrive(t, data)
@@ -499,17 +511,15 @@ class ChargedSim:
                     self.push(t + EVERY, "bystander")
             elif kind == "attack-start":
                 self.route(a.start(t), t)
-                self.push(t, "attack-tick")
+                self.schedule_attack(t)
             elif kind == "attack-tick":
-                self.route(a.tick(t), t)
-                d = a.due()
-                if d is not None:
-                    self.push(max(d, t + ms(1)) if d <= t else d, "attack-tick")
+                if data == self.tick_at:
+                    self.tick_at = None
+                    self.route(a.tick(t), t)
+                    self.schedule_attack(t)
             elif kind == "attacker":
                 self.route(a.receive(data, t), t)
-                d = a.due()
-                if d is not None:
-                    self.push(max(d, t), "attack-tick")
+                self.schedule_attack(t)
         if pending_echo:  # an echo that never came back counts as waiting until the end
             self.echoes.append(self.busy - pending_echo[0])
         return {"rtts_s": [e / 1e9 for e in self.echoes], "cpu_s": self.cpu / 1e9, "attack_packets": a.sent,
