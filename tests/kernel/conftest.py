@@ -5,11 +5,10 @@ capture of the device that must show no malformed packet when the test ends."""
 from __future__ import annotations
 
 import secrets
-
-import pytest
 import subprocess
 
-from kernel_helpers import PREFIX, Capture, Impairment, ImpairedLink, Netns, skip_or_fail_without_kernel
+import pytest
+from kernel_helpers import PREFIX, Capture, ImpairedLink, Impairment, Netns, skip_or_fail_without_kernel
 
 from synack.api.realtime import Stack
 from synack.link.driver import real_host
