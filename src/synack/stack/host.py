@@ -35,6 +35,7 @@ from ..wire.ip import ecn_of, parse_packet
 from ..wire.tcp import TcpSegment
 from . import icmp as _icmp
 from .demux import ConnectionTable
+from .fragments import Reassembler
 # ``from synack.stack.host import Listener`` still works.
 from .listener import Listener
 from .packet import Packet
@@ -151,6 +152,8 @@ class Host:
         self._fastopen_secret = fastopen_secret
         self._syncookies: SynCookies | None = None
         self._fastopen_key: FastOpenKey | None = None
+        #: IP fragment reassembly (stack/fragments.py), with its limits and 30 s timeout
+        self.fragments = Reassembler(name, self.tracer, self._addrset, ttl=ttl)
 
     def __repr__(self) -> str:
         return f"<Host {self.name} {' '.join(self.addrs)}>"
@@ -170,11 +173,20 @@ class Host:
         return addr in self._addrset
 
     # ------------------------------------------------------------ link side
-    def deliver(self, packet: bytes, now: int) -> None:
-        """An IP packet arrived. Malformed packets become traced drops."""
+    def deliver(self, packet: bytes, now: int, checksum_ok: bool = False) -> None:
+        """An IP packet arrived. Malformed packets become traced drops. ``checksum_ok``: the
+        link vouches for the TCP checksum (a TUN device's offload: the kernel's own packets,
+        whose checksum it never computed), so it is not verified again."""
         try:
-            hdr, seg = parse_packet(packet)
+            hdr, seg = parse_packet(packet, not checksum_ok)
         except MalformedPacket as e:
+            if e.reason == "fragment":
+                # A piece of a datagram: reassembled (stack/fragments.py), then delivered whole.
+                self.changed = True  # the reassembly deadline may have moved
+                whole = self.fragments.add(packet, now)
+                if whole is not None:
+                    self.deliver(whole, now)
+                return
             if e.reason == "not-tcp":
                 # Not TCP: an ICMP error is passed to TCP (RFC 9293 §3.9.2.2 MUST-54, in
                 # stack/icmp.py); anything else is a traced drop there.
@@ -245,12 +257,17 @@ class Host:
         return tx
 
     def next_deadline(self) -> int | None:
-        """The earliest timer of any connection, in ns, or None."""
-        return self.table.next_deadline()
+        """The earliest timer of any connection or of fragment reassembly, in ns, or None."""
+        d = self.table.next_deadline()
+        f = self.fragments.deadline
+        return d if f is None or (d is not None and d <= f) else f
 
     def on_timeout(self, now: int) -> None:
         """Run every connection timer that is due at ``now``."""
         self.changed = True  # the next deadline moves on, even if every entry was stale
+        f = self.fragments.deadline
+        if f is not None and f <= now:
+            self._tx.extend(self.fragments.on_timeout(now))  # ICMP Time Exceeded, if any
         for conn in self.table.due(now):
             conn.on_timeout(now)  # (the connection tells the host: updated())
 
