@@ -104,10 +104,11 @@ class LinkPacket:
     (and ``hdr`` too when even the IP header is bad). A packet that travels as values gives
     its segment at once and makes ``raw`` only if asked."""
 
-    __slots__ = ("_pkt", "src_host", "dst_host", "_hdr", "_seg", "_parsed")
+    __slots__ = ("_pkt", "_raw", "src_host", "dst_host", "_hdr", "_seg", "_parsed")
 
     def __init__(self, raw: bytes | Packet, src_host: str, dst_host: str | None) -> None:
         self._pkt = raw
+        self._raw: bytes | None = raw if type(raw) is bytes else None  # type: ignore[assignment]
         self.src_host = src_host
         self.dst_host = dst_host
         self._parsed = False
@@ -117,8 +118,10 @@ class LinkPacket:
     @property
     def raw(self) -> bytes:
         """The packet's bytes."""
-        p = self._pkt
-        return p if type(p) is bytes else p.raw  # type: ignore[union-attr]
+        r = self._raw
+        if r is None:
+            r = self._raw = self._pkt.raw  # type: ignore[union-attr]
+        return r
 
     def _parse(self) -> None:
         self._parsed = True

@@ -50,6 +50,10 @@ class Parent(Protocol):
         """``conn`` was deleted or went back to LISTEN before being accepted."""
         ...
 
+    def _hold_ack(self, conn: Connection, seg: TcpSegment, now: int) -> bool:
+        """Drop the ACK that would complete ``conn``'s handshake while the accept queue is full?"""
+        ...
+
 
 class HostServices(Protocol):
     """What a host lends to its listeners and to ICMP handling."""
@@ -62,6 +66,8 @@ class HostServices(Protocol):
     #: how a closed port is answered (see Host), and the TTL of what the host sends
     reject_with: str
     ttl: int
+    #: the ISN source of the host's connections (RFC 6528)
+    isn: Any
 
     @property
     def syncookie_maker(self) -> SynCookies: ...
@@ -174,7 +180,7 @@ class ConnectionTable:
             lst = children.get(conn)
             if lst is not None and st is not _SYN_RECEIVED and conn in lst.pending:
                 lst._promote(conn, now)
-        d = conn.timers.next_deadline()
+        d = conn.timers.next
         dl = self._deadline
         if d is None:
             dl.pop(conn, None)

@@ -45,6 +45,7 @@ __all__ = ["Host", "Listener", "EPHEMERAL_PORTS", "Packet"]
 EPHEMERAL_PORTS = (32768, 60999)  # Linux's net.ipv4.ip_local_port_range
 
 _NOT_RETRANSMISSIONS = frozenset({None, "zero-window-probe", "keepalive", "syncookie"})
+_tuple_new = tuple.__new__
 _SYN_RECEIVED = State.SYN_RECEIVED
 
 
@@ -269,7 +270,8 @@ class Host:
         if f is not None and f <= now:
             self._tx.extend(self.fragments.on_timeout(now))  # ICMP Time Exceeded, if any
         for conn in self.table.due(now):
-            conn.on_timeout(now)  # (the connection tells the host: updated())
+            conn.on_timeout(now)
+            self.updated(conn, now)  # (the table dropped its deadline: reschedule it)
 
     # -- secrets, made on first use from the host's seed (or injected) -----------------
     def _secret(self, purpose: str) -> bytes:
@@ -378,13 +380,13 @@ class Host:
         out = conn.out
         if out:
             src, dst, cid = conn.local_addr, conn.remote_addr, conn.cid
-            tx = self._tx
+            append = self._tx.append
             tr = self.tracer
             ttl = self.ttl
             ecn = conn.ecn_ok
             for seg, cause in out:
                 # RFC 3168 §6.1: ECT(0) on new data only; the connection says which.
-                tx.append(Packet(src, dst, seg, conn.ect(seg, cause) if ecn else 0, ttl))
+                append(_tuple_new(Packet, (src, dst, seg, conn.ect(seg, cause) if ecn else 0, ttl)))
                 if tr.on:
                     tr.emit(SegmentSent(now, self.name, cid, src, dst, seg, cause not in _NOT_RETRANSMISSIONS,
                                         cause))

@@ -34,7 +34,7 @@ from ..tcp.fastopen import ServerFastOpen
 from ..tcp.isn import FixedIsn
 from ..tcp.state import State
 from ..trace.events import FastOpenEvent, ListenQueue, SegmentDropped, StateChanged, SynCookieMode
-from ..wire.seq import Seq
+from ..wire.seq import Seq, seq_add
 from ..wire.tcp import ACK, CWR, ECE, RST, SYN, FastOpen, Mss, SackPermitted, TcpSegment, Timestamps, WindowScale
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,8 +51,16 @@ class ListenerStats:
                  "cookies_rejected", "half_open_dropped", "fastopen_accepted", "fastopen_cookies")
 
     def __init__(self) -> None:
-        for name in self.__slots__:
-            setattr(self, name, 0)
+        #: SYNs that reached the listener, and those dropped (ListenDrops)
+        self.syns = self.syn_dropped = 0
+        #: ACKs or SYNs dropped because the accept queue was full (ListenOverflows)
+        self.accept_overflows = 0
+        #: SYN cookies sent, accepted and rejected (SyncookiesSent, ...Recv, ...Failed)
+        self.cookies_sent = self.cookies_accepted = self.cookies_rejected = 0
+        #: half-open connections given up before they were accepted
+        self.half_open_dropped = 0
+        #: Fast Open: SYNs whose data was accepted, and cookies issued
+        self.fastopen_accepted = self.fastopen_cookies = 0
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -222,7 +230,8 @@ class Listener:
             if tfo is not None and tfo.accepted:
                 # RFC 7413 §4.2.2: ready for accept() now, SYN data readable.
                 self.accept_queue.append(conn)
-                self._tfo_open.add(conn)
+                if self._tfo_open is not None:  # (made by _fastopen for a valid cookie)
+                    self._tfo_open.add(conn)
                 st.fastopen_accepted += 1
                 if host.tracer.on:
                     host.tracer.emit(FastOpenEvent(now, host.name, conn.cid, "data-accepted",
@@ -287,6 +296,7 @@ class Listener:
                              seg.option(SackPermitted) is not None, offered_ts,
                              seg.flags & (ECE | CWR) == ECE | CWR and self.config.ecn != "off")
         maker = host.syncookie_maker
+        synack: TcpSegment | None = None
         for _ in range(2):
             iss = maker.make(key, seg.seq, opts, now)
             scratch = host.new_connection(key, self.config, owned=False, traced=False, isn=FixedIsn(int(iss)))
@@ -302,6 +312,8 @@ class Listener:
             if agreed == opts:
                 break
             opts = agreed
+        if synack is None:
+            return
         our_ts = synack.option(Timestamps)
         options = synack.options
         if our_ts is not None:
@@ -319,7 +331,8 @@ class Listener:
                                        or now - self._overflow_at > 2 * host.syncookie_maker.period)):
             return False  # no SYN queue overflow lately: an ACK for no TCB is just that
         ts = seg.option(Timestamps)
-        opts = host.syncookie_maker.check(key, seg.seq - 1, seg.ack - 1, now, ts.tsecr if ts else None)
+        opts = host.syncookie_maker.check(key, seq_add(seg.seq, -1), seq_add(seg.ack, -1), now,
+                                          ts.tsecr if ts else None)
         if opts is None:
             self.stats.cookies_rejected += 1
             tr = host.tracer
@@ -340,7 +353,7 @@ class Listener:
             syn_opts += (SackPermitted(),)
         if opts.timestamps and ts is not None:
             syn_opts += (Timestamps(ts.tsval, 0),)
-        irs = seg.seq - 1
+        irs = seq_add(seg.seq, -1)
         syn = TcpSegment(seg.src_port, seg.dst_port, irs, Seq(0), SYN | (ECE | CWR if opts.ecn else 0),
                          seg.wnd, b"", syn_opts)
         conn = host.new_connection(key, self.config, owned=False, traced=False, isn=FixedIsn(int(seg.ack - 1)))

@@ -11,6 +11,7 @@ the values, for bandwidth and MTU.
 
 from __future__ import annotations
 
+from typing import NamedTuple
 
 from ..wire.ip import emit_packet
 from ..wire.tcp import Eol, FastOpen, Mss, Nop, Sack, SackPermitted, TcpSegment, Timestamps, UnknownOption, WindowScale
@@ -43,27 +44,20 @@ def tcp_header_len(options: tuple) -> int:
     return 20 + ((n + 3) & ~3)
 
 
-class Packet:
+class Packet(NamedTuple):
     """An IP packet carrying one TCP segment (see the module docstring)."""
 
-    __slots__ = ("src", "dst", "seg", "ecn", "ttl", "_raw")
-
-    def __init__(self, src: str, dst: str, seg: TcpSegment, ecn: int = 0, ttl: int = 64) -> None:
-        self.src = src
-        self.dst = dst
-        self.seg = seg
-        #: the ECN field (RFC 3168 §5): 0 not-ECT, 2 ECT(0), 1 ECT(1), 3 CE
-        self.ecn = ecn
-        self.ttl = ttl
-        self._raw: bytes | None = None
+    src: str
+    dst: str
+    seg: TcpSegment
+    #: the ECN field (RFC 3168 §5): 0 not-ECT, 2 ECT(0), 1 ECT(1), 3 CE
+    ecn: int = 0
+    ttl: int = 64
 
     @property
     def raw(self) -> bytes:
-        """The packet's bytes (made once)."""
-        r = self._raw
-        if r is None:
-            r = self._raw = emit_packet(self.src, self.dst, self.seg, self.ttl, self.ecn)
-        return r
+        """The packet's bytes (made at each use: keep them if you need them twice)."""
+        return emit_packet(self.src, self.dst, self.seg, self.ttl, self.ecn)
 
     @property
     def version(self) -> int:
@@ -72,15 +66,9 @@ class Packet:
     @property
     def size(self) -> int:
         """The length of ``raw``, without making it."""
-        r = self._raw
-        if r is not None:
-            return len(r)
         seg = self.seg
         return (40 if ":" in self.src else 20) + tcp_header_len(seg.options) + len(seg.payload)
 
     def marked(self, ecn: int) -> Packet:
         """The same packet with another ECN field (a router marking CE, RFC 3168 §5)."""
-        return Packet(self.src, self.dst, self.seg, ecn, self.ttl)
-
-    def __repr__(self) -> str:
-        return f"Packet({self.src} -> {self.dst}, {self.seg!r}, ecn={self.ecn})"
+        return self._replace(ecn=ecn)

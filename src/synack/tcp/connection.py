@@ -23,12 +23,11 @@ errors of the local user raise :mod:`synack.tcp.errors` exceptions.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Any, Protocol
-from collections.abc import Callable
+from typing import Any
 
 from ..trace.events import NULL_TRACER, ConnectionError_, StateChanged, Tracer
-from ..wire.seq import Seq, seq_add
-from ..wire.tcp import ACK, CWR, FIN, RST, SYN, URG, TcpSegment, Timestamps
+from ..wire.seq import Seq, seq_add, seq_dist
+from ..wire.tcp import ACK, CWR, FIN, PSH, RST, SYN, URG, TcpSegment, Timestamps
 from . import keepalive as _keepalive
 from . import timestamps as _ts
 from .config import TcpConfig
@@ -42,6 +41,7 @@ from .output import CE, ECT0
 from .receiver import RECEIVING, Receiver
 from .sender import SENDING, Sender
 from .state import TRANSITIONS, State
+from .tcb import IsnSource, Owner
 from .timers import Timer, Timers
 
 __all__ = ["Connection", "IsnSource", "Owner", "reset_for", "ECT0", "CE"]
@@ -52,14 +52,7 @@ CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT = State.CLOSE_WAIT, State.CLOSING, Stat
 _CLOSED_FOR_SENDING = frozenset({FIN_WAIT_1, FIN_WAIT_2, CLOSING, LAST_ACK, TIME_WAIT})
 _SYNCHRONIZED_OPEN = frozenset({ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT})
 
-IsnSource = Callable[[str, int, str, int, int], Seq]
 _EMPTY = b""
-
-
-class Owner(Protocol):
-    """What a connection's owner (a host) offers: told after every event."""
-
-    def updated(self, conn: Connection, now: int) -> None: ...
 
 
 def reset_for(seg: TcpSegment) -> TcpSegment | None:
@@ -82,19 +75,7 @@ def _of(path: str, doc: str) -> Any:
 class Connection(Handshake, Control):
     """A TCB and the procedures of RFC 9293 §3.10 that act on it."""
 
-    __slots__ = (
-        "local_addr", "local_port", "remote_addr", "remote_port", "cid", "config", "tr", "isn",
-        "state", "passive", "ipv6", "mss_limit",
-        "snd", "rcv", "timers",              # the owners of SND.*, RCV.* and the timers
-        "ws_ok", "snd_wscale", "rcv_wscale",  # RFC 7323 §2: negotiated; Snd.Wind.Shift, Rcv.Wind.Shift
-        "ts_ok", "ts_off",                    # RFC 7323 §3: negotiated; this connection's TSval offset
-        "sack_ok", "ecn_ok",                  # RFC 2018, RFC 3168: negotiated
-        "out", "error", "soft_error", "icmp_error", "challenge", "segs_in", "segs_out",
-        "_ka",     # keep-alive state (tcp/keepalive.py), RFC 9293 §3.8.4, or None
-        "_tfo",    # Fast Open state (tcp/fastopen.py), RFC 7413, or None
-        "_now",    # time of the event being processed: the TSval clock reads it
-        "owner",   # told after every event (Owner), or None
-    )
+    __slots__ = ()
 
     def __init__(self, local_addr: str, local_port: int, remote_addr: str, remote_port: int, *,
                  config: TcpConfig | None = None, isn: IsnSource | None = None,
@@ -128,6 +109,8 @@ class Connection(Handshake, Control):
         self._ka: _keepalive.KeepAlive | None = None
         self._tfo: ClientFastOpen | ServerFastOpen | None = None
         self.owner = owner
+        self._told_state: State | None = None
+        self._told_at: int | None = None
 
     def __repr__(self) -> str:
         return (f"<Connection {self.local_addr}:{self.local_port} -> "
@@ -203,9 +186,13 @@ class Connection(Handshake, Control):
 
     # ------------------------------------------------------------------ state and output
     def _settle(self, now: int) -> None:
-        """The end of every event: tell the owner, which takes what was queued."""
+        """The end of every event: tell the owner, which takes what was queued and keeps
+        its tables current, when anything it sees changed (output, state, next deadline)."""
         owner = self.owner
-        if owner is not None:
+        if owner is not None and (self.out or self.state is not self._told_state
+                                  or self.timers.next != self._told_at):
+            self._told_state = self.state
+            self._told_at = self.timers.next
             owner.updated(self, now)
 
     def _set_state(self, new: State, now: int, cause: str, rule: str = "", trace: bool = True) -> None:
@@ -470,7 +457,9 @@ class Connection(Handshake, Control):
         if ka is not None:
             ka.heard_from_peer(now)  # keep-alive idleness counts from the last segment heard
         st = self.state
-        if st is CLOSED:
+        if st is ESTABLISHED and self._predicted(seg, now):
+            pass  # the next data in order, or an ACK of new data: done
+        elif st is CLOSED:
             self._closed_state(seg, now)
         elif st is LISTEN:
             self._listen_state(seg, now)
@@ -479,6 +468,44 @@ class Connection(Handshake, Control):
         else:
             self._other_states(seg, now)
         self._settle(now)
+
+    def _predicted(self, seg: TcpSegment, now: int) -> bool:
+        """Header prediction: RFC 9293 §3.10.7.4 for the two segments an ESTABLISHED
+        connection mostly gets, the next data in order (acknowledging nothing new) and a
+        pure ACK of new data, when every check but the ACK field and the text is known to
+        pass. False (and nothing done) for any other segment: the full dispatch follows."""
+        if seg.flags & ~PSH != ACK:
+            return False  # (SYN, FIN, RST, URG, ECE, CWR: the full checks)
+        rcv = self.rcv
+        seq = seg.seq
+        if seq != rcv.rcv_nxt:
+            return False
+        ts = None
+        if self.ts_ok:
+            o = seg.options  # (NOP, NOP, TS: RFC 7323 Appendix A; anything else goes the long way)
+            if len(o) != 3 or type(o[2]) is not Timestamps:
+                return False
+            ts = o[2]
+            if _ts.ts_lt(ts.tsval, rcv.ts_recent):
+                return False  # (PAWS decides)
+        snd = self.snd
+        payload = seg.payload
+        una = snd.snd_una
+        if payload:
+            if (seg.ack != una or snd.lr is not None or rcv.ooo or rcv.rd_closed
+                    or len(payload) > seq_dist(rcv.rcv_adv, seq)):
+                return False
+            snd.window_update(seg, una, now)  # fifth check: nothing new acknowledged
+        elif una.lt(seg.ack) and not seg.ack.gt(snd.snd_nxt):
+            snd.ack_arrives(seg, now)  # fifth check: new data acknowledged
+        else:
+            return False
+        if ts is not None and not rcv.last_ack_sent.lt(seq):
+            rcv.take_timestamp(ts.tsval, now)  # RFC 7323 §4.3 (1)
+        if payload:
+            rcv.deliver(payload, now)  # seventh check: in order, within the window
+        self._output(now)
+        return True
 
     def _closed_state(self, seg: TcpSegment, now: int) -> None:
         """RFC 9293 §3.10.7.1: a reset answers everything but a reset."""

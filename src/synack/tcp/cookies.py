@@ -147,22 +147,22 @@ class SynCookies:
         """The options a valid cookie carries, or None. ``irs`` is SEG.SEQ - 1 and ``iss``
         SEG.ACK - 1 of the ACK that returns the cookie; ``tsecr`` its TSecr when it carries
         timestamps."""
-        iss = int(iss)
+        cookie = int(iss)
         t_now = now // self.period
-        age = (t_now - (iss >> 28)) & 0xF
+        age = (t_now - (cookie >> 28)) & 0xF
         if age > MAX_AGE:
             return None
         t = t_now - age
-        idx = (iss >> 25) & 7
+        idx = (cookie >> 25) & 7
         if tsecr is not None:
             bits = tsecr & _TS_MASK
-            if self._mac(cid, irs, t, True, idx << TS_BITS | bits) & _MAC_TS != iss & _MAC_TS:
+            if self._mac(cid, irs, t, True, idx << TS_BITS | bits) & _MAC_TS != cookie & _MAC_TS:
                 return None
             ts = True
         else:
-            data = (iss >> 19) & 0x1FF
+            data = (cookie >> 19) & 0x1FF
             bits = data & _TS_MASK
-            if self._mac(cid, irs, t, False, data) & _MAC_PLAIN != iss & _MAC_PLAIN:
+            if self._mac(cid, irs, t, False, data) & _MAC_PLAIN != cookie & _MAC_PLAIN:
                 return None
             ts = False
         w = bits & 0xF

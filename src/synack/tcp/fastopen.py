@@ -137,7 +137,7 @@ class ServerFastOpen:
         self.cookie = cookie
 
 
-def client_syn_payload(state: ClientFastOpen, buffered: bytes, mss: int, now: int) -> bytes:
+def client_syn_payload(state: ClientFastOpen, buffered: bytes | bytearray, mss: int, now: int) -> bytes:
     """The data a client's first SYN carries: up to one MSS of ``buffered`` when it has a
     cookie and no recent SYN loss to this server, else nothing (a cookie request)."""
     if not state.cookie or not buffered:

@@ -33,7 +33,7 @@ from .state import State
 from .timers import Timer
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .connection import Connection
+    from .output import Output
 
 #: States in which an idle connection is probed (Linux also probes in FIN-WAIT-2).
 PROBED = frozenset({State.ESTABLISHED, State.CLOSE_WAIT, State.FIN_WAIT_2})
@@ -60,7 +60,7 @@ class KeepAlive:
 
     __slots__ = ("conn", "probes", "heard")
 
-    def __init__(self, conn: Connection, now: int) -> None:
+    def __init__(self, conn: Output, now: int) -> None:
         self.conn = conn
         self.probes = 0
         self.heard = now

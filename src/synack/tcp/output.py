@@ -6,29 +6,17 @@ sender's and the receiver's state into segments: the window and options of the m
 §3.8.5), and the queue ``out`` of ``(segment, cause)`` pairs that the connection's owner
 drains. Every segment with ACK tells the receiver that the ACK it owed is paid.
 
-It also declares, for readers and type checkers, what the other parts of the connection
-(:mod:`~synack.tcp.handshake`, :mod:`~synack.tcp.control`) may use.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from ..trace.events import SegmentDropped, Tracer
-from ..wire.seq import MASK, Seq, seq_dist
+from ..trace.events import SegmentDropped
+from ..wire.seq import MASK, Seq, seq_add, seq_dist
 from ..wire.tcp import ACK, ECE, RST, SYN, URG, Nop, TcpSegment, Timestamps
 from . import timestamps as _ts
 from .sender import SENDING
 from .state import State
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .config import TcpConfig
-    from .errors import TcpError, Unreachable
-    from .fastopen import ClientFastOpen, ServerFastOpen
-    from .keepalive import KeepAlive
-    from .receiver import Receiver
-    from .sender import Sender
-    from .timers import Timers
+from .tcb import Tcb
 
 __all__ = ["Output", "ECT0", "CE"]
 
@@ -38,52 +26,15 @@ ECT0, CE = 0b10, 0b11
 _EMPTY = b""
 _NOP = Nop()
 _tuple_new = tuple.__new__
+_SEQ0 = Seq(0)
 _TS_TICK = _ts.TS_TICK
 _CLOSED, _LISTEN, _SYN_RECEIVED = State.CLOSED, State.LISTEN, State.SYN_RECEIVED
 
 
-class Output:
+class Output(Tcb):
     """Building and queueing our segments (see the module docstring)."""
 
     __slots__ = ()
-
-    # What the connection provides (declared for readers and type checkers).
-    if TYPE_CHECKING:  # pragma: no cover
-        local_addr: str
-        local_port: int
-        remote_addr: str
-        remote_port: int
-        cid: tuple
-        config: TcpConfig
-        tr: Tracer
-        isn: Any
-        state: State
-        passive: bool
-        ipv6: bool
-        mss_limit: int
-        snd: Sender
-        rcv: Receiver
-        timers: Timers
-        ws_ok: bool
-        snd_wscale: int
-        rcv_wscale: int
-        ts_ok: bool
-        ts_off: int
-        sack_ok: bool
-        ecn_ok: bool
-        out: list
-        error: TcpError | None
-        soft_error: str | None
-        icmp_error: Unreachable | None
-        _ka: KeepAlive | None
-        _tfo: ClientFastOpen | ServerFastOpen | None
-        _now: int
-
-        def _set_state(self, new: State, now: int, cause: str, rule: str = "", trace: bool = True) -> None: ...
-        def _fail(self, err: TcpError, now: int, cause: str, rule: str) -> None: ...
-        def _settle(self, now: int) -> None: ...
-        def _abandon_passive(self, now: int, cause: str, err: TcpError) -> None: ...
-        def _syn_ecn_bits(self, flags: int) -> int: ...
 
     def _segment(self, seq: Seq, ack: Seq | None, flags: int, payload: bytes = _EMPTY,
                  options: tuple = ()) -> TcpSegment:
@@ -119,8 +70,8 @@ class Output:
             if up > 0:
                 return TcpSegment(self.local_port, self.remote_port, seq, ack if ack is not None else Seq(0),
                                   flags | URG, wnd, payload, options, up if up <= 0xFFFF else 0xFFFF)
-        return TcpSegment(self.local_port, self.remote_port, seq, ack if ack is not None else Seq(0),
-                          flags, wnd, payload, options)
+        return _tuple_new(TcpSegment, (self.local_port, self.remote_port, seq, ack if ack is not None else _SEQ0,
+                                       flags, wnd, payload, options, 0))
 
     def _emit(self, seg: TcpSegment, now: int, cause: str | None = None) -> None:
         """Queue ``seg`` for transmission; any segment with ACK carries our receive state."""
@@ -154,7 +105,7 @@ class Output:
     def _send_probe(self, now: int, cause: str) -> None:
         """<SEQ=SND.UNA-1><ACK=RCV.NXT><CTL=ACK>: below the peer's window, so it must answer
         with an ACK (zero-window probes, keep-alives)."""
-        self._emit(self._segment(self.snd.snd_una - 1, self.rcv.rcv_nxt, ACK), now, cause)
+        self._emit(self._segment(seq_add(self.snd.snd_una, -1), self.rcv.rcv_nxt, ACK), now, cause)
 
     def _advise(self, problem: str) -> None:
         """Negative advice for the user (RFC 9293 §3.8.3 MUST-20, SHLD-9; SHLD-25)."""

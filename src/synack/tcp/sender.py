@@ -278,37 +278,47 @@ class Sender(SendSequence):
             self._send_recovery(now)  # RFC 6675 NextSeg() with PRR, or after an RTO
             return
         sbuf = self.buf
+        blen = len(sbuf)
         mss = self.eff_mss()
         seg_max = self.max_segment_bytes
         seg_max = mss if seg_max is None or seg_max < mss else seg_max
+        # Positions as offsets into the buffer (octet 0 is sequence number buf_seq; the FIN,
+        # if queued, is offset blen): one conversion each way per segment.
         sbuf_seq = self.buf_seq
-        fin_seq = seq_add(sbuf_seq, len(sbuf))
-        fin_end = seq_add(fin_seq, 1)
+        una_off = seq_dist(self.snd_una, sbuf_seq)
+        nxt_off = seq_dist(self.snd_nxt, sbuf_seq)
         cwnd = self.cc.cwnd
         dup = self.dupacks
         if 0 < dup < 3:
             # RFC 3042 limited transmit: a new segment for each of the first two duplicate
             # ACKs, beyond cwnd (which itself does not change).
             cwnd += dup * mss
+        wnd = self.snd_wnd
+        if limit is None and cwnd < wnd:
+            wnd = cwnd
+        edge = una_off + wnd  # the first octet beyond what the windows allow
+        fin_queued = self.fin_queued
         segment = conn._segment
         emit = conn._emit
         rcv = conn.rcv
         sent_new = False
         while True:
-            rtx = self.rtx_nxt is not None
-            pos = self.rtx_nxt if rtx else self.snd_nxt
-            off = seq_dist(pos, sbuf_seq)
-            remaining = len(sbuf) - off
-            if limit is None:
-                wnd = self.snd_wnd if self.snd_wnd < cwnd else cwnd
-                usable = seq_dist(self.snd_una + wnd, pos)
+            rtx_nxt = self.rtx_nxt
+            if rtx_nxt is not None:
+                rtx = True
+                pos = rtx_nxt
+                off = seq_dist(pos, sbuf_seq)
             else:
-                usable = seq_dist(self.snd_una + self.snd_wnd, pos)
-                if usable > limit:
-                    usable = limit
+                rtx = False
+                pos = self.snd_nxt
+                off = nxt_off
+            remaining = blen - off
+            usable = edge - off
+            if limit is not None and usable > limit:
+                usable = limit
             if rtx:
                 # Going back over sent data: never past SND.NXT, where new data begins.
-                sent = seq_dist(self.snd_nxt, pos)
+                sent = nxt_off - off
                 if remaining > sent:
                     remaining = sent
             if remaining > 0:
@@ -321,8 +331,7 @@ class Sender(SendSequence):
                     # (only our SYN in flight counts as idle: a Fast Open server answers
                     # before the handshake completes, RFC 7413 §4.2.2; Linux's Minshall
                     # check does not hold data behind a SYN either)
-                    idle = self.snd_nxt == self.snd_una or (
-                        self.snd_una == self.iss and self.snd_nxt == self.iss + 1)
+                    idle = nxt_off == una_off or (self.snd_una == self.iss and nxt_off == una_off + 1)
                     nodelay = conn.config.nodelay
                     if n < remaining:
                         # Window-limited runt (RFC 9293 §3.8.6.2.1, MUST-38): rule (3) sends
@@ -334,41 +343,41 @@ class Sender(SendSequence):
                             if idle and timers.pending(_PERSIST) is None:
                                 timers.arm(_SWS, now + conn.config.sws_override, now)
                             break
-                    elif not idle and not nodelay and not self.fin_queued:
+                    elif not idle and not nodelay and not fin_queued:
                         break  # Nagle (SHLD-7): wait for the outstanding data's ACK
                 payload = bytes(sbuf[off:off + n])
                 flags = ACK
-                if off + n == len(sbuf):
+                if off + n == blen:
                     flags |= PSH  # MUST-61: PSH on the last buffered segment
-                    if self.fin_queued and (not rtx or self.snd_nxt.gt(fin_seq)):
+                    if fin_queued and (not rtx or nxt_off > blen):
                         flags |= FIN
                         n += 1
                 if self.cwr and not rtx:
                     flags |= CWR  # RFC 3168 §6.1.2: the first new data after a reduction
                     self.cwr = False
-                end = seq_add(pos, n)
                 emit(segment(pos, rcv.rcv_nxt, flags, payload), now, self.rtx_cause if rtx else None)
-            elif self.fin_queued and pos == fin_seq and (not rtx or self.snd_nxt.gt(fin_seq)):
+            elif fin_queued and off == blen and (not rtx or nxt_off > blen):
                 # A bare FIN, sent whatever the window (it carries no data).
-                end = fin_end
                 n = 1
                 emit(segment(pos, rcv.rcv_nxt, ACK | FIN), now, self.rtx_cause if rtx else None)
             else:
                 break
+            end_off = off + n
             force = False
             if rtx:
                 self.retransmits += 1
                 self.rtt_seq = None  # Karn
                 if lr is not None:
-                    a = self.abs(pos)
+                    a = self.una_abs + (off - una_off)
                     lr.resent(a, a + n, now)
-                self.rtx_nxt = end if end.lt(self.snd_nxt) else None
+                self.rtx_nxt = seq_add(sbuf_seq, end_off) if end_off < nxt_off else None
             else:
                 if lr is not None:
-                    a = self.una_abs + seq_dist(pos, self.snd_una)
+                    a = self.una_abs + (off - una_off)
                     lr.sent(a, a + n, now)
                     sent_new = True
-                self.snd_nxt = end
+                nxt_off = end_off
+                end = self.snd_nxt = seq_add(sbuf_seq, end_off)
                 if self.rtt_seq is None:
                     self.rtt_seq, self.rtt_time = end, now
                 if limit is not None:
@@ -380,12 +389,11 @@ class Sender(SendSequence):
             if timers.pending(_PERSIST) is not None:
                 timers.cancel(_PERSIST, now)
                 self.persist_backoff = 0
-            if end == fin_end:
-                break
+            if end_off == blen + 1:
+                break  # (the FIN went)
         # Zero window with data waiting and nothing in flight: the persist timer
         # (RFC 9293 §3.8.6.1) keeps asking for a window update.
-        if (self.snd_wnd == 0 and self.snd_una == self.snd_nxt and timers.pending(_PERSIST) is None
-                and len(sbuf) - (self.snd_nxt - sbuf_seq) > 0):
+        if self.snd_wnd == 0 and nxt_off == una_off and blen - nxt_off > 0 and timers.pending(_PERSIST) is None:
             timers.arm(_PERSIST, now + self.rtt.timeout, now, 0)
         if sent_new and lr is not None and timers.pending(_TLP) is None and lr.use_rack and lr.state is OPEN \
                 and lr.tlp.end is None:
@@ -536,8 +544,14 @@ class Sender(SendSequence):
             self._sack_ack(seg, una, now)  # SACK-based loss recovery (tcp/recovery.py)
         if conn.ecn_ok and seg.flags & ECE and st in SENDING:
             self._ecn_echo(now)  # RFC 3168 §6.1.2: congestion on the way to the peer
-        # Window update (RFC 9293 §3.10.7.4): if SND.UNA =< SEG.ACK =< SND.NXT and the
-        # segment is newer than the last update.
+        self.window_update(seg, una, now)
+
+    def window_update(self, seg: TcpSegment, una: Seq, now: int) -> None:
+        """The window update of the fifth check (RFC 9293 §3.10.7.4): if SND.UNA =< SEG.ACK
+        =< SND.NXT and the segment is newer than the last update (``una`` is SND.UNA as the
+        segment arrived). The persist timer stops when the window opens."""
+        conn = self.conn
+        ack = seg.ack
         if (self.snd_wl1.lt(seg.seq) or (self.snd_wl1 == seg.seq and self.snd_wl2.le(ack))) and una.le(ack):
             old = self.snd_wnd
             w = seg.wnd << conn.snd_wscale  # RFC 7323 §2.3: SEG.WND << Snd.Wind.Shift

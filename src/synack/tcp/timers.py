@@ -60,7 +60,7 @@ _NSLOTS = 6
 class Timers:
     """The deadlines of one connection's timers (see the module docstring)."""
 
-    __slots__ = ("conn", "at", "kind")
+    __slots__ = ("conn", "at", "kind", "next")
 
     def __init__(self, conn: Connection) -> None:
         #: the connection whose tracer and id label the events
@@ -70,6 +70,8 @@ class Timers:
         #: which Timer each slot was last armed as
         self.kind: list[Timer] = [Timer.RTO, Timer.TIME_WAIT, Timer.DELAYED_ACK, Timer.PERSIST,
                                   Timer.TLP, Timer.KEEPALIVE]
+        #: the earliest deadline of any slot (kept as slots change), or None
+        self.next: int | None = None
 
     def __repr__(self) -> str:
         armed = ", ".join(f"{self.kind[i].label}={d}" for i, d in enumerate(self.at) if d is not None)
@@ -78,8 +80,14 @@ class Timers:
     def arm(self, timer: Timer, at: int, now: int, backoff: int = 0) -> None:
         """(Re)start ``timer`` to expire at ``at`` (ns); ``backoff`` goes into the trace."""
         slot = _SLOT[timer]
+        old = self.at[slot]
         self.at[slot] = at
         self.kind[slot] = timer
+        nxt = self.next
+        if nxt is None or at < nxt:
+            self.next = at
+        elif old == nxt and at != old:
+            self.next = self._earliest()  # the earliest deadline moved later
         conn = self.conn
         tr = conn.tr
         if tr.on:
@@ -89,8 +97,11 @@ class Timers:
         """Stop ``timer`` (or the one sharing its slot), tracing the cancellation if it was
         running."""
         slot = _SLOT[timer]
-        if self.at[slot] is not None:
+        old = self.at[slot]
+        if old is not None:
             self.at[slot] = None
+            if old == self.next:
+                self.next = self._earliest()
             conn = self.conn
             tr = conn.tr
             if tr.on:
@@ -119,6 +130,9 @@ class Timers:
 
     def next_deadline(self) -> int | None:
         """The earliest deadline of any running timer, or None."""
+        return self.next
+
+    def _earliest(self) -> int | None:
         d = None
         for t in self.at:
             if t is not None and (d is None or t < d):
@@ -133,6 +147,8 @@ class Timers:
         if d is None or d > now:
             return False
         self.at[slot] = None
+        if d == self.next:
+            self.next = self._earliest()
         conn = self.conn
         tr = conn.tr
         if tr.on:

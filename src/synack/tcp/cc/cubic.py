@@ -139,9 +139,11 @@ class Cubic(CongestionControl):
             else:
                 self.k = cubic_k(self.w_max, cwnd)
         t = (now - self.t_epoch) / _NS
+        w_max = self.w_max
+        assert w_max is not None  # (set at the start of every epoch above)
         rtt = (self.srtt or 0) / _NS
         # RFC 9438 §4.2: target = W_cubic(t + RTT), within [cwnd, 1.5 * cwnd].
-        target = w_cubic(t + rtt, self.k, self.w_max)
+        target = w_cubic(t + rtt, self.k, w_max)
         if target < cwnd:
             target = cwnd
         elif target > 1.5 * cwnd:
@@ -150,7 +152,7 @@ class Cubic(CongestionControl):
         # RFC 9438 §4.3 Figure 4; alpha becomes 1 once W_est reaches cwnd_prior.
         alpha = 1.0 if self.w_est >= self.cwnd_prior else ALPHA_CUBIC
         self.w_est += alpha * segments_acked / cwnd
-        if w_cubic(t, self.k, self.w_max) < self.w_est:
+        if w_cubic(t, self.k, w_max) < self.w_est:
             # Reno-friendly region (§4.3): cwnd follows W_est.
             new = self.w_est if self.w_est > cwnd else cwnd
         else:
