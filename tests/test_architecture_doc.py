@@ -21,7 +21,7 @@ DOC = ROOT / "docs" / "architecture.md"
 
 _PACKAGES = ("wire", "tcp", "stack", "link", "api", "trace", "scenarios", "cli", "apps", "examples")
 #: a path under src/synack (``tcp/sender.py``, ``tcp/cc/``) or under the repository (``tests/...``)
-_PATH = re.compile(r"(?<![\w/.])((?:%s|tests|docs|benchmarks)/[\w/]*(?:\.py|\.md|/))" % "|".join(_PACKAGES))
+_PATH = re.compile(r"(?<![\w/.])((?:" + "|".join(_PACKAGES) + r"|tests|docs|benchmarks)/[\w/]*(?:\.py|\.md|/))")
 #: a backquoted CamelCase name, optionally with one attribute: `Sender`, `Host.deliver(...)`
 _NAME = re.compile(r"`([A-Z][a-z]\w*(?:\.\w+)?)(?:\([^`]*\))?`")
 
