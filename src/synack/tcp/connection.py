@@ -517,10 +517,12 @@ class Connection(Handshake, Control):
     def _acceptable(self, seg: TcpSegment) -> bool:
         """The segment acceptability test of RFC 9293 §3.10.7.4 (first check)."""
         rcv = self.rcv
-        wnd = rcv.rcv_wnd
+        rn = rcv.rcv_nxt
+        wnd = seq_dist(rcv.rcv_adv, rn)  # RCV.WND
+        if wnd < 0:
+            wnd = 0
         f = seg.flags
         slen = len(seg.payload) + (1 if f & SYN else 0) + (1 if f & FIN else 0)
-        rn = rcv.rcv_nxt
         if slen == 0:
             if wnd == 0:
                 return seg.seq == rn

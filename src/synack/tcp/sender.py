@@ -32,7 +32,7 @@ from .rtt import RttEstimator
 from .sack import SegmentRecord
 from .state import State
 from .tcb import SendSequence
-from .timers import Timer
+from .timers import LOSS_SLOT, PROBE_SLOT, RTO_SLOT, Timer
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import TcpConfig
@@ -130,7 +130,8 @@ class Sender(SendSequence):
         """How many more octets SEND accepts now."""
         if self.fin_queued:
             return 0
-        return max(self.conn.config.snd_buf - len(self.buf), 0)
+        n = self.conn.config.snd_buf - len(self.buf)
+        return n if n > 0 else 0
 
     def eff_mss(self) -> int:
         """Octets of data a full segment carries: SendMSS less the options every segment
@@ -255,8 +256,8 @@ class Sender(SendSequence):
         at = now + self.rtt.timeout
         cfg = conn.config
         r2 = cfg.r2_syn if conn.state in _HANDSHAKE else cfg.r2
-        if r2 is not None and self.rtx_since is not None:
-            at = min(at, self.rtx_since + r2)
+        if r2 is not None and self.rtx_since is not None and self.rtx_since + r2 < at:
+            at = self.rtx_since + r2
         conn.timers.arm(_RTO, at, now, self.rtt.backoff)
 
     def send_data(self, now: int, limit: int | None = None, force: bool = False) -> None:
@@ -340,7 +341,7 @@ class Sender(SendSequence):
                         # waits for an ACK, or, with nothing in flight to bring one, for
                         # the override timeout of rule (4).
                         if n < (self.max_snd_wnd >> 1) or not (idle or nodelay):
-                            if idle and timers.pending(_PERSIST) is None:
+                            if idle and timers.at[PROBE_SLOT] is None:
                                 timers.arm(_SWS, now + conn.config.sws_override, now)
                             break
                     elif not idle and not nodelay and not fin_queued:
@@ -384,18 +385,18 @@ class Sender(SendSequence):
                     limit -= n
             if self.rtx_since is None:
                 self.rtx_since = now
-            if timers.pending(_RTO) is None:
+            if timers.at[RTO_SLOT] is None:
                 self.arm_rto(now)
-            if timers.pending(_PERSIST) is not None:
+            if timers.at[PROBE_SLOT] is not None:
                 timers.cancel(_PERSIST, now)
                 self.persist_backoff = 0
             if end_off == blen + 1:
                 break  # (the FIN went)
         # Zero window with data waiting and nothing in flight: the persist timer
         # (RFC 9293 §3.8.6.1) keeps asking for a window update.
-        if self.snd_wnd == 0 and nxt_off == una_off and blen - nxt_off > 0 and timers.pending(_PERSIST) is None:
+        if self.snd_wnd == 0 and nxt_off == una_off and blen - nxt_off > 0 and timers.at[PROBE_SLOT] is None:
             timers.arm(_PERSIST, now + self.rtt.timeout, now, 0)
-        if sent_new and lr is not None and timers.pending(_TLP) is None and lr.use_rack and lr.state is OPEN \
+        if sent_new and lr is not None and timers.at[LOSS_SLOT] is None and lr.use_rack and lr.state is OPEN \
                 and lr.tlp.end is None:
             # RFC 8985 §7.2: a loss probe covers the end of the flight (each ACK that
             # advances SND.UNA restarts it: _sack_ack).
@@ -560,7 +561,7 @@ class Sender(SendSequence):
                 self.max_snd_wnd = w
             self.snd_wl1 = seg.seq
             self.snd_wl2 = ack
-            if old == 0 and w > 0 and conn.timers.pending(_PERSIST) is not None:
+            if old == 0 and w > 0 and conn.timers.at[PROBE_SLOT] is not None:
                 conn.timers.cancel(_PERSIST, now)
                 self.persist_backoff = 0
         if self.snd_wnd == 0 and self.rtx_since is not None:
@@ -768,9 +769,9 @@ class Sender(SendSequence):
         if timeout:
             timers.arm(_RACK, now + timeout, now)  # RFC 8985 §6.2 step 5: wait reo_wnd more
         elif state is OPEN and flight and lr.use_rack and lr.tlp.end is None:
-            if acked > 0 or timers.pending(_TLP) is None:
+            if acked > 0 or timers.at[LOSS_SLOT] is None:
                 self._arm_tlp(now)
-        elif timers.pending(_TLP) is not None and (timers.armed(_RACK) or self.snd_una == self.snd_nxt
+        elif timers.at[LOSS_SLOT] is not None and (timers.armed(_RACK) or self.snd_una == self.snd_nxt
                                                    or state is not OPEN):
             timers.cancel(_TLP, now)
 
@@ -849,7 +850,7 @@ class Sender(SendSequence):
         self.rtt_seq = None  # Karn (RFC 6298 §3)
         assert self.lr is not None
         self.lr.resent(start, end, now, rescue)
-        if conn.timers.pending(_RTO) is None:
+        if conn.timers.at[RTO_SLOT] is None:
             self.arm_rto(now)
         return n
 
