@@ -121,6 +121,25 @@ class Receiver(ReceiveSequence):
         nxt = self.rcv_nxt - 1 if self.fin_received else self.rcv_nxt  # data-only RCV.NXT
         return self.abs + (self.rcv_up - nxt)
 
+    @property
+    def urgent_remaining(self) -> int:
+        """MUST-33: how many octets of urgent data the user has still to read (counting
+        those that have not arrived yet); 0 when none."""
+        mark = self.urgent_mark
+        if mark is None:
+            return 0
+        left = mark - self.read_offset
+        return left if left > 0 else 0
+
+    def urgent_octet(self) -> int | None:
+        """The last octet of urgent data (the one before RCV.UP) if it has arrived and has
+        not been read yet, else None: what a BSD socket reads with MSG_OOB."""
+        mark = self.urgent_mark
+        if mark is None:
+            return None
+        i = mark - 1 - self.read_offset
+        return self.buf[i] if 0 <= i < len(self.buf) else None
+
     def take(self, max_bytes: int) -> bytes:
         """Remove and return up to ``max_bytes`` octets from the receive buffer."""
         rb = self.buf

@@ -144,6 +144,12 @@ class Sender(SendSequence):
             m -= 28 if ts_ok else 36  # NOP, NOP, kind, length, 3 or 4 blocks
         return m if m > 0 else 1
 
+    @property
+    def eff_snd_mss(self) -> int:
+        """Eff.snd.MSS (RFC 9293 §3.7.1): the data a full-sized segment carries, SendMSS
+        (``snd_mss``) less the options on every segment (12 octets with timestamps)."""
+        return self.eff_mss()
+
     def abs(self, seq: Seq) -> int:
         """A send sequence number as a stream offset (SND.UNA is ``una_abs``)."""
         return self.una_abs + seq_dist(seq, self.snd_una)
