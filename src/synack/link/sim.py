@@ -263,11 +263,11 @@ class _Node:
         """Attach ``host`` (again, after a reboot): its methods, no timer entry yet."""
         self.host = host
         cls = type(host)
-        # Values where both ends can: a host that queues Packet values and takes them
-        # (unless a subclass changed how it takes bytes, e.g. to count them).
-        owner = next((c for c in cls.__mro__ if "deliver_packet" in c.__dict__), None)
-        values = owner is not None and getattr(cls, "deliver", None) is owner.__dict__.get("deliver")
-        self.take = host.take_outgoing if hasattr(host, "take_outgoing") else host.take_packets
+        # Values where the host offers them: a host that queues Packet values and takes
+        # them, unless a subclass changed how it hands out or takes bytes (to watch or
+        # count them), which it then must see.
+        values = _paired(cls, "deliver", "deliver_packet")
+        self.take = host.take_outgoing if _paired(cls, "take_packets", "take_outgoing") else host.take_packets
         self.next_deadline = host.next_deadline
         self.deliver = host.deliver
         #: takes a Packet value without its bytes, or None (bytes only)
@@ -280,6 +280,15 @@ class _Node:
         self.spin = 0
         #: the host keeps a ``changed`` flag (synack's Host does): flush only when it is set
         self.tracked = hasattr(host, "changed")
+
+
+def _paired(cls: type, method: str, values_method: str) -> bool:
+    """Does ``cls`` have ``values_method``, defined in a subclass of (or beside) the class
+    that defines ``method``? (Not when a subclass overrides ``method`` alone.)"""
+    mro = cls.__mro__
+    where = {name: next((i for i, c in enumerate(mro) if name in c.__dict__), None)
+             for name in (method, values_method)}
+    return where[values_method] is not None and where[method] is not None and where[values_method] <= where[method]
 
 
 _SPIN_LIMIT = 10_000
