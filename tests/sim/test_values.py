@@ -65,8 +65,8 @@ def test_values_and_bytes_give_the_same_trace_through_loss_reordering_and_corrup
 
 def test_a_corrupted_value_is_a_traced_checksum_drop():
     net, client, server = two_hosts(3, corrupt=1.0)
-    server.listen(80, net.now)
-    client.connect("10.0.0.2", 80, net.now)
+    net.host("server").listen(80, net.now)
+    net.host("client").connect("10.0.0.2", 80, net.now)
     net.run_for(10**9)
     drops = [e for e in net.recorder.events if type(e) is SegmentDropped and e.host == "server"]
     assert drops and all(e.reason == "bad-checksum" for e in drops)

@@ -286,9 +286,9 @@ def _paired(cls: type, method: str, values_method: str) -> bool:
     """Does ``cls`` have ``values_method``, defined in a subclass of (or beside) the class
     that defines ``method``? (Not when a subclass overrides ``method`` alone.)"""
     mro = cls.__mro__
-    where = {name: next((i for i, c in enumerate(mro) if name in c.__dict__), None)
-             for name in (method, values_method)}
-    return where[values_method] is not None and where[method] is not None and where[values_method] <= where[method]
+    values_at = next((i for i, c in enumerate(mro) if values_method in c.__dict__), None)
+    method_at = next((i for i, c in enumerate(mro) if method in c.__dict__), None)
+    return values_at is not None and method_at is not None and values_at <= method_at
 
 
 _SPIN_LIMIT = 10_000
