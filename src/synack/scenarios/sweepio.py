@@ -32,6 +32,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("bandwidth_bps", "float"),
     ("rtt_s", "float"),
     ("loss", "float"),
+    ("queue", "str"),
     ("queue_packets", "int"),
     ("queue_bdp", "float"),
     ("flows", "int"),
