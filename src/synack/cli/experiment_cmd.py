@@ -408,8 +408,11 @@ def dry_run(spec: Any, workers: int) -> str:
     """The points, the seeds, what was left out, and an estimate of the work."""
     sw = _sweep()
     n = len(spec.points)
-    lines = [f"synack experiment --sweep: {n} point{'s' * (n != 1)} × {len(spec.seeds)} "
-             f"seed{'s' * (len(spec.seeds) != 1)} = {len(spec.runs)} runs", ""]
+    if len(spec.runs) == n * len(spec.seeds):
+        head = f"{n} point{'s' * (n != 1)} × {len(spec.seeds)} seed{'s' * (len(spec.seeds) != 1)} = {len(spec.runs)} runs"
+    else:  # grids with seeds of their own
+        head = f"{n} points, {len(spec.runs)} runs"
+    lines = [f"synack experiment --sweep: {head}", ""]
     width = len(str(n))
     for i, p in enumerate(spec.points, 1):
         lines.append(f"{i:>{width}}  {p.describe()}")
