@@ -100,8 +100,8 @@ def parse_workers(text: str) -> int:
 # ------------------------------------------------------------------------------ the command
 @subcommand("experiment", "bulk flows through a simulated bottleneck: goodput, utilisation, fairness; sweeps")
 def configure(p: argparse.ArgumentParser):
-    one = p.add_argument_group("the path and the flows (with --sweep, each takes a list or a range: "
-                               "10mbit,100mbit  10ms..200ms:5  0.0001..0.1:4:log  1..10)")
+    one = p.add_argument_group("the path and the flows (with --sweep, lists and ranges: 10mbit,100mbit "
+                               "10ms..200ms:5 1..10)")
     one.add_argument("--bandwidth", metavar="RATE", help="bottleneck rate: 10mbit (default), 500kbit, 1gbit, 64000bps")
     one.add_argument("--rtt", metavar="TIME", help="round-trip propagation delay (default 50ms)")
     one.add_argument("--loss", metavar="P", help="random loss on the bottleneck: 0.01 or 1%% (default 0)")
@@ -409,7 +409,8 @@ def dry_run(spec: Any, workers: int) -> str:
     sw = _sweep()
     n = len(spec.points)
     if len(spec.runs) == n * len(spec.seeds):
-        head = f"{n} point{'s' * (n != 1)} × {len(spec.seeds)} seed{'s' * (len(spec.seeds) != 1)} = {len(spec.runs)} runs"
+        k = len(spec.seeds)
+        head = f"{n} point{'s' * (n != 1)} × {k} seed{'s' * (k != 1)} = {len(spec.runs)} runs"
     else:  # grids with seeds of their own
         head = f"{n} points, {len(spec.runs)} runs"
     lines = [f"synack experiment --sweep: {head}", ""]
