@@ -682,12 +682,17 @@ class DaskExecutor:
             fut = self.client.submit(runner, run, pure=False)
             by_future[fut] = run
         self._futures = list(by_future)
-        for fut in as_completed(self._futures):
+        # results are gathered in the client's own thread, so this one only ever waits on a
+        # condition: Ctrl-C here interrupts nothing of Dask's
+        for fut, result in as_completed(self._futures, with_results=True, raise_errors=False):
             run = by_future[fut]
-            try:
-                yield fut.result()
-            except Exception as e:  # a worker lost, a task killed
-                yield failed_row(run, f"{type(e).__name__}: {e}")
+            if fut.status == "error":  # a worker lost, a task killed: (type, exception, traceback)
+                exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
+                yield failed_row(run, f"{type(exc).__name__}: {exc}")
+            elif fut.status == "cancelled":
+                yield failed_row(run, "cancelled on the Dask cluster")
+            else:
+                yield result
             fut.release()
 
 
