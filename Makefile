@@ -55,6 +55,8 @@ golden: $(STAMP)
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/synflood.py
+	$(PY) -m pip install --quiet -e '.[cluster]' && $(PY) benchmarks/sweep.py
+	$(PY) benchmarks/adversarial.py
 	@if [ "$$(id -u)" = 0 ] && [ -e /dev/net/tun ]; then $(PY) benchmarks/kernel.py; else echo "kernel benchmark skipped: needs root and /dev/net/tun"; fi
 
 clean:

@@ -184,6 +184,8 @@ def parse_icmp_packet(packet: bytes) -> tuple[IpHeader, IcmpMessage]:
     own reasons (``truncated-ip-header``, ``fragment``, ...) pass through.
     """
     hdr, payload, _ = _parse_ip(packet)
+    if hdr.mf or hdr.frag_offset:
+        raise MalformedPacket("fragment", "a fragment: to be reassembled before it is read as ICMP")
     want = PROTO_ICMP if hdr.version == 4 else PROTO_ICMPV6
     if hdr.proto != want:
         raise MalformedPacket("not-icmp", f"IP protocol {hdr.proto}")
