@@ -1,20 +1,19 @@
 """The terminal ladder: golden text of small runs, and the properties a reader relies on.
 
 Golden files live in tests/trace/golden/. After an intended change to the ladder (or to
-the stack's behaviour), regenerate them and review the diff:
-
-    SYNACK_REGEN_GOLDEN=1 .venv/bin/python -m pytest tests/trace/test_ladder.py
+the stack's behaviour), regenerate them with ``make golden`` and review the diff
+(tests/golden.py).
 """
 
 from __future__ import annotations
 
 import io
-import os
 import re
 from pathlib import Path
 
 import pytest
 import trace_runs
+from golden import check_golden
 
 from synack.trace.jsonl import read_jsonl, to_records, write_jsonl
 from synack.tcp.state import TRANSITIONS
@@ -27,12 +26,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _golden(name: str, text: str) -> None:
-    path = GOLDEN / f"{name}.txt"
-    if os.environ.get("SYNACK_REGEN_GOLDEN") == "1":
-        GOLDEN.mkdir(exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"no golden file {path}; run with SYNACK_REGEN_GOLDEN=1 to create it"
-    assert text == path.read_text(encoding="utf-8"), f"ladder differs from {path.name}"
+    check_golden(GOLDEN / f"{name}.txt", text, "ladder")
 
 
 def _ladder(net, **kw) -> str:
