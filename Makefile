@@ -55,7 +55,7 @@ golden: $(STAMP)
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/synflood.py
-	$(PY) -m pip install --quiet -e '.[cluster]' && $(PY) benchmarks/sweep.py
+	$(PIP_INSTALL) -e '.[cluster]' && $(PY) benchmarks/sweep.py
 	$(PY) benchmarks/adversarial.py
 	@if [ "$$(id -u)" = 0 ] && [ -e /dev/net/tun ]; then $(PY) benchmarks/kernel.py; else echo "kernel benchmark skipped: needs root and /dev/net/tun"; fi
 
