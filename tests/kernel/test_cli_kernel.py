@@ -240,7 +240,7 @@ def test_a_run_with_offloads_saves_a_clean_wire_sized_capture_and_the_trace(cli_
     pcap, jsonl, html = tmp_path / "run.pcapng", tmp_path / "run.jsonl", tmp_path / "run.html"
     proc, err_path = listening(ns, dev, tmp_path, "7", "--app", "echo", "--count", "1", "--quiet",
                                "--pcap", str(pcap), "--jsonl", str(jsonl), "--html", str(html))
-    data = os.urandom(1_000_000)
+    data = os.urandom(400_000)
     try:
         k = ns.socket()
         k.settimeout(20)
