@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from ..trace.events import SegmentDropped, SegmentReceived, SegmentSent
@@ -31,8 +32,7 @@ __all__ = ["run_events", "wire_events"]
 
 def _peer_send(ev: Any, peer: str, seg: Any = None, cause: Any = None) -> SegmentSent:
     seg = ev.seg if seg is None else seg
-    return SegmentSent._make((ev.t, peer, (ev.src, seg.src_port, ev.dst, seg.dst_port), ev.src, ev.dst, seg,
-                              False, cause))
+    return SegmentSent(ev.t, peer, (ev.src, seg.src_port, ev.dst, seg.dst_port), ev.src, ev.dst, seg, False, cause)
 
 
 def run_events(events: Iterable, peer: str = "kernel") -> list:
@@ -89,6 +89,6 @@ def wire_events(events: Iterable, peer: str = "kernel", mtu: int = 1500, merges:
             q = notes.get((ev.src, ev.dst, ev.seg.src_port, ev.seg.dst_port, int(ev.seg.seq)))
             if q:
                 note = q.popleft()
-                ev = ev._replace(cause=f"{ev.cause}; {note}" if ev.cause else note)
+                ev = replace(ev, cause=f"{ev.cause}; {note}" if ev.cause else note)
         out.append(ev)
     return out
