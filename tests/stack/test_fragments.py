@@ -238,6 +238,23 @@ def test_too_many_pieces_discard_the_datagram():
     assert drops(rec).count("frag-discarded") == len(frags) - MAX_FRAGMENTS - 1
 
 
+def test_a_first_piece_with_long_options_cannot_push_the_datagram_past_65535():
+    r, rec = reassembler()
+    opts = bytes([1] * 40)  # 40 octets of NOPs: a 60-octet header on the first piece only
+    first = emit_ipv4(A4, B4, 17, bytes(65464), ident=5, df=False, mf=True, options=opts)
+    last = emit_ipv4(A4, B4, 17, bytes(40), ident=5, df=False, frag_offset=65464)
+    assert feed(r, [first, last]) == []
+    assert drops(rec) == ["frag-too-big"] and r.memory == 0
+
+
+def test_no_time_exceeded_goes_to_a_broadcast_source():
+    host = Host("server", [B4], seed=1)
+    frag = emit_ipv4("255.255.255.255", B4, 17, bytes(64), ident=1, df=False, mf=True)
+    host.deliver(frag, 0)
+    host.on_timeout(sec(30))
+    assert host.take_packets() == []
+
+
 def test_a_datagram_beyond_65535_octets_is_refused():
     r, rec = reassembler()
     ping_of_death = emit_ipv4(A4, B4, 1, bytes(16), ident=3, df=False, frag_offset=65528)
