@@ -15,7 +15,6 @@ would.
 
 from __future__ import annotations
 
-from typing import Union
 
 from . import tcp as _tcp
 from .checksum import address_info
@@ -29,7 +28,7 @@ __all__ = ["IpHeader", "PROTO_TCP", "parse_ip", "emit_ip", "parse_packet", "emit
 
 PROTO_TCP = 6
 
-IpHeader = Union[IPv4Header, IPv6Header]
+IpHeader = IPv4Header | IPv6Header
 
 _parse_tcp = _tcp._parse
 _emit_tcp = _tcp._emit
@@ -116,7 +115,7 @@ def emit_packet(src: str, dst: str, seg: TcpSegment, ttl: int = 64, ecn: int = 0
 
 def ecn_of(hdr: IpHeader) -> int:
     """The ECN field of an IPv4 or IPv6 header (RFC 3168 §5): 3 is Congestion Experienced."""
-    return (hdr.tos if hdr.version == 4 else hdr.traffic_class) & 3
+    return (hdr.tos if isinstance(hdr, IPv4Header) else hdr.traffic_class) & 3
 
 
 def fragment_packet(packet: bytes, mtu: int, ident: int | None = None) -> list[bytes]:

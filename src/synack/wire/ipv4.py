@@ -42,7 +42,11 @@ class IPv4Header(NamedTuple):
     mf: bool = False
     #: where this piece's data starts in the datagram, in octets (the field times 8)
     frag_offset: int = 0
-    version = 4  # class attribute, not a field
+
+    @property
+    def version(self) -> int:
+        """4 (not a field)."""
+        return 4
 
     @property
     def is_fragment(self) -> bool:

@@ -55,7 +55,11 @@ class IPv6Header(NamedTuple):
     frag_offset: int = 0
     #: the M flag: more pieces of this datagram follow this one
     mf: bool = False
-    version = 6  # class attribute, not a field
+
+    @property
+    def version(self) -> int:
+        """6 (not a field)."""
+        return 6
 
     @property
     def is_fragment(self) -> bool:
