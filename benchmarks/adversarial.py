@@ -324,6 +324,7 @@ class GarbageSack(Conn):
     def packet(self, i: int) -> bytes:
         u = self.una
         choice = i % 4
+        blocks: tuple[Seq, ...]
         if choice == 0:
             blocks = (Seq(u + 100_000), Seq(u + 100_100))
         elif choice == 1:

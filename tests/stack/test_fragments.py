@@ -17,8 +17,8 @@ from synack.timeunits import ms, sec
 from synack.trace.events import IcmpEvent, Recorder, SegmentDropped, Tracer
 from synack.wire.icmp import TIME_EXCEEDED, V6_TIME_EXCEEDED, parse_icmp_packet
 from synack.wire.ip import emit_packet, fragment_packet, parse_ip, parse_packet
-from synack.wire.ipv4 import emit_ipv4
-from synack.wire.ipv6 import emit_ipv6
+from synack.wire.ipv4 import IPv4Header, emit_ipv4
+from synack.wire.ipv6 import IPv6Header, emit_ipv6
 from synack.wire.seq import Seq
 from synack.wire.tcp import ACK, PSH, SYN, TcpSegment, emit_tcp
 
@@ -120,6 +120,7 @@ def test_ipv6_overlap_discards_the_datagram():
     whole = datagram_v6(2000)
     frags = fragment_packet(whole, 600, ident=99)
     hdr, piece = parse_ip(frags[1])
+    assert isinstance(hdr, IPv6Header)
     shifted = emit_ipv6(A6, B6, 6, piece[:64], ext_headers=hdr.ext_headers[:-1] + (
         (44, (hdr.frag_offset + 8 | 1).to_bytes(2, "big") + (99).to_bytes(4, "big")),))
     r, rec = reassembler()
@@ -314,7 +315,8 @@ def test_ce_on_one_piece_marks_the_datagram_ce():
     frags = fragment_packet(whole, 600)
     r, _ = reassembler()
     [back] = feed(r, with_ecn(frags, [2, 3, 2]))
-    assert parse_ip(back)[0].tos & 3 == 3
+    hdr = parse_ip(back)[0]
+    assert isinstance(hdr, IPv4Header) and hdr.tos & 3 == 3
 
 
 def test_not_ect_mixed_with_ect_is_dropped():
