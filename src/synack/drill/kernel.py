@@ -52,6 +52,18 @@ def unavailable() -> str | None:
     return missing()
 
 
+def _realtime_priority() -> None:
+    """Run this thread (and the threads it starts) at the lowest real-time priority, as
+    packetdrill does on machines with more than one CPU, so that a busy machine delays
+    the script's events less. Without the privilege, or on one CPU, nothing changes."""
+    if (os.cpu_count() or 1) < 2 or not hasattr(os, "sched_setscheduler"):
+        return
+    try:
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(os.sched_get_priority_min(os.SCHED_RR)))
+    except OSError:
+        pass
+
+
 class KernelTarget:
     """This machine's Linux TCP in a namespace of its own, behind a TUN device."""
 
@@ -108,6 +120,7 @@ class KernelTarget:
         self.pin_cc = not self.sysctl("net.ipv4.tcp_congestion_control", PINNED_CC).applied
         self.recorder.names[st.local_ip4] = self.recorder.names[st.local_ip6] = "linux"
         self.recorder.names[st.remote_ip4] = self.recorder.names[st.remote_ip6] = "script"
+        _realtime_priority()
         self.reader = threading.Thread(target=self._read, name=f"{self.netns}-tun", daemon=True)
         self.reader.start()
         self.t0 = time.monotonic_ns()

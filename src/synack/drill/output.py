@@ -34,6 +34,7 @@ def text(result: Result, *, verbose: bool = False) -> str:
             lines.append(f"      actual:   {f.actual}")
     if verbose:
         lines += [f"      skipped: {s}" for s in result.skipped]
+        lines += [f"      {t / 1e6:10.6f} {what}" for t, what in result.log]
     return "\n".join(lines)
 
 

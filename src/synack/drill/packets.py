@@ -79,8 +79,12 @@ class Flow:
     ts_first: tuple[int, int] | None = None
     #: the latest TSval the stack sent
     last_tsval: int | None = None
-    #: True while the stack's SYN has been seen but nothing else (active open)
+    #: True for a connection the stack opened (its SYN made the flow)
     active: bool = False
+    #: the script's sequence number of the peer's latest SYN; a SYN with another one
+    #: starts a new incarnation, whose SYN,ACK teaches the stack's new ISN
+    peer_syn: int | None = None
+    relearn: bool = False
 
     # ---- script -> live
     def live_remote(self, seq: int) -> int:
@@ -336,14 +340,15 @@ def compare_tcp(spec: m.TcpPacket, a: Actual) -> str | None:
     As packetdrill: the TS option must be where the line puts it, but its values are not
     compared (they are the stack's clock); every other option is compared exactly."""
     want = flag_bits(spec.flags)
+    if a.length != spec.length:
+        more = f" in {a.segments} segments" if a.segments > 1 else ""
+        return f"payload: expected {spec.length} octets vs actual {a.length}{more}"
+    if a.seq != spec.seq:
+        return f"seq: expected {spec.seq} vs actual {a.seq}"
     for bit, name in _CHECKED:
         if (want & bit) != (a.flags & bit):
             return (f"flag {name} expected {'set' if want & bit else 'clear'} but is "
                     f"{'set' if a.flags & bit else 'clear'} (flags [{flag_text(want)}] vs [{flag_text(a.flags)}])")
-    if a.length != spec.length:
-        return f"payload: expected {spec.length} octets vs actual {a.length}"
-    if a.seq != spec.seq:
-        return f"seq: expected {spec.seq} vs actual {a.seq}"
     if want & ACK and spec.ack is not None and a.ack != spec.ack:
         return f"ack: expected {spec.ack} vs actual {a.ack}"
     if spec.win is not None and a.win != spec.win:

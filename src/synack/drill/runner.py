@@ -100,6 +100,7 @@ class Result:
     wall_seconds: float = 0.0
     events: list = field(default_factory=list)         # trace events (views)
     names: dict = field(default_factory=dict)
+    log: list = field(default_factory=list)            # (µs, text): what happened, in order
 
     @property
     def ok(self) -> bool:
@@ -209,6 +210,11 @@ class Runner:
         self.code_ns: dict[str, Any] = {}
         self.event: m.Event | None = None
         self.last_time: int | None = None    # resolved script time of the previous event
+        #: when the previous event actually happened (a call's start, a packet's time):
+        #: relative times count from here
+        self.anchor = 0
+        #: what happened, for --verbose: (time µs, text)
+        self.log: list[tuple[int, str]] = []
         self.last_inbound = False
 
     # ------------------------------------------------------------------ public
@@ -246,7 +252,7 @@ class Runner:
             script_s = 0.0
         rec = self.target.recorder
         return Result(self.script.path, self.target.name, self.profile, status, failure, self.skipped,
-                      script_s, time.monotonic() - t0, list(rec.events), dict(rec.names))
+                      script_s, time.monotonic() - t0, list(rec.events), dict(rec.names), sorted(self.log))
 
     # ------------------------------------------------------------------ time
     def resolve(self, ev: m.Event) -> tuple[int, int | None]:
@@ -258,7 +264,7 @@ class Runner:
         if ts.kind == m.ANY:
             return self.target.now(), None
         inbound = _is_inbound(ev)
-        base = self.last_time if inbound and self.last_inbound and self.last_time is not None else self.target.now()
+        base = self.last_time if inbound and self.last_inbound and self.last_time is not None else self.anchor
         return base + ts.start, (base + ts.end if ts.end is not None else None)
 
     def tolerance_for(self, t: int) -> int:
@@ -290,6 +296,7 @@ class Runner:
             self.target.advance(t)
             self.drain()
             self.check_time(_event_what(a), t, None, self.target.now(), ev)
+            self.anchor = self.target.now()
             if isinstance(a, m.TcpPacket):
                 self.inbound_tcp(ev, a)
             elif isinstance(a, m.IcmpPacket):
@@ -340,6 +347,12 @@ class Runner:
             # from a fresh port of the peer, as packetdrill makes one.
             ut = self.under_test
             flow = self.new_flow(ut.port if ut is not None and ut.port else self.settings.bind_port)
+        bits = pk.flag_bits(spec.flags)
+        if bits & SYN and not bits & ACK:
+            if flow.peer_syn is not None and flow.peer_syn != spec.seq:
+                flow.relearn = True  # a new connection on the same ports: new ISNs
+            flow.peer_syn = spec.seq
+        self.log.append((self.target.now(), f"inbound  {pk.describe_expected(spec).replace('win any, ', '')}"))
         self.target.inject(pk.inbound_packet(spec, flow))
 
     def inbound_icmp(self, ev: m.Event, spec: m.IcmpPacket) -> None:
@@ -380,9 +393,11 @@ class Runner:
         when, hdr_tos, seg = got  # type: ignore[misc]
         flow = self.flow
         assert flow is not None
-        if seg.flags & SYN and flow.local_off is None:
+        if seg.flags & SYN and (flow.local_off is None or flow.relearn):
             flow.local_off = (int(seg.seq) - spec.seq) & pk.MASK
+            flow.relearn = False
         actual = pk.to_script(seg, flow, hdr_tos)
+        sizes = [actual.length]
         while actual.length < spec.length and not actual.flags & pk.FIN:
             more = self._take(deadline)
             if more is None:
@@ -393,12 +408,18 @@ class Runner:
                 raise ScriptFailure("outbound segments do not add up to the line's segment: the next one is "
                                     f"{pk.describe_actual(nxt)}", ev, pk.describe_expected(spec),
                                     pk.describe_actual(actual))
+            sizes.append(nxt.length)
             actual = pk.merge(actual, nxt)
         why = pk.compare_tcp(spec, actual)
+        if why is None and len(sizes) > 2 and len(set(sizes[:-1])) > 1:
+            why = ("the line covers several segments, which must be equal in size but for the last: "
+                   + " + ".join(map(str, sizes)))
         if why is not None:
             raise ScriptFailure(why, ev, pk.describe_expected(spec),
                                 pk.describe_actual(actual) + f" at {when / 1e6:.6f} s")
         flow.learn_outbound(spec, seg)
+        self.anchor = when
+        self.log.append((when, f"outbound {pk.describe_actual(actual)}"))
         self.check_time("outbound packet", t, end, when, ev, pk.describe_expected(spec), pk.describe_actual(actual))
 
     def _take(self, deadline: int) -> tuple[int, int, TcpSegment] | None:
@@ -428,6 +449,8 @@ class Runner:
         lt, tos, seg = later
         flow = self.flow
         assert flow is not None
+        if seg.flags & SYN and flow.local_off is None:
+            flow.local_off = (int(seg.seq) - spec.seq) & pk.MASK
         a = pk.to_script(seg, flow, tos)
         raise ScriptFailure(f"timing error: expected an outbound packet {when}, but the next one came at "
                             f"{lt / 1e6:.6f} s", ev, pk.describe_expected(spec),
@@ -472,6 +495,7 @@ class Runner:
         if call.end is not None:
             end = call.end + (t - ev.time.start) if ev.time.relative else call.end
         pc = PendingCall(ev, call, gen, self.target.now(), end)
+        self.log.append((pc.started, f"call     {ev.source}"))
         self.target.start_call(pc)
         done = [c for c in self.target.completed()]
         finished = pc in done or pc.outcome is not None or pc.error is not None
@@ -480,6 +504,9 @@ class Runner:
                 self.pending = [p for p in self.pending if p is not c]
                 self.check_call(c)
         if finished:
+            # a call that returned at once: the next relative time counts from its return
+            if pc.finished is not None:
+                self.anchor = max(self.anchor, pc.finished)
             self.check_call(pc)
             return
         if call.end is None:
@@ -504,6 +531,8 @@ class Runner:
             self.event = ev
             raise _ScriptError(f"{call.name}(): {e}") from None
         got_text = syscalls.describe_outcome(out)
+        self.log.append((pc.finished if pc.finished is not None else pc.started,
+                         f"return   {call.name}() = {got_text}"))
         want_text = syscalls.describe_expected(call)
         if out.errno is not None:
             if want is not None and want != -1:

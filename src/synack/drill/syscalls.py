@@ -246,9 +246,11 @@ def _connect(r: Runner, call: m.Syscall) -> CallGen:
     def run() -> CallGen:
         s = r.socket_of(fd)
         addr = sockaddr(r, _arg(call, 1, "address"), (st.remote_ip, st.connect_port), s.family)
-        r.under_test = s
-        s.connecting = True
-        r.flow = None
+        if not s.connecting:
+            # a new active OPEN: its first SYN makes the connection the script talks to
+            r.under_test = s
+            s.connecting = True
+            r.flow = None
         try:
             s.obj.connect(addr)
             return Outcome(0)
@@ -335,9 +337,10 @@ def _fastopen(r: Runner, s: DrillSocket, data: bytes, flags: int, to: m.Expr | N
     """sendto(MSG_FASTOPEN): a TCP Fast Open connect (RFC 7413) with ``data``."""
     st = r.settings
     addr = sockaddr(r, to if to is not None else m.Ellipsis_(), (st.remote_ip, st.connect_port), s.family)
-    r.under_test = s
-    s.connecting = True
-    r.flow = None
+    if not s.connecting:
+        r.under_test = s
+        s.connecting = True
+        r.flow = None
     try:
         n = s.obj.sendto(data, flags, addr)
     except BlockingIOError:
