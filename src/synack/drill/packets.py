@@ -264,6 +264,7 @@ class Actual:
     tos: int
     payload: bytes
     segments: int = 1
+    sizes: tuple[int, ...] = ()
 
 
 def to_script(seg: TcpSegment, flow: Flow, tos: int) -> Actual:
@@ -276,7 +277,7 @@ def merge(first: Actual, more: Actual) -> Actual:
     """``first`` followed by the contiguous segment ``more``, as one aggregate."""
     return Actual(first.flags & ~(PSH | FIN) | more.flags, first.seq, first.length + more.length, more.ack,
                   more.win, more.urg, more.options, more.ecn, more.tos, first.payload + more.payload,
-                  first.segments + more.segments)
+                  first.segments + more.segments, (first.sizes or (first.length,)) + (more.sizes or (more.length,)))
 
 
 def _option_text(o: m.OptionSpec) -> str:
@@ -326,7 +327,7 @@ def describe_actual(a: Actual) -> str:
     if a.ecn:
         parts.append(f"[{_ECN_NAMES[a.ecn]}]")
     if a.segments > 1:
-        parts.append(f"({a.segments} segments)")
+        parts.append(f"({a.segments} segments: {' + '.join(map(str, a.sizes))})")
     return ", ".join(parts)
 
 
@@ -341,7 +342,7 @@ def compare_tcp(spec: m.TcpPacket, a: Actual) -> str | None:
     compared (they are the stack's clock); every other option is compared exactly."""
     want = flag_bits(spec.flags)
     if a.length != spec.length:
-        more = f" in {a.segments} segments" if a.segments > 1 else ""
+        more = f" in {a.segments} segments ({' + '.join(map(str, a.sizes))})" if a.segments > 1 else ""
         return f"payload: expected {spec.length} octets vs actual {a.length}{more}"
     if a.seq != spec.seq:
         return f"seq: expected {spec.seq} vs actual {a.seq}"

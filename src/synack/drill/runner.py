@@ -419,7 +419,6 @@ class Runner:
                                 pk.describe_actual(actual) + f" at {when / 1e6:.6f} s")
         flow.learn_outbound(spec, seg)
         self.anchor = when
-        self.log.append((when, f"outbound {pk.describe_actual(actual)}"))
         self.check_time("outbound packet", t, end, when, ev, pk.describe_expected(spec), pk.describe_actual(actual))
 
     def _take(self, deadline: int) -> tuple[int, int, TcpSegment] | None:
@@ -435,7 +434,16 @@ class Runner:
                 continue  # not TCP (or not for us): the socket under test ignores it
             if self._belongs(seg, hdr.src, hdr.dst):
                 tos = int(getattr(hdr, "tos", None) or getattr(hdr, "traffic_class", 0) or 0)
+                if self.flow is not None:
+                    f = self.flow
+                    if seg.flags & SYN and (f.local_off is None or f.relearn):
+                        shown = "(its SYN: the stack's ISN is 0 here)"
+                    else:
+                        shown = pk.describe_actual(pk.to_script(seg, f, tos))
+                    self.log.append((when, f"outbound {shown}"))
                 return when, tos, seg
+            self.log.append((when, f"ignored  {hdr.src}:{seg.src_port} > {hdr.dst}:{seg.dst_port} (not the "
+                                   "connection under test)"))
 
     def _missing(self, ev: m.Event, spec: m.TcpPacket, t: int, end: int | None, deadline: int) -> None:
         """No packet by the deadline: say what came later, if anything did soon."""
