@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import ipaddress
 import os
 import queue
 import secrets
@@ -41,6 +42,8 @@ NONBLOCKING_GRACE_S = 1.0
 #: the congestion control every script runs with (upstream Linux's default)
 PINNED_CC = "cubic"
 _ICMP6_ND = {130, 131, 132, 133, 134, 135, 136, 137, 143}
+_PEER4 = ipaddress.ip_network("192.0.2.0/24")
+_PEER6 = ipaddress.ip_network("2001:db8::/32")
 
 
 class KernelUnavailable(RuntimeError):
@@ -98,6 +101,9 @@ class KernelTarget:
 
     def setup(self, runner: Runner) -> None:
         st = runner.settings
+        if ipaddress.ip_address(st.remote_ip4) not in _PEER4 or ipaddress.ip_address(st.remote_ip6) not in _PEER6:
+            raise ScriptError("on the kernel target the scripted peer lives in 192.0.2.0/24 or 2001:db8::/32 "
+                              "(the routes through the device); --remote_ip must stay there")
         r = subprocess.run(["ip", "netns", "add", self.netns], capture_output=True, text=True, timeout=20)
         if r.returncode != 0:
             raise KernelUnavailable(f"ip netns add {self.netns}: {r.stderr.strip()}")

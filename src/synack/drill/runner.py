@@ -15,6 +15,7 @@ default) or 12.5 % of the time since the previous event, whichever is larger.
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import time
 from dataclasses import dataclass, field
@@ -197,15 +198,27 @@ class Runner:
             if v not in ("ipv4", "ipv6"):
                 raise ScriptFailure(f"--ip_version must be ipv4 or ipv6, not {v!r}")
             self.settings.ip_version = 4 if v == "ipv4" else 6
-        for key, attr in (("bind_port", "bind_port"), ("connect_port", "connect_port")):
+        for key in ("bind_port", "connect_port"):
             if key in opt:
-                setattr(self.settings, attr, int(opt[key]))
+                try:
+                    setattr(self.settings, key, int(opt[key]))
+                except ValueError:
+                    raise ScriptFailure(f"--{key} must be a port number, not {opt[key]!r}") from None
+        for key in ("local_ip", "remote_ip"):
+            if key in opt:
+                try:
+                    addr = ipaddress.ip_address(opt[key].split("/")[0])
+                except ValueError:
+                    raise ScriptFailure(f"--{key} must be an IP address, not {opt[key]!r}") from None
+                setattr(self.settings, f"{key}{addr.version}", str(addr))
         self.profile = self.settings.profile or script.profile or "linux"
         self.fds: dict[int, DrillSocket] = {}
         self.sockets: list[DrillSocket] = []
         self.under_test: DrillSocket | None = None   # packetdrill's socket under test
         self.flow: pk.Flow | None = None  # the connection packets without ports belong to
         self.pending: list[PendingCall] = []
+        #: a segment taken but left for the next outbound line
+        self._held: tuple[int, int, TcpSegment] | None = None
         self.skipped: list[str] = []
         self.code_ns: dict[str, Any] = {}
         self.event: m.Event | None = None
@@ -397,13 +410,20 @@ class Runner:
             flow.local_off = (int(seg.seq) - spec.seq) & pk.MASK
             flow.relearn = False
         actual = pk.to_script(seg, flow, hdr_tos)
+        if seg.flags & pk.RST and int(seg.seq) == 0 and spec.seq == 0:
+            actual.seq = 0  # <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> (§3.10.7.1): a real 0
         sizes = [actual.length]
-        while actual.length < spec.length and not actual.flags & pk.FIN:
+        while 0 < actual.length < spec.length and not actual.flags & pk.FIN:
             more = self._take(deadline)
             if more is None:
                 break
             _, tos2, seg2 = more
             nxt = pk.to_script(seg2, flow, tos2)
+            if not nxt.length:
+                # a segment without data is no piece of a larger one: the line's packet is
+                # incomplete, and this one is for the next line
+                self._held = more
+                break
             if nxt.seq != (actual.seq + actual.length) & pk.MASK or (nxt.flags ^ actual.flags) & ~(pk.PSH | pk.FIN):
                 raise ScriptFailure("outbound segments do not add up to the line's segment: the next one is "
                                     f"{pk.describe_actual(nxt)}", ev, pk.describe_expected(spec),
@@ -423,6 +443,9 @@ class Runner:
 
     def _take(self, deadline: int) -> tuple[int, int, TcpSegment] | None:
         """The next outbound TCP segment of the socket under test, before ``deadline``."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            return held
         while True:
             got = self.next_packet(deadline)
             if got is None:
