@@ -24,7 +24,7 @@ def test_script_header_names_profile_summary_and_requirement(script):
     sc = parse_file(str(SCRIPTS_DIR / script))
     assert sc.profile in PROFILES, f"{script}: needs `// profile: linux` or `// profile: rfc` in its header"
     assert sc.summary, f"{script}: needs a first comment saying what it checks"
-    assert sc.requirements or "RFC" in open(SCRIPTS_DIR / script).read(), \
+    assert sc.requirements or "RFC" in (SCRIPTS_DIR / script).read_text(), \
         f"{script}: cite what it checks (RFC 9293 §x.y MUST-n, or the RFC section)"
 
 

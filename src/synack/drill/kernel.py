@@ -15,6 +15,7 @@ device, whose other end is this process.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import ipaddress
@@ -61,10 +62,8 @@ def _realtime_priority() -> None:
     the script's events less. Without the privilege, or on one CPU, nothing changes."""
     if (os.cpu_count() or 1) < 2 or not hasattr(os, "sched_setscheduler"):
         return
-    try:
+    with contextlib.suppress(OSError):
         os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(os.sched_get_priority_min(os.SCHED_RR)))
-    except OSError:
-        pass
 
 
 class KernelTarget:

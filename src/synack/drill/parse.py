@@ -298,7 +298,8 @@ class _Parser:
 
     # -- packets
     def packet(self) -> m.Packet:
-        direction = self.next().text
+        dir_tok = self.next()
+        direction = dir_tok.text
         ecn, tos = self.ip_info()
         if self.is_word("icmp"):
             return self.icmp(direction, ecn)
@@ -342,9 +343,9 @@ class _Parser:
                 options = self.tcp_options()
             self.expect_punct(">", "to close the option list")
         if direction == "<" and win is None:
-            raise self.error("an inbound (<) packet needs a window (win N)")
+            raise self.error("an inbound (<) packet needs a window (win N)", dir_tok)
         if ack is not None and "." not in flags:
-            raise self.error("'ack N' needs the ACK flag ('.') in the flags")
+            raise self.error("'ack N' needs the ACK flag ('.') in the flags", dir_tok)
         return m.TcpPacket(direction, flags, seq, length, ack, win, urg, options, ecn, tos, src_port, dst_port)
 
     def ip_info(self) -> tuple[str | None, int | None]:
