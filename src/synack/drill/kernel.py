@@ -35,7 +35,6 @@ from ..wire.errors import MalformedPacket
 from ..wire.ip import parse_packet
 from .profiles import SysctlOutcome
 from .runner import DrillSocket, Outcome, PendingCall, PollGen, Runner, ScriptError
-import contextlib
 
 ANY_HORIZON_US = 20_000_000
 #: how long a call without a time range may take before it counts as blocked
