@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from collections.abc import Callable, Iterable
 
 from . import run_file
 from .runner import Failure, Result, Settings
+
+
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so that a run that is stopped still deletes the
+    network namespace it made (the kernel target cleans up in ``finally``)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 def _one(path: str, target: str, settings: Settings | None, keep_events: bool) -> Result:
@@ -38,6 +48,7 @@ def run_many(paths: Iterable[str], target: str = "sim", settings: Settings | Non
     paths = list(paths)
     jobs = jobs or default_jobs(target, len(paths))
     results: list[Result] = []
+    _exit_on_sigterm()
     if jobs <= 1 or len(paths) <= 1:
         for p in paths:
             r = _one(p, target, settings, keep_events)
@@ -46,7 +57,7 @@ def run_many(paths: Iterable[str], target: str = "sim", settings: Settings | Non
                 on_result(r)
         return results
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_exit_on_sigterm) as pool:
         futures = [pool.submit(_one, p, target, settings, keep_events) for p in paths]
         for fut in futures:
             r = fut.result()

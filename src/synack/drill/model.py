@@ -72,6 +72,7 @@ class TcpPacket:
     options: tuple[OptionSpec, ...] | None = ()
     ecn: str | None = None
     tos: int | None = None
+    ttl: int | None = None      # IPv4 TTL / IPv6 hop limit, checked on outbound lines
     src_port: int | None = None
     dst_port: int | None = None
 

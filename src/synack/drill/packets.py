@@ -263,20 +263,21 @@ class Actual:
     ecn: int
     tos: int
     payload: bytes
+    ttl: int = 64
     segments: int = 1
     sizes: tuple[int, ...] = ()
 
 
-def to_script(seg: TcpSegment, flow: Flow, tos: int) -> Actual:
+def to_script(seg: TcpSegment, flow: Flow, tos: int, ttl: int = 64) -> Actual:
     return Actual(seg.flags, flow.script_local(int(seg.seq)), len(seg.payload),
                   flow.script_remote(int(seg.ack)) if seg.flags & ACK else 0, seg.wnd, seg.urg_ptr,
-                  script_options(seg, flow), tos & 3, tos, seg.payload)
+                  script_options(seg, flow), tos & 3, tos, seg.payload, ttl)
 
 
 def merge(first: Actual, more: Actual) -> Actual:
     """``first`` followed by the contiguous segment ``more``, as one aggregate."""
     return Actual(first.flags & ~(PSH | FIN) | more.flags, first.seq, first.length + more.length, more.ack,
-                  more.win, more.urg, more.options, more.ecn, more.tos, first.payload + more.payload,
+                  more.win, more.urg, more.options, more.ecn, more.tos, first.payload + more.payload, more.ttl,
                   first.segments + more.segments, (first.sizes or (first.length,)) + (more.sizes or (more.length,)))
 
 
@@ -310,6 +311,10 @@ def describe_expected(spec: m.TcpPacket) -> str:
     parts.append(f"length {n}")
     if spec.ecn:
         parts.append(f"[{spec.ecn}]")
+    if spec.tos is not None:
+        parts.append(f"[tos {spec.tos:#04x}]")
+    if spec.ttl is not None:
+        parts.append(f"[ttl {spec.ttl}]")
     return ", ".join(parts)
 
 
@@ -326,6 +331,10 @@ def describe_actual(a: Actual) -> str:
     parts.append(f"length {n}")
     if a.ecn:
         parts.append(f"[{_ECN_NAMES[a.ecn]}]")
+    if a.tos & ~3:
+        parts.append(f"[tos {a.tos:#04x}]")
+    if a.ttl != 64:
+        parts.append(f"[ttl {a.ttl}]")
     if a.segments > 1:
         parts.append(f"({a.segments} segments: {' + '.join(map(str, a.sizes))})")
     return ", ".join(parts)
@@ -364,6 +373,8 @@ def compare_tcp(spec: m.TcpPacket, a: Actual) -> str | None:
             return f"IP ECN field: expected {spec.ecn} vs actual {_ECN_NAMES[a.ecn]}"
     if spec.tos is not None and spec.tos != a.tos:
         return f"IP TOS octet: expected {spec.tos:#04x} vs actual {a.tos:#04x}"
+    if spec.ttl is not None and spec.ttl != a.ttl:
+        return f"IP TTL (hop limit): expected {spec.ttl} vs actual {a.ttl}"
     if any(a.payload):
         return "payload: the data is not the zero octets the script wrote"
     if spec.options is not None:

@@ -300,7 +300,7 @@ class _Parser:
     def packet(self) -> m.Packet:
         dir_tok = self.next()
         direction = dir_tok.text
-        ecn, tos = self.ip_info()
+        ecn, tos, ttl = self.ip_info()
         if self.is_word("icmp"):
             return self.icmp(direction, ecn)
         if self.is_word("udp"):
@@ -346,18 +346,19 @@ class _Parser:
             raise self.error("an inbound (<) packet needs a window (win N)", dir_tok)
         if ack is not None and "." not in flags:
             raise self.error("'ack N' needs the ACK flag ('.') in the flags", dir_tok)
-        return m.TcpPacket(direction, flags, seq, length, ack, win, urg, options, ecn, tos, src_port, dst_port)
+        return m.TcpPacket(direction, flags, seq, length, ack, win, urg, options, ecn, tos, ttl, src_port, dst_port)
 
-    def ip_info(self) -> tuple[str | None, int | None]:
+    def ip_info(self) -> tuple[str | None, int | None, int | None]:
         if not (self.is_punct("[") or self.is_punct("(")):
-            return None, None
+            return None, None, None
         # "(" starts IP info only when a known IP word follows it
         nxt = self.peek()
         if nxt.kind != "WORD" or nxt.text not in _ECN_WORDS | {"tos", "ttl", "flowlabel"}:
-            return None, None
+            return None, None, None
         close = "]" if self.next().text == "[" else ")"
         ecn = None
         tos = None
+        ttl = None
         while True:
             t = self.tok
             if t.kind == "WORD" and t.text in _ECN_WORDS:
@@ -365,16 +366,19 @@ class _Parser:
             elif self.is_word("tos"):
                 self.next()
                 tos = self.integer("tos octet", 0, 255)
-            elif self.is_word("ttl") or self.is_word("flowlabel"):
+            elif self.is_word("ttl"):
                 self.next()
-                self.integer(t.text)
+                ttl = self.integer("ttl", 0, 255)
+            elif self.is_word("flowlabel"):
+                self.next()
+                self.integer("flow label", 0, 0xFFFFF)
             else:
                 raise self.error(f"expected noecn, ect0, ect1, ect01, ce or tos in IP info, found {self._shown(t)}")
             if self.is_punct(","):
                 self.next()
                 continue
             self.expect_punct(close, "to close the IP info")
-            return ecn, tos
+            return ecn, tos, ttl
 
     def flags(self) -> str:
         t = self.tok

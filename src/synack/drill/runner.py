@@ -216,9 +216,10 @@ class Runner:
         self.sockets: list[DrillSocket] = []
         self.under_test: DrillSocket | None = None   # packetdrill's socket under test
         self.flow: pk.Flow | None = None  # the connection packets without ports belong to
+        self.fresh_listener = False       # a listen() since the last passive connection began
         self.pending: list[PendingCall] = []
         #: a segment taken but left for the next outbound line
-        self._held: tuple[int, int, TcpSegment] | None = None
+        self._held: tuple[int, tuple[int, int], TcpSegment] | None = None
         self.skipped: list[str] = []
         self.code_ns: dict[str, Any] = {}
         self.event: m.Event | None = None
@@ -355,12 +356,13 @@ class Runner:
 
     def inbound_tcp(self, ev: m.Event, spec: m.TcpPacket) -> None:
         flow = self.flow
-        if flow is None:
-            # A SYN to a listener (or any segment to a port nobody uses): a new connection
-            # from a fresh port of the peer, as packetdrill makes one.
+        bits = pk.flag_bits(spec.flags)
+        if flow is None or (self.fresh_listener and bits & SYN and not bits & ACK):
+            # A SYN to a new listener (or any segment when there is no connection yet): a
+            # new connection from a fresh port of the peer, as packetdrill makes one.
             ut = self.under_test
             flow = self.new_flow(ut.port if ut is not None and ut.port else self.settings.bind_port)
-        bits = pk.flag_bits(spec.flags)
+            self.fresh_listener = False
         if bits & SYN and not bits & ACK:
             if flow.peer_syn is not None and flow.peer_syn != spec.seq:
                 flow.relearn = True  # a new connection on the same ports: new ISNs
@@ -403,13 +405,13 @@ class Runner:
         got = self._take(deadline)
         if got is None:
             self._missing(ev, spec, t, end, deadline)
-        when, hdr_tos, seg = got  # type: ignore[misc]
+        when, ip, seg = got  # type: ignore[misc]
         flow = self.flow
         assert flow is not None
         if seg.flags & SYN and (flow.local_off is None or flow.relearn):
             flow.local_off = (int(seg.seq) - spec.seq) & pk.MASK
             flow.relearn = False
-        actual = pk.to_script(seg, flow, hdr_tos)
+        actual = pk.to_script(seg, flow, *ip)
         if seg.flags & pk.RST and int(seg.seq) == 0 and spec.seq == 0:
             actual.seq = 0  # <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> (§3.10.7.1): a real 0
         sizes = [actual.length]
@@ -417,8 +419,8 @@ class Runner:
             more = self._take(deadline)
             if more is None:
                 break
-            _, tos2, seg2 = more
-            nxt = pk.to_script(seg2, flow, tos2)
+            _, ip2, seg2 = more
+            nxt = pk.to_script(seg2, flow, *ip2)
             if not nxt.length:
                 # a segment without data is no piece of a larger one: the line's packet is
                 # incomplete, and this one is for the next line
@@ -441,7 +443,7 @@ class Runner:
         self.anchor = when
         self.check_time("outbound packet", t, end, when, ev, pk.describe_expected(spec), pk.describe_actual(actual))
 
-    def _take(self, deadline: int) -> tuple[int, int, TcpSegment] | None:
+    def _take(self, deadline: int) -> tuple[int, tuple[int, int], TcpSegment] | None:
         """The next outbound TCP segment of the socket under test, before ``deadline``."""
         if self._held is not None:
             held, self._held = self._held, None
@@ -456,15 +458,17 @@ class Runner:
             except MalformedPacket:
                 continue  # not TCP (or not for us): the socket under test ignores it
             if self._belongs(seg, hdr.src, hdr.dst):
-                tos = int(getattr(hdr, "tos", None) or getattr(hdr, "traffic_class", 0) or 0)
+                v4 = hdr.version == 4
+                ip = (int(hdr.tos if v4 else hdr.traffic_class),  # type: ignore[union-attr]
+                      int(hdr.ttl if v4 else hdr.hop_limit))  # type: ignore[union-attr]
                 if self.flow is not None:
                     f = self.flow
                     if seg.flags & SYN and (f.local_off is None or f.relearn):
                         shown = "(its SYN: the stack's ISN is 0 here)"
                     else:
-                        shown = pk.describe_actual(pk.to_script(seg, f, tos))
+                        shown = pk.describe_actual(pk.to_script(seg, f, *ip))
                     self.log.append((when, f"outbound {shown}"))
-                return when, tos, seg
+                return when, ip, seg
             self.log.append((when, f"ignored  {hdr.src}:{seg.src_port} > {hdr.dst}:{seg.dst_port} (not the "
                                    "connection under test)"))
 
@@ -477,12 +481,12 @@ class Runner:
         if later is None:
             raise ScriptFailure(f"expected an outbound packet {when}, but the stack sent none",
                                 ev, pk.describe_expected(spec), "(nothing)")
-        lt, tos, seg = later
+        lt, ip, seg = later
         flow = self.flow
         assert flow is not None
         if seg.flags & SYN and flow.local_off is None:
             flow.local_off = (int(seg.seq) - spec.seq) & pk.MASK
-        a = pk.to_script(seg, flow, tos)
+        a = pk.to_script(seg, flow, *ip)
         raise ScriptFailure(f"timing error: expected an outbound packet {when}, but the next one came at "
                             f"{lt / 1e6:.6f} s", ev, pk.describe_expected(spec),
                             pk.describe_actual(a) + f" at {lt / 1e6:.6f} s")

@@ -217,7 +217,7 @@ def _listen(r: Runner, call: m.Syscall) -> CallGen:
         s.listening = True
         s.port = s.obj.getsockname()[1]
         r.under_test = s
-        r.flow = None
+        r.fresh_listener = True  # the next SYN from the peer opens a new connection
         return Outcome(0)
         yield  # pragma: no cover
 
