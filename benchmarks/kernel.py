@@ -1,41 +1,52 @@
 """synack against the Linux kernel over a TUN device, beside kernel-to-kernel over veth.
 
-Run as root (``make bench`` runs it when it is): each figure is measured in network
-namespaces this script creates and deletes.
+Run as root (``make bench`` runs it when it is): every figure is measured in network
+namespaces this script creates and deletes, in one run, side by side:
 
-- bulk throughput kernel -> synack and synack -> kernel (50 MB, one connection);
-- sequential connect-send-close cycles per second, synack client -> kernel server;
-- the same figures for the kernel talking to itself over a veth pair between two namespaces;
-- PyTCP (pmd-pytcp 0.3.8, in a venv of its own), where it installs and runs.
+- bulk throughput kernel -> stack and stack -> kernel (50 MB, one connection);
+- connect-send-close cycles per second: the kernel's client against the stack's server
+  (the same client program as the kernel-to-kernel figure), and the stack's client
+  against the kernel's server;
+- a burst: 1,000 kernel clients connect at once to the stack's echo server and each
+  echoes 100 KB to 1 MB; how many finish intact, how many are reset;
+
+for synack with TUN offloads on (virtio-net header, TSO/GSO both ways), synack with
+offloads off (one wire-sized packet per read and write), the kernel over a veth pair, and
+PyTCP (pmd-pytcp 0.3.8, in a venv of its own), where it installs and runs.
 
 synack runs on asyncio streams in this process, one thread; the kernel's side runs in a
 child Python process inside the namespace, so the two do not share a GIL. A table goes to
-the terminal and JSON to benchmarks/results/kernel.json.
+the terminal and JSON to benchmarks/results/kernel.json. ``--profile DIR`` profiles the
+synack side of each figure and prints the top entries.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import io
 import json
 import os
 import platform
+import pstats
 import secrets
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 # The kernel's side: a tiny program run with `ip netns exec NS python -c PEER MODE ...`.
 PEER = textwrap.dedent("""
-    import socket, sys, time
+    import asyncio, hashlib, random, socket, sys, time
     mode = sys.argv[1]
     def listener(port):
         s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("0.0.0.0", port)); s.listen(1024); print("ready", flush=True); return s
+        s.bind(("0.0.0.0", port)); s.listen(4096); print("ready", flush=True); return s
     if mode == "sink":                       # read one connection to EOF
         s = listener(int(sys.argv[2])); c, _ = s.accept(); n = 0; t = time.perf_counter()
         while True:
@@ -63,6 +74,45 @@ PEER = textwrap.dedent("""
             c.connect((host, port)); c.sendall(b"x" * 100); c.shutdown(socket.SHUT_WR)
             c.recv(1); c.close(); n += 1
         print(n, time.perf_counter() - t, flush=True)
+    elif mode == "burst":                    # N clients at once, each echoing lo..hi octets
+        host, port, n, lo, hi, limit = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), \\
+            int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
+        rng = random.Random(1)
+        sizes = [rng.randint(lo, hi) for _ in range(n)]
+        block = random.Random(2).randbytes(hi)
+        res = {"intact": 0, "reset": 0, "refused": 0, "timeout": 0, "corrupt": 0, "other": 0}
+        async def one(i):
+            size = sizes[i]
+            data = block[i % 997:] + block[:i % 997]
+            data = data[:size]
+            try:
+                r, w = await asyncio.open_connection(host, port)
+                async def send():
+                    for k in range(0, size, 65536):
+                        w.write(data[k:k + 65536]); await w.drain()
+                    w.write_eof()
+                t = asyncio.ensure_future(send())
+                got = hashlib.sha256()
+                m = 0
+                while True:
+                    b = await r.read(1 << 18)
+                    if not b: break
+                    got.update(b); m += len(b)
+                await t; w.close()
+                res["intact" if got.digest() == hashlib.sha256(data).digest() and m == size else "corrupt"] += 1
+            except ConnectionResetError: res["reset"] += 1
+            except ConnectionRefusedError: res["refused"] += 1
+            except (asyncio.TimeoutError, TimeoutError): res["timeout"] += 1
+            except OSError: res["other"] += 1
+        async def main():
+            t = time.perf_counter()
+            tasks = [asyncio.ensure_future(asyncio.wait_for(one(i), limit)) for i in range(n)]
+            for f in tasks:
+                try: await f
+                except (asyncio.TimeoutError, TimeoutError): res["timeout"] += 1
+            res["seconds"] = time.perf_counter() - t; res["octets"] = sum(sizes)
+            print(" ".join(f"{k}={v}" for k, v in res.items()), flush=True)
+        asyncio.run(main())
 """)
 
 SYNACK, KERNEL = "10.99.0.2", "10.99.0.1"
@@ -79,16 +129,13 @@ class Ns:
         sh("ip", "-n", self.name, "link", "set", "lo", "up")
 
     def peer(self, *args: str) -> subprocess.Popen:
-        p = subprocess.Popen(["ip", "netns", "exec", self.name, sys.executable, "-c", PEER, *args],
-                             stdout=subprocess.PIPE, text=True)
-        return p
+        return subprocess.Popen(["ip", "netns", "exec", self.name, sys.executable, "-c", PEER, *args],
+                                stdout=subprocess.PIPE, text=True)
 
     def delete(self) -> None:
         for pid in sh("ip", "netns", "pids", self.name).split():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), 9)
-            except ProcessLookupError:
-                pass
         subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
 
 
@@ -98,19 +145,76 @@ def _result(p: subprocess.Popen) -> tuple[int, float]:
     return int(n), float(dt)
 
 
-# ------------------------------------------------------------------------ synack
-async def synack_figures(size: int, seconds: float) -> dict:
-    from synack.api import streams
+async def _line(p: subprocess.Popen) -> str:
+    return await asyncio.get_running_loop().run_in_executor(None, p.stdout.readline)  # type: ignore[union-attr]
 
-    ns = Ns("tun")
-    stack = streams.Stack.tun(f"{SYNACK}/24", name="skbench0", netns=ns.name)
-    res: dict = {}
+
+class Profiler:
+    """cProfile around the synack side of each figure, when asked (``--profile DIR``)."""
+
+    def __init__(self, where: str | None) -> None:
+        self.dir = Path(where) if where else None
+        self.top: dict[str, list[str]] = {}
+        #: CPU seconds of this process per wall second of each figure (1.0: one core busy)
+        self.busy: dict[str, float] = {}
+        if self.dir:
+            self.dir.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, name: str) -> Any:
+        prof = self
+
+        class _Ctx:
+            def __enter__(self) -> None:
+                self.cpu, self.wall = time.process_time(), time.perf_counter()
+                if prof.dir:
+                    import cProfile
+
+                    self.p = cProfile.Profile()
+                    self.p.enable()
+
+            def __exit__(self, *exc: Any) -> None:
+                wall = time.perf_counter() - self.wall
+                prof.busy[name] = (time.process_time() - self.cpu) / wall if wall > 0 else 0.0
+                if prof.dir:
+                    self.p.disable()
+                    path = prof.dir / f"{name}.prof"
+                    self.p.dump_stats(str(path))
+                    out = io.StringIO()
+                    pstats.Stats(str(path), stream=out).sort_stats("tottime").print_stats(12)
+                    rows = [r for r in out.getvalue().splitlines() if r.strip()[:1].isdigit()]
+                    prof.top[name] = rows[:12]
+
+        return _Ctx()
+
+
+# ------------------------------------------------------------------------ synack
+def _host(addr: str, rcv_buf: int) -> Any:
+    """A Host as ``synack listen`` makes it: Linux-like listen queues, a receive buffer
+    that lets the kernel keep a window of super-segments in flight."""
+    from synack.link.driver import real_host
+    from synack.tcp.config import TcpConfig
+
+    return real_host(addr, config=TcpConfig(rcv_buf=rcv_buf, snd_buf=max(rcv_buf, 1 << 20)),
+                     max_syn_backlog=4096)
+
+
+async def synack_figures(size: int, seconds: float, offload: bool, rcv_buf: int, burst: int,
+                         prof: Profiler) -> dict:
+    from synack.api import streams
+    from synack.link.tun import TunLink
+
+    tag = "on" if offload else "off"
+    ns = Ns(f"tun{tag}")
+    link, own, _ = TunLink.create(f"{SYNACK}/24", name=f"skb{tag}", netns=ns.name, offload=offload)
+    stack = streams.Stack(_host(own, rcv_buf), link)
+    loop = asyncio.get_running_loop()
+    res: dict = {"offload": offload, "features": link.features.describe()}
     try:
         await stack.start()
         # kernel -> synack
-        done = asyncio.get_running_loop().create_future()
+        done = loop.create_future()
 
-        async def sink(reader, writer):
+        async def sink(reader: Any, writer: Any) -> None:
             t = time.perf_counter()
             n = 0
             while True:
@@ -124,48 +228,87 @@ async def synack_figures(size: int, seconds: float) -> dict:
 
         server = await streams.start_server(sink, None, 5001, stack=stack)
         src = ns.peer("source", SYNACK, "5001", str(size))
-        n, dt = await done
+        with prof(f"rx-offload-{tag}"):
+            n, dt = await done
         _result(src)
         server.close()
         assert n == size, (n, size)
         res["kernel_to_synack_mbit_s"] = n * 8 / dt / 1e6
         # synack -> kernel
         snk = ns.peer("sink", "5002")
-        await asyncio.get_running_loop().run_in_executor(None, snk.stdout.readline)
+        await _line(snk)
         reader, writer = await streams.open_connection(KERNEL, 5002, stack=stack, timeout=5)
         chunk = b"x" * (1 << 20)
-        t = time.perf_counter()
-        left = size
-        while left > 0:
-            writer.write(chunk[:min(left, len(chunk))])
-            left -= len(chunk)
-            await writer.drain()
-        writer.write_eof()
-        await reader.read()           # the sink closes after EOF
-        dt = time.perf_counter() - t
+        with prof(f"tx-offload-{tag}"):
+            t = time.perf_counter()
+            left = size
+            while left > 0:
+                writer.write(chunk[:min(left, len(chunk))])
+                left -= len(chunk)
+                await writer.drain()
+            writer.write_eof()
+            await reader.read()           # the sink closes after EOF
+            dt = time.perf_counter() - t
         n, _ = _result(snk)
         assert n == size, (n, size)
         writer.close()
         res["synack_to_kernel_mbit_s"] = size * 8 / dt / 1e6
-        # sequential connect-send-close cycles, synack client -> kernel server
+        # cycles: the kernel's client against synack's server (read to EOF, close)
+        async def drain_close(reader: Any, writer: Any) -> None:
+            while await reader.read(65536):
+                pass
+            writer.close()
+
+        server = await streams.start_server(drain_close, None, 5004, stack=stack, backlog=4096)
+        cli = ns.peer("cycles-client", SYNACK, "5004", str(seconds))
+        with prof(f"cycles-server-offload-{tag}"):
+            out = await _line(cli)
+        n, dt = out.split()
+        server.close()
+        res["kernel_client_synack_server_cycles_per_s"] = int(n) / float(dt)
+        # cycles: synack's client against the kernel's server
         cyc = ns.peer("cycles-server", "5003")
-        await asyncio.get_running_loop().run_in_executor(None, cyc.stdout.readline)
+        await _line(cyc)
         payload = b"x" * 100
         count = 0
-        t = time.perf_counter()
-        end = t + seconds
-        while time.perf_counter() < end:
-            reader, writer = await streams.open_connection(KERNEL, 5003, stack=stack, timeout=5)
-            writer.write(payload)
-            writer.write_eof()
-            await reader.read()
-            writer.close()
-            count += 1
+        with prof(f"cycles-client-offload-{tag}"):
+            t = time.perf_counter()
+            end = t + seconds
+            while time.perf_counter() < end:
+                reader, writer = await streams.open_connection(KERNEL, 5003, stack=stack, timeout=5)
+                writer.write(payload)
+                writer.write_eof()
+                await reader.read()
+                writer.close()
+                count += 1
         res["synack_client_cycles_per_s"] = count / (time.perf_counter() - t)
         cyc.kill()
+        if burst:
+            res["burst"] = await _burst(ns, stack, burst, prof, tag)
+        res["link"] = link.stats()
     finally:
         stack.close()
         ns.delete()
+    return res
+
+
+async def _burst(ns: Ns, stack: Any, clients: int, prof: Profiler, tag: str) -> dict:
+    """``clients`` kernel clients at once against synack's echo server (backlog 4096)."""
+    from synack.api import streams
+    from synack.apps import APPS
+
+    server = await streams.start_server(APPS["echo"], None, 7, stack=stack, backlog=4096)
+    p = ns.peer("burst", SYNACK, "7", str(clients), "100000", "1000000", "300")
+    with prof(f"burst-offload-{tag}"):
+        out = await _line(p)
+    server.close()
+    res = {k: float(v) if "." in v else int(v) for k, v in (kv.split("=") for kv in out.split())}
+    res["clients"] = clients
+    listener_stats = {}
+    for lst in getattr(server, "_listeners", []):
+        listener_stats = dict(getattr(lst, "stats", {}) or {})
+    if listener_stats:
+        res["listener"] = listener_stats
     return res
 
 
@@ -181,13 +324,13 @@ def kernel_figures(size: int, seconds: float) -> dict:
         sh("ip", "-n", a.name, "link", "set", va, "up")
         sh("ip", "-n", b.name, "link", "set", vb, "up")
         snk = b.peer("sink", "6001")
-        snk.stdout.readline()
+        snk.stdout.readline()  # type: ignore[union-attr]
         src = a.peer("source", KERNEL, "6001", str(size))
         n, dt = _result(snk)
         _result(src)
         res["kernel_to_kernel_mbit_s"] = n * 8 / dt / 1e6
         cyc = b.peer("cycles-server", "6002")
-        cyc.stdout.readline()
+        cyc.stdout.readline()  # type: ignore[union-attr]
         cli = a.peer("cycles-client", KERNEL, "6002", str(seconds))
         n, dt = _result(cli)
         cyc.kill()
@@ -201,7 +344,7 @@ def kernel_figures(size: int, seconds: float) -> dict:
 # ------------------------------------------------------------------------ PyTCP
 # PyTCP (pmd-pytcp on PyPI) runs as a daemon that owns a TUN device; applications reach it
 # through its client library over an AF_UNIX socket. This script is run by PyTCP's own
-# venv's Python: it measures the same three figures from the client's side.
+# venv's Python: it measures the same figures from the client's side.
 PYTCP_CLIENT = textwrap.dedent("""
     import asyncio, sys, time
     from pmd_pytcp.client.client_stack import connect
@@ -280,20 +423,21 @@ def pytcp_figures(size: int, seconds: float) -> dict:
         time.sleep(0.5)
         client = subprocess.Popen([py, "-c", PYTCP_CLIENT, sock, str(size), str(seconds)],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert client.stdout is not None and client.stdin is not None
         assert client.stdout.readline().strip() == "ready"
         src = ns.peer("source", SYNACK, "7001", str(size))
         _, n, dt = client.stdout.readline().split()
         _result(src)
         res["kernel_to_pytcp_mbit_s"] = int(n) * 8 / float(dt) / 1e6
         snk = ns.peer("sink", "7002")
-        snk.stdout.readline()
+        snk.stdout.readline()  # type: ignore[union-attr]
         client.stdin.write("go\n")
         client.stdin.flush()
         _, n, dt = client.stdout.readline().split()
         _result(snk)
         res["pytcp_to_kernel_mbit_s"] = int(n) * 8 / float(dt) / 1e6
         cyc = ns.peer("cycles-server", "7003")
-        cyc.stdout.readline()
+        cyc.stdout.readline()  # type: ignore[union-attr]
         client.stdin.write("go\n")
         client.stdin.flush()
         _, n, dt = client.stdout.readline().split()
@@ -312,14 +456,42 @@ def pytcp_figures(size: int, seconds: float) -> dict:
     return res
 
 
+# ------------------------------------------------------------------------ the table
+def _fmt(v: Any, width: int = 10) -> str:
+    return f"{v:{width},.0f}" if isinstance(v, (int, float)) else f"{'n/a':>{width}}"
+
+
+def table(on: dict, off: dict, ker: dict, pyt: dict) -> list[tuple]:
+    """(measure, synack offloads on, off, kernel over veth, PyTCP, aim) rows."""
+    return [
+        ("bulk kernel -> stack, Mbit/s", on.get("kernel_to_synack_mbit_s"), off.get("kernel_to_synack_mbit_s"),
+         ker.get("kernel_to_kernel_mbit_s"), pyt.get("kernel_to_pytcp_mbit_s"), ">= 2,000"),
+        ("bulk stack -> kernel, Mbit/s", on.get("synack_to_kernel_mbit_s"), off.get("synack_to_kernel_mbit_s"),
+         ker.get("kernel_to_kernel_mbit_s"), pyt.get("pytcp_to_kernel_mbit_s"), ">= 3,000"),
+        ("cycles/s, kernel client -> stack", on.get("kernel_client_synack_server_cycles_per_s"),
+         off.get("kernel_client_synack_server_cycles_per_s"), ker.get("kernel_cycles_per_s"), None,
+         ">= 4,000, 80% k"),
+        ("cycles/s, stack client -> kernel", on.get("synack_client_cycles_per_s"),
+         off.get("synack_client_cycles_per_s"), ker.get("kernel_cycles_per_s"), pyt.get("pytcp_client_cycles_per_s"),
+         ""),
+    ]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=50_000_000, help="bytes per bulk transfer (default 50 MB)")
-    ap.add_argument("--seconds", type=float, default=3.0, help="length of the cycles run")
-    ap.add_argument("--profile", metavar="FILE", help="cProfile the synack side into FILE")
+    ap.add_argument("--seconds", type=float, default=3.0, help="length of each cycles run")
+    ap.add_argument("--rcv-buf", type=int, default=4 << 20,
+                    help="synack's receive buffer (default 4 MiB, window scaling on)")
+    ap.add_argument("--burst", type=int, default=1000, metavar="N",
+                    help="kernel clients in the burst (default 1000; 0 skips it)")
+    ap.add_argument("--burst-offload-off", action="store_true",
+                    help="also run the burst with offloads off (slow)")
+    ap.add_argument("--profile", metavar="DIR", help="cProfile the synack side of each figure into DIR")
     ap.add_argument("--pytcp-size", type=int, default=5_000_000,
                     help="bytes per PyTCP bulk transfer (default 5 MB: it runs at tens of Mbit/s)")
     ap.add_argument("--no-pytcp", action="store_true", help="skip the PyTCP figures")
+    ap.add_argument("--only", choices=["on", "off"], help="measure synack with offloads on or off only")
     args = ap.parse_args()
     from synack.link.tun import missing
 
@@ -327,42 +499,51 @@ def main() -> int:
     if why is not None:
         print(f"kernel benchmark skipped: {why}")
         return 0
-    if args.profile:
-        import cProfile
-
-        prof = cProfile.Profile()
-        prof.enable()
-        syn = asyncio.run(synack_figures(args.size, args.seconds))
-        prof.disable()
-        prof.dump_stats(args.profile)
-    else:
-        syn = asyncio.run(synack_figures(args.size, args.seconds))
+    prof = Profiler(args.profile)
+    on = off = {}
+    if args.only != "off":
+        on = asyncio.run(synack_figures(args.size, args.seconds, True, args.rcv_buf, args.burst, prof))
+    if args.only != "on":
+        off = asyncio.run(synack_figures(args.size, args.seconds, False, args.rcv_buf,
+                                         args.burst if args.burst_offload_off else 0, prof))
     ker = kernel_figures(args.size, args.seconds)
     pyt = pytcp_figures(args.pytcp_size, args.seconds) if not args.no_pytcp else {"error": "skipped (--no-pytcp)"}
-    rows = [
-        ("bulk kernel -> stack, Mbit/s", syn["kernel_to_synack_mbit_s"], ker["kernel_to_kernel_mbit_s"],
-         pyt.get("kernel_to_pytcp_mbit_s"), 300),
-        ("bulk stack -> kernel, Mbit/s", syn["synack_to_kernel_mbit_s"], ker["kernel_to_kernel_mbit_s"],
-         pyt.get("pytcp_to_kernel_mbit_s"), 300),
-        ("connect-send-close cycles/s", syn["synack_client_cycles_per_s"], ker["kernel_cycles_per_s"],
-         pyt.get("pytcp_client_cycles_per_s"), 2000),
-    ]
-    print(f"{'measure':30} {'synack':>9} {'kernel':>9} {'s/k':>7} {'PyTCP':>9} {'s/PyTCP':>8} {'aim':>7}")
-    ratios = {}
-    for name, s, k, p, aim in rows:
-        pt = f"{p:9,.0f}" if p else f"{'n/a':>9}"
-        pr = f"{s / p:8.1f}" if p else f"{'n/a':>8}"
-        print(f"{name:30} {s:9,.0f} {k:9,.0f} {s / k:7.3f} {pt} {pr} {aim:7,}")
-        ratios[name] = {"synack_over_kernel": s / k, "synack_over_pytcp": (s / p) if p else None}
+    rows = table(on, off, ker, pyt)
+    print(f"{'measure':34} {'synack on':>10} {'synack off':>10} {'kernel':>10} {'PyTCP':>10}  aim")
+    for name, a, b, k, p, aim in rows:
+        print(f"{name:34} {_fmt(a)} {_fmt(b)} {_fmt(k)} {_fmt(p)}  {aim}")
+    if isinstance(on.get("kernel_client_synack_server_cycles_per_s"), float) and ker.get("kernel_cycles_per_s"):
+        print(f"synack server cycles / kernel server cycles, same client: "
+              f"{on['kernel_client_synack_server_cycles_per_s'] / ker['kernel_cycles_per_s']:.0%} (aim >= 80%)")
+    for label, r in (("offloads on", on), ("offloads off", off)):
+        b = r.get("burst")
+        if b:
+            print(f"burst, {label}: {b['clients']} clients echoing 100 KB-1 MB: {b['intact']} intact, "
+                  f"{b['reset']} reset, {b['refused']} refused, {b['timeout']} timed out, {b['corrupt']} corrupt, "
+                  f"{b['other']} other errors, in {b['seconds']:.1f} s")
+    if on:
+        print(f"synack links: offloads on {on.get('features')}: {on.get('link')}")
+    if off:
+        print(f"              offloads off: {off.get('link')}")
     if "error" in pyt:
         print(f"PyTCP: {pyt['error']}")
     else:
         print(f"PyTCP: pmd-pytcp 0.3.8 daemon on its own TUN, driven through its client library "
               f"(bulk figures over {args.pytcp_size / 1e6:g} MB)")
+    if prof.busy:
+        print("synack's CPU use (CPU s per wall s): " + ", ".join(f"{k} {v:.2f}" for k, v in prof.busy.items()))
+    for name, rows_ in prof.top.items():
+        print(f"\nprofile {name} (top entries by own time):")
+        for r in rows_:
+            print("  " + r)
     RESULTS.mkdir(exist_ok=True)
     out = {
         "python": platform.python_version(), "kernel": platform.release(), "size": args.size,
-        "synack": syn, "kernel_veth": ker, "pytcp": pyt, "ratios": ratios,
+        "rcv_buf": args.rcv_buf, "synack_offload_on": on, "synack_offload_off": off, "kernel_veth": ker,
+        "pytcp": pyt,
+        "table": [dict(zip(("measure", "synack_on", "synack_off", "kernel", "pytcp", "aim"), r, strict=True))
+                  for r in rows],
+        "profile_top": prof.top, "synack_cpu_per_wall_s": prof.busy,
     }
     (RESULTS / "kernel.json").write_text(json.dumps(out, indent=2) + "\n")
     return 0

@@ -7,12 +7,12 @@ from synack.link.sim import Network
 from synack.timeunits import ms
 
 
-def make_net(seed: int = 7, client: list[str] = ["10.0.0.1"], server: list[str] = ["10.0.0.2"],
+def make_net(seed: int = 7, client: tuple[str, ...] = ("10.0.0.1",), server: tuple[str, ...] = ("10.0.0.2",),
              **host_kwargs) -> Network:
     net = Network(seed=seed)
     net.default_path.delay = ms(5)
-    net.add_host("client", client, **host_kwargs)
-    net.add_host("server", server, **host_kwargs)
+    net.add_host("client", list(client), **host_kwargs)
+    net.add_host("server", list(server), **host_kwargs)
     return net
 
 

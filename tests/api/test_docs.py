@@ -1,4 +1,5 @@
-"""docs/api.md stays true: its example runs and prints exactly the output it shows."""
+"""docs/api.md stays true: each Python example runs and prints exactly the output the text
+block after it shows."""
 
 from __future__ import annotations
 
@@ -7,20 +8,20 @@ import io
 import re
 from pathlib import Path
 
+import pytest
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+#: (code, output): each python block with the text block that follows it
+EXAMPLES = re.findall(r"```python\n(.*?)```(?:(?!```).)*```text\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
 
 
-def _blocks(lang: str) -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", DOC.read_text(), re.S)
+def test_api_md_has_an_example_for_sockets_streams_and_protocols():
+    assert len(EXAMPLES) == 3
+    assert len(re.findall(r"```python\n", DOC.read_text(encoding="utf-8"))) == len(EXAMPLES)
 
 
-def test_api_md_has_one_python_example():
-    assert len(_blocks("python")) == 1
-
-
-def test_api_md_example_runs_and_prints_what_the_doc_says():
-    (code,) = _blocks("python")
-    expected = _blocks("text")[0]
+@pytest.mark.parametrize(("code", "expected"), EXAMPLES, ids=["sockets", "asyncio-streams", "h11-protocol"])
+def test_api_md_example_runs_and_prints_what_the_doc_says(code, expected):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(code, str(DOC), "exec"), {"__name__": "__docs__"})

@@ -272,9 +272,9 @@ def test_connect_with_a_socket_timeout(net):
         s.connect(("10.0.0.2", 80))
     assert e.value.args == ("timed out",) and e.value.errno is None
     assert net.now == ms(2500)
-    with pytest.raises(OSError) as e:                 # still in progress
+    with pytest.raises(OSError) as busy:              # still in progress
         s.connect(("10.0.0.2", 80))
-    assert e.value.errno == errno.EALREADY
+    assert busy.value.errno == errno.EALREADY
     t = api.socket(net, "client")
     t.settimeout(1)
     assert t.connect_ex(("10.0.0.2", 80)) == errno.EWOULDBLOCK   # as CPython reports it
@@ -287,9 +287,9 @@ def test_nonblocking_connect_completes_later(net):
     with pytest.raises(BlockingIOError) as e:
         s.connect(("10.0.0.2", 80))
     assert e.value.errno == errno.EINPROGRESS
-    with pytest.raises(OSError) as e:
+    with pytest.raises(OSError) as unconnected:
         s.getpeername()
-    assert e.value.errno == errno.ENOTCONN
+    assert unconnected.value.errno == errno.ENOTCONN
     assert s.connect_ex(("10.0.0.2", 80)) == errno.EALREADY
     with pytest.raises(BlockingIOError):
         s.recv(1)
@@ -500,9 +500,9 @@ def test_recv_waits_in_simulated_time(pair, net):
         conn.recv(10)
     assert e.value.args == ("timed out",) and net.now == start + ms(1500)
     conn.setblocking(False)
-    with pytest.raises(BlockingIOError) as e:
+    with pytest.raises(BlockingIOError) as again:
         conn.recv(10)
-    assert e.value.args == (errno.EAGAIN, "Resource temporarily unavailable")
+    assert again.value.args == (errno.EAGAIN, "Resource temporarily unavailable")
     with pytest.raises(BlockingIOError):
         pair[0].recv(10, real_socket.MSG_DONTWAIT)
     cli.send(b"data")                                    # in flight for 5 ms
@@ -649,7 +649,7 @@ def test_getsockopt_so_error_reports_and_clears(pair, net):
 
 # ------------------------------------------------------------------------------ IPv6
 def test_ipv6_end_to_end():
-    net = make_net(client=["fd00::1"], server=["fd00::2"])
+    net = make_net(client=("fd00::1",), server=("fd00::2",))
     srv = api.create_server(net, "server", ("::", 80), family=api.AF_INET6)
     assert srv.getsockname() == ("::", 80, 0, 0)
     cli = api.socket(net, "client", api.AF_INET6)
@@ -672,7 +672,7 @@ def test_ipv6_end_to_end():
 
 
 def test_ipv6_refused_and_dual_family_hosts_keep_families_apart():
-    net = make_net(client=["10.0.0.1", "fd00::1"], server=["10.0.0.2", "fd00::2"])
+    net = make_net(client=("10.0.0.1", "fd00::1"), server=("10.0.0.2", "fd00::2"))
     v4 = api.create_server(net, "server", ("", 80))
     with pytest.raises(ConnectionRefusedError):      # an AF_INET listener takes no IPv6
         api.create_connection(net, "client", ("fd00::2", 80))

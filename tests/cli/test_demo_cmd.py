@@ -74,6 +74,15 @@ def test_korean_text_fits_the_width(capsys):
     assert all(width(line) <= 60 for line in explanation.splitlines())
 
 
+@pytest.mark.parametrize("name", ["time-wait", "fast-open", "sack-recovery"])
+def test_every_line_fits_the_width_ladder_included(capsys, name):
+    from synack.scenarios.i18n import width
+
+    rc, out, _ = demo(capsys, name, "--width", "80", "--no-color")
+    assert rc == 0
+    assert max(width(line) for line in out.splitlines()) <= 80
+
+
 # ------------------------------------------------------------------------------ --list
 def test_list_names_every_scenario_one_a_line(capsys):
     rc, out, err = demo(capsys, "--list")
@@ -81,7 +90,7 @@ def test_list_names_every_scenario_one_a_line(capsys):
     lines = out.splitlines()
     registry = scenarios.load_all()
     assert [line.split()[0] for line in lines] == list(registry)
-    for line, sc in zip(lines, registry.values()):
+    for line, sc in zip(lines, registry.values(), strict=False):
         name, summary = re.fullmatch(r"(\S+)\s{2,}(\S.*)", line).groups()
         assert summary == " ".join(sc.summary.split())
     # the summaries start in one column

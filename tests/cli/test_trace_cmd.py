@@ -36,9 +36,9 @@ def _run(capsys, *argv):
 
 def test_renders_a_json_lines_trace_as_the_ladder(files, capsys):
     net, d = files
-    code, out, err = _run(capsys, "trace", str(d / "run.jsonl"), "--no-color")
+    code, out, err = _run(capsys, "trace", str(d / "run.jsonl"), "--no-color", "--width", "100")
     assert code == 0 and err == ""
-    assert out == ladder_from_events(net.recorder.events, net.recorder.names, color=False)
+    assert out == ladder_from_events(net.recorder.events, net.recorder.names, color=False, width=100)
 
 
 def test_options_reach_the_ladder(files, capsys):
@@ -138,3 +138,84 @@ def test_help(capsys):
     out = capsys.readouterr().out
     for opt in ("--absolute", "--notation", "--no-color", "--hosts", "--names", "--format"):
         assert opt in out
+
+
+# ---- captures of any TCP: analysis flags, inferred states, the cut, HTML and graphs -------
+
+def _pcap(events, path) -> None:
+    """Classic pcap (LINKTYPE_RAW, microseconds) of every segment sent: no synack comments,
+    so it reads like a capture of somebody else's TCP."""
+    import struct
+
+    from synack.wire.ip import emit_packet
+
+    data = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101)
+    for ev in events:
+        if ev.event == "send":
+            pkt = emit_packet(ev.src, ev.dst, ev.seg, 64)
+            data += struct.pack("<IIII", ev.t // 10**9, (ev.t % 10**9) // 1000, len(pkt), len(pkt)) + pkt
+    path.write_bytes(data)
+
+
+@pytest.fixture(scope="module")
+def sack_pcap(tmp_path_factory):
+    from synack import scenarios
+
+    res = scenarios.run("sack-recovery")
+    path = tmp_path_factory.mktemp("sack") / "sack.pcap"
+    _pcap(res.net.recorder.events, path)
+    return res, path
+
+
+def test_a_foreign_capture_gets_wireshark_style_analysis_flags(sack_pcap, capsys):
+    _, path = sack_pcap
+    code, out, err = _run(capsys, "trace", str(path), "--names", "10.0.0.1=client,10.0.0.2=server", "--width", "200")
+    assert code == 0 and err == ""
+    text = " ".join(out.split())
+    for flag in ("dup ACK #1", "dup ACK #3", "fast retransmission", "retransmission"):
+        assert flag in text, flag
+    assert "[sack 2 {7241:8689}{4345:5793}]" in text   # relative blocks, as tcpdump prints them
+    first = out.splitlines()[1].split()
+    assert first == ["CLOSED", "│", "│", "LISTEN"]       # states inferred from the segments
+
+
+def test_a_capture_of_a_refused_connect_never_shows_a_listener(tmp_path, capsys):
+    net = trace_runs.refused()
+    path = tmp_path / "refused.pcap"
+    _pcap(net.recorder.events, path)
+    code, out, _ = _run(capsys, "trace", str(path), "--no-color")
+    assert code == 0
+    assert "LISTEN" not in out and "SYN-RECEIVED" not in out
+    assert out.splitlines()[-1].split()[1] == "CLOSED"
+
+
+def test_a_truncated_capture_is_drawn_up_to_the_cut_with_a_warning(sack_pcap, tmp_path, capsys):
+    _, path = sack_pcap
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(path.read_bytes()[:-100])
+    code, out, err = _run(capsys, "trace", str(cut), "--no-color")
+    assert code == 0
+    assert err.startswith("synack: warning: ") and "truncated" in err and "before the cut" in err
+    assert len(err.splitlines()) == 1
+    assert out.count(" seq ") > 50
+
+
+def test_html_plot_and_json_of_a_capture(sack_pcap, tmp_path, capsys):
+    _, path = sack_pcap
+    html, png = tmp_path / "r.html", tmp_path / "g.png"
+    code, out, err = _run(capsys, "trace", str(path), "--html", str(html), "--plot", str(png), "--format", "json")
+    assert code == 0 and err == ""
+    assert [json.loads(line)["event"] for line in out.splitlines()][:3] == ["send", "send", "send"]
+    page = html.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "time-sequence" in page
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--plot", "g.gif"], "--plot: g.gif: the graphs are written as .png, .svg, .pdf"),
+    (["--html", "/nonexistent-dir/r.html"], "--html: cannot write /nonexistent-dir/r.html"),
+])
+def test_bad_output_files_are_one_line(sack_pcap, capsys, argv, words):
+    _, path = sack_pcap
+    code, out, err = _run(capsys, "trace", str(path), *argv)
+    assert code != 0 and out == "" and err.startswith(f"synack: {words}") and len(err.splitlines()) == 1

@@ -1,32 +1,51 @@
 """Fixtures for the real-kernel tests. Each test gets its own network namespace with a TUN
-device: Linux's TCP at 10.99.0.1 on one side, synack at 10.99.0.2 on the other, and a
-capture of the device that must show no malformed packet when the test ends."""
+device: Linux's TCP at 10.99.0.1 (fd00:99::1) on one side, synack at 10.99.0.2 (fd00:99::2) on
+the other, and a capture of the device that must show no malformed packet and no checksum
+error when the test ends."""
 
 from __future__ import annotations
 
 import secrets
-
-import pytest
+import socket
 import subprocess
 
-from kernel_helpers import PREFIX, Capture, Impairment, ImpairedLink, Netns, skip_or_fail_without_kernel
+import pytest
+from kernel_helpers import (KERNEL_ADDR, KERNEL_ADDR6, PREFIX, PREFIX6, Capture, ImpairedLink, Impairment, Netns,
+                            skip_or_fail_without_kernel)
 
 from synack.api.realtime import Stack
 from synack.link.driver import real_host
 from synack.link.tun import TunLink
 
 
+#: the beds a test can ask for: (synack's address/prefix, the kernel's address, offloads)
+BEDS = {
+    "offload": (PREFIX, KERNEL_ADDR, True),
+    "no-offload": (PREFIX, KERNEL_ADDR, False),
+    "ipv6": (PREFIX6, KERNEL_ADDR6, True),
+}
+
+
 class Bed:
     """What a kernel test works with."""
 
-    def __init__(self, ns: Netns, stack: Stack, dev: str, capture: Capture) -> None:
+    def __init__(self, ns: Netns, stack: Stack, dev: str, capture: Capture, kind: str) -> None:
         self.ns = ns
         self.stack = stack
         self.dev = dev
         self.capture = capture
+        self.kind = kind
+        prefix, self.kernel_addr, self.offload = BEDS[kind]
+        self.synack_addr = prefix.split("/")[0]
+        self.v6 = ":" in self.kernel_addr
+        self.family = socket.AF_INET6 if self.v6 else socket.AF_INET
         #: set by tests that impair the kernel's side with netem corrupt: only synack's
         #: own packets must then be well formed
         self.only_check_synack = False
+
+    def socket(self) -> socket.socket:
+        """A kernel TCP socket of the bed's address family, inside the namespace."""
+        return self.ns.socket(self.family)
 
     def netem(self, spec: str) -> str:
         """Impair the path as ``tc qdisc add dev TUN root netem SPEC`` does. Where this
@@ -57,30 +76,34 @@ def netns():
         ns.delete()
 
 
-def _bed(netns, tmp_path, snaplen: int = 0):
+def _bed(netns, tmp_path, kind: str, snaplen: int = 0):
     dev = f"sk{secrets.token_hex(3)}"
-    tun, own, _ = TunLink.create(PREFIX, name=dev, netns=netns.name)
+    prefix, _, offload = BEDS[kind]
+    tun, own, _ = TunLink.create(prefix, name=dev, netns=netns.name, offload=offload)
+    assert tun.features.vnet_hdr is offload, tun.features
     stack = Stack(real_host(own), ImpairedLink(tun))
     capture = None
     try:
         capture = Capture(netns, dev, str(tmp_path / f"{dev}.pcap"), snaplen)
-        bed = Bed(netns, stack, dev, capture)
+        bed = Bed(netns, stack, dev, capture, kind)
         yield bed
     finally:
         stack.close()
         if capture is not None:
             capture.stop()
-    bad = capture.bad(only_from="10.99.0.2" if bed.only_check_synack else None)
+    bad = capture.bad(only_from=bed.synack_addr if bed.only_check_synack else None)
     assert not bad, "the capture shows malformed packets or checksum errors:\n" + "\n".join(bad[:20])
 
 
-@pytest.fixture
-def bed(netns, tmp_path):
-    """Namespace + TUN + synack Stack (blocking API) + full capture."""
-    yield from _bed(netns, tmp_path)
+@pytest.fixture(params=["offload", "no-offload"])
+def bed(netns, tmp_path, request):
+    """Namespace + TUN + synack Stack (blocking API) + full capture; with the TUN offloads
+    on (super-segments both ways) and off (wire-sized packets). ``ipv6`` (by indirect
+    parametrisation) is the same over IPv6, offloads on."""
+    yield from _bed(netns, tmp_path, request.param)
 
 
-@pytest.fixture
-def bulk_bed(netns, tmp_path):
+@pytest.fixture(params=["offload", "no-offload"])
+def bulk_bed(netns, tmp_path, request):
     """The same, capturing headers only (for the 50 MB transfers)."""
-    yield from _bed(netns, tmp_path, snaplen=96)
+    yield from _bed(netns, tmp_path, request.param, snaplen=128)

@@ -98,8 +98,8 @@ def test_zero_window_is_probed_and_the_transfer_resumes():
     zero = [e for e in sent(res, "server") if e.seg.wnd == 0]
     probes = [e for e in sent(res, "client") if e.cause == "zero-window-probe"]
     assert zero and len(probes) >= 2
-    gaps = [b.t - a.t for a, b in zip(probes, probes[1:])]
-    assert all(later > earlier for earlier, later in zip(gaps, gaps[1:])) and gaps[0] > 0
+    gaps = [b.t - a.t for a, b in zip(probes, probes[1:], strict=False)]
+    assert all(later > earlier for earlier, later in zip(gaps, gaps[1:], strict=False)) and gaps[0] > 0
     got = {int(e.seg.seq): len(e.seg.payload) for e in received(res, "server") if e.seg.payload}
     assert sum(got.values()) >= 5 * ZERO_WINDOW_BUF
     assert not [e for e in events(res, "error")]

@@ -36,7 +36,8 @@ def test_loss_is_seeded():
     a = run("story", loss=0.3, seed=4)
     b = run("story", loss=0.3, seed=4)
     c = run("story", loss=0.3, seed=5)
-    reasons = lambda r: [(d.t, d.reason) for d in events(r, "drop")]
+    def reasons(r):
+        return [(d.t, d.reason) for d in events(r, "drop")]
     assert reasons(a) == reasons(b)
     assert reasons(a) != reasons(c) or [e.seg for e in sent(a)] != [e.seg for e in sent(c)]
 

@@ -71,12 +71,6 @@ _CTL_ORDER = ((SYN, "SYN"), (FIN, "FIN"), (RST, "RST"), (PSH, "PSH"), (URG, "URG
 _UNSET = object()
 
 
-@pytest.fixture(params=ISN_PAIRS)
-def isns(request):
-    """(ISS, IRS): once as in the RFC figures, once near 2**32."""
-    return request.param
-
-
 def flags_of(spec) -> Flags:
     """``"S."`` -> SYN|ACK; a :class:`Flags` value is returned as it is."""
     if isinstance(spec, int):

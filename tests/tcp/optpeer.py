@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from harness import LOW, PEER_MSS, Tcb, WRAP, isns  # noqa: F401  (isns is a fixture)
+from harness import LOW, PEER_MSS, Tcb
 
 from synack.wire.seq import Seq
 from synack.wire.tcp import Mss, Nop, Sack, SackPermitted, Timestamps, WindowScale

@@ -6,17 +6,8 @@ test_segment_checks.py.
 
 from __future__ import annotations
 
-from harness import (  # noqa: F401  (isns is a fixture)
-    close_wait,
-    closing,
-    established,
-    fin_wait_1,
-    fin_wait_2,
-    isns,
-    last_ack,
-    ms,
-    sec,
-    time_wait,
+from harness import (
+    close_wait, closing, established, fin_wait_1, fin_wait_2, last_ack, ms, sec, time_wait,
 )
 
 from synack.tcp.config import TcpConfig

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import pytest
-from harness import isns, ms  # noqa: F401  (isns is a fixture)
+from harness import ms
 from optpeer import OptTcb
 
 from synack.tcp.config import TcpConfig

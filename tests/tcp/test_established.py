@@ -4,7 +4,7 @@ text (seventh) and FIN (eighth). Sequence, RST and SYN checks are in test_segmen
 
 from __future__ import annotations
 
-from harness import established, established_passive, isns, ms  # noqa: F401  (isns is a fixture)
+from harness import established, established_passive, ms
 
 from synack.tcp.config import TcpConfig
 

@@ -7,7 +7,7 @@ SHLD-18/19), Nagle and TCP_NODELAY (SHLD-7, MUST-17), and the bounded out-of-ord
 from __future__ import annotations
 
 import pytest
-from harness import Tcb, established, isns, ms, sec  # noqa: F401  (isns is a fixture)
+from harness import Tcb, established, ms, sec
 from optpeer import opt_established
 
 from synack.tcp.config import TcpConfig

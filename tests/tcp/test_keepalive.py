@@ -6,7 +6,7 @@ import errno
 import socket as real_socket
 
 import pytest
-from harness import Tcb, established, established_passive, isns, ms, sec  # noqa: F401
+from harness import Tcb, established, established_passive, ms, sec  # noqa: F401
 
 from synack import api
 from synack.link.sim import Network

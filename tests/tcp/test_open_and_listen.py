@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from harness import BUILDERS, LOW, Tcb, isns, listen  # noqa: F401  (isns is a fixture)
+from harness import BUILDERS, LOW, Tcb, listen
 
 from synack.tcp.connection import reset_for
 from synack.tcp.errors import ConnectionExists

@@ -9,7 +9,7 @@ control is NewReno, whose loss response is the RFC 5681 one: ssthresh = FlightSi
 from __future__ import annotations
 
 import pytest
-from harness import isns, ms  # noqa: F401  (isns is a fixture)
+from harness import ms
 from optpeer import opt_established
 
 from synack.tcp.recovery import OPEN, RECOVERY, Recovery

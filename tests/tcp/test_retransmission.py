@@ -10,7 +10,7 @@ R1 = 3, R2 = 100 s, R2 for a SYN = 180 s) and check exact times.
 from __future__ import annotations
 
 import pytest
-from harness import Tcb, isns, ms, sec  # noqa: F401  (isns is a fixture)
+from harness import Tcb, ms, sec
 
 from synack.tcp.config import TcpConfig
 from synack.tcp.errors import ConnectionTimeout

@@ -9,7 +9,6 @@ IRS + 1) plus the examples' base, so each case runs with IRS near 2**32 as well.
 from __future__ import annotations
 
 import pytest
-from harness import isns  # noqa: F401  (isns is a fixture)
 from optpeer import OptTcb, opt_established, sack_of
 
 from synack.tcp.sack import EVER_RTX, LOST, RETRANS, SACKED, SackReceiver, Scoreboard, is_dsack

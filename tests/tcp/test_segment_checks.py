@@ -14,7 +14,7 @@ Values come from the wire: ``t.peer_nxt`` is RCV.NXT, ``t.our_nxt`` is SND.NXT, 
 from __future__ import annotations
 
 import pytest
-from harness import OTHER_STATES, RECEIVING, SYNCHRONIZED, Tcb, at_state, isns  # noqa: F401
+from harness import OTHER_STATES, RECEIVING, SYNCHRONIZED, Tcb, at_state  # noqa: F401
 
 from synack.tcp.errors import ConnectionReset
 

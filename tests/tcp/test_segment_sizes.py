@@ -4,7 +4,7 @@ algorithm (§3.7.4) and delayed acknowledgments (§3.8.6.3)."""
 from __future__ import annotations
 
 import pytest
-from harness import Tcb, established, isns, ms  # noqa: F401  (isns is a fixture)
+from harness import Tcb, established, ms
 
 from synack.tcp.config import TcpConfig
 from synack.wire.tcp import SYN, Mss

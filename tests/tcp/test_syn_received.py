@@ -8,7 +8,7 @@ in test_segment_checks.py; this file has what is particular to SYN-RECEIVED.
 from __future__ import annotations
 
 import pytest
-from harness import isns, syn_received, syn_received_active  # noqa: F401  (isns is a fixture)
+from harness import syn_received, syn_received_active
 
 from synack.tcp.errors import ConnectionRefused
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from harness import isns, syn_sent  # noqa: F401  (isns is a fixture)
+from harness import syn_sent
 
 from synack.tcp.errors import ConnectionRefused
 

@@ -4,7 +4,7 @@ protection against wrapped sequence numbers (PAWS, §5), against a scripted peer
 from __future__ import annotations
 
 import pytest
-from harness import isns, ms, sec  # noqa: F401  (isns is a fixture)
+from harness import ms, sec
 from optpeer import OptTcb, PEER_TSVAL, opt_established, opt_established_passive, ts_of
 
 from synack.tcp import timestamps as T

@@ -13,7 +13,7 @@ import sys
 import time
 
 import pytest
-from harness import close_wait, established, fin_wait_2, isns  # noqa: F401
+from harness import close_wait, established, fin_wait_2  # noqa: F401
 
 from synack import api
 from synack.link.sim import Network

@@ -7,7 +7,7 @@ exchange (harness.BUILDERS); "SYN-RECEIVED" is the passive one.
 from __future__ import annotations
 
 import pytest
-from harness import BUILDERS, Tcb, at_state, established, isns, listen  # noqa: F401  (isns is a fixture)
+from harness import BUILDERS, Tcb, at_state, established, listen
 
 from synack.tcp.errors import ConnectionClosing, ConnectionDoesNotExist
 

@@ -5,7 +5,6 @@ never; the right edge the peer sees never moves left (§2.4, RFC 9293 SHLD-14)."
 from __future__ import annotations
 
 import pytest
-from harness import isns  # noqa: F401  (isns is a fixture)
 from optpeer import OptTcb, opt_established, opt_established_passive
 
 from synack.tcp import timestamps as T

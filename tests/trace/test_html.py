@@ -1,5 +1,7 @@
-"""The HTML report (trace/html.py) without a browser: one self-contained file, one arrow per
-segment sent, state labels, the chart, and nothing in a trace can break out of the page."""
+"""The HTML report (trace/html.py) without a browser: one self-contained file whose table has
+one arrow per segment sent, labelled exactly as the terminal ladder labels it (one timeline),
+states with their causes and rules, the explanation and notes in the chosen language, the
+stream graphs, a small page for a long transfer, and nothing in a trace can break out."""
 
 from __future__ import annotations
 
@@ -15,13 +17,13 @@ from synack import api
 from synack.link.sim import Network
 from synack.timeunits import ms, sec
 from synack.trace.events import AppCall, SegmentReceived, SegmentSent, StateChanged
-from synack.trace.html import render_html, write_html
-from synack.trace.jsonl import to_records
+from synack.trace.html import render_html, render_report, write_html
+from synack.trace.ladder import ladder_from_events
 from synack.wire.seq import Seq
 from synack.wire.tcp import ACK, SYN, TcpSegment
+import contextlib
 
 REQUEST = b"x" * 3000   # three segments
-CAUSES = {"rto": r"RTO #\d+", "fast-retransmit": "fast retransmit"}   # how labels name causes
 
 
 def lossy_run(client: str = "client", server: str = "server") -> Network:
@@ -62,9 +64,6 @@ class Page(HTMLParser):
         self.scripts: list[tuple[dict, str]] = []
         self.styles: list[str] = []
         self.texts: list[str] = []
-        #: data-seg index -> (x1, y1, x2, y2) of the arrow's shaft
-        self.shafts: dict[int, tuple] = {}
-        self._seg: int | None = None
         self._in: list = []
         self.feed(text)
         self.close()
@@ -72,11 +71,6 @@ class Page(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         self.elements.append((tag, a))
-        if "data-seg" in a:
-            self._seg = int(a["data-seg"])
-        elif tag == "line" and a.get("class") == "shaft" and self._seg is not None:
-            self.shafts[self._seg] = tuple(float(a[k]) for k in ("x1", "y1", "x2", "y2"))
-            self._seg = None
         if tag in ("script", "style"):
             self._in.append((tag, a, []))
 
@@ -118,6 +112,10 @@ def _sends(net: Network) -> list:
     return [e for e in net.recorder.events if e.event == "send"]
 
 
+def _items(page: Page, kind: str) -> list:
+    return [it for it in page.data()["items"] if it[0] == kind]
+
+
 def test_page_is_one_self_contained_file(page_text, page):
     assert page_text.startswith("<!DOCTYPE html>")
     assert not re.search(r"https?:", page_text), "the page names no URL at all"
@@ -126,7 +124,7 @@ def test_page_is_one_self_contained_file(page_text, page):
     for tag, attrs in page.elements:
         for name in ("src", "href", "xlink:href", "srcset", "action", "data"):
             assert name not in attrs, f"<{tag} {name}=...> would fetch something"
-    assert "url(" not in "".join(page.styles) and "@import" not in "".join(page.styles)
+    assert "url(" not in "".join(page.styles).replace("url(#", "") and "@import" not in "".join(page.styles)
     # one inline script and one data block; nothing else runs
     assert [a.get("type") for a, _ in page.scripts] == ["application/json", None]
 
@@ -145,119 +143,64 @@ def test_content_security_policy_allows_only_the_inline_script_and_style(page):
     assert f"style-src {sha(style)};" in csp
 
 
-def test_one_arrow_per_segment_sent(run, page):
-    sends = _sends(run)
-    arrows = page.having("data-seg")
-    assert len(arrows) == len(sends) > 0
-    events = run.recorder.events
-    assert sorted(int(a["data-seg"]) for a in arrows) == [i for i, e in enumerate(events) if e.event == "send"]
+def test_one_arrow_per_segment_sent_labelled_as_the_terminal_ladder_labels_it(run, page):
+    segs = _items(page, "s")
+    assert len(segs) == len(_sends(run))
+    ladder = ladder_from_events(run.recorder.events, run.recorder.names, color=False)
+    for it in segs:
+        label = it[6].split(": ", 1)[-1] if it[6].startswith(("\u21bb", "RTO")) else it[6]
+        assert label in ladder, label          # one timeline: the same words in both views
+    times = [it[1] for it in page.data()["items"]]
+    assert times == sorted(times)              # time runs down
 
 
-def test_lost_segments_end_in_a_cross_and_retransmissions_name_their_cause(run, page):
-    events = run.recorder.events
-    drops = [e for e in events if e.event == "drop" and e.reason == "scripted"]
-    assert len(drops) == 2
-    lost = [events[int(a["data-seg"])] for a in page.having("data-seg") if "lost" in a["class"].split()]
-    assert [(e.host, e.seg) for e in lost] == [(d.host, d.seg) for d in drops]
-    assert page.texts.count("lost: scripted") == 2
-    rtx = [events[int(a["data-seg"])] for a in page.having("data-seg") if "rtx" in a["class"].split()]
-    assert [e.seg.seq for e in rtx] == [e.seg.seq for e in lost]
-    # the lost SYN comes back after the first RTO expiry; its hover text has the backed-off timer
-    syn_rtx = rtx[0]
-    assert syn_rtx.cause == "rto"
-    assert any(t.startswith("\u21bb RTO #1: [S] seq 0 win ") for t in page.texts)
-    armed = next(e for e in events if e.event == "timer-armed" and e.name == "rto" and e.t == syn_rtx.t)
-    backed_off = f"{(armed.deadline - armed.t) / 1e6:g} ms"
-    assert any(f"retransmission: RTO #1 (the timer, backed off, is now {backed_off})" in t for t in page.texts)
-    # the lost data segment: its label names whatever repaired it
-    data = rtx[1]
-    n = len(data.seg.payload)
-    want = rf"\u21bb {CAUSES[data.cause]}: \[\.\] seq 1:{1 + n} ack 1 win {data.seg.wnd} len {n}"
-    assert any(re.fullmatch(want, t) for t in page.texts), want
+def test_lost_segments_and_retransmissions_name_what_happened(run, page):
+    segs = _items(page, "s")
+    lost = [it for it in segs if "lost" in it[5]]
+    assert len(lost) == 2 and all(it[14].startswith("lost: scripted") and it[2] is None for it in lost)
+    rtx = [it for it in segs if "rtx" in it[5]]
+    assert rtx and all(re.match(r"\u21bb (RTO #\d+, rto=\S+|fast retransmit|retransmission): \[", it[6]) for it in rtx)
+    # delivered segments end where they arrived, below where they left
+    assert all(it[2] > it[1] for it in segs if it[2] is not None)
 
 
-def test_labels_are_tcpdump_style_with_relative_numbers_and_hover_has_absolute_ones(run, page):
-    syn_ev = _sends(run)[0]
-    syn = syn_ev.seg
-    # options in brief on SYNs: the MSS, never the timestamp values or NOPs
-    syn_label = r"\[S\] seq 0 win \d+ <mss 1460(,[a-zA-Z]+( \d+)?)*>"
-    assert sum(1 for t in page.texts if re.fullmatch(syn_label, t)) == 1      # the lost first SYN
-    assert any(re.fullmatch(r"\[S\.\] seq 0 ack 1 win \d+ <mss \d+[^>]*>", t) for t in page.texts)
-    # hover: who, when, and the absolute numbers with every option
-    titles = [t for t in page.texts if t.startswith("client \u2192 server: [S]")]
-    assert titles and f"absolute: seq {int(syn.seq)}, ack 0, win {syn.wnd}" in titles[0]
-    assert "sent at 0.000000 s by client (10.0.0.1:" in titles[0]
-    assert "LOST at 0.000000 s: scripted" in titles[0]
-    delivered = next(t for t in titles if "received at" in t)
-    assert "received at 1.010000 s by server (10.0.0.2:80)" in delivered
-    if any(type(o).__name__ == "Timestamps" for o in syn.options):
-        ts = next(o for o in syn.options if type(o).__name__ == "Timestamps")
-        assert f"TS val {ts.tsval} ecr 0" in titles[0]
-        assert not any(str(ts.tsval) in t for t in page.texts if t.startswith("[S]"))
+def test_every_state_change_is_drawn_with_its_cause_and_rule(run, page):
+    states = _items(page, "st")
+    hosts = page.data()["hosts"]
+    got = [(hosts[it[2]], it[5], it[3]) for it in states]
+    want = [(e.host, e.old, e.new) for e in run.recorder.events if e.event == "state"]
+    assert [g for g in got if g != ("server", "CLOSED", "LISTEN") and g != ("server", "LISTEN", "CLOSED")] == want
+    assert ("server", "CLOSED", "LISTEN") in got   # the listener, which the stack keeps no state for
+    assert all(it[6] and it[7].startswith("RFC 9293") for it in states if it[3] in ("SYN-SENT", "LISTEN"))
 
 
-def test_every_state_change_is_labelled_with_its_rfc_name_cause_and_rule(run, page):
-    states = [e for e in run.recorder.events if e.event == "state"]
-    boxes = [a for a in page.having("data-step") if a["class"].startswith("state")]
-    assert len(boxes) == len(states)
-    for name in ("SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT",
-                 "CLOSE-WAIT", "LAST-ACK", "CLOSED"):
-        assert name in page.texts
-    for ev in states:
-        hover = f"{ev.host}: {ev.old} \u2192 {ev.new} at {ev.t / 1e9:.6f} s\ncause: {ev.cause}\nrule: {ev.rule}"
-        assert any(t.startswith(hover) for t in page.texts), hover
+def test_application_calls_speak_tcp(page):
+    calls = [it[3] for it in _items(page, "a")]
+    assert "listen() on :80" in calls and "close() of listener :80" in calls
+    assert any(c.startswith("connect(server:80)") or c.startswith("connect(10.0.0.2:80)") for c in calls)
+    assert not any("setsockopt(1," in c for c in calls)
 
 
-def test_application_calls_are_markers(run, page):
-    calls = [e for e in run.recorder.events if e.event == "app"]
-    markers = [a for a in page.having("data-step") if a["class"].split()[0] == "app"]
-    assert len(markers) == len(calls) > 0
-    assert "sendall(3000)" in page.texts
-
-
-def test_chart_shows_cwnd_ssthresh_window_and_flight_on_the_same_axis(run, page):
-    strips = [a for t, a in page.elements if a.get("class") == "strip"]
-    assert strips and "client" in strips[0]["aria-label"]
-    classes = [a.get("class") for _, a in page.elements]
-    for cls in ("cwnd", "ssthresh", "flight", "rwnd"):
-        assert cls in classes, cls
-    # the RTO halves the window: the congestion points carry the numbers
-    cc = [e for e in run.recorder.events if e.event == "cwnd" and e.host == "client"]
-    assert cc, "the client's RTO changes cwnd"
-    assert any(f"cwnd {cc[0].cwnd} bytes, ssthresh {cc[0].ssthresh}" in t for t in page.texts)
-    # same time axis: a congestion point sits at the height of a ladder event of its instant
+def test_idle_time_wait_is_folded_and_congestion_is_charted(page):
     data = page.data()
-    dots = [float(a["cy"]) for t, a in page.elements if t == "circle" and a.get("class") == "ccpt"]
-    assert len(dots) == len(cc)
-    same_instant = {s["y"] for s in data["steps"] if data["events"][s["ev"]]["t"] == cc[0].t / 1e9}
-    assert round(dots[0], 1) in same_instant
+    assert any(f[2] in ("59.99 s", "60.0 s", "59.98 s") or f[2].endswith(" s") for f in data["folds"])
+    assert data["height"] < 5000                  # 60 s of TIME-WAIT does not make the page long
+    (strip, *_) = data["strips"]
+    assert strip["pts"] and all(len(p) == 5 for p in strip["pts"])
 
 
-def test_time_runs_down_and_time_wait_is_folded(run, page):
-    data = page.data()
-    steps = data["steps"]
-    assert [s["y"] for s in steps] == sorted(s["y"] for s in steps)
-    events = run.recorder.events
-    assert events[-1].t > sec(60), "the trace includes the 60 s TIME-WAIT"
-    assert data["height"] < 2500, "a 60 s idle gap must not make the page kilometres long"
-    assert any("59.99 s with nothing to draw (folded)" in t for t in page.texts)
-    # arrows slant down: each arrives below where it left
-    for x1, y1, x2, y2 in page.shafts.values():
-        assert y2 > y1
-    # proportional where nothing is folded: the SYN that arrived (10 ms) drops as far as the
-    # SYN,ACK (10 ms)
-    syn_i = [i for i, e in enumerate(events) if e.event == "send" and e.seg.flags == SYN][-1]
-    synack_i = next(i for i, e in enumerate(events) if e.event == "send" and e.seg.flags == SYN | ACK)
-    height = lambda i: page.shafts[i][3] - page.shafts[i][1]  # noqa: E731
-    assert height(syn_i) == pytest.approx(height(synack_i), abs=1)
+def test_stream_graphs_are_in_the_page(page):
+    graphs = [a for t, a in page.elements if t == "svg" and "graph" in a.get("class", "")]
+    assert {a["aria-label"].split(" graph")[0] for a in graphs} == {"time-sequence", "throughput", "rtt", "window"}
 
 
-def test_embedded_data_are_the_json_lines_records(run, page):
-    data = page.data()
-    expected = json.loads(json.dumps(to_records(run.recorder.events, run.recorder.names)))
-    assert data["events"] == expected
-    assert data["hosts"] == ["client", "server"]
-    assert len(data["steps"]) == len(page.having("data-step"))
+def test_explanation_and_notes_in_the_chosen_language(run):
+    en = Page(render_html(run.recorder.events, explanation="First.\n\nSecond.", notes=["one", "two"]))
+    assert "What happens" in en.texts and "In this run" in en.texts and "Second." in en.texts
+    ko = Page(render_html(run.recorder.events, explanation="설명입니다.", notes=["하나"], lang="ko"))
+    assert ("html", {"lang": "ko"}) in ko.elements
+    assert "설명" in ko.texts and "이번 실행에서는" in ko.texts and "하나" in ko.texts
+    assert ko.data()["ui"]["step"] == "한 단계"
 
 
 def test_same_events_give_the_same_page(run, page_text):
@@ -265,7 +208,7 @@ def test_same_events_give_the_same_page(run, page_text):
 
 
 def test_write_html_writes_the_page(run, tmp_path, page_text):
-    out = tmp_path / "report.html"
+    out = tmp_path / "r.html"
     write_html(run.recorder.events, out, title="lossy run", names=run.recorder.names)
     assert out.read_text(encoding="utf-8") == page_text
 
@@ -275,11 +218,8 @@ def test_hosts_choose_the_lifeline_order(run):
     swapped = Page(render_html(run.recorder.events, hosts=["server", "client"]))
     assert default.data()["hosts"] == ["client", "server"]   # the first to send is on the left
     assert swapped.data()["hosts"] == ["server", "client"]
-    syn_i = next(i for i, e in enumerate(run.recorder.events) if e.event == "send")
-    x1, _, x2, _ = default.shafts[syn_i]
-    assert x1 < x2                      # the SYN runs left to right ...
-    x1, _, x2, _ = swapped.shafts[syn_i]
-    assert x1 > x2                      # ... and right to left when the server is on the left
+    syn = _items(swapped, "s")[0]
+    assert (syn[3], syn[4]) == (1, 0)   # the SYN runs from the right lifeline to the left
 
 
 def test_relative_numbers_are_per_connection_even_on_a_shared_port():
@@ -301,7 +241,7 @@ def test_relative_numbers_are_per_connection_even_on_a_shared_port():
         s.close()
     net.run()
     page = Page(render_html(net.recorder.events, names=net.recorder.names))
-    labels = [t for t in page.texts if re.match(r"\[[FSRP.]+\] seq ", t)]
+    labels = [it[6] for it in _items(page, "s")]
     assert len(labels) == len(_sends(net))
     numbers = [int(n) for label in labels for n in re.findall(r"(?:seq|ack) (\d+)", label)]
     assert max(numbers) <= 12, labels      # 10 data bytes, a SYN and a FIN each way
@@ -323,7 +263,7 @@ def test_hostile_host_names_and_causes_are_only_text(hostile):
     conn = ("10.0.0.1", 1, "10.0.0.2", 80)
     events.append(StateChanged(sec(61), hostile, conn, "CLOSED", "<b>LISTEN</b>", hostile, hostile))
     events.append(AppCall(sec(61), "server", conn, hostile, hostile, hostile, hostile))
-    text = render_html(events, title=hostile, names=net.recorder.names)
+    text = render_html(events, title=hostile, names=net.recorder.names, explanation=hostile, notes=[hostile])
     page = Page(text)
     # nothing hostile became markup: the same elements as a harmless page, two scripts
     assert [a.get("type") for a, _ in page.scripts] == ["application/json", None]
@@ -331,16 +271,14 @@ def test_hostile_host_names_and_causes_are_only_text(hostile):
     assert not any(k.startswith("on") for _, a in page.elements for k in a)
     assert "</script><script>" not in text and "<img" not in text
     # ... and all of it is still there, as text, for the reader
-    assert hostile in page.texts                      # the <h1>
-    assert any(hostile in t for t in page.texts if "\u2192" in t)   # hover texts
+    assert hostile in page.texts                      # the <h1>, the explanation, the notes
     data = page.data()
     assert data["title"] == hostile and hostile in data["hosts"]
-    assert any(r.get("cause") == hostile for r in data["events"])
+    assert any(it[0] == "st" and it[6] == hostile for it in data["items"])
 
 
 def test_segments_no_traced_host_sent_are_drawn_apart():
-    """An injected segment (an old duplicate) arrives with no send: a dashed arrow that is
-    not counted as a segment sent."""
+    """An injected segment (an old duplicate) arrives with no send: drawn, marked extra."""
     seg = TcpSegment(1234, 80, Seq(1000), Seq(0), SYN, 65535)
     ack = TcpSegment(80, 1234, Seq(5000), Seq(1001), SYN | ACK, 65535)
     events = [
@@ -348,16 +286,54 @@ def test_segments_no_traced_host_sent_are_drawn_apart():
         SegmentSent(ms(10), "server", ("10.0.0.2", 80, "10.0.0.1", 1234), "10.0.0.2", "10.0.0.1", ack),
     ]
     page = Page(render_html(events, hosts=["client", "server"], names={"10.0.0.1": "client"}))
-    assert len(page.having("data-seg")) == 1
-    assert len(page.having("data-extra")) == 1
-    assert any("no traced host sent it" in t for t in page.texts)
-    assert any(t == "no arrival recorded" for t in page.texts)
+    segs = _items(page, "s")
+    assert len(segs) == 2
+    extra = [it for it in segs if "extra" in it[5]]
+    assert len(extra) == 1 and "no traced host sent it" in extra[0][14]
+    assert [it[14] for it in segs if "extra" not in it[5]] == ["no arrival recorded"]
+
+
+def test_a_capture_gets_the_same_report_with_inferred_states(run, tmp_path):
+    from synack.tcp.state import TRANSITIONS
+    from synack.trace.pcapng import read_capture, write_pcapng
+
+    cap = tmp_path / "r.pcapng"
+    write_pcapng(run.recorder.events, cap, run.recorder.names)
+    page = Page(render_report(read_capture(cap), transitions=TRANSITIONS))
+    assert len(_items(page, "s")) == len(_sends(run))
+    assert ("client", "SYN-SENT") in [(page.data()["hosts"][it[2]], it[3]) for it in _items(page, "st")]
+
+
+def test_a_long_transfer_makes_a_small_page():
+    net = Network(seed=2)
+    net.add_host("client", ["10.0.0.1"])
+    net.add_host("server", ["10.0.0.2"])
+    net.default_path.delay = ms(5)
+    srv = api.create_server(net, "server", ("", 5001))
+    cli = api.create_connection(net, "client", ("server", 5001))
+    conn, _ = srv.accept()
+    cli.setblocking(False)
+    conn.setblocking(False)
+    sent = got = 0
+    while got < 1_000_000:
+        if sent < 1_000_000:
+            with contextlib.suppress(BlockingIOError):
+                sent += cli.send(b"x" * min(65536, 1_000_000 - sent))
+        try:
+            got += len(conn.recv(1 << 20))
+        except BlockingIOError:
+            api.sleep(net, 0.001)
+    text = render_html(net.recorder.events, names=net.recorder.names)
+    sends = len(_sends(net))
+    assert sends > 700
+    assert len(text.encode()) < 400 * sends   # a few hundred bytes a segment, everything included
+    assert len(Page(text).data()["bands"]) >= 1
 
 
 def test_empty_trace_is_a_page_that_says_so():
     page = Page(render_html([]))
     assert "No events were recorded, so there is nothing to draw." in page.texts
-    assert page.data()["steps"] == []
+    assert page.data()["items"] == []
 
 
 @pytest.mark.parametrize("kwargs, error, words", [
@@ -367,6 +343,7 @@ def test_empty_trace_is_a_page_that_says_so():
     (dict(events=[], hosts=["a", "a"]), ValueError, "hosts: a host is named twice"),
     (dict(events=[], names=[("10.0.0.1", "a")]), TypeError, "names:"),
     (dict(events=[], title=3), TypeError, "title:"),
+    (dict(events=[], lang="fr"), ValueError, "lang:"),
 ])
 def test_bad_arguments_name_the_argument(kwargs, error, words):
     events = kwargs.pop("events")

@@ -1,180 +1,33 @@
-"""The HTML report in a real browser: headless Chromium (Debian's ``chromium``) loads a report
-of a simulated run from a file:// URL; the page must run without console errors, fetch
-nothing, draw one arrow per segment sent, and its Step / Reset / keyboard / ``?step=N``
-controls must reveal arrows one event at a time.
+"""The HTML report in a real browser: headless Chromium (Debian's ``chromium``) loads reports
+from file:// URLs. The page must run without console errors and fetch nothing; every segment
+is drawn as an arrow; Step / Back / Play / keys / ``?step=N`` reveal the trace one event at
+a time and light the hosts' states in Figure 5; zoomed out, bursts become bands; and, read
+from the drawn page itself (and saved as screenshots), no two labels overlap at the normal
+zoom anywhere in the trace.
 
-The browser is driven through the Chrome DevTools Protocol over ``--remote-debugging-pipe``
-(file descriptors 3 and 4, NUL-terminated JSON messages): no port is opened, nothing leaves
-the machine. Skipped, with the reason, where chromium is not installed (it fails instead
-in CI, where .ci/apt-packages installs it).
-"""
+Skipped, with the reason, where chromium is not installed (it fails instead in CI, where
+.ci/apt-packages installs it)."""
 
 from __future__ import annotations
 
-import fcntl
-import json
 import os
-import select
-import shutil
-import subprocess
-import time
 
 import pytest
-
-from synack.trace.html import write_html
+from cdp import CHROMIUM, chromium
 from test_html import HOSTILE, lossy_run
 
-CHROMIUM = shutil.which("chromium")
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--window-size=1280,900", "--remote-debugging-pipe",
-]
-TIMEOUT = 15.0   # seconds for any one browser answer; the whole module takes about 3 s
-
-
-def _high(fd: int) -> int:
-    """A copy of ``fd`` numbered 10 or more (the original is closed)."""
-    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
-    os.close(fd)
-    return new
-
-
-class Cdp:
-    """A minimal DevTools Protocol client: commands in, results and events out."""
-
-    def __init__(self, profile: str) -> None:
-        cmd_r, cmd_w = os.pipe()      # we write commands; the browser reads them on fd 3
-        out_r, out_w = os.pipe()      # the browser writes answers on fd 4; we read them
-        # The child's ends move to 3 and 4: first lift them above 10 so no redirection
-        # below overwrites or closes the other.
-        cmd_r, out_w = (_high(fd) for fd in (cmd_r, out_w))
-        self.log_path = os.path.join(profile, "chromium.log")
-        self.log = open(self.log_path, "w")
-        shell = f'exec "$0" "$@" 3<&{cmd_r} 4>&{out_w} {cmd_r}<&- {out_w}>&-'
-        self.proc = subprocess.Popen(["bash", "-c", shell, CHROMIUM, *FLAGS, f"--user-data-dir={profile}",
-                                      "about:blank"],
-                                     pass_fds=(cmd_r, out_w), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
-        os.close(cmd_r)
-        os.close(out_w)
-        self.w, self.r = cmd_w, out_r
-        self.buf = b""
-        self.last_id = 0
-        self.events: list[dict] = []
-        self.session: str | None = None
-
-    def _read(self, deadline: float) -> dict:
-        while b"\0" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("chromium did not answer in time")
-            ready, _, _ = select.select([self.r], [], [], left)
-            if ready:
-                chunk = os.read(self.r, 1 << 16)
-                if not chunk:
-                    raise RuntimeError(f"chromium closed the pipe (status {self.proc.poll()}): {self.log_tail()}")
-                self.buf += chunk
-        msg, _, self.buf = self.buf.partition(b"\0")
-        return json.loads(msg)
-
-    def log_tail(self) -> str:
-        self.log.flush()
-        with open(self.log_path, errors="replace") as f:
-            lines = [l.strip() for l in f if "dbus" not in l]
-        return " | ".join(lines[-5:])
-
-    def call(self, method: str, params: dict | None = None, *, browser: bool = False) -> dict:
-        self.last_id += 1
-        msg: dict = {"id": self.last_id, "method": method, "params": params or {}}
-        if not browser and self.session:
-            msg["sessionId"] = self.session
-        os.write(self.w, json.dumps(msg).encode() + b"\0")
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            m = self._read(deadline)
-            if m.get("id") == self.last_id:
-                if "error" in m:
-                    raise RuntimeError(f"{method}: {m['error']}")
-                return m.get("result", {})
-            self.events.append(m)
-
-    def wait_for(self, method: str) -> dict:
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            for i, m in enumerate(self.events):
-                if m.get("method") == method:
-                    return self.events.pop(i)
-            self.events.append(self._read(deadline))
-
-    def js(self, expression: str):
-        """Evaluate ``expression`` in the page (promises awaited) and return its value."""
-        r = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
-        if "exceptionDetails" in r:
-            raise AssertionError(f"{expression!r} raised {r['exceptionDetails']}")
-        return r["result"].get("value")
-
-    def open(self, url: str) -> None:
-        """Navigate and wait for the load event (the page's script has run by then)."""
-        self.events.clear()
-        self.call("Page.navigate", {"url": url})
-        self.wait_for("Page.loadEventFired")
-
-    def key(self, key: str, code: int) -> None:
-        for kind in ("keyDown", "keyUp"):
-            self.call("Input.dispatchKeyEvent", {"type": kind, "key": key, "code": key,
-                                                 "windowsVirtualKeyCode": code})
-
-    def problems(self) -> list[str]:
-        """Everything the page reported that a user's console would show as a problem, and
-        every request for anything but a local file."""
-        out = []
-        for m in self.events:
-            p = m.get("params", {})
-            meth = m.get("method")
-            if meth == "Runtime.exceptionThrown":
-                out.append(f"exception: {p['exceptionDetails']}")
-            elif meth == "Runtime.consoleAPICalled" and p.get("type") in ("error", "warning", "assert"):
-                out.append(f"console.{p['type']}: {p.get('args')}")
-            elif meth == "Log.entryAdded" and p["entry"].get("level") in ("error", "warning"):
-                out.append(f"log {p['entry']['level']}: {p['entry'].get('text')}")
-            elif meth == "Network.requestWillBeSent" and not p["request"]["url"].startswith("file:"):
-                out.append(f"fetch: {p['request']['url']}")
-            elif meth == "Page.javascriptDialogOpening":
-                out.append(f"dialog: {p.get('message')}")
-        return out
-
-    def close(self) -> None:
-        try:
-            self.call("Browser.close", browser=True)
-        except (RuntimeError, TimeoutError, OSError):
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        os.close(self.w)
-        os.close(self.r)
-        self.log.close()
+from synack import scenarios
+from synack.trace.html import write_html
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
+def browser():
     if CHROMIUM is None:
         if os.environ.get("CI"):
             pytest.fail("the browser test must run in CI, but chromium is not installed (see .ci/apt-packages)")
         pytest.skip("headless Chromium is not installed (apt-get install chromium; `make test` does it as root)")
-    cdp = Cdp(str(tmp_path_factory.mktemp("chromium-profile")))
-    try:
-        (target,) = [t for t in cdp.call("Target.getTargets", browser=True)["targetInfos"] if t["type"] == "page"][:1]
-        cdp.session = cdp.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True},
-                               browser=True)["sessionId"]
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            cdp.call(f"{domain}.enable")
+    with chromium() as cdp:
         yield cdp
-    finally:
-        cdp.close()
 
 
 @pytest.fixture(scope="module")
@@ -188,45 +41,83 @@ def report(tmp_path_factory):
     return path.as_uri(), sends
 
 
-VISIBLE_ARROWS = ("[...document.querySelectorAll('[data-seg]')]"
-                  ".filter(g => getComputedStyle(g).visibility === 'visible').length")
+def _scenario_report(tmp_path, name: str, lang: str = "en") -> str:
+    res = scenarios.run(name, scenarios.ScenarioOptions(lang=lang))
+    path = tmp_path / f"{name}-{lang}.html"
+    sc = scenarios.get(name)
+    write_html(res.net.recorder.events, path, title=name, hosts=list(res.hosts), names=res.net.recorder.names,
+               explanation=sc.explain[lang], notes=res.notes, lang=lang)
+    return path.as_uri()
+
+
 SHOWN = "Number(document.body.dataset.shown)"
+DRAWN = "[...document.querySelectorAll('#ladder g.seg')].map(g => Number(g.dataset.k))"
 
 
-def test_page_loads_without_errors_fetches_nothing_and_draws_one_arrow_per_segment(browser, report):
+def _walk(browser, expression: str) -> list:
+    """``expression``'s value at every scroll position of the ladder, top to bottom."""
+    out = []
+    height = browser.js("document.getElementById('scroller').scrollHeight")
+    view = browser.js("document.getElementById('scroller').clientHeight")
+    top = 0
+    while True:
+        browser.js(f"document.getElementById('scroller').scrollTop = {top}; window.synackReport.redraw()")
+        out.append(browser.js(expression))
+        if top + view >= height:
+            return out
+        top += view // 2
+
+
+def _overlaps(boxes: list) -> list:
+    """Pairs of label boxes (left, top, right, bottom, text) that overlap by more than a pixel."""
+    bad = []
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            if min(a[2], b[2]) - max(a[0], b[0]) > 1 and min(a[3], b[3]) - max(a[1], b[1]) > 1:
+                bad.append((a[4], b[4]))
+    return bad
+
+
+def test_page_loads_without_errors_fetches_nothing_and_draws_every_segment(browser, report):
     url, sends = report
     browser.open(url)
     assert browser.js("document.getElementById('controls').hidden") is False, "the script did not run"
-    assert browser.js("document.querySelectorAll('[data-seg]').length") == sends
-    assert browser.js(VISIBLE_ARROWS) == sends
-    # each arrow is really drawn: a shaft with a length, inside the diagram
-    lengths = browser.js("[...document.querySelectorAll('[data-seg] .shaft')].map(l => l.getTotalLength())")
-    assert len(lengths) == sends and min(lengths) > 50
+    browser.js("window.synackReport.zoom(1)")
+    seen = set()
+    for ks in _walk(browser, DRAWN):
+        seen.update(ks)
+    assert len(seen) == sends
+    # each arrow is really drawn: a line with a length
+    lengths = browser.js("[...document.querySelectorAll('#ladder g.seg line')].map(l => l.getTotalLength())")
+    assert lengths and min(lengths) > 30
     assert browser.js("document.getElementById('ladder').getBoundingClientRect().width") > 700
     assert browser.problems() == []
 
 
-def test_step_reveals_one_event_at_a_time(browser, report):
-    url, sends = report
+def test_step_reveals_one_event_at_a_time_and_lights_figure_5(browser, report):
+    url, _ = report
     browser.open(url)
-    steps = browser.js("JSON.parse(document.getElementById('synack-data').textContent).steps")
-    kinds = [s["kind"] for s in steps]
+    items = browser.js("JSON.parse(document.getElementById('synack-data').textContent).items")
     browser.js("document.getElementById('btn-reset').click()")
     assert browser.js(SHOWN) == 0
-    assert browser.js(VISIBLE_ARROWS) == 0
-    for k in range(1, len(steps) + 1):
+    assert browser.js(DRAWN) == []
+    for k in range(1, 12):
         browser.js("document.getElementById('btn-step').click()")
         assert browser.js(SHOWN) == k
-        assert browser.js(VISIBLE_ARROWS) == sum(1 for kind in kinds[:k] if kind == "segment")
-        # the newest event is highlighted and described in the side panel
-        assert browser.js("document.querySelector('.current').getAttribute('data-step')") == str(k - 1)
-        assert browser.js("document.querySelector('#details h2').textContent") == steps[k - 1]["title"]
-    assert browser.js(VISIBLE_ARROWS) == sends
+        assert browser.js("Number(document.querySelector('#ladder .current').dataset.k)") == k - 1
+        assert max(browser.js(DRAWN) or [-1]) < k       # nothing after the current step
+        it = items[k - 1]
+        if it[0] == "st":   # the state just entered is lit for its host in RFC 9293 Figure 5
+            lit = browser.js(f"document.querySelector('#fig5 .fs[data-state=\"{it[3]}\"]').classList.contains('lit')")
+            who = browser.js(f"document.querySelector('#fig5 .fs[data-state=\"{it[3]}\"] .who').textContent")
+            host = browser.js(f"JSON.parse(document.getElementById('synack-data').textContent).hosts[{it[2]}]")
+            assert lit and host in who
+    assert browser.js("document.querySelector('#details h2').textContent") != ""
     assert browser.problems() == []
 
 
-def test_keyboard_and_play_controls(browser, report):
-    url, sends = report
+def test_keyboard_play_and_the_url(browser, report):
+    url, _ = report
     browser.open(url)
     browser.key("Home", 36)
     assert browser.js(SHOWN) == 0
@@ -241,20 +132,58 @@ def test_keyboard_and_play_controls(browser, report):
     browser.js("document.getElementById('btn-play').click()")   # pause
     assert browser.js("document.getElementById('btn-play').textContent") == "Play"
     browser.key("End", 35)
-    assert browser.js(VISIBLE_ARROWS) == sends
     assert browser.js("document.body.dataset.mode") == "all"
+    z = float(browser.js("document.body.dataset.zoom"))
+    browser.key("+", 187)
+    assert float(browser.js("document.body.dataset.zoom")) == pytest.approx(min(4, 2 * z))
+    browser.open(url + "?step=7")
+    assert browser.js(SHOWN) == 7
+    assert browser.js("Number(document.querySelector('#ladder .current').dataset.k)") == 6
     assert browser.problems() == []
 
 
-def test_step_in_the_url_opens_the_page_at_that_step(browser, report):
-    url, _ = report
-    browser.open(url + "?step=7")
-    steps = browser.js("JSON.parse(document.getElementById('synack-data').textContent).steps")
-    assert browser.js(SHOWN) == 7
-    assert browser.js(VISIBLE_ARROWS) == sum(1 for s in steps[:7] if s["kind"] == "segment")
-    # the chart is veiled below the current instant, the now-line drawn there
-    assert float(browser.js("document.getElementById('now-line').getAttribute('y1')")) == steps[6]["y"]
-    assert browser.js("document.getElementById('veil').getAttribute('visibility')") == "visible"
+@pytest.mark.parametrize("name", ["sack-recovery", "story", "fast-open"])
+def test_no_two_labels_overlap_at_the_normal_zoom(browser, tmp_path, name):
+    browser.open(_scenario_report(tmp_path, name))
+    browser.js("window.synackReport.zoom(1)")
+    shots = []
+    for n, boxes in enumerate(_walk(browser, "window.synackReport.labels()")):
+        assert boxes, "no labels drawn"
+        assert _overlaps(boxes) == [], f"labels overlap in {name}"
+        if n < 2:
+            shots.append(browser.screenshot(str(tmp_path / f"{name}-{n}.png")))
+    assert all(s.startswith(b"\x89PNG") and len(s) > 20_000 for s in shots)  # a drawn page, not a blank one
+    assert browser.problems() == []
+
+
+def test_zoomed_out_bursts_are_bands_and_the_overview_moves_the_view(browser, tmp_path):
+    browser.open(_scenario_report(tmp_path, "slow-start"))
+    browser.js("window.synackReport.zoom(0.1)")
+    assert browser.js("document.querySelectorAll('#ladder .band').length") >= 1
+    band = browser.js("document.querySelector('#ladder .band text').textContent")
+    assert "segments" in band
+    assert _overlaps(browser.js("window.synackReport.labels()")) == []
+    browser.js("window.synackReport.zoom(1)")
+    assert browser.js("document.querySelectorAll('#ladder .band').length") == 0
+    # a click at the right end of the overview strip shows the end of the trace
+    browser.js("""(() => { const o = document.getElementById('overview'), r = o.getBoundingClientRect();
+      o.dispatchEvent(new MouseEvent('mousedown', {clientX: r.right - 2, clientY: r.top + 5, bubbles: true}));
+      window.dispatchEvent(new MouseEvent('mouseup', {bubbles: true})); })()""")
+    browser.js("window.synackReport.redraw()")
+    sc = browser.js("document.getElementById('scroller')")
+    assert sc is not None
+    top = browser.js("document.getElementById('scroller').scrollTop")
+    assert top > 0
+    assert browser.problems() == []
+
+
+def test_korean_report_explains_in_korean(browser, tmp_path):
+    browser.open(_scenario_report(tmp_path, "handshake", "ko"))
+    assert browser.js("document.documentElement.lang") == "ko"
+    headings = browser.js("[...document.querySelectorAll('.story h2')].map(h => h.textContent)")
+    assert headings == ["설명", "이번 실행에서는"]
+    assert "SYN" in browser.js("document.querySelector('.story p').textContent")
+    assert browser.js("document.getElementById('btn-step').textContent") == "한 단계"
     assert browser.problems() == []
 
 
@@ -266,6 +195,5 @@ def test_hostile_host_name_runs_no_script(browser, tmp_path):
     assert browser.js("document.title") == HOSTILE[0]
     assert browser.js("document.querySelectorAll('script').length") == 2
     assert browser.js("document.querySelectorAll('img').length") == 0
-    assert browser.js("document.querySelectorAll('[data-seg]').length") == \
-        sum(1 for e in net.recorder.events if e.event == "send")
+    assert HOSTILE[0] in browser.js("document.querySelector('#ladder .hosthead').textContent")
     assert browser.problems() == []

@@ -1,23 +1,24 @@
 """The terminal ladder: golden text of small runs, and the properties a reader relies on.
 
 Golden files live in tests/trace/golden/. After an intended change to the ladder (or to
-the stack's behaviour), regenerate them and review the diff:
-
-    SYNACK_REGEN_GOLDEN=1 .venv/bin/python -m pytest tests/trace/test_ladder.py
+the stack's behaviour), regenerate them with ``make golden`` and review the diff
+(tests/golden.py).
 """
 
 from __future__ import annotations
 
 import io
-import os
 import re
 from pathlib import Path
 
 import pytest
 import trace_runs
+from golden import check_golden
 
 from synack.trace.jsonl import read_jsonl, to_records, write_jsonl
+from synack.tcp.state import TRANSITIONS
 from synack.trace.ladder import infer_states, ladder_from_events, render_ladder, use_color
+from synack.trace.timeline import display_width
 from synack.trace.pcapng import read_capture, write_pcapng
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -25,12 +26,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _golden(name: str, text: str) -> None:
-    path = GOLDEN / f"{name}.txt"
-    if os.environ.get("SYNACK_REGEN_GOLDEN") == "1":
-        GOLDEN.mkdir(exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"no golden file {path}; run with SYNACK_REGEN_GOLDEN=1 to create it"
-    assert text == path.read_text(encoding="utf-8"), f"ladder differs from {path.name}"
+    check_golden(GOLDEN / f"{name}.txt", text, "ladder")
 
 
 def _ladder(net, **kw) -> str:
@@ -66,14 +62,27 @@ def _rows(text: str) -> list[str]:
 
 def test_segments_are_arrows_with_tcpdump_labels_and_states_after_each_row(runs):
     rows = _rows(_ladder(runs["session"]))
-    syn = next(r for r in rows if "[S] seq 0" in r)
-    assert re.search(r"SYN-SENT │── \[S\] seq 0, win \d+, \[mss 1460[^]]*\] ─+▶│ SYN-RECEIVED$", syn)
-    synack = next(r for r in rows if "[S.]" in r)
-    assert re.search(r"ESTABLISHED │◀─+ \[S\.\] seq 0, ack 1, win \d+, \[mss 1460[^]]*\] ──│ SYN-RECEIVED$", synack)
+    # a segment whose arrival changes a state gets a row when it leaves and one when it
+    # arrives, so every state shows at the time it was entered
+    dep, arr = [r for r in rows if "[S] seq 0" in r]
+    assert re.search(r"^ +0\.000 +SYN-SENT │── \[S\] seq 0, win \d+, \[mss 1460[^]]*\] ─+ ⋯│ LISTEN$", dep)
+    assert re.search(r"^ +10\.000 +SYN-SENT │⋯ ─ \[S\] seq 0, .*─▶│ SYN-RECEIVED$", arr)
+    synack = [r for r in rows if "[S.]" in r][1]
+    assert re.search(r"^ +20\.000  ESTABLISHED │◀─+ \[S\.\] seq 0, ack 1, win \d+, "
+                     r"\[mss 1460[^]]*\] ─ ⋯│ SYN-RECEIVED$", synack)
     data = next(r for r in rows if "[P.] seq 1:19" in r)
-    assert re.search(r"ack 1, win \d+, len 18", data)
-    assert rows[1].split() == ["CLOSED", "│", "│", "LISTEN"]  # states before anything happened
+    assert re.search(r"ack 1, win \d+, len 18 ─+▶│", data)  # no state changes: one row
+    assert rows[1].split() == ["CLOSED", "│", "│", "CLOSED"]  # states before anything happened
+    assert "listen() on :80" in rows[2] and rows[2].split()[-1] == "LISTEN"
     assert rows[-1].split()[1] == "CLOSED" and rows[-1].split()[-1] == "CLOSED"
+
+
+def test_closing_the_listener_is_not_closing_the_connection(runs):
+    rows = _rows(_ladder(runs["session"]))
+    closes = [r for r in rows if "close()" in r]
+    assert any(r.rstrip().endswith("close() │ LAST-ACK") for r in closes)
+    lst = next(r for r in closes if "of listener :80" in r)
+    assert lst.split()[-1] == "LAST-ACK"  # the connection, still open, is what the column shows
 
 
 def test_application_calls_stand_at_their_host(runs):
@@ -92,10 +101,10 @@ def test_application_calls_stand_at_their_host(runs):
 def test_lost_segments_end_in_a_cross_and_retransmissions_give_their_cause(runs):
     rows = _rows(_ladder(runs["lossy"]))
     syns = [r for r in rows if "[S] seq 0" in r]
-    assert len(syns) == 3
+    assert len(syns) == 4  # two lost, the third leaves and arrives
     assert syns[0].rstrip().endswith("lost: scripted (drop_nth(1))") and "──✗│" in syns[0]
     assert "RTO #1, rto=1.0s; lost: scripted (drop_nth(2))" in syns[1]
-    assert "─▶│" in syns[2] and syns[2].rstrip().endswith("RTO #2, rto=2.0s")
+    assert "─ ⋯│" in syns[2] and syns[2].rstrip().endswith("RTO #2, rto=2.0s") and "─▶│" in syns[3]
     reply = [r for r in rows if "[P.] seq 1:25" in r]
     assert "│✗─" in reply[0] and "│◀─" in reply[1] and "RTO #1, rto=200ms" in reply[1]
 
@@ -167,21 +176,48 @@ def test_states_of_a_capture_are_inferred_like_the_stack_went_through_them(runs,
     net = runs[run]
     cap = tmp_path / "s.pcapng"
     write_pcapng(net.recorder.events, cap, net.recorder.names)
-    inferred = [r for r in infer_states(read_capture(cap)) if r["event"] == "state"]
+    inferred = [r for r in infer_states(read_capture(cap), TRANSITIONS) if r["event"] == "state"]
     assert all("inferred from the segments on the wire" in r["cause"] for r in inferred)
     actual = [e for e in net.recorder.events if e.event == "state" and e.cause != "2*MSL elapsed"]
     for host in ("client", "server"):
         assert [(r["from"], r["to"]) for r in inferred if r["host"] == host] == [
             (e.old, e.new) for e in actual if e.host == host]
-    rows = _rows(render_ladder(read_capture(cap), color=False))
+    rows = _rows(render_ladder(read_capture(cap), color=False, transitions=TRANSITIONS))
     assert rows[1].split() == ["CLOSED", "│", "│", "LISTEN"]
     assert rows[-1].split()[1] == "TIME-WAIT" and rows[-1].split()[-1] == "CLOSED"
+    # without the table a capture has no states to show
+    assert _rows(render_ladder(read_capture(cap), color=False))[1].split() == ["│", "│"]
 
 
-def test_width_stretches_the_arrows(runs):
+def test_inferred_states_follow_only_the_transitions_given():
+    syn = {"t": 0.0, "host": "a", "event": "send", "src": "a", "dst": "b", "src_addr": "10.0.0.1", "src_port": 5,
+           "dst_addr": "10.0.0.2", "dst_port": 80, "flags": "S", "seq": 1, "ack": 0, "len": 0, "win": 1, "urg": 0,
+           "options": [], "retransmit": False, "cause": None, "conn": None}
+    rst = dict(syn, t=0.001, host="b", src="b", dst="a", src_addr="10.0.0.2", src_port=80, dst_addr="10.0.0.1",
+               dst_port=5, flags="R.", seq=0, ack=2)
+    got = [(r["host"], r["from"], r["to"]) for r in infer_states([syn, rst], TRANSITIONS) if r["event"] == "state"]
+    # a refused connect: nothing listened on b, so b is never LISTEN or SYN-RECEIVED
+    assert got == [("a", "CLOSED", "SYN-SENT"), ("a", "SYN-SENT", "CLOSED")]
+    no_syn_sent = {(a, b) for a, b in TRANSITIONS if str(b) != "SYN-SENT"}
+    assert [r for r in infer_states([syn, rst], no_syn_sent) if r["event"] == "state"] == []
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 140])
+def test_width_is_the_widest_line(runs, width):
+    for run in ("session", "lossy", "three_hosts") if width >= 80 else ("session", "lossy"):
+        rows = _rows(_ladder(runs[run], width=width))
+        assert max(display_width(r) for r in rows) <= width, run
     rows = _rows(_ladder(runs["session"], width=140))
-    seg = [r for r in rows if "[S]" in r][0]
-    assert seg.index("SYN-RECEIVED") + len("SYN-RECEIVED") == 140
+    assert max(display_width(r) for r in rows) >= 138  # arrows stretch to use the room
+
+
+def test_long_notes_wrap_and_long_labels_continue_on_the_next_line(runs):
+    rows = _rows(_ladder(runs["lossy"], width=80))
+    i = next(k for k, r in enumerate(rows) if "RTO #1, rto=1.0s" in r)
+    around = " ".join(" ".join(rows[i:i + 3]).replace("│", " ").split())
+    assert "RTO #1, rto=1.0s; lost: scripted (drop_nth(2))" in around
+    syn = next(k for k, r in enumerate(rows) if "[S] seq 0" in r)
+    assert "[mss 1460" in rows[syn] + rows[syn + 1]
 
 
 def test_bad_arguments_are_value_errors(runs):

@@ -21,8 +21,10 @@ import dpkt
 import pytest
 import trace_runs
 
+from synack.tcp.state import TRANSITIONS
 from synack.trace.jsonl import to_records
 from synack.trace.ladder import render_ladder
+from synack.trace.records import flags_bits
 from synack.trace.pcapng import read_capture, write_pcapng
 from synack.wire.ip import emit_packet
 from synack.wire.tcp import TcpSegment
@@ -59,7 +61,7 @@ def test_one_packet_per_send_with_the_bytes_that_were_sent(lossy):
         assert reader.datalink() == 101  # LINKTYPE_RAW
         packets = list(reader)
     assert len(packets) == len(sends)
-    for (ts, buf), ev in zip(packets, sends):
+    for (ts, buf), ev in zip(packets, sends, strict=False):
         assert buf == emit_packet(ev.src, ev.dst, ev.seg)
         assert ts == pytest.approx(ev.t / 1e9, abs=1e-9)
 
@@ -90,7 +92,7 @@ def test_tshark_reads_it_cleanly_and_agrees_with_the_trace(lossy):
     frames = [p["_source"]["layers"] for p in json.loads(out)]
     recs = [r for r in to_records(net.recorder.events, net.recorder.names) if r["event"] == "send"]
     assert len(frames) == len(recs)
-    for layers, rec in zip(frames, recs):
+    for layers, rec in zip(frames, recs, strict=False):
         n = layers["frame.number"][0]
         assert "_ws.malformed" not in layers, f"frame {n} malformed"
         assert max(int(s) for s in layers.get("_ws.expert.severity", ["0"])) < PI_ERROR, f"frame {n}"
@@ -202,7 +204,6 @@ def test_malformed_packets_become_drops_and_other_protocols_are_skipped(tmp_path
 @pytest.mark.parametrize("data, message", [
     (b"", "too short"),
     (b"hello world, not a capture", "unknown magic"),
-    (struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1) + b"\x00" * 10, "truncated pcap record header"),
     (struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 147), "link type 147 is not supported"),
     (b"\x0a\x0d\x0d\x0a" + struct.pack("<I", 28) + b"\x4d\x3c\x2b\x1a" + b"\x00" * 12, "truncated"),
 ])
@@ -213,12 +214,36 @@ def test_broken_files_are_value_errors(tmp_path, data, message):
         read_capture(path)
 
 
-def test_a_truncated_pcapng_is_a_value_error(lossy, tmp_path):
+@pytest.mark.parametrize("kind", ["pcapng", "pcap"])
+def test_a_truncated_capture_is_read_up_to_the_cut_with_a_warning(lossy, tmp_path, kind):
     _, path, _ = lossy
-    cut = tmp_path / "cut.pcapng"
-    cut.write_bytes(path.read_bytes()[:-7])
-    with pytest.raises(ValueError, match="truncated"):
+    whole = read_capture(path)
+    src = path
+    if kind == "pcap":  # the same packets as classic pcap (LINKTYPE_RAW, microseconds)
+        src = tmp_path / "whole.pcap"
+        data = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101)
+        for r in whole:
+            if r["event"] == "send":
+                pkt = _packet_of(r)
+                data += struct.pack("<IIII", int(r["t"]), 0, len(pkt), len(pkt)) + pkt
+        src.write_bytes(data)
+    cut = tmp_path / f"cut.{kind}"
+    cut.write_bytes(src.read_bytes()[:-7])
+    said: list[str] = []
+    recs = read_capture(cut, warn=said.append)
+    sends = [r for r in whole if r["event"] == "send"]
+    assert [r["seq"] for r in recs if r["event"] == "send"] == [r["seq"] for r in sends[:-1]]
+    assert len(said) == 1 and "truncated" in said[0] and f"{len(sends) - 1} packets before the cut" in said[0]
+    with pytest.warns(UserWarning, match="before the cut"):
         read_capture(cut)
+    with pytest.raises(ValueError, match="truncated"):
+        read_capture(cut, strict=True)
+
+
+def _packet_of(r: dict) -> bytes:
+    seg = TcpSegment(r["src_port"], r["dst_port"], Seq(r["seq"]), Seq(r["ack"]), flags_bits(r["flags"]), r["win"],
+                     bytes(r["len"]))
+    return emit_packet(r["src_addr"], r["dst_addr"], seg, 64)
 
 
 # ---- a real capture ---------------------------------------------------------------------
@@ -257,7 +282,7 @@ def test_a_tcpdump_capture_of_real_loopback_traffic_renders(tmp_path):
     assert "P." in flags and flags.count("F.") == 2
     assert all(r["event"] == "send" for r in recs)
     assert {r["dst"] for r in recs} == {"server", f"127.0.0.1:{recs[0]['src_port']}"}
-    text = render_ladder(recs, color=False)
+    text = render_ladder(recs, color=False, transitions=TRANSITIONS)
     assert text.splitlines()[0].split()[-1] == "server"
     # states inferred from the wire: the client closed first, so it ends in TIME-WAIT
     assert text.splitlines()[1].split() == ["CLOSED", "│", "│", "LISTEN"]

@@ -18,14 +18,16 @@ _TS_SYN = re.compile(r"TS val \d+ ecr 0")
 def test_demo_shows_handshake_exchange_close_and_time_wait(capsys):
     demo.main()
     out = capsys.readouterr().out
-    lines = [l.split(None, 2)[2] if len(l.split(None, 2)) > 2 else l for l in out.splitlines()]
-    lines = [_TS_SYN.sub("TS val N ecr 0", _TS.sub("TS val N ecr N", l)) for l in lines]
+    lines = [ln.split(None, 2)[2] if len(ln.split(None, 2)) > 2 else ln for ln in out.splitlines()]
+    lines = [_TS_SYN.sub("TS val N ecr 0", _TS.sub("TS val N ecr N", ln)) for ln in lines]
     expected_in_order = [
         "client    CLOSED -> SYN-SENT  (active OPEN)",
         # Linux's SYN options and order (RFC 2018 SACK-permitted, RFC 7323 TS and wscale)
-        "client -> server   Flags [S], seq 0, win 65535, options [mss 1460,sackOK,TS val N ecr 0,nop,wscale 0], length 0",
+        "client -> server   Flags [S], seq 0, win 65535, "
+        "options [mss 1460,sackOK,TS val N ecr 0,nop,wscale 0], length 0",
         "server    LISTEN -> SYN-RECEIVED  (SYN received)",
-        "server -> client   Flags [S.], seq 0, ack 1, win 65535, options [mss 1460,sackOK,TS val N ecr N,nop,wscale 0], length 0",
+        "server -> client   Flags [S.], seq 0, ack 1, win 65535, "
+        "options [mss 1460,sackOK,TS val N ecr N,nop,wscale 0], length 0",
         "client    SYN-SENT -> ESTABLISHED  (SYN,ACK received)",
         "client -> server   Flags [.], seq 1, ack 1, win 65535, options [nop,nop,TS val N ecr N], length 0",
         "server    SYN-RECEIVED -> ESTABLISHED  (ACK of SYN)",
@@ -52,8 +54,8 @@ def test_absolute_numbers_show_the_isn():
     net = demo.run(seed=3)
     rel = format_events(net.recorder.events)
     absolute = format_events(net.recorder.events, absolute=True)
-    syn_rel = next(l for l in rel if "Flags [S]," in l)
-    syn_abs = next(l for l in absolute if "Flags [S]," in l)
+    syn_rel = next(ln for ln in rel if "Flags [S]," in ln)
+    syn_abs = next(ln for ln in absolute if "Flags [S]," in ln)
     assert "seq 0," in syn_rel
     client_conn = next(e for e in net.recorder.events if e.event == "send" and e.host == "client").seg
     assert f"seq {int(client_conn.seq)}," in syn_abs

@@ -5,13 +5,14 @@ from __future__ import annotations
 import struct
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from synack.wire import (
     IPv4Header, IPv6Header, MalformedPacket, emit_ip, emit_ipv4, emit_ipv6, emit_packet, parse_ip,
     parse_ipv4, parse_ipv6, parse_packet,
 )
+from synack.wire.ip import fragment_packet
 from synack.wire.checksum import pack_address
 from synack.wire.tcp import emit_tcp
 from wire_strategies import V4, V6, ref_checksum, segments, syn
@@ -155,7 +156,8 @@ BAD_V6_EMIT = [
     ("flow label beyond 20 bits", dict(flow_label=1 << 20)),
     ("payload beyond 65535 (no jumbograms)", dict(payload=bytes(65536))),
     ("extension header of the wrong size", dict(ext_headers=((0, bytes(5)),))),
-    ("fragment header is not emitted", dict(ext_headers=((44, bytes(6)),))),
+    ("fragment header data not 6 octets", dict(ext_headers=((44, bytes(5)),))),
+    ("unknown extension header type", dict(ext_headers=((51, bytes(6)),))),
     ("IPv4 address given to emit_ipv6", dict(src=A4)),
 ]
 
@@ -232,12 +234,6 @@ MALFORMED = [
     ("total length below the header length", "bad-ip-length", raw_v4(SYN4, total=19)),
     ("IPv6 payload length beyond the buffer", "bad-ip-length", raw_v6(SYN6, plen=len(SYN6) + 1)),
     ("IPv4 header checksum wrong", "bad-ip-checksum", raw_v4(SYN4, good_checksum=False)),
-    ("IPv4 More Fragments set", "fragment", raw_v4(SYN4, frag=0x2000)),
-    ("IPv4 fragment offset non-zero", "fragment", raw_v4(SYN4, frag=0x0001)),
-    ("IPv4 last fragment (offset, DF clear)", "fragment", raw_v4(SYN4, frag=0x00B9)),
-    ("IPv6 Fragment header", "fragment", raw_v6(SYN6, nh=44, exts=ext(6, bytes(6)))),
-    ("IPv6 Fragment header behind Hop-by-Hop", "fragment",
-     raw_v6(SYN6, nh=0, exts=ext(44, bytes(6)) + ext(6, bytes(6)))),
     ("IPv6 extension header longer than the payload", "bad-ext-header",
      raw_v6(b"", nh=0, exts=bytes((6, 3)) + bytes(6))),
     ("IPv6 extension header cut short", "bad-ext-header", raw_v6(b"", nh=60, exts=bytes(4))),
@@ -257,6 +253,26 @@ def test_malformed_packets(desc, reason, packet):
     assert e.value.detail
 
 
+NOT_WHOLE = [
+    ("IPv4 More Fragments set", "fragment", raw_v4(SYN4, frag=0x2000)),
+    ("IPv4 fragment offset non-zero", "fragment", raw_v4(SYN4, frag=0x0001)),
+    ("IPv4 last fragment (offset, DF clear)", "fragment", raw_v4(SYN4, frag=0x00B9)),
+    ("IPv6 Fragment header, M set", "fragment", raw_v6(SYN6, nh=44, exts=ext(6, b"\x00\x01" + bytes(4)))),
+    ("IPv6 Fragment header behind Hop-by-Hop, offset 8", "fragment",
+     raw_v6(SYN6, nh=0, exts=ext(44, bytes(6)) + ext(6, b"\x00\x08" + bytes(4)))),
+    ("a UDP fragment is a fragment before it is not TCP", "fragment", raw_v4(b"\x00" * 8, proto=17, frag=0x2000)),
+]
+
+
+@pytest.mark.parametrize("desc, reason, packet", NOT_WHOLE, ids=[m[0] for m in NOT_WHOLE])
+def test_parse_packet_hands_fragments_back_for_reassembly(desc, reason, packet):
+    with pytest.raises(MalformedPacket) as e:
+        parse_packet(packet)
+    assert e.value.reason == "fragment" and "reassembled" in e.value.detail
+    hdr, _ = parse_ip(packet)  # while the IP layer reads them like any packet
+    assert hdr.is_fragment
+
+
 @pytest.mark.parametrize("desc, reason, packet", [m for m in MALFORMED if m[1] not in
                                                   ("not-tcp", "truncated-header", "bad-checksum")],
                          ids=[m[0] for m in MALFORMED if m[1] not in ("not-tcp", "truncated-header", "bad-checksum")])
@@ -273,3 +289,131 @@ def test_version_specific_parsers_reject_the_other_version():
     with pytest.raises(MalformedPacket) as e:
         parse_ipv6(raw_v4(SYN4) + bytes(40))
     assert e.value.reason == "bad-ip-version"
+
+
+# --- fragments (RFC 791 §3.2, RFC 8200 §4.5) ----------------------------------------------------
+
+def test_ipv4_fragment_fields():
+    hdr, piece = parse_ipv4(raw_v4(b"12345678", frag=0x2000 | 0x00B9))  # MF, offset 185 * 8
+    assert (hdr.mf, hdr.frag_offset, hdr.ident, hdr.df) == (True, 1480, 0x1234, False)
+    assert hdr.is_fragment and piece == b"12345678"
+    last, _ = parse_ipv4(raw_v4(b"tail", frag=0x00B9))
+    assert (last.mf, last.frag_offset, last.is_fragment) == (False, 1480, True)
+    whole, _ = parse_ipv4(raw_v4(b"x"))  # DF alone: not a fragment
+    assert (whole.mf, whole.frag_offset, whole.is_fragment) == (False, 0, False)
+
+
+def test_ipv6_fragment_fields():
+    frag = b"\x05\xc9" + (0xDEADBEEF).to_bytes(4, "big")  # offset 1480 (185 * 8), M set
+    hdr, piece = parse_ipv6(raw_v6(b"piece!!!", nh=0, exts=ext(44, bytes(6)) + bytes((6, 0)) + frag))
+    assert (hdr.proto, hdr.ident, hdr.frag_offset, hdr.mf) == (6, 0xDEADBEEF, 1480, True)
+    assert [t for t, _ in hdr.ext_headers] == [0, 44] and hdr.ext_headers[1][1] == frag
+    assert hdr.is_fragment and piece == b"piece!!!"
+
+
+def test_ipv6_atomic_fragment_is_read_as_the_whole_datagram():
+    """RFC 6946 §4: offset 0 and M clear is a whole datagram; read on past the header."""
+    atomic = raw_v6(SYN6, nh=44, exts=ext(6, b"\x00\x00" + (7).to_bytes(4, "big")))
+    hdr, seg = parse_packet(atomic)
+    assert not hdr.is_fragment and hdr.proto == 6 and hdr.next_header == 44
+    assert seg.flags == syn().flags
+
+
+def test_emit_ipv4_fragment_fields_round_trip():
+    packet = emit_ipv4(A4, B4, 6, b"abcdefgh", ident=77, df=False, mf=True, frag_offset=2960)
+    assert ref_checksum(packet[:20]) == 0
+    hdr, piece = parse_ipv4(packet)
+    assert (hdr.ident, hdr.mf, hdr.frag_offset, hdr.df) == (77, True, 2960, False) and piece == b"abcdefgh"
+
+
+@pytest.mark.parametrize("offset", [1, 7, 65536])
+def test_emit_ipv4_rejects_offsets_it_cannot_encode(offset):
+    with pytest.raises(ValueError, match="fragment offset"):
+        emit_ipv4(A4, B4, 6, b"", frag_offset=offset)
+
+
+def _join(frags: list) -> tuple:
+    """Reassemble by hand (in order, no checks): the first header and the joined pieces."""
+    parsed = [parse_ip(f) for f in frags]
+    return parsed[0][0], b"".join(p for _, p in parsed)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.one_of(st.tuples(V4, V4), st.tuples(V6, V6)), segments(max_payload=600), st.integers(68, 300),
+       st.integers(0, 0xFFFF))
+def test_fragment_packet_pieces_cover_the_datagram_exactly(addrs, seg, mtu, ident):
+    src, dst = addrs
+    packet = emit_packet(src, dst, seg)
+    v6 = ":" in src
+    if v6:
+        mtu += 60  # room for 40 + 8 octets of headers and 8 of data
+    frags = fragment_packet(packet, mtu, ident)
+    body = packet[40:] if v6 else packet[20:]
+    if len(packet) <= mtu:
+        assert frags == [packet]
+        return
+    offsets = []
+    for i, f in enumerate(frags):
+        assert len(f) <= mtu
+        hdr, piece = parse_ip(f)
+        assert hdr.is_fragment and hdr.ident == ident and hdr.proto == 6
+        assert hdr.mf == (i < len(frags) - 1)
+        assert hdr.frag_offset % 8 == 0
+        if hdr.mf:
+            assert len(piece) % 8 == 0  # RFC 8200 §4.5: every piece but the last
+        offsets.append((hdr.frag_offset, len(piece)))
+        with pytest.raises(MalformedPacket, match="fragment"):
+            parse_packet(f)
+    assert [o for o, _ in offsets] == [sum(n for _, n in offsets[:i]) for i in range(len(offsets))]
+    assert _join(frags)[1] == body
+
+
+def test_fragment_packet_keeps_the_unfragmentable_ipv6_part_in_every_fragment():
+    body = emit_tcp(syn(payload=bytes(300)), A6, B6)
+    packet = emit_ipv6(A6, B6, 6, body, ext_headers=((0, bytes(6)), (60, bytes(14))))
+    frags = fragment_packet(packet, 200, ident=9)
+    for f in frags:
+        hdr, _ = parse_ip(f)
+        assert [t for t, _ in hdr.ext_headers] == [0, 44]  # Hop-by-Hop repeated; Dest Opts fragmented
+        assert hdr.proto == 60
+    assert _join(frags)[1] == bytes((6, 1)) + bytes(14) + body
+
+
+def test_fragment_packet_rejects_misuse():
+    packet = emit_packet(A4, B4, syn(payload=bytes(100)))
+    with pytest.raises(ValueError, match="no room"):
+        fragment_packet(packet, 27)
+    with pytest.raises(ValueError, match="already a fragment"):
+        fragment_packet(fragment_packet(packet, 68)[0], 68)
+
+
+def test_dpkt_reads_our_ipv4_fragments():
+    import dpkt
+
+    packet = emit_packet(A4, B4, syn(payload=bytes(range(200))))
+    for f in fragment_packet(packet, 100, ident=4242):
+        d = dpkt.ip.IP(f)
+        hdr, piece = parse_ip(f)
+        assert d.id == 4242 and bool(d.mf) == hdr.mf and d.offset * 8 == hdr.frag_offset and not d.df
+        assert bytes(d.data) == piece
+        d.sum = 0  # dpkt computes the header checksum itself
+        assert bytes(d)[10:12] == f[10:12]
+
+
+def test_dpkt_built_ipv6_fragment_parses_here():
+    import dpkt
+
+    fh = dpkt.ip6.IP6FragmentHeader(nxt=6, id=0xCAFE)
+    fh.frag_off, fh.m_flag = 1480 // 8, 1  # dpkt counts the offset in 8-octet units
+    raw = raw_v6(bytes(fh) + b"12345678", nh=44)
+    hdr, piece = parse_ip(raw)
+    assert (hdr.proto, hdr.ident, hdr.frag_offset, hdr.mf, piece) == (6, 0xCAFE, 1480, True, b"12345678")
+
+
+@given(st.binary(max_size=300), st.integers(0, 2000))
+def test_fragment_packet_on_arbitrary_bytes_raises_only_its_own_errors(data, mtu):
+    try:
+        frags = fragment_packet(data, mtu)
+    except (MalformedPacket, ValueError):
+        return
+    assert all(len(f) <= max(mtu, len(data)) for f in frags)

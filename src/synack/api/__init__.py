@@ -1,13 +1,16 @@
-"""What applications call: a blocking, socket-like facade over a Host on the simulator.
+"""What applications call: a blocking, socket-like facade over a Host.
 
 ``synack.api.socket(net, host, family)`` behaves like ``socket.socket(family, SOCK_STREAM)``
-and raises what Python's own socket raises on Linux; a call that would block advances the
-simulation instead. See docs/api.md.
+and raises what Python's own socket raises on Linux; on the simulator a call that would
+block advances the simulation instead. asyncio streams are in ``synack.api.streams``,
+asyncio transports and protocols in ``synack.api.transports``, the event loop whose clock
+is the simulator's in ``synack.api.simloop``. See docs/api.md.
 """
 
 import socket as _socket
 
-from .blocking import (
+from .blocking import socket
+from .constants import (
     AF_INET,
     AF_INET6,
     IPPROTO_TCP,
@@ -18,8 +21,8 @@ from .blocking import (
     SHUT_RDWR,
     SHUT_WR,
     SO_ERROR,
-    SO_LINGER,
     SO_KEEPALIVE,
+    SO_LINGER,
     SO_OOBINLINE,
     SO_REUSEADDR,
     SO_TYPE,
@@ -32,13 +35,10 @@ from .blocking import (
     TCP_KEEPIDLE,
     TCP_KEEPINTVL,
     TCP_NODELAY,
-    create_connection,
-    create_server,
-    has_dualstack_ipv6,
-    sleep,
-    socket,
 )
 from .errors import SimulationIdle
+from .functions import create_connection, create_server, has_dualstack_ipv6, sleep
+from .runtime import RealRuntime, Runtime, SimRuntime, runtime_of
 
 #: aliases Python's socket module has
 error = OSError
@@ -47,6 +47,7 @@ gaierror = _socket.gaierror
 
 __all__ = [
     "socket", "create_connection", "create_server", "has_dualstack_ipv6", "sleep", "SimulationIdle",
+    "Runtime", "SimRuntime", "RealRuntime", "runtime_of",
     "error", "timeout", "gaierror",
     "AF_INET", "AF_INET6", "SOCK_STREAM", "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "SOL_SOCKET",
     "SO_LINGER", "SO_REUSEADDR", "SO_ERROR", "SO_TYPE", "IPPROTO_TCP", "TCP_NODELAY", "TCP_CONGESTION",

@@ -10,21 +10,21 @@ from __future__ import annotations
 import ipaddress
 import operator
 import socket as _socket
-from typing import Any, Optional
+from typing import Any
 
 AF_INET = _socket.AF_INET
 AF_INET6 = _socket.AF_INET6
 
 #: the wildcard (INADDR_ANY / in6addr_any) of each family
-WILDCARD = {AF_INET: "0.0.0.0", AF_INET6: "::"}
+WILDCARD: dict[int, str] = {AF_INET: "0.0.0.0", AF_INET6: "::"}
 _WILDCARDS = frozenset(WILDCARD.values())
 
 
-def is_wildcard(addr: Optional[str]) -> bool:
+def is_wildcard(addr: str | None) -> bool:
     return addr is None or addr in _WILDCARDS
 
 
-def overlap(a: Optional[str], b: Optional[str]) -> bool:
+def overlap(a: str | None, b: str | None) -> bool:
     """Whether two local addresses can receive the same segment: equal, or one is a
     wildcard of the other's family (``None`` is a host-level wildcard of both families)."""
     if a is None or b is None:
@@ -86,8 +86,8 @@ def resolve_all(net: Any, name: Any) -> list[tuple[int, str]]:
     host = net.hosts.get(name)
     if host is None:
         raise _gaierror(_socket.EAI_NONAME, "Name or service not known")
-    v4 = [(AF_INET, a) for a in host.addrs if ":" not in a]
-    v6 = [(AF_INET6, a) for a in host.addrs if ":" in a]
+    v4: list[tuple[int, str]] = [(AF_INET, a) for a in host.addrs if ":" not in a]
+    v6: list[tuple[int, str]] = [(AF_INET6, a) for a in host.addrs if ":" in a]
     return v4 + v6
 
 

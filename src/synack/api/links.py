@@ -4,7 +4,8 @@ from ``(host, link)`` and these constructors make both."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from ..link.driver import real_host
 from ..tcp.config import TcpConfig
@@ -15,12 +16,15 @@ class LinkConstructors:
     """``tun``, ``udp`` and ``pipe`` constructors for a class taking ``(host, link)``."""
 
     #: the kernel's address on the other side of a TUN device (None elsewhere)
-    peer_addr: Optional[str] = None
+    peer_addr: str | None = None
+
+    def __init__(self, host: Any, link: Any) -> None:
+        raise NotImplementedError  # each stack class runs a Host on a link its own way
 
     @classmethod
-    def tun(cls, addr: str, *, name: str = "synack%d", peer_addr: Optional[str] = None,
-            netns: Optional[str] = None, mtu: int = 1500, recorder: Optional[Recorder] = None,
-            config: Optional[TcpConfig] = None) -> Any:
+    def tun(cls, addr: str, *, name: str = "synack%d", peer_addr: str | None = None,
+            netns: str | None = None, mtu: int = 1500, recorder: Recorder | None = None,
+            config: TcpConfig | None = None) -> Any:
         """On a new TUN device (needs root): synack owns ``addr`` (ADDRESS/PREFIX); the
         kernel side gets the first host address of the prefix, or ``peer_addr``."""
         from ..link.tun import TunLink
@@ -32,7 +36,7 @@ class LinkConstructors:
 
     @classmethod
     def udp(cls, addr: str, local_port: int, peer: tuple, *, bind: str = "127.0.0.1",
-            recorder: Optional[Recorder] = None, config: Optional[TcpConfig] = None) -> Any:
+            recorder: Recorder | None = None, config: TcpConfig | None = None) -> Any:
         """IP packets inside UDP datagrams to ``peer`` (host, port): no root needed."""
         from ..link.udp import UdpLink
 
@@ -42,7 +46,7 @@ class LinkConstructors:
 
     @classmethod
     def pipe(cls, addr: str, send: Callable[[bytes], Any], *, mtu: int = 1500,
-             recorder: Optional[Recorder] = None, config: Optional[TcpConfig] = None) -> Any:
+             recorder: Recorder | None = None, config: TcpConfig | None = None) -> Any:
         """Over an application's packet pipe: ``send(packet)`` transmits; feed received
         packets to ``stack.link.deliver(packet)``."""
         from ..link.pipe import PipeLink

@@ -3,9 +3,9 @@
 A :class:`Stack` is one synack Host on a real link (a TUN device, IP-in-UDP, or any packet
 pipe), run in real time by a :class:`~synack.link.driver.BackgroundDriver` in a thread of
 its own, so the stack answers its peer while the application computes, as a kernel does.
-It offers the interface the socket class uses on the simulator (``now``, ``flush``,
-``run_until``, ``hosts``), so the very same :class:`synack.api.blocking.socket` runs on
-it, with the same exceptions as Python's socket; timeouts are real seconds.
+Its :attr:`Stack.runtime` is a :class:`~synack.api.runtime.RealRuntime`, the interface the
+socket class also has on the simulator, so the very same :class:`synack.api.blocking.socket`
+runs on it, with the same exceptions as Python's socket; timeouts are real seconds.
 
     from synack.api.realtime import Stack
     stack = Stack.tun("10.99.0.2/24", netns="demo")       # root; kernel side 10.99.0.1
@@ -21,67 +21,53 @@ lock while it touches the Host and releases it while it waits.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any
 
 from ..link.driver import BackgroundDriver, Driver
 from ..stack.host import Host
+from . import blocking, functions
+from .constants import AF_INET, SOCK_STREAM
 from .links import LinkConstructors
-from . import blocking
-from .blocking import AF_INET, SOCK_STREAM
-
-NS = 1_000_000_000
+from .runtime import RealRuntime
 
 
 class Stack(LinkConstructors):
     """A Host on a real link, driven in real time (see the module docstring)."""
 
-    #: tells the socket layer that time is real: a wait without a timeout just waits
-    realtime = True
-
-    def __init__(self, host: Host, link: Any, *, driver: Optional[Driver] = None) -> None:
+    def __init__(self, host: Host, link: Any, *, driver: Driver | None = None) -> None:
         self.host = host
         self.link = link
         self.driver = driver or BackgroundDriver(host, link)
-        self.lock = self.driver.lock
-        self.hosts = {host.name: host}
+        #: what the socket layer runs on: real time, the driver's lock and wake-ups
+        self.runtime = RealRuntime(self.driver)
         self.recorder = host.recorder
         self.closed = False
         if self.driver.loop is None:
             self.driver.start()
 
-    # ---- what blocking.socket uses
     @property
     def now(self) -> int:
         """Real time in ns since the stack started."""
-        return self.driver.clock()
-
-    def flush(self) -> None:
-        """Transmit what a user call queued."""
-        self.driver.kick()
-
-    def run_until(self, cond: Callable[[], bool], timeout: Optional[int] = None) -> bool:
-        """Wait (really) until ``cond()``; False after ``timeout`` ns."""
-        with self.lock:
-            return self.driver.wait_thread(cond, None if timeout is None else timeout / NS)
+        return self.runtime.now
 
     # ---- sockets
     def socket(self, family: int = AF_INET, type: int = SOCK_STREAM, proto: int = 0) -> blocking.socket:
         """``socket.socket(family, SOCK_STREAM)`` on this stack."""
         return blocking.socket(self, self.host, family, type, proto)
 
-    def create_connection(self, address: tuple, timeout: Optional[float] = None,
-                          source_address: Optional[tuple] = None) -> blocking.socket:
+    def create_connection(self, address: tuple, timeout: float | None = None,
+                          source_address: tuple | None = None) -> blocking.socket:
         """``socket.create_connection`` on this stack (timeout in real seconds)."""
-        return blocking.create_connection(self, self.host, address, timeout, source_address)
+        return functions.create_connection(self, self.host, address, timeout, source_address)
 
     def create_server(self, address: tuple, *, family: int = AF_INET,
-                      backlog: Optional[int] = None) -> blocking.socket:
+                      backlog: int | None = None) -> blocking.socket:
         """``socket.create_server`` on this stack."""
-        return blocking.create_server(self, self.host, address, family=family, backlog=backlog)
+        return functions.create_server(self, self.host, address, family=family, backlog=backlog)
 
     def sleep(self, seconds: float) -> None:
         """``time.sleep`` that also resets orphaned connections that receive data."""
-        blocking.sleep(self, seconds)
+        functions.sleep(self, seconds)
 
     # ---- end
     def close(self) -> None:
@@ -91,7 +77,7 @@ class Stack(LinkConstructors):
         self.closed = True
         self.driver.close()
 
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Stack:
         return self
 
     def __exit__(self, *exc: Any) -> None:

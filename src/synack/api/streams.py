@@ -1,8 +1,14 @@
 """asyncio streams over synack: ``open_connection`` and ``start_server`` as in ``asyncio``.
 
-The stack runs on the caller's event loop (a :class:`~synack.link.driver.Driver`): packets
-and timers are handled between the application's own callbacks, and a stream call that
-must wait awaits the driver's next batch.
+A :class:`Stack` is a Host on a simulated network (run by its
+:class:`~synack.api.simloop.SimEventLoop`) or on a real link (run by a driver on the caller's
+event loop); packets and timers are handled between the application's own callbacks, and a
+stream call that must wait awaits the runtime's next batch.
+
+These readers and writers keep a socket's habits: ``writer.close()`` with received data
+never read resets the connection (RFC 9293 §3.6.1, as closing a kernel socket does), and an
+error is reported once. For asyncio's own ``StreamReader``/``StreamWriter`` over an
+``asyncio.Transport``, see :mod:`synack.api.transports`.
 
     import asyncio
     from synack.api import streams
@@ -29,91 +35,46 @@ are Python's: ``ConnectionRefusedError``, ``ConnectionResetError``, ``BrokenPipe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket as _socket
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from ..link.driver import Driver
-from ..stack.host import Host
 from ..tcp.errors import TcpError
 from ..tcp.state import State
-from .links import LinkConstructors
+from .aiostack import Stack
 from .errors import errno_for, oserror
+from .runtime import wait_for
 
 _LIMIT = 2 ** 16
 _OPENING = (State.SYN_SENT, State.SYN_RECEIVED)
 _SENDING = (State.ESTABLISHED, State.CLOSE_WAIT)
 
 
-class Stack(LinkConstructors):
-    """A synack Host on a real link, run by the event loop that first uses it."""
-
-    def __init__(self, host: Host, link: Any) -> None:
-        self.host = host
-        self.link = link
-        self.driver = Driver(host, link)
-        self.peer_addr: Optional[str] = None
-        self.closed = False
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None  # started by the loop that first uses it, or by start()
-        if loop is not None:
-            self.driver.start(loop)
-
-    async def start(self) -> "Stack":
-        """Start answering the peer on the running loop (open_connection and start_server
-        do this themselves; a stack made outside the loop that only answers needs it)."""
-        self._started()
-        return self
-
-    def _started(self) -> Driver:
-        d = self.driver
-        if self.closed:
-            raise OSError(9, "the synack stack is closed")
-        if d.loop is None:
-            d.start(asyncio.get_running_loop())
-        return d
-
-    @property
-    def now(self) -> int:
-        return self.driver.clock()
-
-    def close(self) -> None:
-        """Stop the stack and close its link; open connections are abandoned."""
-        if not self.closed:
-            self.closed = True
-            self.driver.close()
-
-    def __repr__(self) -> str:
-        return f"<synack.api.streams.Stack {self.host.addrs[0]} on {self.link!r}>"
-
-
 # ------------------------------------------------------------------------ one connection
 class _Conn:
-    """What a reader and its writer share: the core connection and the driver."""
+    """What a reader and its writer share: the core connection and the runtime."""
 
-    __slots__ = ("stack", "driver", "host", "conn", "err_reported")
+    __slots__ = ("stack", "rt", "host", "conn", "err_reported")
 
     def __init__(self, stack: Stack, conn: Any) -> None:
         self.stack = stack
-        self.driver = stack.driver
+        self.rt = stack.runtime
         self.host = stack.host
         self.conn = conn
         self.err_reported = False
 
     def call(self, fn: Callable, *args: Any) -> Any:
         """A user call on the connection; the host then transmits what it queued."""
-        now = self.driver.clock()
         try:
-            return fn(*args, now)
+            return fn(*args, self.rt.now)
         except TcpError as e:
             raise oserror(errno_for(e, self.conn.fin_received)) from None
         finally:
-            self.host.call(self.conn, now)
-            self.driver.kick()
+            self.rt.flush(self.host, self.conn)
 
-    def error(self) -> Optional[OSError]:
+    def error(self) -> OSError | None:
         """The connection's asynchronous error (refused, reset, timeout), reported once."""
         c = self.conn
         if c.error is None or self.err_reported:
@@ -151,12 +112,12 @@ class StreamReader:
             self._eof = True
 
     async def _wait(self, want: Callable[[], bool]) -> None:
-        d = self._c.driver
+        rt = self._c.rt
         while True:
             self._pull()
             if want() or self._eof:
                 return
-            await d.wait()
+            await rt.wait()
 
     def at_eof(self) -> bool:
         """True once the peer's FIN arrived and the buffer is empty."""
@@ -222,7 +183,7 @@ class StreamReader:
                 self._buf.clear()
             raise ValueError(e.args[0]) from None
 
-    def __aiter__(self) -> "StreamReader":
+    def __aiter__(self) -> StreamReader:
         return self
 
     async def __anext__(self) -> bytes:
@@ -267,15 +228,13 @@ class StreamWriter:
         self._hook(bool(out) or ((self._eof or self._closing) and not self._fin_sent))
 
     def _hook(self, on: bool) -> None:
-        hooks = self._c.driver.hooks
+        hooks = self._c.rt.hooks
         if on and not self._hooked:
             hooks.append(self._push)
             self._hooked = True
         elif not on and self._hooked:
-            try:
+            with contextlib.suppress(ValueError):
                 hooks.remove(self._push)
-            except ValueError:
-                pass
             self._hooked = False
 
     def _check(self) -> None:
@@ -303,13 +262,13 @@ class StreamWriter:
 
     async def drain(self) -> None:
         """Wait until the buffered data has been handed to the connection."""
-        d = self._c.driver
+        rt = self._c.rt
         while self._out:
             self._check()
             self._push()
             if not self._out:
                 break
-            await d.wait()
+            await rt.wait()
         self._check()
 
     def can_write_eof(self) -> bool:
@@ -354,11 +313,11 @@ class StreamWriter:
 
     async def wait_closed(self) -> None:
         """Wait until the close has reached the connection (buffered data sent, FIN queued)."""
-        d = self._c.driver
-        while not self._fin_sent and not d.closed:
-            if self._c.conn.state is State.CLOSED:
+        c = self._c
+        while not self._fin_sent and not c.stack.closed:
+            if c.conn.state is State.CLOSED:
                 break
-            await d.wait()
+            await c.rt.wait()
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         conn = self._c.conn
@@ -389,28 +348,33 @@ def _pair(stack: Stack, conn: Any, limit: int) -> tuple[StreamReader, StreamWrit
     return r, StreamWriter(c, r)
 
 
-def _address(host: Any) -> str:
+def _address(stack: Stack, host: Any) -> str:
+    """An IP address, or the name of a host of the stack's network (its first address)."""
     try:
         return str(ipaddress.ip_address(host))
     except ValueError:
-        raise _socket.gaierror(_socket.EAI_NONAME, "Name or service not known") from None
+        other = stack.runtime.hosts.get(host) if isinstance(host, str) else None
+        if other is None:
+            raise _socket.gaierror(_socket.EAI_NONAME, "Name or service not known") from None
+        return str(other.addrs[0])
 
 
 # ------------------------------------------------------------------------ client
 async def open_connection(host: str, port: int, *, stack: Stack, limit: int = _LIMIT,
-                          timeout: Optional[float] = None) -> tuple[StreamReader, StreamWriter]:
+                          timeout: float | None = None) -> tuple[StreamReader, StreamWriter]:
     """Active OPEN to ``(host, port)`` (an IP address); returns (reader, writer) once
     established. ConnectionRefusedError on a RST, TimeoutError after ``timeout`` s."""
-    d = stack._started()
-    addr = _address(host)
+    rt = stack.started()
+    addr = _address(stack, host)
     if not 0 <= int(port) <= 65535:
         raise OverflowError("connect(): port must be 0-65535.")
-    conn = stack.host.connect(addr, int(port), d.clock())
-    d.kick()
-    if not await d.wait_for(lambda: conn.state not in _OPENING, timeout):
-        conn.abort(d.clock())
-        stack.host.call(conn, d.clock())
-        d.kick()
+    with rt.lock:
+        conn = stack.host.connect(addr, int(port), rt.now)
+        rt.flush(stack.host)
+    if not await wait_for(rt, lambda: conn.state not in _OPENING, timeout):
+        with rt.lock:
+            conn.abort(rt.now)
+            rt.flush(stack.host, conn)
         raise TimeoutError("timed out")
     if conn.state is State.CLOSED or conn.state is State.TIME_WAIT:
         err = conn.error
@@ -429,7 +393,7 @@ class Server:
         self._limit = limit
         self._tasks: set = set()
         self._closed = asyncio.get_running_loop().create_future()
-        stack.driver.hooks.append(self._accept)
+        stack.runtime.hooks.append(self._accept)
 
     @property
     def port(self) -> int:
@@ -459,15 +423,13 @@ class Server:
         """Stop listening; connections not accepted yet are reset (as Linux does)."""
         if self._closed.done():
             return
-        d = self._stack.driver
-        now = d.clock()
-        for lst in self._listeners:
-            lst.close(now)
-        try:
-            d.hooks.remove(self._accept)
-        except ValueError:
-            pass
-        d.kick()
+        rt = self._stack.runtime
+        with rt.lock:
+            for lst in self._listeners:
+                lst.close(rt.now)
+            with contextlib.suppress(ValueError):
+                rt.hooks.remove(self._accept)
+            rt.flush(self._stack.host)
         self._closed.set_result(None)
 
     async def wait_closed(self) -> None:
@@ -476,7 +438,7 @@ class Server:
     async def serve_forever(self) -> None:
         await asyncio.shield(self._closed)
 
-    async def __aenter__(self) -> "Server":
+    async def __aenter__(self) -> Server:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -484,14 +446,15 @@ class Server:
         await self.wait_closed()
 
 
-async def start_server(client_connected_cb: Callable[[StreamReader, StreamWriter], Optional[Awaitable]],
-                       host: Optional[str], port: int, *, stack: Stack, limit: int = _LIMIT,
+async def start_server(client_connected_cb: Callable[[StreamReader, StreamWriter], Awaitable | None],
+                       host: str | None, port: int, *, stack: Stack, limit: int = _LIMIT,
                        backlog: int = 100) -> Server:
     """Passive OPEN on ``(host, port)``; ``host`` None or "" listens on every address of the
     stack. Each established connection runs ``client_connected_cb(reader, writer)``."""
-    d = stack._started()
-    addr = None if host in (None, "", "0.0.0.0", "::") else _address(host)
+    rt = stack.started()
+    addr = None if host in (None, "", "0.0.0.0", "::") else _address(stack, host)
     if not 0 <= int(port) <= 65535:
         raise OverflowError("bind(): port must be 0-65535.")
-    lst = stack.host.listen(int(port), d.clock(), addr=addr, backlog=backlog)
+    with rt.lock:
+        lst = stack.host.listen(int(port), rt.now, addr=addr, backlog=backlog)
     return Server(stack, [lst], client_connected_cb, limit)

@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import sys
-from typing import Any, Optional
+from typing import Any
 
 from . import CliError, subcommand
 from .values import probability
@@ -112,7 +112,8 @@ def configure(p: argparse.ArgumentParser) -> Any:
                    help="segment labels like tcpdump (default) or RFC 9293's <SEQ=..><ACK=..><CTL=..>")
     g.add_argument("--no-color", action="store_true", help="plain text, no colors (NO_COLOR works too)")
     g.add_argument("--width", type=parse_width, default=None, metavar="COLS",
-                   help="width of the output in columns (default: the terminal's)")
+                   help="width of the output in columns (default: the terminal's, or 100 when "
+                        "the output is not a terminal)")
     g = p.add_argument_group("files")
     g.add_argument("--pcap", metavar="FILE", help="also save the trace as a pcapng capture (for Wireshark)")
     g.add_argument("--html", metavar="FILE", help="also save the trace as a self-contained HTML report")
@@ -146,9 +147,13 @@ def run(args: argparse.Namespace) -> int:
         _write_file("--pcap", args.pcap, "synack.trace.pcapng", "write_pcapng",
                     lambda f: f(events, args.pcap, names=names))
     if args.html:
+        from ..scenarios import i18n
+
         title = f"synack demo {sc.name}: {sc.summary}"
+        explanation = "\n\n".join(i18n.explanation(sc.explain, args.lang))
         _write_file("--html", args.html, "synack.trace.html", "write_html",
-                    lambda f: f(events, args.html, title=title, hosts=hosts, names=names))
+                    lambda f: f(events, args.html, title=title, hosts=hosts, names=names,
+                                explanation=explanation, notes=result.notes, lang=args.lang))
     if args.format == "json":
         from ..trace.jsonl import write_jsonl
 
@@ -158,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     color = False if (args.no_color or os.environ.get("NO_COLOR")) else None
     columns = args.width or shutil.get_terminal_size((100, 24)).columns
     absolute = bool(getattr(result, "absolute", False)) if args.absolute is None else args.absolute
-    out.write(ladder(result, absolute=absolute, color=color, width=args.width, notation=args.notation))
+    out.write(ladder(result, absolute=absolute, color=color, width=columns, notation=args.notation))
     out.write("\n")
     text_width = max(40, min(columns, MAX_TEXT_WIDTH))
     out.write("\n".join(story_text(sc, result, args.lang, text_width)))
@@ -189,33 +194,15 @@ def print_list(registry: dict, out: Any) -> None:
         out.write(f"{name:<{w}}  {summary}\n")
 
 
-def ladder(result: Any, *, absolute: bool = False, color: Optional[bool] = None, width: Optional[int] = None,
+def ladder(result: Any, *, absolute: bool = False, color: bool | None = None, width: int | None = None,
            notation: str = "tcpdump") -> str:
-    """The ladder diagram of a scenario's trace, as text (no trailing newline).
+    """The ladder diagram of a scenario's trace, as text (no trailing newline)."""
+    from ..trace.ladder import ladder_from_events
 
-    Drawn by ``synack.trace.ladder`` when it is installed; otherwise by the plain-text
-    log (``synack.trace.text``) or, for ``notation="rfc"``, RFC 9293's figure notation."""
-    events = result.net.recorder.events
-    names = result.net.recorder.names
-    hosts = list(result.hosts)
-    try:
-        from ..trace.ladder import ladder_from_events
-    except ModuleNotFoundError as e:
-        if e.name != "synack.trace.ladder":
-            raise
-        ladder_from_events = None
-    if ladder_from_events is not None:
-        out = ladder_from_events(events, names=names, hosts=hosts, absolute=absolute, color=color,
-                                 width=width, notation=notation)
-        text = out if isinstance(out, str) else "\n".join(out)
-        return text.rstrip("\n")
-    if notation == "rfc" and len(hosts) >= 2:
-        from ..trace.rfc import rfc_ladder
-
-        return "\n".join(rfc_ladder(events, hosts[0], hosts[1], relative=not absolute, final=True))
-    from ..trace.text import format_events
-
-    return "\n".join(format_events(events, absolute=absolute))
+    out = ladder_from_events(result.net.recorder.events, names=result.net.recorder.names, hosts=list(result.hosts),
+                             absolute=absolute, color=color, width=width, notation=notation,
+                             ports=bool(getattr(result, "ports", False)))
+    return out.rstrip("\n")
 
 
 def story_text(sc: Any, result: Any, lang: str, width: int) -> list[str]:

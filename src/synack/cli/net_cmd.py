@@ -163,7 +163,10 @@ def _where(stack: Any) -> str:
     if name is not None:
         ns = f" in netns {link.netns}" if getattr(link, "netns", None) else ""
         return f"tun {name}{ns}, kernel side {stack.peer_addr}"
-    return repr(link)
+    local, peer = getattr(link, "local", None), getattr(link, "peer", None)
+    if local and peer:
+        return f"UDP {local[0]}:{local[1]} <-> {peer[0]}:{peer[1]}"
+    return type(link).__name__
 
 
 def _say(msg: str) -> None:
@@ -347,76 +350,59 @@ def _parse_url(url: str) -> tuple[str, int, str, str]:
     return host, port, path, u.netloc
 
 
-async def _read_body(reader: Any, headers: dict) -> bytes:
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        body = bytearray()
-        while True:
-            size_line = await reader.readline()
-            try:
-                size = int(size_line.split(b";")[0].strip(), 16)
-            except ValueError:
-                raise CliError("bad chunked encoding in the response", 1) from None
-            if size == 0:
-                while (await reader.readline()).strip():
-                    pass  # trailers
-                return bytes(body)
-            body += await reader.readexactly(size)
-            await reader.readline()
-    if "content-length" in headers:
-        try:
-            n = int(headers["content-length"])
-        except ValueError:
-            raise CliError("bad Content-Length in the response", 1) from None
-        return await reader.readexactly(n)
-    return await reader.read()
-
-
 async def _get(args: Any) -> int:
     from .. import __version__
     from ..api import streams
+    from ..apps.http import HttpError, get
+    from ..apps.progress import Transfer, wanted
 
     host, port, path, netloc = _parse_url(args.url)
     out = None
     if args.output:
         try:
-            out = open(args.output, "wb")
+            out = open(args.output, "wb")  # noqa: SIM115 - closed in the finally below
         except OSError as e:
             raise CliError(f"-o: cannot write {args.output}: {e.strerror}", 1) from None
     stack = _stack(args, "get")
+    bar = Transfer(f"GET {args.url}", enabled=wanted(args.quiet))
+    if bar.enabled and isinstance(stack.host.recorder.events, LiveLadder):
+        stack.host.recorder.events.out = _Above(bar)  # the live ladder prints above the bar
     try:
         try:
             reader, writer = await streams.open_connection(host, port, stack=stack, timeout=args.timeout)
         except OSError as e:
             raise CliError(f"connect to {host}:{port}: {e.strerror or e}", 1) from None
-        writer.write((f"GET {path} HTTP/1.1\r\nHost: {netloc}\r\nUser-Agent: synack/{__version__}\r\n"
-                      f"Accept: */*\r\nConnection: close\r\n\r\n").encode())
+        dest = out or sys.stdout.buffer
         try:
-            status = await reader.readline()
-            parts = status.decode("latin-1").split(None, 2)
-            if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-                raise CliError(f"not an HTTP response: {status[:60]!r}", 1)
-            headers = {}
-            while True:
-                line = await reader.readline()
-                if not line.strip():
-                    break
-                k, _, v = line.decode("latin-1").partition(":")
-                headers[k.strip().lower()] = v.strip()
-            body = await _read_body(reader, headers)
-        except asyncio.IncompleteReadError:
-            raise CliError("the server closed the connection before the whole response arrived", 1) from None
+            resp = await get(reader, writer, path, netloc, sink=dest.write, progress=bar.update,
+                             agent=f"synack/{__version__}")
+        except HttpError as e:
+            raise CliError(f"{args.url}: {e}", 1) from None
         except ConnectionError as e:
             raise CliError(f"{host}:{port}: {e.strerror or e}", 1) from None
-        dest = out or sys.stdout.buffer
-        dest.write(body)
+        finally:
+            bar.close()
         dest.flush()
         await _finish(writer, stack)
-        code = int(parts[1])
-        if code >= 400:
-            _say(f"HTTP {code} {parts[2].strip() if len(parts) > 2 else ''}".rstrip())
+        if resp.status >= 400:
+            _say(f"HTTP {resp.status} {resp.reason}".rstrip())
             return 1
         return 0
     finally:
         stack.close()
         if out is not None:
             out.close()
+
+
+class _Above:
+    """A text stream whose lines the progress bar prints above itself."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+
+    def write(self, text: str) -> None:
+        for line in text.splitlines():
+            self.bar.print(line)
+
+    def flush(self) -> None:
+        pass

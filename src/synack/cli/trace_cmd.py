@@ -1,17 +1,21 @@
-"""``synack trace FILE``: draw a saved trace (JSON Lines) or a capture (pcap, pcapng) as a ladder.
+"""``synack trace FILE``: draw a saved trace (JSON Lines) or a capture (pcap, pcapng).
 
 The format is recognised from the file's first bytes, not its name: pcapng and pcap
 (either byte order) by their magic numbers, JSON Lines by a leading ``{``. A capture from
-real traffic (``tcpdump -i lo -w FILE``) draws like a simulated run, without the state
-columns only TCP itself knows.
+real traffic (``tcpdump -i lo -w FILE``) draws like a simulated run: its states are
+inferred from the segments through the core's own transition table
+(``synack.tcp.state.TRANSITIONS``, passed into ``trace/``, which imports nothing from
+``tcp/``), and each segment gets Wireshark-style analysis flags. A capture cut short is
+read up to the cut, with a warning. ``--html``, ``--plot`` and ``--format json`` write the
+report, the TCP stream graphs and the records.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
-from typing import Optional
 
 from . import CliError, subcommand
 
@@ -41,7 +45,7 @@ def detect_format(path: str) -> str:
     raise CliError(f"{path}: unknown format (expected JSON Lines, pcap or pcapng)", 1)
 
 
-def _names(spec: Optional[str]) -> dict[str, str]:
+def _names(spec: str | None) -> dict[str, str]:
     names: dict[str, str] = {}
     if not spec:
         return names
@@ -56,7 +60,7 @@ def _names(spec: Optional[str]) -> dict[str, str]:
     return names
 
 
-def _hosts(spec: Optional[str]) -> Optional[list[str]]:
+def _hosts(spec: str | None) -> list[str] | None:
     if spec is None:
         return None
     hosts = [h.strip() for h in spec.split(",") if h.strip()]
@@ -65,8 +69,13 @@ def _hosts(spec: Optional[str]) -> Optional[list[str]]:
     return hosts
 
 
-def load(path: str, names: Optional[dict] = None) -> list[dict]:
-    """The records of a trace file of any supported format (CliError on any problem)."""
+def _warn(message: str) -> None:
+    print(f"synack: warning: {message}", file=sys.stderr)
+
+
+def load(path: str, names: dict | None = None) -> list[dict]:
+    """The records of a trace file of any supported format (CliError on any problem; a
+    capture cut short is read up to the cut, with a warning on stderr)."""
     fmt = detect_format(path)
     try:
         if fmt == "jsonl":
@@ -78,7 +87,7 @@ def load(path: str, names: Optional[dict] = None) -> list[dict]:
             return records
         from ..trace.pcapng import read_capture
 
-        return read_capture(path, names)
+        return read_capture(path, names, warn=_warn)
     except (ValueError, OSError) as e:
         raise CliError(str(e), 1) from None
 
@@ -103,7 +112,7 @@ def _rename(r: dict, names: dict) -> dict:
     return r
 
 
-@subcommand("trace", help="draw a saved trace (JSON Lines) or a pcap/pcapng capture as a ladder diagram")
+@subcommand("trace", help="draw a saved trace (JSON Lines) or a pcap/pcapng capture: ladder, HTML, graphs")
 def configure(p: argparse.ArgumentParser):
     p.add_argument("file", metavar="FILE", help="a JSON Lines trace (synack demo --format json), or a "
                                                 "pcap/pcapng capture (synack demo --pcap, tcpdump -w)")
@@ -120,7 +129,26 @@ def configure(p: argparse.ArgumentParser):
                    help="text: the ladder (default); json: the records as JSON Lines")
     p.add_argument("--width", type=_width, metavar="N", help="stretch the arrows so lines are N columns wide")
     p.add_argument("--no-timers", action="store_true", help="leave out timer notes")
+    p.add_argument("--html", metavar="FILE", help="also write the self-contained HTML report")
+    p.add_argument("--plot", metavar="FILE", help="also draw the TCP stream graphs (time-sequence, throughput, "
+                                                 "RTT, window scaling) into FILE: .png, .svg or .pdf")
+    p.add_argument("--title", metavar="TEXT", help="title of the HTML report and the graphs (default: the file name)")
     return run
+
+
+def _plot(records: list, path: str, title: str) -> None:
+    from ..trace.streamgraph import FORMATS, plot, streams
+    from ..trace.timeline import Timeline
+
+    if not path.lower().endswith(FORMATS):
+        raise CliError(f"--plot: {path}: the graphs are written as {', '.join(FORMATS)}, by the file's extension")
+    directions = streams(Timeline(records))
+    if not directions:
+        raise CliError("--plot: no segment in the trace carried data, so there is nothing to graph", 1)
+    try:
+        plot(directions, path, title)
+    except OSError as e:
+        raise CliError(f"--plot: cannot write {path}: {e.strerror or e}", 1) from None
 
 
 def _width(text: str) -> int:
@@ -134,10 +162,24 @@ def _width(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..tcp.state import TRANSITIONS
+
     names = _names(args.names)
     hosts = _hosts(args.hosts)
     path = os.fspath(args.file)
     records = load(path, names)
+    title = args.title or os.path.basename(path)
+    if args.plot:
+        _plot(records, args.plot, title)
+    if args.html:
+        from ..trace.html import write_report
+
+        try:
+            write_report(records, args.html, title=f"synack trace {title}", hosts=hosts, transitions=TRANSITIONS)
+        except ValueError as e:
+            raise CliError(f"--html: {e}") from None
+        except OSError as e:
+            raise CliError(f"--html: cannot write {args.html}: {e.strerror or e}", 1) from None
     out = sys.stdout
     if args.format == "json":
         from ..trace.jsonl import write_records
@@ -148,8 +190,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         text = render_ladder(records, hosts=hosts, absolute=args.absolute, notation=args.notation,
-                             color=False if args.no_color else None, width=args.width,
-                             timers=not args.no_timers)
+                             color=False if args.no_color else None,
+                             width=args.width or shutil.get_terminal_size((100, 24)).columns,
+                             timers=not args.no_timers, transitions=TRANSITIONS)
     except ValueError as e:
         raise CliError(str(e)) from None
     out.write(text)

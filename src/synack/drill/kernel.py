@@ -106,7 +106,7 @@ class KernelTarget:
         if r.returncode != 0:
             raise KernelUnavailable(f"ip netns add {self.netns}: {r.stderr.strip()}")
         self.created = True
-        self.tun = TunLink.open("drill%d", netns=self.netns)
+        self.tun = TunLink.open("drill%d", netns=self.netns, offload=False)  # wire-sized packets
         dev = self.tun.name
         self._ip_batch([
             "link set dev lo up",

@@ -36,21 +36,47 @@ import asyncio
 import os
 import threading
 import time
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from ..stack.host import Host
 from ..tcp.config import TcpConfig
 from ..trace.events import Recorder
 
 NS = 1_000_000_000
+#: seconds a FIN in flight may take to be acknowledged when the stack shuts down
+SHUTDOWN_GRACE = 2.0
+_OPEN = frozenset({"SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT"})
+_FIN_IN_FLIGHT = frozenset({"FIN-WAIT-1", "CLOSING", "LAST-ACK"})
 
 
-def real_host(addr: str, *, name: str = "synack", mtu: int = 1500, recorder: Optional[Recorder] = None,
-              config: Optional[TcpConfig] = None) -> Host:
+class ShutdownReport:
+    """What :meth:`Driver.shutdown` did: ``reset`` open connections, ``finished`` FIN
+    exchanges completed within the grace period, ``late`` ones reset when it ran out."""
+
+    def __init__(self, grace: float = SHUTDOWN_GRACE) -> None:
+        self.grace = grace
+        self.reset = self.finished = self.late = 0
+
+    def __str__(self) -> str:
+        def n(k: int, what: str) -> str:
+            return f"{k} {what}{'' if k == 1 else 's'}"
+
+        parts = [f"reset {n(self.reset, 'open connection')}"]
+        parts.append(f"{n(self.finished, 'closing connection')} finished {'its' if self.finished == 1 else 'their'} "
+                     f"FIN exchange")
+        if self.late:
+            parts.append(f"{self.late} more reset after the {self.grace:g} s grace period")
+        return ", ".join(parts)
+
+
+def real_host(addr: str, *, name: str = "synack", mtu: int = 1500, recorder: Recorder | None = None,
+              config: TcpConfig | None = None, **host_options: Any) -> Host:
     """A Host for the real world: ISN secret from ``os.urandom`` (RFC 6528), ports from an
-    unseeded generator, the link's MTU."""
+    unseeded generator, the link's MTU. ``host_options`` go to :class:`Host` as they are
+    (``max_syn_backlog``, ``syncookies``, ...)."""
     return Host(name, [addr], seed=None, isn_secret=os.urandom(16), mtu=mtu, recorder=recorder,
-                config=config)
+                config=config, **host_options)
 
 
 class Clock:
@@ -72,7 +98,7 @@ class Clock:
 class Driver:
     """Feeds a link's packets and the clock's deadlines into ``host`` on an asyncio loop."""
 
-    def __init__(self, host: Host, link: Any, *, clock: Optional[Clock] = None) -> None:
+    def __init__(self, host: Host, link: Any, *, clock: Clock | None = None) -> None:
         self.host = host
         self.link = link
         self.clock = clock or Clock()
@@ -81,12 +107,12 @@ class Driver:
         self.cond = threading.Condition(self.lock)
         #: callables run after every batch, lock held (stream writers pushing data, accept loops)
         self.hooks: list[Callable[[], None]] = []
-        self.loop: Optional[asyncio.AbstractEventLoop] = None
-        self._timer: Optional[asyncio.TimerHandle] = None
-        self._timer_at: Optional[int] = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: int | None = None
         self._waiters: list[asyncio.Future] = []
         self._thread_waiting = 0
-        self._loop_ident: Optional[int] = None
+        self._loop_ident: int | None = None
         self.closed = False
         self.batches = 0
 
@@ -95,7 +121,7 @@ class Driver:
         return self.clock()
 
     # ---------------------------------------------------------------- running
-    def start(self, loop: Optional[asyncio.AbstractEventLoop] = None) -> None:
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Attach to ``loop`` (default: the running loop) and start receiving."""
         self.loop = loop or asyncio.get_running_loop()
         self._loop_ident = threading.get_ident()  # start() runs on the loop's thread
@@ -104,24 +130,36 @@ class Driver:
             self._flush()
 
     def close(self) -> None:
-        """Stop: no more timers or packets. Connections still open are abandoned."""
+        """Stop: transmit what the Host has queued (an RST an abort just produced, a FIN),
+        then no more timers or packets. Connections still open are abandoned; call
+        :meth:`shutdown` first to end them in front of the peer."""
         if self.closed:
             return
-        self.closed = True
+        with self.lock:
+            self._send_queued()
+            self.closed = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self.link.close()
         self._wake()
 
-    def _receive(self, packets: list) -> None:
-        """A batch of IP packets arrived (on the loop)."""
+    def _receive(self, packets: list, checksum_ok: Any = False) -> None:
+        """A batch of IP packets arrived (on the loop). ``checksum_ok``: True or False for
+        all of them, or one bool per packet: the link vouches for the TCP checksum."""
         host = self.host
         with self.lock:
             now = self.clock()
             deliver = host.deliver
-            for p in packets:
-                deliver(p, now)
+            if checksum_ok is False:
+                for p in packets:
+                    deliver(p, now)
+            elif checksum_ok is True:
+                for p in packets:
+                    deliver(p, now, True)
+            else:
+                for p, ok in zip(packets, checksum_ok, strict=False):
+                    deliver(p, now, ok)
             d = host.next_deadline()
             if d is not None and d <= now:
                 host.on_timeout(now)
@@ -160,7 +198,61 @@ class Driver:
             self.link.send(pkts)
         self._arm(host.next_deadline())
 
-    def _arm(self, d: Optional[int]) -> None:
+    def _send_queued(self) -> None:
+        """Lock held: hand everything the Host queued to the link, whatever ``changed`` says."""
+        if self.closed:
+            return
+        self.host.changed = False
+        pkts = self.host.take_packets()
+        if pkts:
+            self.link.send(pkts)
+
+    # ---------------------------------------------------------------- shutdown
+    async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> ShutdownReport:
+        """(asyncio, on the driver's loop) End every connection in front of its peer, then
+        :meth:`close`. For SIGINT and SIGTERM: the peer learns at once that synack is gone.
+
+        Listeners close (connections not accepted yet are reset, as Linux does). Open
+        connections (SYN-SENT, SYN-RECEIVED, ESTABLISHED, CLOSE-WAIT) are aborted: an RST
+        (RFC 9293 §3.10.5). Connections whose FIN is not acknowledged yet (FIN-WAIT-1,
+        CLOSING, LAST-ACK) get up to ``grace`` seconds to finish, retransmitting as usual;
+        those still waiting then are aborted too. FIN-WAIT-2 and TIME-WAIT have nothing
+        left to say. Everything queued reaches the link before it closes."""
+        rep = ShutdownReport(grace=grace)
+        if self.closed:
+            return rep
+        host = self.host
+        finishing: list = []
+        with self.lock:
+            now = self.clock()
+            for lst in list(host.listeners.values()):
+                lst.close(now)
+            for conn in list(host.conns.values()):
+                st = conn.state.value
+                if st in _FIN_IN_FLIGHT:
+                    finishing.append(conn)
+                elif st in _OPEN:
+                    conn.abort(now)
+                    host.call(conn, now)
+                    rep.reset += 1
+            self._send_queued()
+            self._arm(host.next_deadline())
+        if finishing and self.loop is not None and grace > 0:
+            await self.wait_for(lambda: all(c.state.value not in _FIN_IN_FLIGHT for c in finishing), grace)
+        with self.lock:
+            now = self.clock()
+            for conn in finishing:
+                if conn.state.value in _FIN_IN_FLIGHT:
+                    conn.abort(now)
+                    host.call(conn, now)
+                    rep.late += 1
+                else:
+                    rep.finished += 1
+            self._send_queued()
+        self.close()
+        return rep
+
+    def _arm(self, d: int | None) -> None:
         """Lock held: make sure a timer fires at ``d`` at the latest (one asyncio timer)."""
         if d is None or self.closed or self.loop is None:
             return  # a stale timer firing early does no harm: it finds nothing due
@@ -207,7 +299,7 @@ class Driver:
         self._waiters.append(f)
         await f
 
-    async def wait_for(self, cond: Callable[[], bool], timeout: Optional[float] = None) -> bool:
+    async def wait_for(self, cond: Callable[[], bool], timeout: float | None = None) -> bool:
         """(asyncio) Wait until ``cond()``; False if ``timeout`` seconds pass first."""
         if cond():
             return True
@@ -221,11 +313,11 @@ class Driver:
                 return False
             try:
                 await asyncio.wait_for(self.wait(), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return cond()
         return True
 
-    def wait_thread(self, cond: Callable[[], bool], timeout: Optional[float] = None) -> bool:
+    def wait_thread(self, cond: Callable[[], bool], timeout: float | None = None) -> bool:
         """(threads, lock held) Wait until ``cond()``; False after ``timeout`` seconds."""
         end = None if timeout is None else time.monotonic() + timeout
         self._flush()
@@ -249,11 +341,11 @@ class BackgroundDriver(Driver):
     stack keeps answering the peer (ACKs, handshakes, TIME-WAIT) while threads of the
     application compute or block, as a kernel would."""
 
-    def __init__(self, host: Host, link: Any, *, clock: Optional[Clock] = None) -> None:
+    def __init__(self, host: Host, link: Any, *, clock: Clock | None = None) -> None:
         super().__init__(host, link, clock=clock)
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
 
-    def start(self, loop: Optional[asyncio.AbstractEventLoop] = None) -> None:  # noqa: ARG002
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:  # noqa: ARG002
         loop = asyncio.new_event_loop()
         ready = threading.Event()
         err: list = []

@@ -20,7 +20,8 @@ cannot recurse into each other.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from .tun import LinkFeatures
 
@@ -34,8 +35,8 @@ class PipeLink:
         self._send = send
         self.features = LinkFeatures(mtu=mtu)
         self._loop: Any = None
-        self._loop_ident: Optional[int] = None
-        self._receive: Optional[Callable[[list], None]] = None
+        self._loop_ident: int | None = None
+        self._receive: Callable[[list], None] | None = None
         self._pending: list = []
         self._scheduled = False
         self._lock = threading.Lock()

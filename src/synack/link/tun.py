@@ -16,39 +16,57 @@ Network namespaces
     any thread afterwards. :func:`netns_socket` makes kernel sockets inside a namespace the
     same way, for tests and benchmarks.
 
-Offloads (:class:`LinkFeatures`)
-    The link, not ``tcp/``, is where virtio-net offloads belong. With ``IFF_VNET_HDR`` every
-    packet carries a 10-byte ``virtio_net_hdr``; the kernel may then hand us packets whose
-    TCP checksum is only the pseudo-header sum (``NEEDS_CSUM``) and TSO super-segments of up
-    to 64 KiB, and accepts the same from us. The Host only ever sees ordinary, complete IP
-    packets no larger than its MTU:
+Offloads (:class:`LinkFeatures`), on by default
+    ``offload="on"`` (the default) opens the device with ``IFF_VNET_HDR`` and asks for
+    ``TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)``; where the kernel
+    refuses a flag the link asks for less (down to no header at all) and says so in one
+    log line (``features.note``). Every packet then carries a 10-byte virtio-net header
+    (``synack.link.vnet``):
 
-    * receive: the link strips the header, completes a partial checksum
-      (:func:`complete_checksum`) and, for a GSO packet, cuts it into ``gso_size`` segments
-      (:func:`gso_split`) before the Host parses it;
-    * send: the link may coalesce consecutive in-order segments of one flow into a GSO
-      super-segment (``features.gso``); it writes every packet with a header saying "no
-      offload" otherwise.
+    * receive: the kernel hands over TSO super-segments of up to 64 KB and TCP checksums it
+      never computed (``NEEDS_CSUM``); the link gives each super-segment to the Host as one
+      segment and tells it the checksum needs no verification;
+    * send: a packet larger than the MTU, and a run of consecutive segments of one flow
+      from one flush, go out as one GSO write that the kernel splits into wire segments.
 
-    ``vnet_hdr=True`` switches the header on; ``features`` says what is in use. The default
-    is no header and no offload, which is what the conformance tests want: tcpdump on the
-    device then shows wire-sized segments.
+    ``offload="off"`` opens the device without the header: the kernel sends and receives
+    wire-sized, fully checksummed packets only, and tcpdump on the device shows what a
+    wire would carry.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
 import fcntl
 import ipaddress
+import logging
 import os
 import shutil
 import struct
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any
+
+from .vnet import (
+    F_DATA_VALID,
+    F_NEEDS_CSUM,
+    GSO_NONE,
+    GSO_TCPV4,
+    GSO_TCPV6,
+    VNET_HDR,
+    VNET_HDR_LEN,
+    complete_checksum,
+    gso_split,
+    plan_writes,
+)
+
+__all__ = ["TunLink", "TunError", "LinkFeatures", "missing", "addresses", "in_netns", "netns_socket",
+           "netns_path", "ip", "check_offload", "complete_checksum", "gso_split", "VNET_HDR", "VNET_HDR_LEN"]
 
 # --------------------------------------------------------------------- kernel interface
 # <linux/if_tun.h>: _IOW('T', nr, int) = 0x40045400 | nr, _IOR = 0x80045400 | nr
@@ -65,22 +83,31 @@ IFF_VNET_HDR = 0x4000
 TUN_F_CSUM = 0x01
 TUN_F_TSO4 = 0x02
 TUN_F_TSO6 = 0x04
+TUN_F_TSO_ECN = 0x08
 
-VIRTIO_NET_HDR_F_NEEDS_CSUM = 1
-VIRTIO_NET_HDR_F_DATA_VALID = 2
-VIRTIO_NET_HDR_GSO_NONE = 0
-VIRTIO_NET_HDR_GSO_TCPV4 = 1
-VIRTIO_NET_HDR_GSO_TCPV6 = 4
-
-VNET_HDR = struct.Struct("<BBHHHH")  # flags, gso_type, hdr_len, gso_size, csum_start, csum_offset
-VNET_HDR_LEN = VNET_HDR.size          # 10
-_NO_OFFLOAD_HDR = VNET_HDR.pack(0, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0)
+# the header itself lives in vnet.py; these names stay importable from here
+VIRTIO_NET_HDR_F_NEEDS_CSUM = F_NEEDS_CSUM
+VIRTIO_NET_HDR_F_DATA_VALID = F_DATA_VALID
+VIRTIO_NET_HDR_GSO_NONE = GSO_NONE
+VIRTIO_NET_HDR_GSO_TCPV4 = GSO_TCPV4
+VIRTIO_NET_HDR_GSO_TCPV6 = GSO_TCPV6
 
 _IFREQ = struct.Struct("16sH22x")
 CLONE_NEWNET = 0x40000000
 TUN_PATH = "/dev/net/tun"
 #: packets read per wake-up at most, so that timers and the application get their turn
 READ_BATCH = 64
+#: the device's transmit queue (kernel -> synack), in packets. Linux gives a tun 500; a
+#: burst of a thousand connecting clients, each with a SYN and then a window of data,
+#: overflows that while synack is busy, and every drop costs a retransmission timeout.
+TX_QUEUE_LEN = 10000
+#: what each offload flag is called in messages
+_OFFLOAD_NAMES = ((TUN_F_CSUM, "csum"), (TUN_F_TSO4, "tso4"), (TUN_F_TSO6, "tso6"), (TUN_F_TSO_ECN, "tso-ecn"))
+#: TUNSETOFFLOAD flag sets to try, most first: TSO needs CSUM (EINVAL otherwise)
+_OFFLOAD_TRIES = (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+                  TUN_F_CSUM, 0)
+
+log = logging.getLogger(__name__)
 
 
 class TunError(OSError):
@@ -94,18 +121,28 @@ class TunError(OSError):
 class LinkFeatures:
     """What a link does for the Host, so that ``tcp/`` never needs to know.
 
-    ``mtu``: the largest IP packet the Host may send (its MSS follows from it).
+    ``mtu``: the largest IP packet the wire carries (the Host's MSS follows from it).
     ``vnet_hdr``: packets carry a virtio-net header (IFF_VNET_HDR).
-    ``rx_checksum``: the kernel may send partial checksums (TUN_F_CSUM); the link completes them.
-    ``rx_gso``: the kernel may send TSO super-segments (TUN_F_TSO4/6); the link splits them.
-    ``gso``: the link may merge our segments into GSO super-segments on write.
+    ``rx_checksum``: the kernel may send partial checksums (TUN_F_CSUM); the link vouches for them.
+    ``rx_gso``: the kernel may send TSO super-segments (TUN_F_TSO4/6); the Host takes them whole.
+    ``tso_ecn``: super-segments may carry CWR (TUN_F_TSO_ECN).
+    ``gso``: the link accepts IP packets larger than ``mtu`` (up to ``gso_max_size``) from the
+    Host and has the kernel split them, and merges runs of one flow's segments into such writes.
+    ``note``: why the link has fewer offloads than it asked for (None when it got them all).
     """
 
     mtu: int = 1500
     vnet_hdr: bool = False
     rx_checksum: bool = False
     rx_gso: bool = False
+    tso_ecn: bool = False
     gso: bool = False
+    note: str | None = None
+
+    @property
+    def gso_max_size(self) -> int:
+        """The largest IP packet the Host may hand this link."""
+        return 65535 if self.gso else self.mtu
 
     def offload_flags(self) -> int:
         flags = 0
@@ -113,11 +150,38 @@ class LinkFeatures:
             flags |= TUN_F_CSUM  # TSO without CSUM is EINVAL
         if self.rx_gso:
             flags |= TUN_F_TSO4 | TUN_F_TSO6
+            if self.tso_ecn:
+                flags |= TUN_F_TSO_ECN
         return flags
+
+    def describe(self) -> str:
+        """``offloads on (csum, tso4, tso6, tso-ecn; gso out)`` or ``offloads off``."""
+        if not self.vnet_hdr:
+            return "offloads off"
+        got = [name for bit, name in _OFFLOAD_NAMES if self.offload_flags() & bit]
+        if self.gso:
+            got.append("gso out")
+        return f"offloads on ({', '.join(got)})"
+
+    @classmethod
+    def from_offload_flags(cls, mtu: int, flags: int, note: str | None = None) -> LinkFeatures:
+        return cls(mtu=mtu, vnet_hdr=True, rx_checksum=bool(flags & TUN_F_CSUM),
+                   rx_gso=bool(flags & (TUN_F_TSO4 | TUN_F_TSO6)), tso_ecn=bool(flags & TUN_F_TSO_ECN),
+                   gso=True, note=note)
+
+
+def check_offload(value: str) -> bool:
+    """``--offload on|off`` as a bool; ValueError naming the option otherwise."""
+    v = str(value).strip().lower()
+    if v in ("on", "yes", "true", "1"):
+        return True
+    if v in ("off", "no", "false", "0"):
+        return False
+    raise ValueError(f"--offload: {value!r} is not on or off")
 
 
 # --------------------------------------------------------------------- availability
-def missing() -> Optional[str]:
+def missing() -> str | None:
     """Why a TUN device cannot be created here, in one line, or None if it can."""
     if os.geteuid() != 0:
         return "creating a TUN device needs root (CAP_NET_ADMIN)"
@@ -157,7 +221,7 @@ def netns_path(name: str) -> str:
     return path
 
 
-def in_netns(netns: Optional[str], fn: Callable[[], Any]) -> Any:
+def in_netns(netns: str | None, fn: Callable[[], Any]) -> Any:
     """``fn()`` run by a thread inside network namespace ``netns`` (None: right here).
 
     Whatever ``fn`` creates there (a tun device, a socket) stays in that namespace and is
@@ -183,7 +247,7 @@ def in_netns(netns: Optional[str], fn: Callable[[], Any]) -> Any:
     return box["value"]
 
 
-def netns_socket(netns: Optional[str], family: int = 2, type: int = 1) -> Any:
+def netns_socket(netns: str | None, family: int = 2, type: int = 1) -> Any:
     """A kernel ``socket.socket`` created inside network namespace ``netns``."""
     import socket
 
@@ -191,7 +255,7 @@ def netns_socket(netns: Optional[str], family: int = 2, type: int = 1) -> Any:
 
 
 # --------------------------------------------------------------------- iproute2
-def ip(*args: str, netns: Optional[str] = None, check: bool = True) -> str:
+def ip(*args: str, netns: str | None = None, check: bool = True) -> str:
     """Run ``ip [-n NETNS] ARGS...``; TunError with ip's own message on failure."""
     cmd = ["ip"] + (["-n", netns] if netns else []) + list(args)
     try:
@@ -203,7 +267,7 @@ def ip(*args: str, netns: Optional[str] = None, check: bool = True) -> str:
     return r.stdout
 
 
-def addresses(addr: str, peer_addr: Optional[str] = None) -> tuple[str, str, int]:
+def addresses(addr: str, peer_addr: str | None = None) -> tuple[str, str, int]:
     """``"10.99.0.2/24"`` -> (synack's address, the kernel's address, prefix length).
 
     The kernel side gets the first host address of the prefix (the next one if synack
@@ -219,6 +283,7 @@ def addresses(addr: str, peer_addr: Optional[str] = None) -> tuple[str, str, int
     own = iface.ip
     if net.num_addresses < 4 and net.prefixlen not in (31, 127):
         raise ValueError(f"--addr: the prefix of {addr} is too small for two hosts")
+    peer: Any
     if peer_addr is not None:
         try:
             peer = ipaddress.ip_address(peer_addr)
@@ -241,205 +306,246 @@ class TunLink:
     """One TUN device: an fd that reads and writes IP packets, and its interface name.
 
     Link interface used by :class:`synack.link.driver.Driver`: ``features``,
-    ``start(loop, receive)``, ``send(packets)``, ``close()``.
+    ``start(loop, receive)``, ``send(packets)``, ``close()``. ``receive(batch, checksum_ok)``
+    gets each batch of packets read in one wake-up; ``checksum_ok`` lists, per packet,
+    whether the kernel vouched for its TCP checksum (``NEEDS_CSUM`` or ``DATA_VALID``).
     """
 
-    def __init__(self, fd: int, name: str, features: LinkFeatures, netns: Optional[str] = None) -> None:
+    def __init__(self, fd: int, name: str, features: LinkFeatures, netns: str | None = None) -> None:
         self.fd = fd
         self.name = name
         self.features = features
         self.netns = netns
-        self.rx_packets = self.tx_packets = self.tx_errors = self.rx_dropped = 0
+        #: packets read, super-segments among them, packets dropped as unreadable
+        self.rx_packets = self.rx_super = self.rx_dropped = 0
+        #: packets handed to send(), write() calls made, packets merged into GSO writes, errors
+        self.tx_packets = self.tx_writes = self.tx_merged = self.tx_errors = 0
+        #: when a list: one (src, dst, src port, dst port, seq, position, run length, octets,
+        #: gso_size) per packet merged into a GSO write, for captures (synack.link.capture)
+        self.merge_log: list | None = None
         self._loop: Any = None
-        self._receive: Optional[Callable[[list], None]] = None
+        self._receive: Callable[..., None] | None = None
         self._hdr = VNET_HDR_LEN if features.vnet_hdr else 0
-        self._bufsize = self._hdr + 65535 + 64
+        # One read buffer for the device's lifetime: each packet is copied out of it once,
+        # into the bytes object the Host parses.
+        self._buf = bytearray(65535 + 64)
+        self._view = memoryview(self._buf)
+        self._hbuf = bytearray(VNET_HDR_LEN)
+        self._iov = [self._hbuf, self._buf] if self._hdr else [self._buf]
 
     # ---- creation
     @classmethod
-    def open(cls, name: str = "synack%d", *, netns: Optional[str] = None,
-             features: Optional[LinkFeatures] = None) -> "TunLink":
+    def open(cls, name: str = "synack%d", *, netns: str | None = None,
+             features: LinkFeatures | None = None, offload: bool = True, mtu: int = 1500) -> TunLink:
         """Create (or attach to) TUN device ``name`` — ``%d`` lets the kernel number it —
-        in namespace ``netns``, non-blocking. The interface is not configured yet."""
+        in namespace ``netns``, non-blocking. The interface is not configured yet.
+
+        ``offload`` (the default) asks for the virtio-net header and every offload, and
+        settles for what the kernel grants (``features.note`` says what it refused);
+        ``features`` instead demands exactly those features (TunError if refused)."""
         why = missing()
         if why is not None:
             raise TunError(errno.EPERM, why)
-        features = features or LinkFeatures()
         if len(name.encode()) > 15:
             raise ValueError(f"--tun: interface name {name!r} is longer than 15 bytes")
-        flags = IFF_TUN | IFF_NO_PI | (IFF_VNET_HDR if features.vnet_hdr else 0)
 
-        def make() -> tuple[int, str]:
+        def make() -> tuple[int, str, LinkFeatures]:
             fd = os.open(TUN_PATH, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
             try:
-                res = fcntl.ioctl(fd, TUNSETIFF, _IFREQ.pack(name.encode(), flags))
-                if features.vnet_hdr:
-                    fcntl.ioctl(fd, TUNSETOFFLOAD, features.offload_flags())
+                return (fd, *_setup(fd, name, features, offload, mtu))
             except OSError as e:
                 os.close(fd)
+                if isinstance(e, TunError):
+                    raise
                 raise TunError(e.errno, f"TUNSETIFF {name}: {os.strerror(e.errno or 0)}") from None
-            return fd, res[:16].rstrip(b"\0").decode()
 
-        fd, real = in_netns(netns, make)
-        return cls(fd, real, features, netns)
+        fd, real, feats = in_netns(netns, make)
+        if feats.note:
+            log.warning("synack: %s: %s", real, feats.note)
+        return cls(fd, real, feats, netns)
 
     @classmethod
-    def create(cls, addr: str, *, name: str = "synack%d", peer_addr: Optional[str] = None,
-               netns: Optional[str] = None, mtu: int = 1500,
-               features: Optional[LinkFeatures] = None) -> tuple["TunLink", str, str]:
+    def create(cls, addr: str, *, name: str = "synack%d", peer_addr: str | None = None,
+               netns: str | None = None, mtu: int = 1500, features: LinkFeatures | None = None,
+               offload: bool = True, txqueuelen: int = TX_QUEUE_LEN) -> tuple[TunLink, str, str]:
         """Open the device and configure it: the kernel side gets the peer address of
-        ``addr``'s prefix, the MTU is set, the link is up. Returns (link, own, peer)."""
+        ``addr``'s prefix, the MTU and transmit queue are set, the link is up. Returns
+        (link, own, peer)."""
         own, peer, plen = addresses(addr, peer_addr)
-        features = features or LinkFeatures(mtu=mtu)
-        features.mtu = mtu
-        link = cls.open(name, netns=netns, features=features)
+        if features is not None:
+            features.mtu = mtu
+        link = cls.open(name, netns=netns, features=features, offload=offload, mtu=mtu)
         try:
-            link.configure(peer, plen, mtu)
+            link.configure(peer, plen, mtu, txqueuelen)
         except BaseException:
             link.close()
             raise
         return link, own, peer
 
-    def configure(self, peer: str, prefixlen: int, mtu: int = 1500) -> None:
-        """Give the kernel side ``peer/prefixlen``, set the MTU, bring the link up (iproute2).
-        IPv6 address autoconfiguration is turned off so no router solicitations appear."""
+    def configure(self, peer: str, prefixlen: int, mtu: int = 1500, txqueuelen: int = TX_QUEUE_LEN) -> None:
+        """Give the kernel side ``peer/prefixlen``, set the MTU and the transmit queue,
+        bring the link up (iproute2). IPv6 address autoconfiguration is off (no router
+        solicitations) and the kernel's IPv6 address skips duplicate address detection,
+        which would hold it back for a second on a link where nobody else can be."""
         n, ns = self.name, self.netns
         ip("link", "set", "dev", n, "addrgenmode", "none", netns=ns, check=False)
-        ip("addr", "replace", f"{peer}/{prefixlen}", "dev", n, netns=ns)  # idempotent on a reused device
-        ip("link", "set", "dev", n, "mtu", str(mtu), "up", netns=ns)
+        nodad = ("nodad",) if ":" in peer else ()
+        ip("addr", "replace", f"{peer}/{prefixlen}", "dev", n, *nodad, netns=ns)  # idempotent on a reused device
+        ip("link", "set", "dev", n, "mtu", str(mtu), "txqueuelen", str(txqueuelen), "up", netns=ns)
         if ns is not None:
             ip("link", "set", "dev", "lo", "up", netns=ns, check=False)
 
     # ---- link interface
-    def start(self, loop: Any, receive: Callable[[list], None]) -> None:
+    def start(self, loop: Any, receive: Callable[..., None]) -> None:
         """Deliver arriving packets, in batches, to ``receive`` from ``loop``."""
         self._loop = loop
         self._receive = receive
         loop.add_reader(self.fd, self._readable)
 
     def _readable(self) -> None:
-        read = os.read
-        fd, size, hdr = self.fd, self._bufsize, self._hdr
-        batch = []
+        readv = os.readv
+        fd, iov, view, hdr = self.fd, self._iov, self._view, self._hdr
+        batch: list = []
+        if not hdr:
+            for _ in range(READ_BATCH):
+                try:
+                    n = readv(fd, iov)
+                except BlockingIOError:
+                    break
+                except OSError:
+                    break  # the device went away; close() follows
+                batch.append(bytes(view[:n]))
+            if batch:
+                self.rx_packets += len(batch)
+                self._receive(batch, False)  # type: ignore[misc]
+            return
+        hbuf = self._hbuf
+        vouched: list = []
         for _ in range(READ_BATCH):
             try:
-                pkt = read(fd, size)
+                n = readv(fd, iov) - VNET_HDR_LEN
             except BlockingIOError:
                 break
             except OSError:
-                break  # the device went away; close() follows
-            if hdr:
-                batch.extend(self._from_vnet(pkt))
-            else:
-                batch.append(pkt)
+                break
+            if n <= 0:
+                self.rx_dropped += 1
+                continue
+            # NEEDS_CSUM: the kernel's own packet, its checksum never computed (a TSO
+            # super-segment always is one); DATA_VALID: verified on the way in.
+            vouched.append(bool(hbuf[0] & (F_NEEDS_CSUM | F_DATA_VALID)))
+            if hbuf[1] & 0x7F:
+                self.rx_super += 1
+            batch.append(bytes(view[:n]))
         if batch:
             self.rx_packets += len(batch)
-            self._receive(batch)  # type: ignore[misc]
+            self._receive(batch, vouched)  # type: ignore[misc]
 
     def send(self, packets: list) -> None:
-        """Write IP packets to the kernel, one ``write()`` each (tun has no sendmmsg)."""
-        write = os.write
+        """Write IP packets to the kernel (tun has no sendmmsg: one write per packet, or
+        per GSO super-segment with offloads)."""
         fd = self.fd
-        hdr = self._hdr
-        for pkt in packets:
-            try:
-                if hdr:
-                    os.writev(fd, (_NO_OFFLOAD_HDR, pkt))
-                else:
+        errors = 0
+        if not self._hdr:
+            write = os.write
+            for pkt in packets:
+                try:
                     write(fd, pkt)
-            except OSError:
-                self.tx_errors += 1  # dropped, as a full device queue would drop it
+                except OSError:
+                    errors += 1  # dropped, as a full device queue would drop it
+            writes = len(packets)
+        else:
+            f = self.features
+            mlog: list | None = [] if self.merge_log is not None else None
+            vecs = plan_writes(packets, f.mtu, f.tso_ecn, f.gso, mlog)
+            writev = os.writev
+            for v in vecs:
+                try:
+                    writev(fd, v)
+                except OSError:
+                    errors += 1
+            writes = len(vecs)
+            if writes != len(packets):
+                self.tx_merged += len(packets) - writes
+            if mlog:
+                self._log_merges(packets, mlog)
         self.tx_packets += len(packets)
+        self.tx_writes += writes
+        self.tx_errors += errors
+
+    def _log_merges(self, packets: list, mlog: list) -> None:
+        from ..wire.ip import parse_packet
+
+        out = self.merge_log
+        for first, count, total, gso_size in mlog:
+            for k in range(count):
+                hdr, seg = parse_packet(packets[first + k], verify=False)
+                out.append((hdr.src, hdr.dst, seg.src_port, seg.dst_port, int(seg.seq), k, count,  # type: ignore[union-attr]
+                            total, gso_size))
 
     def close(self) -> None:
         if self.fd < 0:
             return
         if self._loop is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._loop.remove_reader(self.fd)
-            except Exception:
-                pass
         os.close(self.fd)
         self.fd = -1
 
+    def stats(self) -> dict:
+        return {"rx_packets": self.rx_packets, "rx_super": self.rx_super, "rx_dropped": self.rx_dropped,
+                "tx_packets": self.tx_packets, "tx_writes": self.tx_writes, "tx_merged": self.tx_merged,
+                "tx_errors": self.tx_errors}
+
     def __repr__(self) -> str:
         where = f" netns={self.netns}" if self.netns else ""
-        return f"<TunLink {self.name}{where} fd={self.fd}>"
-
-    # ---- virtio-net header (receive side)
-    def _from_vnet(self, raw: bytes) -> list:
-        """Strip the virtio-net header; complete a partial checksum; split a GSO packet."""
-        if len(raw) <= VNET_HDR_LEN:
-            self.rx_dropped += 1
-            return []
-        flags, gso_type, _, gso_size, cstart, coff = VNET_HDR.unpack_from(raw, 0)
-        pkt = raw[VNET_HDR_LEN:]
-        gso = gso_type & 0x7F
-        if gso in (VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6) and gso_size:
-            return gso_split(pkt, gso_size)
-        if flags & VIRTIO_NET_HDR_F_NEEDS_CSUM:
-            return [complete_checksum(pkt, cstart, coff)]
-        return [pkt]
+        return f"<TunLink {self.name}{where} fd={self.fd} {self.features.describe()}>"
 
 
-def complete_checksum(pkt: bytes, start: int, offset: int) -> bytes:
-    """A packet whose checksum field at ``start + offset`` holds the pseudo-header sum
-    (CHECKSUM_PARTIAL) with the final Internet checksum computed from ``start`` on."""
-    if start + offset + 2 > len(pkt):
-        return pkt
-    b = bytearray(pkt)
-    total = int.from_bytes(b[start:], "little") << 8  # congruent to the big-endian word sum
-    r = total % 0xFFFF
-    csum = 0xFFFF - (r if r or not total else 0xFFFF)
-    struct.pack_into("!H", b, start + offset, csum)
-    return bytes(b)
+def _setup(fd: int, name: str, features: LinkFeatures | None, offload: bool, mtu: int
+           ) -> tuple[str, LinkFeatures]:
+    """TUNSETIFF and the offload negotiation on a fresh ``/dev/net/tun`` fd."""
+    if features is not None:  # exactly what the caller asked for
+        flags = IFF_TUN | IFF_NO_PI | (IFF_VNET_HDR if features.vnet_hdr else 0)
+        res = fcntl.ioctl(fd, TUNSETIFF, _IFREQ.pack(name.encode(), flags))
+        if features.vnet_hdr:
+            _vnet_size(fd)
+        fcntl.ioctl(fd, TUNSETOFFLOAD, features.offload_flags())
+        return res[:16].rstrip(b"\0").decode(), features
+    note = None
+    vnet = offload
+    if vnet:
+        try:
+            supported = struct.unpack("I", fcntl.ioctl(fd, TUNGETFEATURES, struct.pack("I", 0)))[0]
+        except OSError:
+            supported = 0
+        if not supported & IFF_VNET_HDR:
+            vnet = False
+            note = "this kernel's TUN has no IFF_VNET_HDR: offloads off, one packet per write"
+    flags = IFF_TUN | IFF_NO_PI | (IFF_VNET_HDR if vnet else 0)
+    res = fcntl.ioctl(fd, TUNSETIFF, _IFREQ.pack(name.encode(), flags))
+    real = res[:16].rstrip(b"\0").decode()
+    if not vnet:
+        with contextlib.suppress(OSError):  # a reused device may keep an earlier owner's offloads
+            fcntl.ioctl(fd, TUNSETOFFLOAD, 0)
+        return real, LinkFeatures(mtu=mtu, note=note)
+    _vnet_size(fd)
+    refused: OSError | None = None
+    for want in _OFFLOAD_TRIES:
+        try:
+            fcntl.ioctl(fd, TUNSETOFFLOAD, want)
+        except OSError as e:
+            refused = refused or e
+            continue
+        if want != _OFFLOAD_TRIES[0]:
+            lost = ", ".join(n for bit, n in _OFFLOAD_NAMES if _OFFLOAD_TRIES[0] & bit and not want & bit)
+            why = os.strerror(refused.errno or 0) if refused is not None else "refused"
+            note = f"the kernel refused TUNSETOFFLOAD {lost} ({why}); running without"
+        return real, LinkFeatures.from_offload_flags(mtu, want, note)
+    raise TunError(errno.EINVAL, f"TUNSETOFFLOAD on {real} failed")  # even 0: not reached on Linux
 
 
-def gso_split(pkt: bytes, mss: int) -> list:
-    """Cut an IPv4/IPv6 TCP super-segment into segments of ``mss`` payload octets, each
-    with correct lengths, sequence numbers, checksums (PSH/FIN only on the last)."""
-    v = pkt[0] >> 4
-    if v == 4:
-        ihl = (pkt[0] & 0x0F) * 4
-    elif v == 6:
-        ihl = 40
-    else:
-        return [pkt]
-    thl = (pkt[ihl + 12] >> 4) * 4
-    hl = ihl + thl
-    payload = memoryview(pkt)[hl:]
-    if len(payload) <= mss:
-        return [_finish(bytearray(pkt), v, ihl)]
-    seq = int.from_bytes(pkt[ihl + 4:ihl + 8], "big")
-    out = []
-    n = len(payload)
-    for off in range(0, n, mss):
-        chunk = payload[off:off + mss]
-        b = bytearray(pkt[:hl])
-        b += chunk
-        struct.pack_into("!I", b, ihl + 4, (seq + off) & 0xFFFFFFFF)
-        if off + mss < n:
-            b[ihl + 13] &= ~0x09 & 0xFF  # PSH and FIN only on the last segment
-        out.append(_finish(b, v, ihl))
-    return out
-
-
-def _finish(b: bytearray, v: int, ihl: int) -> bytes:
-    """Fix the IP length (and IPv4 header checksum) and compute the TCP checksum."""
-    total = len(b)
-    if v == 4:
-        struct.pack_into("!H", b, 2, total)
-        struct.pack_into("!H", b, 10, 0)
-        s = int.from_bytes(b[:ihl], "little") << 8
-        r = s % 0xFFFF
-        struct.pack_into("!H", b, 10, 0xFFFF - (r if r else 0xFFFF))
-        pseudo = b[12:20] + struct.pack("!BBH", 0, 6, total - ihl)
-    else:
-        struct.pack_into("!H", b, 4, total - 40)
-        pseudo = b[8:40] + struct.pack("!IxxxB", total - 40, 6)
-    struct.pack_into("!H", b, ihl + 16, 0)
-    s = (int.from_bytes(pseudo, "little") << 8) + (int.from_bytes(b[ihl:], "little") << 8)
-    r = s % 0xFFFF
-    c = 0xFFFF - (r if r or not s else 0xFFFF)
-    struct.pack_into("!H", b, ihl + 16, c)
-    return bytes(b)
+def _vnet_size(fd: int) -> None:
+    """The header is the 10-byte ``virtio_net_hdr`` (a reused device may say otherwise)."""
+    with contextlib.suppress(OSError):
+        fcntl.ioctl(fd, TUNSETVNETHDRSZ, struct.pack("i", VNET_HDR_LEN))

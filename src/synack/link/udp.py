@@ -11,9 +11,11 @@ datagrams from anyone else are ignored (counted in ``rx_foreign``).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from .tun import READ_BATCH, LinkFeatures
 
@@ -56,7 +58,7 @@ class UdpLink:
         self.local = self.sock.getsockname()
         self.rx_packets = self.tx_packets = self.tx_errors = self.rx_foreign = 0
         self._loop: Any = None
-        self._receive: Optional[Callable[[list], None]] = None
+        self._receive: Callable[[list], None] | None = None
 
     @property
     def peer(self) -> tuple:
@@ -106,10 +108,8 @@ class UdpLink:
         if self.sock.fileno() < 0:
             return
         if self._loop is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._loop.remove_reader(self.sock.fileno())
-            except Exception:
-                pass
         self.sock.close()
 
     def __repr__(self) -> str:

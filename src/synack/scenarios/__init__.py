@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any
+from collections.abc import Callable
 
 from ..timeunits import ms
 
@@ -19,6 +20,8 @@ MODULES = [
     "synack.scenarios.basics",      # handshake, close, half-close, TIME-WAIT, RST, ...
     "synack.scenarios.flow",        # slow start, fast retransmit, SACK, zero window, ...
     "synack.scenarios.edge",        # SYN flood, blind reset, keep-alive, Fast Open, ...
+    "synack.scenarios.web",         # the web path (DNS over TCP, then HTTP), sockets vs ports
+    "synack.scenarios.signals",     # ECN, urgent data
 ]
 
 
@@ -53,13 +56,15 @@ class ScenarioOptions:
 class ScenarioResult:
     """What a scenario leaves behind for the views."""
 
-    net: object                       # synack.link.sim.Network, with its recorder
+    net: Any                          # synack.link.sim.Network, with its recorder
     hosts: tuple[str, ...] = ("client", "server")   # lifelines, left to right
     #: what happened, in the user's language, one paragraph a line (may add to the static text)
     notes: list[str] = field(default_factory=list)
     #: the ladder reads best with raw sequence numbers (a scenario that injects an RFC
     #: figure's ISNs); ``synack demo`` shows them unless ``--relative`` is given
     absolute: bool = False
+    #: the ladder should write each segment's ports (a scenario about ports)
+    ports: bool = False
 
 
 @dataclass
@@ -107,6 +112,6 @@ def get(name: str) -> Scenario:
         raise ValueError(f"unknown scenario {name!r}; `synack demo --list` shows them") from None
 
 
-def run(name: str, options: Optional[ScenarioOptions] = None) -> ScenarioResult:
+def run(name: str, options: ScenarioOptions | None = None) -> ScenarioResult:
     """Run scenario ``name`` with ``options`` (defaults if None)."""
     return get(name).run(options or ScenarioOptions())

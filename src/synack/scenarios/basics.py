@@ -15,7 +15,8 @@ and a note says which call failed and why.
 from __future__ import annotations
 
 import struct
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from .. import api
 from ..api.errors import SimulationIdle
@@ -28,6 +29,7 @@ from ..wire.ip import emit_packet
 from ..wire.seq import MASK, Seq
 from ..wire.tcp import ACK, FIN, RST, SYN, Mss, TcpSegment
 from . import ScenarioOptions, ScenarioResult, scenario
+import contextlib
 
 CLIENT, SERVER = "client", "server"
 CLIENT_ADDR, SERVER_ADDR = "10.0.0.1", "10.0.0.2"
@@ -45,7 +47,7 @@ class DropNth:
     def __init__(self, wanted: list[int]) -> None:
         self.wanted = frozenset(wanted)
         self.sent = 0
-        self.dropped: list[tuple[int, object]] = []
+        self.dropped: list[tuple[int, Any]] = []
 
     def __call__(self, pkt) -> bool:
         self.sent += 1
@@ -56,7 +58,7 @@ class DropNth:
 
 
 def network(opts: ScenarioOptions, hosts: tuple = ((CLIENT, CLIENT_ADDR), (SERVER, SERVER_ADDR))
-            ) -> tuple[Network, Optional[DropNth]]:
+            ) -> tuple[Network, DropNth | None]:
     """A network seeded with ``opts.seed`` whose every path has ``opts.delay`` and
     ``opts.loss``, with ``hosts`` attached ((name, address) pairs, or (name, address,
     keyword arguments of the Host such as ``isn``)), and ``opts.drop``
@@ -96,11 +98,15 @@ def duration(ns: int, lang: str = "en") -> str:
 class _Run:
     """One run of a scenario: its network, its options and the notes it collects."""
 
-    def __init__(self, opts: ScenarioOptions, hosts: Optional[tuple] = None, absolute: bool = False) -> None:
+    def __init__(self, opts: ScenarioOptions, hosts: tuple | None = None, absolute: bool = False) -> None:
         self.opts = opts
         self.net, self.drops = network(opts) if hosts is None else network(opts, hosts)
         self.notes: list[str] = []
         self.absolute = absolute
+        #: the lifelines, left to right
+        self.hosts: tuple[str, ...] = (CLIENT, SERVER)
+        #: hint for the ladder: write each segment's ports
+        self.ports = False
 
     @property
     def ko(self) -> bool:
@@ -113,7 +119,7 @@ class _Run:
     def events(self) -> list:
         return self.net.recorder.events
 
-    def sent(self, host: Optional[str] = None, where: Optional[Callable] = None) -> list:
+    def sent(self, host: str | None = None, where: Callable | None = None) -> list:
         """Segments sent (by ``host``), optionally those ``where(event)`` selects."""
         return [e for e in self.events if isinstance(e, SegmentSent)
                 and (host is None or e.host == host) and (where is None or where(e))]
@@ -125,7 +131,7 @@ class _Run:
 
     def result(self) -> ScenarioResult:
         self._drop_notes()
-        return ScenarioResult(self.net, (CLIENT, SERVER), self.notes, absolute=self.absolute)
+        return ScenarioResult(self.net, self.hosts, self.notes, absolute=self.absolute, ports=self.ports)
 
     def _drop_notes(self) -> None:
         """What ``--drop N`` did: which segment it dropped, or that there was none."""
@@ -155,7 +161,7 @@ class _Run:
                       f"일으켜 시나리오가 여기서 멈췄습니다.")
 
 
-def basic(name: str, summary: str, en: str, ko: str, hosts: Optional[Callable[[], tuple]] = None,
+def basic(name: str, summary: str, en: str, ko: str, hosts: Callable[[], tuple] | None = None,
           absolute: bool = False) -> Callable:
     """Register ``body(run)`` as scenario ``name``: the registered function builds the
     :class:`_Run`, calls ``body``, turns an unplanned socket failure into a note, and
@@ -272,8 +278,8 @@ def _note_time_wait(r: _Run) -> None:
     "the 3-way handshake: SYN, SYN,ACK, ACK",
     en="""
     The client calls connect(): its TCP picks an initial sequence number and sends SYN (flags
-    S), with options such as MSS (the largest segment it accepts), and enters SYN-SENT. The server, in LISTEN, answers with
-    SYN,ACK (S.): its own SYN with its own initial sequence number, and an ACK whose
+    S), with options such as MSS (the largest segment it accepts), and enters SYN-SENT. The
+    server, in LISTEN, answers with SYN,ACK (S.): its own SYN with its own initial sequence number, and an ACK whose
     acknowledgment number is the client's number plus one (the SYN counts as one byte). The
     server is now SYN-RECEIVED. The client's ACK acknowledges the server's SYN the same way;
     the client is ESTABLISHED when it sends it, one round trip after connect(), and the server
@@ -789,7 +795,8 @@ class FigureIsn:
     클라이언트 애플리케이션이 다시 시작해, 잊힌 다른 연결의 포트인 5000번에서 connect()를
     호출합니다(SYN, 시퀀스 번호 400). 그 SYN은 아직 ESTABLISHED 상태인 서버의 옛 연결에
     도착하고, 옛 연결은 SYN,ACK가 아니라 자기가 기대하는 번호를 담은 ACK(시퀀스 번호 300, 확인
-    응답 번호 100)로 답합니다. 위조된 SYN도 막아 주는 RFC 5961의 challenge ACK입니다. 그 ACK는 클라이언트가 보낸 어떤 것도 확인하지 않으므로
+    응답 번호 100)로 답합니다. 위조된 SYN도 막아 주는 RFC 5961의 challenge ACK입니다.
+    그 ACK는 클라이언트가 보낸 어떤 것도 확인하지 않으므로
     SYN-SENT(SYN_SENT) 상태의 클라이언트는 RST(시퀀스 번호 100)로 답하고, 서버는 옛 연결을
     지웁니다. 1초 뒤 클라이언트가 재전송한 SYN이 리스너에 도착하고, 새 3-way handshake로 새
     연결이 열립니다.
@@ -828,10 +835,8 @@ def half_open(r: _Run) -> None:
     started = r.net.now
     again.connect((SERVER_ADDR, PORT))
     opened = r.net.now
-    try:
+    with contextlib.suppress(ConnectionResetError):
         old_5000.recv(1024)
-    except ConnectionResetError:
-        pass
     server.accept()
     r.net.run(max_time=sec(600))
     acks = r.sent(SERVER, lambda e: e.t >= started and e.seg.flags == ACK)

@@ -11,7 +11,7 @@ the script did not plan for ends the script with a note instead of a traceback.
 from __future__ import annotations
 
 import random
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from .. import api
 from ..api.errors import SimulationIdle
@@ -72,7 +72,7 @@ class Attacker:
         tx, self._tx = self._tx, []
         return tx
 
-    def next_deadline(self) -> Optional[int]:
+    def next_deadline(self) -> int | None:
         return self._plan[0][0] if self._plan else None
 
     def on_timeout(self, now: int) -> None:
@@ -112,7 +112,7 @@ class _Run:
         net.default_path.loss = opts.loss
         net.add_host(CLIENT, [CLIENT_ADDR])
         net.add_host(SERVER, [SERVER_ADDR], **server_kw)
-        self.attacker: Optional[Attacker] = None
+        self.attacker: Attacker | None = None
         if ATTACKER in lanes:
             self.attacker = net.attach(Attacker(ATTACKER, ATTACKER_ADDR, net.recorder))
         self._count = 0
@@ -143,7 +143,7 @@ class _Run:
     def events(self) -> list:
         return self.net.recorder.events
 
-    def of(self, kind: str, host: Optional[str] = None, where: Optional[Callable] = None) -> list:
+    def of(self, kind: str, host: str | None = None, where: Callable | None = None) -> list:
         return [e for e in self.events if e.event == kind and (host is None or e.host == host)
                 and (where is None or where(e))]
 
@@ -152,6 +152,8 @@ class _Run:
         ``src`` is a spoofed address nobody owns, drawn as the attacker's."""
         if lane:
             self.net.recorder.names[src] = ATTACKER
+        if self.attacker is None:
+            raise RuntimeError("forge() needs the attacker on the ladder: put it in the lanes")
         self.attacker.forge(self.net.now + delay, src, dst, seg, what)
         self.net.flush()
 
@@ -212,7 +214,7 @@ def _flood(r: _Run, n: int, spacing: int) -> None:
         r.forge(seg, src, SERVER_ADDR, f"SYN from {src}", delay=i * spacing, lane=True)
 
 
-def _connect_time(opts: ScenarioOptions, syncookies: int) -> Optional[int]:
+def _connect_time(opts: ScenarioOptions, syncookies: int) -> int | None:
     """How long the client's connect() takes under the same flood with ``syncookies``
     (a quiet second run for the notes; None if it failed)."""
     r = _Run(ScenarioOptions(seed=opts.seed, loss=opts.loss, delay=opts.delay, lang=opts.lang),

@@ -15,15 +15,27 @@ and the congestion control used, and for the run the bottleneck's utilisation (t
 of its capacity spent transmitting packets that reached the receiver, headers and
 retransmissions included) and Jain's fairness index over the goodputs.
 
+Flows may have different round-trip times and still share the one queue: with
+``rtt_ratio`` r > 1 the last flow's round trip is r times the first's (flows between are
+spaced geometrically), and the receiving host holds each flow's ACKs back for the extra
+time, as a longer return path would.
+
 Tracing costs time, so by default only the events the plots need (cwnd, ssthresh,
-FlightSize and the peer's window on each change, and RTT samples) are kept; ``trace="full"``
-keeps everything (for an HTML report), ``trace="none"`` nothing.
+FlightSize and the peer's window on each change, and RTT samples) are kept, together with
+goodput over time and the bottleneck queue's occupancy; ``trace="full"`` keeps everything
+(for an HTML report), ``trace="rtt"`` only the RTT samples (for their percentiles),
+``trace="none"`` nothing.
+
+``run(cfg, progress=f)`` calls ``f(done_ns, duration_ns)`` about a hundred times during the
+run, in simulated time, so a caller can show how far it got.
 """
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any
 
 from ..link.sim import Network
 from ..stack.host import Host
@@ -42,7 +54,9 @@ HEADERS = 40
 CHUNK = 64 * 1024
 _ZEROS = bytes(1 << 20)
 
-TRACE_MODES = ("plot", "full", "none")
+TRACE_MODES = ("plot", "full", "rtt", "none")
+#: the largest ratio between the longest and the shortest round trip of the flows
+MAX_RTT_RATIO = 100.0
 
 
 @dataclass
@@ -60,8 +74,11 @@ class ExperimentConfig:
     seed: int = 1
     #: receive buffer of each connection; None = enough for the path (when the stack
     #: supports windows beyond 64 KiB, RFC 7323) or 65535
-    rcv_buf: Optional[int] = None
-    #: "plot" (the events plots need), "full" (every event), "none"
+    rcv_buf: int | None = None
+    #: the last flow's round trip over the first's (>= 1); flows between are spaced
+    #: geometrically. Every flow still shares the one bottleneck queue.
+    rtt_ratio: float = 1.0
+    #: "plot" (the events plots need), "full" (every event), "rtt" (RTT samples), "none"
     trace: str = "plot"
 
     def validate(self) -> None:
@@ -82,12 +99,20 @@ class ExperimentConfig:
             cc_registry.check(name)
         if self.duration <= 0:
             raise ValueError(f"duration must be positive, not {self.duration}")
+        if not 1.0 <= self.rtt_ratio <= MAX_RTT_RATIO:
+            raise ValueError(f"rtt_ratio must be from 1 to {MAX_RTT_RATIO:g}, not {self.rtt_ratio}")
         if self.trace not in TRACE_MODES:
             raise ValueError(f"trace must be one of {', '.join(TRACE_MODES)}, not {self.trace!r}")
 
     def algorithm(self, i: int) -> str:
         """The congestion control of flow ``i`` (0-based)."""
         return self.cc[i] if len(self.cc) > 1 else self.cc[0]
+
+    def flow_rtt(self, i: int) -> int:
+        """The round-trip propagation delay of flow ``i`` (0-based), ns."""
+        if self.flows == 1 or self.rtt_ratio == 1.0:
+            return self.rtt
+        return int(round(self.rtt * self.rtt_ratio ** (i / (self.flows - 1))))
 
     @property
     def bdp(self) -> int:
@@ -105,6 +130,8 @@ class FlowResult:
     retransmits: int
     #: the sender's connection (cid), to find its events in the trace
     conn: tuple
+    #: the flow's round-trip propagation delay, ns
+    rtt: int = 0
     #: the connection at the end of the run, for inspection
     sender: object = None
     receiver: object = None
@@ -120,9 +147,13 @@ class ExperimentResult:
     fairness: float
     #: packets the bottleneck dropped, by reason ("queue-full", "link-loss")
     drops: dict[str, int]
-    net: Network = field(repr=False, default=None)
+    net: Network | None = field(repr=False, default=None)
     #: the receive buffer each connection had
     rcv_buf: int = 0
+    #: goodput over time (trace "plot" and "full")
+    goodput_series: GoodputSeries | None = None
+    #: the bottleneck queue's occupancy over time (trace "plot" and "full")
+    queue_series: QueueSeries | None = None
 
     @property
     def retransmits(self) -> int:
@@ -135,6 +166,14 @@ class ExperimentResult:
     @property
     def events(self) -> list:
         return self.net.recorder.events if self.net is not None else []
+
+    def rtt_samples(self) -> list[int]:
+        """Every RTT sample of every flow's sender, ns (empty with trace "none")."""
+        return [ev.rtt for ev in self.events if type(ev) is RttSample and ev.host == SENDER]
+
+    def rtt_percentile(self, q: float) -> float | None:
+        """The ``q``-th percentile (0-100, nearest rank) of the RTT samples, ns; None if none."""
+        return percentile(self.rtt_samples(), q)
 
     def as_dict(self) -> dict:
         """The figures as JSON-ready values (the ``--format json`` output)."""
@@ -152,6 +191,45 @@ class ExperimentResult:
             "fairness": round(self.fairness, 4),
             "drops": dict(sorted(self.drops.items())),
         }
+
+
+@dataclass
+class GoodputSeries:
+    """Octets each flow's receiving application had read, sampled over the run."""
+
+    #: sample times, s from the start of the run
+    t: list[float] = field(default_factory=list)
+    #: per flow, the octets read by each sample time
+    octets: list[list[int]] = field(default_factory=list)
+
+    def rates(self) -> tuple[list[float], list[list[float]]]:
+        """(interval midpoints in s, per flow the goodput in bit/s over each interval)."""
+        t = self.t
+        mids = [(t[k] + t[k + 1]) / 2 for k in range(len(t) - 1)]
+        rates = [[(ys[k + 1] - ys[k]) * 8 / (t[k + 1] - t[k]) if t[k + 1] > t[k] else 0.0
+                  for k in range(len(t) - 1)] for ys in self.octets]
+        return mids, rates
+
+
+@dataclass
+class QueueSeries:
+    """The bottleneck queue's occupancy (packets waiting or in transmission) after every
+    change, and the capacity it was drop-tail at."""
+
+    t: list[float] = field(default_factory=list)
+    packets: list[int] = field(default_factory=list)
+    capacity: int = 0
+    #: arrivals the full queue refused (equals the network's "queue-full" drops)
+    drops: int = 0
+
+
+def percentile(xs: list, q: float) -> float | None:
+    """The ``q``-th percentile (0-100) of ``xs`` by the nearest-rank method; None if empty."""
+    if not xs:
+        return None
+    ordered = sorted(xs)
+    rank = max(1, -(-len(ordered) * q // 100))  # ceil(n * q / 100), at least 1
+    return float(ordered[min(int(rank), len(ordered)) - 1])
 
 
 def jain(xs: list[float]) -> float:
@@ -173,9 +251,25 @@ class _KeepPlotEvents(list):
 
     __slots__ = ()
 
-    def append(self, ev) -> None:  # noqa: D401 - list protocol
+    def append(self, ev) -> None:
         if type(ev) is CongestionChanged or type(ev) is RttSample:
             list.append(self, ev)
+
+
+class _KeepRttEvents(list):
+    """A recorder's event list that keeps only RTT samples."""
+
+    __slots__ = ()
+
+    def append(self, ev) -> None:
+        if type(ev) is RttSample:
+            list.append(self, ev)
+
+
+def _src_port(packet: bytes) -> int:
+    """The TCP source port of an IPv4 packet (0 if too short)."""
+    ihl = (packet[0] & 15) * 4
+    return int.from_bytes(packet[ihl:ihl + 2], "big") if len(packet) >= ihl + 2 else 0
 
 
 class _Receiver(Host):
@@ -192,6 +286,105 @@ class _Receiver(Host):
         super().deliver(packet, now)
 
 
+class _DelayingReceiver(_Receiver):
+    """A receiving host that holds each flow's outgoing packets back by that flow's extra
+    return delay (``extra[i]`` ns for the flow on port ``BASE_PORT + i``), as a longer path
+    back to its sender would."""
+
+    def __init__(self, *args, net: Network, extra: list[int], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._net = net
+        self._extra = extra
+        self._held: list = []   # heap of (release time, order, packet)
+        self._ready: list = []
+        self._n = 0
+
+    def take_packets(self) -> list[bytes]:
+        out = super().take_packets()
+        extra = self._extra
+        ready, self._ready = self._ready, []
+        now = self._net.now
+        for packet in out:
+            i = _src_port(packet) - BASE_PORT
+            d = extra[i] if 0 <= i < len(extra) else 0
+            if d:
+                self._n += 1
+                heapq.heappush(self._held, (now + d, self._n, packet))
+            else:
+                ready.append(packet)
+        return ready
+
+    def next_deadline(self) -> int | None:
+        d = super().next_deadline()
+        if self._held:
+            h = self._held[0][0]
+            if d is None or h < d:
+                return h
+        return d
+
+    def on_timeout(self, now: int) -> None:
+        held = self._held
+        while held and held[0][0] <= now:
+            self._ready.append(heapq.heappop(held)[2])
+        super().on_timeout(now)  # sets ``changed``: the network takes the released packets
+
+
+class _QueueWatch:
+    """The bottleneck's transmit queue as the simulator's path model keeps it (a drop-tail
+    FIFO of ``capacity`` packets, each leaving after its serialisation time at
+    ``bandwidth_bps``), replayed from the packets the sending host hands the network, to
+    draw its occupancy over time. Its drop count is checked against the network's."""
+
+    def __init__(self, bandwidth_bps: float, capacity: int, start: int) -> None:
+        self.bps = bandwidth_bps
+        self.start = start
+        self.free_at = 0
+        self.ends: list = []   # transmission end times, FIFO (a list used as a queue)
+        self.head = 0
+        self.series = QueueSeries(capacity=capacity)
+
+    def packets(self, now: int, pkts: list[bytes]) -> None:
+        s = self.series
+        ends = self.ends
+        t0 = self.start
+        while self.head < len(ends) and ends[self.head] <= now:
+            end = ends[self.head]
+            self.head += 1
+            s.t.append((end - t0) / NS_PER_S)
+            s.packets.append(len(ends) - self.head)
+        if self.head > 4096:
+            del ends[:self.head]
+            self.head = 0
+        for packet in pkts:
+            if len(ends) - self.head >= s.capacity:
+                s.drops += 1
+                continue
+            begin = max(now, self.free_at)
+            self.free_at = int(begin + -(-len(packet) * 8 * NS_PER_S // self.bps))
+            ends.append(self.free_at)
+            s.t.append((now - t0) / NS_PER_S)
+            s.packets.append(len(ends) - self.head)
+
+    def finish(self, end: int) -> QueueSeries:
+        self.packets(end, [])
+        return self.series
+
+
+class _Sender(Host):
+    """The sending host; with a :class:`_QueueWatch`, shows it every packet it sends."""
+
+    def __init__(self, *args, net: Network, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._net = net
+        self.watch: _QueueWatch | None = None
+
+    def take_packets(self) -> list[bytes]:
+        out = super().take_packets()
+        if out and self.watch is not None:
+            self.watch.packets(self._net.now, out)
+        return out
+
+
 def _rcv_buf(cfg: ExperimentConfig) -> int:
     """The receive buffer: the path's BDP plus its queue, twice over, if the stack accepts
     windows that large (RFC 7323 window scaling), else the largest unscaled window."""
@@ -206,22 +399,41 @@ def _rcv_buf(cfg: ExperimentConfig) -> int:
     return want
 
 
-def run(cfg: ExperimentConfig) -> ExperimentResult:
-    """Run the experiment and measure it."""
+def run(cfg: ExperimentConfig, progress: Callable[[int, int], None] | None = None) -> ExperimentResult:
+    """Run the experiment and measure it. ``progress(done_ns, duration_ns)``, if given, is
+    called about a hundred times along the way and once at the end."""
     cfg.validate()
     rcv_buf = _rcv_buf(cfg)
     snd_buf = max(256 * 1024, 2 * rcv_buf)
     recorder = Recorder(on=cfg.trace != "none")
     if cfg.trace == "plot":
         recorder.events = _KeepPlotEvents()
+    elif cfg.trace == "rtt":
+        recorder.events = _KeepRttEvents()
+    timelines = cfg.trace in ("plot", "full")
     net = Network(seed=cfg.seed, recorder=recorder)
     base = TcpConfig(rcv_buf=rcv_buf, snd_buf=snd_buf)
     base.validate()
-    sender = net.add_host(SENDER, [SENDER_ADDR], config=base)
-    receiver = _Receiver(RECEIVER, [RECEIVER_ADDR], seed=net.rng.getrandbits(64), recorder=recorder,
-                         config=base)
-    net.attach(receiver)
+    # the same draws from the network's generator, in the same order, as Network.add_host;
+    # the subclasses that watch or delay packets only where they are needed (they cost time)
+    seed = net.rng.getrandbits(64)
+    sender: Host
+    if timelines:
+        sender = _Sender(SENDER, [SENDER_ADDR], seed=seed, recorder=recorder, config=base, net=net)
+        sender.watch = _QueueWatch(cfg.bandwidth_bps, cfg.queue_packets, net.now)
+    else:
+        sender = Host(SENDER, [SENDER_ADDR], seed=seed, recorder=recorder, config=base)
+    net.attach(sender)
     half = cfg.rtt // 2
+    extra = [cfg.flow_rtt(i) - cfg.rtt for i in range(cfg.flows)]
+    seed = net.rng.getrandbits(64)
+    receiver: _Receiver
+    if any(extra):
+        receiver = _DelayingReceiver(RECEIVER, [RECEIVER_ADDR], seed=seed, recorder=recorder, config=base,
+                                     net=net, extra=extra)
+    else:
+        receiver = _Receiver(RECEIVER, [RECEIVER_ADDR], seed=seed, recorder=recorder, config=base)
+    net.attach(receiver)
     net.set_path(SENDER, RECEIVER, delay=half, bandwidth_bps=cfg.bandwidth_bps,
                  queue_packets=cfg.queue_packets, loss=cfg.loss)
     net.set_path(RECEIVER, SENDER, delay=cfg.rtt - half)
@@ -235,7 +447,14 @@ def run(cfg: ExperimentConfig) -> ExperimentResult:
     end = start + cfg.duration
     receivers: list = [None] * cfg.flows
     got = [0] * cfg.flows
-    zeros = memoryview(_ZEROS)
+    zeros: Any = memoryview(_ZEROS)  # slices of it are sent without a copy
+    gs = GoodputSeries(octets=[[] for _ in range(cfg.flows)]) if timelines else None
+    # goodput samples every 1/100 of the run, at least 100 ms apart (shorter intervals show
+    # the bursts of a filled hole more than the rate); progress every 1/100
+    sample_every = max(ms(100), cfg.duration // 100)
+    report_every = max(1, cfg.duration // 100)
+    next_sample = start if gs is not None else None
+    next_report = start + report_every if progress is not None else None
 
     def pump() -> None:
         now = net.now
@@ -256,16 +475,33 @@ def run(cfg: ExperimentConfig) -> ExperimentResult:
                     s.send(zeros[:min(space, len(_ZEROS))], now)
                     sender.call(s, now)
 
+    def sample(now: int) -> None:
+        assert gs is not None
+        gs.t.append((now - start) / NS_PER_S)
+        for i, n in enumerate(got):
+            gs.octets[i].append(n)
+
     next_time = net.next_time
     step = net.step
     while True:
         pump()
+        now = net.now
+        if next_sample is not None and now >= next_sample:
+            sample(now)
+            next_sample += sample_every * ((now - next_sample) // sample_every + 1)
+        if next_report is not None and now >= next_report:
+            progress(now - start, cfg.duration)  # type: ignore[misc]
+            next_report += report_every * ((now - next_report) // report_every + 1)
         t = next_time()
         if t is None or t > end:
             break
         step()
     net.now = max(net.now, end)
     receiver.counting = False
+    if gs is not None:
+        sample(end)
+    if progress is not None:
+        progress(cfg.duration, cfg.duration)
 
     seconds = cfg.duration / NS_PER_S
     flows = []
@@ -273,10 +509,12 @@ def run(cfg: ExperimentConfig) -> ExperimentResult:
         if s.error is not None:
             raise RuntimeError(f"flow {i + 1} failed: {s.error}")
         flows.append(FlowResult(i + 1, s.cc.name, got[i], got[i] * 8 / seconds, s.retransmits, s.cid,
-                                s, receivers[i]))
+                                cfg.flow_rtt(i), s, receivers[i]))
     utilisation = receiver.rx_bytes * 8 / (cfg.bandwidth_bps * seconds)
+    queue = sender.watch.finish(end) if isinstance(sender, _Sender) and sender.watch is not None else None
     return ExperimentResult(cfg, flows, utilisation, jain([f.goodput_bps for f in flows]),
-                            dict(net.dropped), net, rcv_buf)
+                            dict(net.dropped), net, rcv_buf, gs, queue)
 
 
-__all__ = ["ExperimentConfig", "ExperimentResult", "FlowResult", "jain", "mathis_bps", "run"]
+__all__ = ["ExperimentConfig", "ExperimentResult", "FlowResult", "GoodputSeries", "QueueSeries", "jain",
+           "mathis_bps", "percentile", "run"]

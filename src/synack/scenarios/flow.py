@@ -2,7 +2,7 @@
 recovery, the zero window, delayed ACKs and Nagle.
 
 Same shape as :mod:`synack.scenarios.basics` (whose :func:`~synack.scenarios.basics.basic`
-registers them): ``client`` (10.0.0.1) and ``server`` (10.0.0.2, port 80) on a path with
+registers them): ``client`` (10.0.0.1) and ``server`` (10.0.0.2, port 9) on a path with
 the user's delay and loss, driven through the socket API. The notes are found in the trace
 (segments, cwnd changes, timers), so they say what happened in this run, whatever the
 seed, loss or stack version: ``sack-recovery`` says whether SACK was negotiated.
@@ -10,14 +10,18 @@ seed, loss or stack version: ``sack-recovery`` says whether SACK was negotiated.
 
 from __future__ import annotations
 
-from typing import Optional
 
 from .. import api
 from ..tcp.config import TcpConfig
 from ..timeunits import ms
 from ..trace.events import CongestionChanged, TimerFired
 from ..wire.tcp import Sack, SackPermitted
-from .basics import CLIENT, CLIENT_ADDR, PORT, SERVER, SERVER_ADDR, basic, duration, kdur
+from .basics import CLIENT, CLIENT_ADDR, SERVER, SERVER_ADDR, basic, duration, kdur
+
+#: the discard service (RFC 863): what these scenarios send is bulk data nobody answers,
+#: and on this port a capture tool shows it as such (on port 80 Wireshark would read it
+#: as malformed HTTP)
+PORT = 9
 
 #: a byte pattern that is easy to check at the other end
 _PATTERN = bytes(range(256))
@@ -27,8 +31,8 @@ def _payload(n: int) -> bytes:
     return (_PATTERN * (n // len(_PATTERN) + 1))[:n]
 
 
-def _connected(r, client_opts: Optional[list] = None):
-    """Server listening on port 80, client connected (with ``client_opts``, a list of
+def _connected(r, client_opts: list | None = None):
+    """Server listening on the discard port, client connected (with ``client_opts``, a list of
     (level, name, value) set before connect), server accepted: (server, client, conn)."""
     server = api.create_server(r.net, SERVER, (SERVER_ADDR, PORT))
     client = api.socket(r.net, CLIENT)
@@ -59,7 +63,7 @@ def _close(r, server, client, conn) -> None:
     r.finish()
 
 
-def _data(r, host: str = CLIENT, retransmit: Optional[bool] = None) -> list:
+def _data(r, host: str = CLIENT, retransmit: bool | None = None) -> list:
     """Data segments ``host`` sent (first transmissions, retransmissions, or both)."""
     return r.sent(host, lambda e: e.seg.payload and (retransmit is None or e.retransmit == retransmit))
 
@@ -108,7 +112,8 @@ def _cc_name(client) -> str:
     세그먼트를 보냅니다. 이것이 지수적으로 커지는 슬로우 스타트(slow start)입니다. 사다리 그림에서
     10개, 한 번의 왕복 동안 조용함, 20개, 40개의 묶음을 볼 수 있습니다. 슬로우 스타트는 첫 손실이
     생기거나, cwnd가 슬로우 스타트 임계값(ssthresh)에 닿거나, 지연이 늘어날 때(CUBIC이 쓰는
-    HyStart++, RFC 9406) 끝납니다. 여기서는 곧 수신자의 윈도우 64KB가 대신 한계가 됩니다. 흐름 제어(수신 윈도우)와 혼잡 제어(cwnd)가 모두 송신량을 제한하고, 둘 중 작은 쪽이
+    HyStart++, RFC 9406) 끝납니다. 여기서는 곧 수신자의 윈도우 64KB가 대신 한계가 됩니다.
+    흐름 제어(수신 윈도우)와 혼잡 제어(cwnd)가 모두 송신량을 제한하고, 둘 중 작은 쪽이
     이깁니다.
     """,
 )

@@ -32,6 +32,7 @@ from ..wire.ip import ecn_of, emit_packet, parse_packet
 # The listener and its queues, SYN cookies and Fast Open live in stack/listener.py, ICMP in
 # stack/icmp.py; ``from synack.stack.host import Listener`` still works.
 from . import icmp as _icmp
+from .fragments import Reassembler
 from .listener import Listener
 
 EPHEMERAL_PORTS = (32768, 60999)  # Linux's net.ipv4.ip_local_port_range
@@ -146,16 +147,27 @@ class Host:
         self._fastopen_secret = fastopen_secret
         self._syncookies: Optional[SynCookies] = None
         self._fastopen_key: Optional[FastOpenKey] = None
+        #: IP fragment reassembly (stack/fragments.py), with its limits and 30 s timeout
+        self.fragments = Reassembler(name, self.tracer, self._addrset, ttl=ttl)
 
     def __repr__(self) -> str:
         return f"<Host {self.name} {' '.join(self.addrs)}>"
 
     # ------------------------------------------------------------ link side
-    def deliver(self, packet: bytes, now: int) -> None:
-        """An IP packet arrived. Malformed packets become traced drops."""
+    def deliver(self, packet: bytes, now: int, checksum_ok: bool = False) -> None:
+        """An IP packet arrived. Malformed packets become traced drops. ``checksum_ok``: the
+        link vouches for the TCP checksum (a TUN device's offload: the kernel's own packets,
+        whose checksum it never computed), so it is not verified again."""
         try:
-            hdr, seg = parse_packet(packet)
+            hdr, seg = parse_packet(packet, not checksum_ok)
         except MalformedPacket as e:
+            if e.reason == "fragment":
+                # A piece of a datagram: reassembled (stack/fragments.py), then delivered whole.
+                self.changed = True  # the reassembly deadline may have moved
+                whole = self.fragments.add(packet, now)
+                if whole is not None:
+                    self.deliver(whole, now)
+                return
             if e.reason == "not-tcp":
                 # Not TCP: an ICMP error is passed to TCP (RFC 9293 §3.9.2.2 MUST-54, in
                 # stack/icmp.py); anything else is a traced drop there.
@@ -235,19 +247,23 @@ class Host:
         return tx
 
     def next_deadline(self) -> Optional[int]:
-        """The earliest timer of any connection, in ns, or None."""
+        """The earliest timer of any connection or of fragment reassembly, in ns, or None."""
         timers = self._timers
         dl = self._deadline
+        f = self.fragments.deadline
         while timers:
             d, _, conn = timers[0]
             if dl.get(conn) == d:
-                return d
+                return d if f is None or d <= f else f
             heapq.heappop(timers)  # stale entry
-        return None
+        return f
 
     def on_timeout(self, now: int) -> None:
         """Run every connection timer that is due at ``now``."""
         self.changed = True  # the next deadline moves on, even if every entry was stale
+        f = self.fragments.deadline
+        if f is not None and f <= now:
+            self._tx.extend(self.fragments.on_timeout(now))  # ICMP Time Exceeded, if any
         timers = self._timers
         dl = self._deadline
         while timers and timers[0][0] <= now:

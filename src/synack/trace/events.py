@@ -7,14 +7,21 @@ or is ``None`` when no connection is involved (a link drop, a segment for no lis
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
 
 from ..wire.tcp import TcpSegment
 
-Conn = Optional[tuple]
+#: ``(local_addr, local_port, remote_addr, remote_port)``, or None
+Conn = tuple | None
+
+# Every event is a frozen dataclass with slots: immutable and hashable like a value, cheap
+# to build, and typed. ``event`` (the record kind of docs/trace.md) is a ClassVar, so it is
+# part of the class, not of each instance's fields.
 
 
-class SegmentSent(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class SegmentSent:
     """A segment left ``host``. ``retransmit`` with ``cause`` ("rto", "fast-retransmit", ...)."""
 
     t: int
@@ -24,11 +31,12 @@ class SegmentSent(NamedTuple):
     dst: str
     seg: TcpSegment
     retransmit: bool = False
-    cause: Optional[str] = None
-    event = "send"
+    cause: str | None = None
+    event: ClassVar[str] = "send"
 
 
-class SegmentReceived(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class SegmentReceived:
     """A well-formed segment reached ``host``'s TCP."""
 
     t: int
@@ -37,10 +45,11 @@ class SegmentReceived(NamedTuple):
     src: str
     dst: str
     seg: TcpSegment
-    event = "recv"
+    event: ClassVar[str] = "recv"
 
 
-class SegmentDropped(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class SegmentDropped:
     """A segment was discarded. ``reason``: link-loss, bad-checksum, malformed, out-of-window,
     no-listener, backlog-full, queue-full, scripted, paws, no-timestamp, ooo-full, ... ``seg`` is
     ``None`` when unparseable."""
@@ -50,13 +59,14 @@ class SegmentDropped(NamedTuple):
     conn: Conn
     src: str
     dst: str
-    seg: Optional[TcpSegment]
+    seg: TcpSegment | None
     reason: str
     detail: str = ""
-    event = "drop"
+    event: ClassVar[str] = "drop"
 
 
-class StateChanged(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class StateChanged:
     """The connection moved from ``old`` to ``new`` (RFC spellings) because of ``cause``,
     under ``rule`` (an RFC citation such as "RFC 9293 §3.10.7.3")."""
 
@@ -67,10 +77,11 @@ class StateChanged(NamedTuple):
     new: str
     cause: str
     rule: str = ""
-    event = "state"
+    event: ClassVar[str] = "state"
 
 
-class TimerArmed(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class TimerArmed:
     """Timer ``name`` (rto, time-wait, delayed-ack, persist, sws-override, tlp, rack, keepalive)
     set for ``deadline``."""
 
@@ -80,27 +91,30 @@ class TimerArmed(NamedTuple):
     name: str
     deadline: int
     backoff: int = 0
-    event = "timer-armed"
+    event: ClassVar[str] = "timer-armed"
 
 
-class TimerCancelled(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class TimerCancelled:
     t: int
     host: str
     conn: Conn
     name: str
-    event = "timer-cancelled"
+    event: ClassVar[str] = "timer-cancelled"
 
 
-class TimerFired(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class TimerFired:
     t: int
     host: str
     conn: Conn
     name: str
     backoff: int = 0
-    event = "timer-fired"
+    event: ClassVar[str] = "timer-fired"
 
 
-class RttSample(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class RttSample:
     """An RTT measurement and the RFC 6298 estimator after it (all in ns)."""
 
     t: int
@@ -110,10 +124,11 @@ class RttSample(NamedTuple):
     srtt: int
     rttvar: int
     rto: int
-    event = "rtt"
+    event: ClassVar[str] = "rtt"
 
 
-class CongestionChanged(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class CongestionChanged:
     """cwnd / ssthresh (bytes) after a change, with bytes in flight and the receive window."""
 
     t: int
@@ -124,10 +139,11 @@ class CongestionChanged(NamedTuple):
     flight_size: int
     snd_wnd: int
     cause: str = ""
-    event = "cwnd"
+    event: ClassVar[str] = "cwnd"
 
 
-class AppCall(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class AppCall:
     """An application call (connect, send, recv, shutdown, close, ...) and its outcome."""
 
     t: int
@@ -136,11 +152,12 @@ class AppCall(NamedTuple):
     call: str
     args: str = ""
     result: Any = None
-    error: Optional[str] = None
-    event = "app"
+    error: str | None = None
+    event: ClassVar[str] = "app"
 
 
-class ConnectionError_(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class ConnectionError_:
     """The connection ended abnormally: ``error`` is refused, reset, timeout, ..."""
 
     t: int
@@ -148,13 +165,14 @@ class ConnectionError_(NamedTuple):
     conn: Conn
     error: str
     detail: str = ""
-    event = "error"
+    event: ClassVar[str] = "error"
 
 
 # --- listeners under attack, ICMP, Fast Open -----
 
 
-class ListenQueue(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class ListenQueue:
     """A listener's two queues after a change: ``syn_queue`` half-open connections
     (SYN-RECEIVED) of at most ``syn_backlog``, ``accept_queue`` established ones waiting
     for accept() of at most ``backlog``. ``cause``: syn, established, accepted, dropped,
@@ -170,10 +188,11 @@ class ListenQueue(NamedTuple):
     accept_queue: int
     backlog: int
     cause: str = ""
-    event = "listen-queue"
+    event: ClassVar[str] = "listen-queue"
 
 
-class SynCookieMode(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class SynCookieMode:
     """A listener started (``on``) or stopped sending SYN cookies (RFC 4987 §3.6) because
     its SYN queue overflowed or had room again; ``reason`` says which."""
 
@@ -184,10 +203,11 @@ class SynCookieMode(NamedTuple):
     port: int
     on: bool
     reason: str = ""
-    event = "syncookies"
+    event: ClassVar[str] = "syncookies"
 
 
-class IcmpEvent(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class IcmpEvent:
     """An ICMP/ICMPv6 error that ``host`` received (RFC 9293 §3.9.2.2) or sent. ``conn``
     is the connection it was about (None if none matched); ``src``/``dst`` the error's own
     addresses. ``kind`` names it (port-unreachable, frag-needed, source-quench, ...);
@@ -205,10 +225,11 @@ class IcmpEvent(NamedTuple):
     kind: str
     action: str
     detail: str = ""
-    event = "icmp"
+    event: ClassVar[str] = "icmp"
 
 
-class FastOpenEvent(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class FastOpenEvent:
     """A TCP Fast Open step (RFC 7413): cookie-requested, cookie-issued, cookie-stored,
     data-in-syn, data-accepted, cookie-refused, fallback (SYN data not acknowledged)."""
 
@@ -217,10 +238,17 @@ class FastOpenEvent(NamedTuple):
     conn: Conn
     action: str
     detail: str = ""
-    event = "fastopen"
+    event: ClassVar[str] = "fastopen"
 
 
 Event = Any  # one of the classes above
+
+
+def fields_of(ev: Any) -> dict:
+    """An event's fields by name, in declaration order (``t``, ``host``, ``conn``, ...)."""
+    if hasattr(ev, "__dataclass_fields__"):
+        return {f.name: getattr(ev, f.name) for f in fields(ev)}
+    return dict(ev._asdict())  # a NamedTuple event of an older or outside emitter
 
 
 class Recorder:
@@ -245,7 +273,7 @@ class Tracer:
 
     __slots__ = ("recorder", "host", "on")
 
-    def __init__(self, host: str = "", recorder: Optional[Recorder] = None) -> None:
+    def __init__(self, host: str = "", recorder: Recorder | None = None) -> None:
         self.host = host
         self.recorder = recorder if recorder is not None else Recorder(on=False)
         self.on = self.recorder.on

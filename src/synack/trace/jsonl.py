@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import json
 import os
-from typing import IO, Any, Iterable, Mapping, Optional, Union
+from typing import IO, Any
+from collections.abc import Iterable, Mapping
 
 from .records import check_record, event_record
 
 __all__ = ["to_records", "dumps", "write_jsonl", "write_records", "read_jsonl", "parse_jsonl"]
 
 
-def to_records(events: Iterable, names: Optional[Mapping[str, str]] = None) -> list[dict]:
+def to_records(events: Iterable, names: Mapping[str, str] | None = None) -> list[dict]:
     """The typed ``events`` as records, in order. ``names`` maps addresses (or
     ``"addr:port"``) to host names (``net.recorder.names``); unnamed addresses stay
     addresses."""
@@ -33,7 +34,7 @@ def dumps(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(", ", ": "), allow_nan=False)
 
 
-def write_records(records: Iterable[dict], path_or_file: Union[str, os.PathLike, IO[str]]) -> int:
+def write_records(records: Iterable[dict], path_or_file: str | os.PathLike | IO[str]) -> int:
     """Write ``records`` as JSON Lines to a path or an open text file; returns the count."""
     if hasattr(path_or_file, "write"):
         return _write(records, path_or_file)  # type: ignore[arg-type]
@@ -50,8 +51,8 @@ def _write(records: Iterable[dict], f: IO[str]) -> int:
     return n
 
 
-def write_jsonl(events: Iterable, path_or_file: Union[str, os.PathLike, IO[str]],
-                names: Optional[Mapping[str, str]] = None) -> int:
+def write_jsonl(events: Iterable, path_or_file: str | os.PathLike | IO[str],
+                names: Mapping[str, str] | None = None) -> int:
     """Write the trace ``events`` as JSON Lines; returns the number of records."""
     return write_records((event_record(ev, names) for ev in events), path_or_file)
 
@@ -75,13 +76,13 @@ def parse_jsonl(lines: Iterable[str], source: str = "<trace>") -> list[dict]:
     return out
 
 
-def read_jsonl(path: Union[str, os.PathLike]) -> list[dict]:
+def read_jsonl(path: str | os.PathLike) -> list[dict]:
     """The records of the JSON Lines file ``path``, validated against the schema.
 
     OSError when the file cannot be read; ValueError naming the line number when a line is
     not JSON, not an object, or breaks the schema (a missing field, a wrong type)."""
     try:
-        with open(path, "r", encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f:
             return parse_jsonl(f, os.fspath(path))
     except UnicodeDecodeError as e:
         raise ValueError(f"{os.fspath(path)}: not UTF-8 text ({e.reason} at byte {e.start})") from None

@@ -38,14 +38,16 @@ import ipaddress
 import os
 import re
 import struct
-from typing import Any, Iterable, Iterator, Mapping, Optional, Union
+import warnings
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from .. import __version__
 from ..wire.errors import MalformedPacket
 from ..wire.ip import emit_packet, parse_packet
 from .records import endpoint, event_record, match_segments, segment_notes, segment_record
 
-__all__ = ["write_pcapng", "read_capture", "packet_comments", "LINKTYPE_RAW"]
+__all__ = ["write_pcapng", "read_capture", "packet_comments", "LINKTYPE_RAW", "CaptureTruncated"]
 
 LINKTYPE_NULL = 0
 LINKTYPE_ETHERNET = 1
@@ -116,8 +118,9 @@ def packet_comments(records: list) -> dict[int, list[str]]:
             if k == "state":
                 mine.append(_state_text(q))
         comments.extend(reversed(mine))
-        j = m.arrival.get(i)
-        if j is not None:  # receiving side: what its arrival did
+        arrival = m.arrival.get(i)
+        if arrival is not None:  # receiving side: what its arrival did
+            j = arrival
             rh, rt = records[j]["host"], records[j]["t"]
             for x in range(j + 1, n):
                 q = records[x]
@@ -170,7 +173,7 @@ def _nrb(names: Mapping[str, str]) -> bytes:
     return body + _OPT_END
 
 
-def write_pcapng(events: Iterable, path: Union[str, os.PathLike], names: Optional[Mapping[str, str]] = None,
+def write_pcapng(events: Iterable, path: str | os.PathLike, names: Mapping[str, str] | None = None,
                  ttl: int = 64) -> int:
     """Write every ``send`` event of ``events`` as a packet of a pcapng file at ``path``
     (see the module docstring); returns the number of packets. ``names`` maps addresses
@@ -233,7 +236,11 @@ def _check_linktype(path: str, lt: int) -> None:
                          "LINUX_SLL2, NULL and LOOP are)")
 
 
-def _pcap(data: bytes, path: str) -> Iterator[_Packet]:
+class CaptureTruncated(UserWarning):
+    """A capture ends in the middle of a packet: the packets before the cut were read."""
+
+
+def _pcap(data: bytes, path: str, cut: list) -> Iterator[_Packet]:
     magic_le = struct.unpack_from("<I", data)[0]
     if magic_le in _PCAP_MAGIC:
         e, per_s = "<", _PCAP_MAGIC[magic_le]
@@ -248,11 +255,13 @@ def _pcap(data: bytes, path: str) -> Iterator[_Packet]:
     n = len(data)
     while off < n:
         if off + 16 > n:
-            raise _bad(path, f"truncated pcap record header at byte {off}")
+            cut.append(f"truncated pcap record header at byte {off}")
+            return
         sec, frac, incl, _orig = struct.unpack_from(e + "IIII", data, off)
         off += 16
         if off + incl > n:
-            raise _bad(path, f"truncated pcap record at byte {off - 16} ({incl} bytes announced)")
+            cut.append(f"truncated pcap record at byte {off - 16} ({incl} bytes announced, {n - off} there)")
+            return
         yield _Packet(sec + frac / per_s, lt, data[off:off + incl], [], e == ">")
         off += incl
 
@@ -269,7 +278,7 @@ def _options(body: bytes, off: int, end: int, e: str) -> Iterator[tuple[int, byt
         off += length + (-length % 4)
 
 
-def _pcapng(data: bytes, path: str, nrb_names: dict) -> Iterator[_Packet]:
+def _pcapng(data: bytes, path: str, nrb_names: dict, cut: list) -> Iterator[_Packet]:
     off = 0
     n = len(data)
     e = "<"
@@ -277,7 +286,10 @@ def _pcapng(data: bytes, path: str, nrb_names: dict) -> Iterator[_Packet]:
     last_t = 0.0
     while off < n:
         if off + 12 > n:
-            raise _bad(path, f"truncated pcapng block at byte {off}")
+            if off == 0:
+                raise _bad(path, f"truncated pcapng block at byte {off}")
+            cut.append(f"truncated pcapng block at byte {off}")
+            return
         btype = struct.unpack_from(e + "I", data, off)[0]
         if btype == _SHB:
             if off + 12 > n:
@@ -291,8 +303,13 @@ def _pcapng(data: bytes, path: str, nrb_names: dict) -> Iterator[_Packet]:
                 raise _bad(path, f"bad byte-order magic in the section header at byte {off}")
             ifaces = []
         total = struct.unpack_from(e + "I", data, off + 4)[0]
-        if total < 12 or total % 4 or off + total > n:
-            raise _bad(path, f"bad or truncated pcapng block at byte {off} (length {total})")
+        if total < 12 or total % 4:
+            raise _bad(path, f"bad pcapng block at byte {off} (length {total})")
+        if off + total > n:
+            if off == 0:
+                raise _bad(path, f"truncated pcapng block at byte {off} (length {total})")
+            cut.append(f"truncated pcapng block at byte {off} ({total} bytes announced, {n - off} there)")
+            return
         if struct.unpack_from(e + "I", data, off + total - 4)[0] != total:
             raise _bad(path, f"pcapng block at byte {off}: trailing length does not match")
         body = data[off + 8:off + total - 4]
@@ -350,7 +367,7 @@ def _pcapng(data: bytes, path: str, nrb_names: dict) -> Iterator[_Packet]:
         off += total
 
 
-def _ip_of(pkt: _Packet) -> Optional[bytes]:
+def _ip_of(pkt: _Packet) -> bytes | None:
     """The IP packet inside a link-layer frame; None for frames that carry something else."""
     d = pkt.data
     lt = pkt.linktype
@@ -378,7 +395,7 @@ def _ip_of(pkt: _Packet) -> Optional[bytes]:
     return None
 
 
-def _raw_addresses(ip: bytes) -> tuple[Optional[str], Optional[str]]:
+def _raw_addresses(ip: bytes) -> tuple[str | None, str | None]:
     if ip:
         v = ip[0] >> 4
         if v == 4 and len(ip) >= 20:
@@ -391,12 +408,18 @@ def _raw_addresses(ip: bytes) -> tuple[Optional[str], Optional[str]]:
 _LOST = re.compile(r"^lost: (\S+)(?: \((.*)\))?$")
 
 
-def read_capture(path: Union[str, os.PathLike], names: Optional[Mapping[str, str]] = None) -> list[dict]:
+def read_capture(path: str | os.PathLike, names: Mapping[str, str] | None = None, *,
+                 strict: bool = False, warn: Callable[[str], None] | None = None) -> list[dict]:
     """The TCP packets of the pcap or pcapng file ``path`` as trace records (see the
     module docstring). ``names`` maps ``"addr"`` or ``"addr:port"`` to host names. When a
     packet's two addresses are the same (loopback traffic), unnamed ends are named
     ``addr:port`` so the two sides stay apart. OSError if the file cannot be read;
-    ValueError if it is not a capture or its framing is broken."""
+    ValueError if it is not a capture or its framing is broken.
+
+    A file cut short in the middle of a packet (a capture still being written, a copy
+    that stopped) is read up to the cut, as tshark does: ``warn`` is called with one
+    sentence saying where (default: a :class:`CaptureTruncated` warning). ``strict=True``
+    makes the cut a ValueError instead."""
     p = os.fspath(path)
     with open(p, "rb") as f:
         data = f.read()
@@ -405,16 +428,25 @@ def read_capture(path: Union[str, os.PathLike], names: Optional[Mapping[str, str
     head_le = struct.unpack_from("<I", data)[0]
     head_be = struct.unpack_from(">I", data)[0]
     file_names: dict = {}
+    cut: list[str] = []
     if head_le == _SHB:
-        packets = list(_pcapng(data, p, file_names))
+        packets = list(_pcapng(data, p, file_names, cut))
     elif head_le in _PCAP_MAGIC or head_be in _PCAP_MAGIC:
-        packets = list(_pcap(data, p))
+        packets = list(_pcap(data, p, cut))
     else:
         raise _bad(p, "not a pcap or pcapng capture (unknown magic number)")
+    if cut:
+        if strict:
+            raise _bad(p, cut[0])
+        message = f"{p}: {cut[0]}: read the {len(packets)} packets before the cut"
+        if warn is not None:
+            warn(message)
+        else:
+            warnings.warn(message, CaptureTruncated, stacklevel=2)
     all_names = dict(file_names)
     all_names.update(names or {})
 
-    parsed: list[tuple[_Packet, Optional[bytes], Any, Any, Optional[MalformedPacket]]] = []
+    parsed: list[tuple[_Packet, bytes | None, Any, Any, MalformedPacket | None]] = []
     loopback = False
     for pkt in packets:
         ip = _ip_of(pkt)
@@ -431,7 +463,7 @@ def read_capture(path: Union[str, os.PathLike], names: Optional[Mapping[str, str
             loopback = True
         parsed.append((pkt, ip, hdr, seg, None))
 
-    def lookup(addr: Optional[str], port: Optional[int]) -> Optional[str]:
+    def lookup(addr: str | None, port: int | None) -> str | None:
         if not addr:
             return None
         if port is not None and endpoint(addr, port) in all_names:
@@ -444,14 +476,14 @@ def read_capture(path: Union[str, os.PathLike], names: Optional[Mapping[str, str
     for pkt, ip, hdr, seg, err in parsed:
         if err is not None:
             src, dst = _raw_addresses(ip or b"")
-            nm = {a: lookup(a, None) for a in (src, dst) if a}
-            rec = segment_record(pkt.t, nm.get(src) or "?", "drop", src, dst, None, nm)
+            nm: dict[str, str] = {a: lookup(a, None) or a for a in (src, dst) if a}
+            rec = segment_record(pkt.t, nm.get(src or "") or "?", "drop", src, dst, None, nm)
             rec["reason"] = err.reason
             rec["detail"] = err.detail or ""
             out.append(rec)
             continue
-        nm = {endpoint(hdr.src, seg.src_port): lookup(hdr.src, seg.src_port),
-              endpoint(hdr.dst, seg.dst_port): lookup(hdr.dst, seg.dst_port)}
+        nm = {endpoint(hdr.src, seg.src_port): lookup(hdr.src, seg.src_port) or hdr.src,
+              endpoint(hdr.dst, seg.dst_port): lookup(hdr.dst, seg.dst_port) or hdr.dst}
         host = nm[endpoint(hdr.src, seg.src_port)]
         rec = segment_record(pkt.t, host, "send", hdr.src, hdr.dst, seg, nm)
         rec["retransmit"] = False

@@ -13,11 +13,14 @@ a record (:func:`event_record`), tcpdump's flag letters (:func:`flags_text`,
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
-from typing import Any, Mapping, Optional
+from typing import Any
+from collections.abc import Mapping
 
 from ..wire.tcp import ACK, CWR, ECE, FIN, NS, PSH, RST, SYN, URG, option_summary
+from .events import fields_of
 
 __all__ = [
     "FLAG_LETTERS", "SEGMENT_EVENTS", "EVENT_FIELDS", "flags_text", "flags_bits", "endpoint",
@@ -77,6 +80,7 @@ def seconds(ns: int) -> float:
     return ns / 1e9
 
 
+@functools.lru_cache(maxsize=512)
 def flags_text(bits: int) -> str:
     """Control bits as tcpdump's letters: ``S``, ``S.``, ``P.``, ``F.``, ``R.``; "" for none."""
     return "".join(c for bit, c in FLAG_LETTERS if bits & bit)
@@ -93,13 +97,13 @@ def flags_bits(text: str) -> int:
     return bits
 
 
-def endpoint(addr: Optional[str], port: Optional[int]) -> str:
+def endpoint(addr: str | None, port: int | None) -> str:
     """``addr:port``, with IPv6 addresses in brackets (``[fd00::1]:80``)."""
     a = addr or "?"
     return f"[{a}]:{port}" if ":" in a else f"{a}:{port}"
 
 
-def conn_text(conn: Any) -> Optional[str]:
+def conn_text(conn: Any) -> str | None:
     """A connection ``(local_addr, local_port, remote_addr, remote_port)`` as
     ``"local-remote"`` endpoints, e.g. ``"10.0.0.1:42068-10.0.0.2:80"``; None stays None."""
     if conn is None:
@@ -108,7 +112,7 @@ def conn_text(conn: Any) -> Optional[str]:
     return f"{endpoint(la, lp)}-{endpoint(ra, rp)}"
 
 
-def host_name(addr: Optional[str], names: Optional[Mapping[str, str]], port: Optional[int] = None) -> Optional[str]:
+def host_name(addr: str | None, names: Mapping[str, str] | None, port: int | None = None) -> str | None:
     """The host name of ``addr`` from ``names`` (keys ``"addr:port"`` first, then
     ``"addr"``); the address itself when ``names`` has neither; None for no address."""
     if not addr:
@@ -137,8 +141,8 @@ def _json_value(x: Any) -> Any:
     return repr(x)
 
 
-def segment_record(t: float, host: str, event: str, src_addr: Optional[str], dst_addr: Optional[str],
-                   seg: Any, names: Optional[Mapping[str, str]]) -> dict:
+def segment_record(t: float, host: str, event: str, src_addr: str | None, dst_addr: str | None,
+                   seg: Any, names: Mapping[str, str] | None) -> dict:
     """The common part of a ``send``/``recv``/``drop`` record. ``conn`` is the segment's
     4-tuple seen from ``host``: the sender's for a send or a link drop, the receiver's
     otherwise; null when the packet could not be parsed."""
@@ -172,7 +176,7 @@ def segment_record(t: float, host: str, event: str, src_addr: Optional[str], dst
     return rec
 
 
-def event_record(ev: Any, names: Optional[Mapping[str, str]] = None) -> dict:
+def event_record(ev: Any, names: Mapping[str, str] | None = None) -> dict:
     """One typed event of ``synack.trace.events`` as a record (see ``docs/trace.md``)."""
     kind = ev.event
     t = seconds(ev.t)
@@ -215,7 +219,7 @@ def event_record(ev: Any, names: Optional[Mapping[str, str]] = None) -> dict:
     elif kind == "fastopen":
         rec.update(action=ev.action, detail=ev.detail or "")
     else:  # an event kind this module does not know: keep its fields as JSON values
-        for k, v in ev._asdict().items():
+        for k, v in fields_of(ev).items():
             if k not in rec:
                 rec[k] = _json_value(v)
     return rec
@@ -299,7 +303,7 @@ def check_record(rec: Any) -> None:
 # ==========================================================================================
 
 
-def duration(seconds: Optional[float], compact: bool = False) -> str:
+def duration(seconds: float | None, compact: bool = False) -> str:
     """A duration for people: ``2.0 s``, ``59.99 s``, ``200 ms`` (``2.0s`` when compact)."""
     sp = "" if compact else " "
     if seconds is None:

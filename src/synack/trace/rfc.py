@@ -55,7 +55,7 @@ marks the oldest matching segment as lost. The figures' parenthesised comments
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
 
 from ..wire.tcp import ACK, CWR, ECE, FIN, NS, PSH, RST, SYN, URG, TcpSegment
 
@@ -123,14 +123,14 @@ class _Seg:
 
     __slots__ = ("seg", "a_to_b", "sender", "sent", "recv", "seq_base", "ack_base")
 
-    def __init__(self, seg: TcpSegment, a_to_b: bool, sender: Optional[str], sent: Optional[int]) -> None:
+    def __init__(self, seg: TcpSegment, a_to_b: bool, sender: str | None, sent: int | None) -> None:
         self.seg = seg
         self.a_to_b = a_to_b
         self.sender = sender
         self.sent = sent
-        self.recv: Optional[int] = None
-        self.seq_base: Optional[int] = None
-        self.ack_base: Optional[int] = None
+        self.recv: int | None = None
+        self.seq_base: int | None = None
+        self.ack_base: int | None = None
 
 
 #: Events that begin a new processing step: after one of these, state changes belong to it.
@@ -138,7 +138,7 @@ _STEP_STARTS = frozenset({"recv", "timer-fired", "app"})
 
 
 def rfc_ladder(events: Iterable, a: str, b: str, *, relative: bool = False,
-               initial: Sequence[Optional[str]] = (None, None), final: bool = False,
+               initial: Sequence[str | None] = (None, None), final: bool = False,
                data_len: bool = False, omit: Iterable[str] = (), align: bool = True) -> list[str]:
     """The trace ``events`` between hosts ``a`` (left) and ``b`` (right) as RFC 9293
     figure lines (see the module docstring for the format).
@@ -196,23 +196,23 @@ def rfc_ladder(events: Iterable, a: str, b: str, *, relative: bool = False,
             if peer and e.src not in peer:
                 continue
             q = pending.get((e.src, e.dst, e.seg))
-            rec = q.popleft() if q else None
-            if rec is None:  # never sent by the peer's TCP: injected, or a link duplicate
-                rec = _Seg(e.seg, e.host == b, None, None)
-            rec.recv = i
-            arr[i] = rec
+            got = q.popleft() if q else None
+            if got is None:  # never sent by the peer's TCP: injected, or a link duplicate
+                got = _Seg(e.seg, e.host == b, None, None)
+            got.recv = i
+            arr[i] = got
         elif k == "drop" and e.seg is not None:
             q = pending.get((e.src, e.dst, e.seg))
             if q and q[0].sender == e.host:  # recorded on the sending side: the link lost it
                 q.popleft()
         else:
             continue
-        rec = dep.get(i) or arr.get(i)
-        if rec is not None and rec.seq_base is None and (k == "send" or rec.sent is None):
-            if rec.seg.flags & SYN:
-                isn[rec.a_to_b] = int(rec.seg.seq)
-            rec.seq_base = isn.get(rec.a_to_b)
-            rec.ack_base = isn.get(not rec.a_to_b)
+        found = dep.get(i) or arr.get(i)
+        if found is not None and found.seq_base is None and (k == "send" or found.sent is None):
+            if found.seg.flags & SYN:
+                isn[found.a_to_b] = int(found.seg.seq)
+            found.seq_base = isn.get(found.a_to_b)
+            found.ack_base = isn.get(not found.a_to_b)
 
     # Which state changes an arrival line shows: those of the receiver in its processing step.
     shown: set[int] = set()
@@ -255,7 +255,7 @@ def rfc_ladder(events: Iterable, a: str, b: str, *, relative: bool = False,
 
     # Lines: (a_state, left mark, segment, right mark, b_state).
     rows: list[tuple[str, str, str, str, str]] = [(first[0], "", "", "", first[1])]
-    last_state_t: Optional[int] = None
+    last_state_t: int | None = None
     k = 0
     while k < len(items):
         i, kind = items[k]
@@ -275,7 +275,7 @@ def rfc_ladder(events: Iterable, a: str, b: str, *, relative: bool = False,
                       and items[k + 1] == (rec.recv, "arr"))
             text = _text(rec, relative, data_len, hidden)
             sa, sb = snap[i]
-            if merged:
+            if merged and rec.recv is not None:
                 ra, rb = snap[arr_end[rec.recv]]
                 if rec.a_to_b:
                     rows.append((sa, _RIGHT, text, _RIGHT, rb))

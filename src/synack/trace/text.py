@@ -7,7 +7,7 @@ pure function of the event list, like every view.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..wire.tcp import ACK, SYN, TcpSegment, seg_summary
 

@@ -97,10 +97,7 @@ def address_text(packed: bytes) -> tuple[str, int]:
     """``(text, word_sum)`` for a packed 4- or 16-octet address, in canonical text form."""
     info = _by_packed.get(packed)
     if info is None:
-        if len(packed) == 4:
-            text = "%d.%d.%d.%d" % tuple(packed)
-        else:
-            text = str(ipaddress.IPv6Address(packed))
+        text = ".".join(map(str, packed)) if len(packed) == 4 else str(ipaddress.IPv6Address(packed))
         info = (text, _word_sum(packed))
         if len(_by_packed) >= _CACHE_LIMIT:
             _by_packed.clear()

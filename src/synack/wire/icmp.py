@@ -17,7 +17,7 @@ sender includes the datagram as it saw it. Malformed input raises
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from .checksum import address_info, address_text, pseudo_header_sum
 from .errors import MalformedPacket
@@ -76,7 +76,7 @@ class Embedded(NamedTuple):
     proto: int
     src_port: int
     dst_port: int
-    seq: Optional[Seq]
+    seq: Seq | None
 
 
 class IcmpMessage(NamedTuple):
@@ -89,11 +89,11 @@ class IcmpMessage(NamedTuple):
     type: int
     code: int
     info: int = 0
-    orig: Optional[Embedded] = None
+    orig: Embedded | None = None
     body: bytes = b""
 
     @property
-    def mtu(self) -> Optional[int]:
+    def mtu(self) -> int | None:
         """The MTU of a v4 Fragmentation Needed (RFC 1191 §4) or v6 Packet Too Big
         (RFC 4443 §3.2); None for other messages (0 from an RFC 792-era router)."""
         if self.version == 4:
@@ -184,6 +184,8 @@ def parse_icmp_packet(packet: bytes) -> tuple[IpHeader, IcmpMessage]:
     own reasons (``truncated-ip-header``, ``fragment``, ...) pass through.
     """
     hdr, payload, _ = _parse_ip(packet)
+    if hdr.mf or hdr.frag_offset:
+        raise MalformedPacket("fragment", "a fragment: to be reassembled before it is read as ICMP")
     want = PROTO_ICMP if hdr.version == 4 else PROTO_ICMPV6
     if hdr.proto != want:
         raise MalformedPacket("not-icmp", f"IP protocol {hdr.proto}")

@@ -1,8 +1,9 @@
 """IPv4 headers (RFC 791 §3.1) as values, and their wire format.
 
-synack does not reassemble IP fragments: a fragment (MF set or a non-zero fragment
-offset) is reported as ``MalformedPacket("fragment")``. IPv4 options are kept as raw
-bytes and not interpreted.
+A fragment (RFC 791 §3.2: More Fragments set or a non-zero Fragment Offset) parses like
+any packet: ``mf`` and ``frag_offset`` (in octets) say which piece of the datagram
+``ident`` it is, and the payload is that piece. Putting the pieces together is the host's
+work (``synack.stack.fragments``). IPv4 options are kept as raw bytes and not interpreted.
 """
 
 from __future__ import annotations
@@ -37,7 +38,20 @@ class IPv4Header(NamedTuple):
     total_length: int = 0
     header_length: int = 20
     options: bytes = b""
-    version = 4  # class attribute, not a field
+    #: More Fragments (RFC 791 §3.1): more pieces of this datagram follow this one
+    mf: bool = False
+    #: where this piece's data starts in the datagram, in octets (the field times 8)
+    frag_offset: int = 0
+
+    @property
+    def version(self) -> int:
+        """4 (not a field)."""
+        return 4
+
+    @property
+    def is_fragment(self) -> bool:
+        """True for a piece of a larger datagram (MF set or a non-zero offset)."""
+        return self.mf or self.frag_offset != 0
 
 
 def _parse_ipv4(packet: bytes) -> tuple[IPv4Header, bytes, int]:
@@ -60,12 +74,10 @@ def _parse_ipv4(packet: bytes) -> tuple[IPv4Header, bytes, int]:
     # (the little-endian value is 256 times the word sum; see checksum.py).
     if _from_bytes(packet[:hlen], "little") % 0xFFFF:
         raise MalformedPacket("bad-ip-checksum", "IPv4 header checksum does not verify")
-    if frag & (_MF | _OFFSET_MASK):
-        raise MalformedPacket("fragment", "IP fragments are not reassembled")
     src, dst, addr_sum = _by_pair.get(pair) or address_pair(pair)
     hdr = _tuple_new(IPv4Header, (
         src, dst, proto, ttl, tos, ident, frag & _DF != 0, total, hlen,
-        packet[20:hlen] if hlen > 20 else b"",
+        packet[20:hlen] if hlen > 20 else b"", frag & _MF != 0, (frag & _OFFSET_MASK) << 3,
     ))
     return hdr, packet[hlen:total], addr_sum
 
@@ -73,9 +85,10 @@ def _parse_ipv4(packet: bytes) -> tuple[IPv4Header, bytes, int]:
 def parse_ipv4(packet: bytes) -> tuple[IPv4Header, bytes]:
     """Parse an IPv4 packet into its header and payload (RFC 791 §3.1).
 
-    Octets beyond Total Length (link-layer padding) are ignored. Reasons raised:
+    Octets beyond Total Length (link-layer padding) are ignored. A fragment gives its own
+    header (``mf``, ``frag_offset``) and its piece of the datagram. Reasons raised:
     ``truncated-ip-header``, ``bad-ip-version``, ``bad-ihl``, ``bad-ip-length``,
-    ``bad-ip-checksum``, ``fragment``.
+    ``bad-ip-checksum``.
     """
     if type(packet) is not bytes:
         packet = bytes(packet)
@@ -84,7 +97,8 @@ def parse_ipv4(packet: bytes) -> tuple[IPv4Header, bytes]:
 
 
 def _ipv4_header(src_packed: bytes, dst_packed: bytes, addr_sum: int, proto: int, payload_len: int,
-                 ttl: int, tos: int, ident: int, df: bool, options: bytes) -> bytes:
+                 ttl: int, tos: int, ident: int, df: bool, options: bytes, mf: bool = False,
+                 frag_offset: int = 0) -> bytes:
     """The IPv4 header octets, with a valid header checksum; ``addr_sum`` is the addresses' word sum."""
     hlen = 20
     if options:
@@ -97,6 +111,10 @@ def _ipv4_header(src_packed: bytes, dst_packed: bytes, addr_sum: int, proto: int
         raise ValueError(f"IPv4 total length {total} exceeds 65535")
     ver_ihl = 0x40 | (hlen >> 2)
     frag = _DF if df else 0
+    if mf or frag_offset:
+        if frag_offset & 7 or not 0 <= frag_offset <= _OFFSET_MASK << 3:
+            raise ValueError(f"fragment offset {frag_offset} is not a multiple of 8 in 0..65528")
+        frag |= (_MF if mf else 0) | frag_offset >> 3
     hsum = (ver_ihl << 8 | tos) + total + ident + frag + (ttl << 8 | proto) + addr_sum
     if options:
         hsum += _from_bytes(options, "big")  # whole words: congruent to their word sum
@@ -109,10 +127,14 @@ def _ipv4_header(src_packed: bytes, dst_packed: bytes, addr_sum: int, proto: int
 
 
 def emit_ipv4(src: str, dst: str, proto: int, payload: bytes, ttl: int = 64, tos: int = 0,
-              ident: int = 0, df: bool = True, options: bytes = b"") -> bytes:
-    """Build an IPv4 packet around ``payload``; ``ValueError`` for out-of-range fields."""
+              ident: int = 0, df: bool = True, options: bytes = b"", mf: bool = False,
+              frag_offset: int = 0) -> bytes:
+    """Build an IPv4 packet around ``payload``; ``ValueError`` for out-of-range fields.
+
+    ``mf`` and ``frag_offset`` (octets, a multiple of 8) make it a fragment (RFC 791 §3.2)."""
     s = address_info(src)
     d = address_info(dst)
     if s[2] != 4 or d[2] != 4:
         raise ValueError(f"emit_ipv4 needs IPv4 addresses, got {src!r} -> {dst!r}")
-    return _ipv4_header(s[0], d[0], s[1] + d[1], proto, len(payload), ttl, tos, ident, df, options) + payload
+    return _ipv4_header(s[0], d[0], s[1] + d[1], proto, len(payload), ttl, tos, ident, df, options,
+                        mf, frag_offset) + payload

@@ -23,23 +23,23 @@ class Seq(int):
 
     __slots__ = ()
 
-    def __new__(cls, value: int = 0) -> "Seq":
+    def __new__(cls, value: int = 0) -> Seq:
         return _int_new(cls, value & MASK)
 
     # arithmetic -----------------------------------------------------------
-    def __add__(self, n: int) -> "Seq":  # type: ignore[override]
+    def __add__(self, n: int) -> Seq:
         return _int_new(Seq, _int_add(self, n) & MASK)
 
     __radd__ = __add__
 
-    def __sub__(self, other: int) -> "Seq | int":  # type: ignore[override]
+    def __sub__(self, other: int) -> Seq | int:
         """``Seq - Seq`` is the signed distance; ``Seq - int`` is a ``Seq``."""
         if type(other) is Seq:
             d = _int_sub(self, other) & MASK
             return d - MOD if d >= HALF else d
         return _int_new(Seq, _int_sub(self, other) & MASK)
 
-    def dist(self, other: "Seq") -> int:
+    def dist(self, other: Seq) -> int:
         """Signed distance ``self - other`` in ``-2**31 .. 2**31-1``."""
         d = _int_sub(self, other) & MASK
         return d - MOD if d >= HALF else d
@@ -65,11 +65,11 @@ class Seq(int):
         """``start <= self < start + size`` modulo 2**32 (``size`` in 0 .. 2**32)."""
         return (_int_sub(self, start) & MASK) < size
 
-    def max(self, other: "Seq") -> "Seq":
+    def max(self, other: Seq) -> Seq:
         """The later of two sequence numbers."""
         return other if self.lt(other) else self
 
-    def min(self, other: "Seq") -> "Seq":
+    def min(self, other: Seq) -> Seq:
         """The earlier of two sequence numbers."""
         return self if self.lt(other) else other
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import enum
 import struct as _struct
-from typing import NamedTuple, Union
+from typing import Any, NamedTuple, TypeVar
 
 from .checksum import address_info as _address_info
 from .errors import MalformedPacket
 from .seq import Seq
+
+_O = TypeVar("_O")
 
 
 class Flags(enum.IntFlag):
@@ -90,7 +92,7 @@ class UnknownOption(NamedTuple):
     data: bytes
 
 
-TcpOption = Union[Eol, Nop, Mss, WindowScale, SackPermitted, Sack, Timestamps, FastOpen, UnknownOption]
+TcpOption = Eol | Nop | Mss | WindowScale | SackPermitted | Sack | Timestamps | FastOpen | UnknownOption
 
 
 class TcpSegment(NamedTuple):
@@ -112,7 +114,7 @@ class TcpSegment(NamedTuple):
         f = self.flags
         return len(self.payload) + (1 if f & SYN else 0) + (1 if f & FIN else 0)
 
-    def option(self, cls: type) -> object | None:
+    def option(self, cls: type[_O]) -> _O | None:
         """The first option of type ``cls``, or ``None``."""
         for o in self.options:
             if type(o) is cls:
@@ -122,7 +124,7 @@ class TcpSegment(NamedTuple):
     @property
     def mss(self) -> int | None:
         o = self.option(Mss)
-        return o.value if o is not None else None  # type: ignore[union-attr]
+        return o.value if o is not None else None
 
 
 # ==========================================================================================
@@ -163,8 +165,8 @@ _OPT_NNTS = _struct.Struct("!BBBBII")  # NOP, NOP, TS
 _TS_LAYOUT = b"\x01\x01\x08\x0a"  # NOP, NOP, kind 8, length 10
 _OPT_SYN = _struct.Struct("!BBHBBBBIIBBBB")  # MSS, SACK-permitted, TS, NOP, wscale (Linux's SYN)
 _SYN_LAYOUT = (b"\x02\x04", b"\x04\x02\x08\x0a", b"\x01\x03\x03")  # at 0, 4 and 16
-_SACK_BLOCKS = {n: _struct.Struct("!%dI" % (2 * n)) for n in range(1, 32)}
-_SACK_OPT = {n: _struct.Struct("!BB%dI" % (2 * n)) for n in range(1, 32)}
+_SACK_BLOCKS = {n: _struct.Struct(f"!{2 * n}I") for n in range(1, 32)}
+_SACK_OPT = {n: _struct.Struct(f"!BB{2 * n}I") for n in range(1, 32)}
 
 OPT_TFO_EXP = 254
 TFO_EXP_MAGIC = b"\xf9\x89"  # RFC 7413 §4.1.1, experimental TFO option (RFC 6994)
@@ -252,14 +254,13 @@ def _parse(data: bytes, addr_sum: int, verify: bool) -> TcpSegment:
     n = len(data)
     if n < 20:
         raise MalformedPacket("truncated-header", f"{n} octets, a TCP header needs 20")
-    if verify:
-        # RFC 9293 §3.1 MUST-3: check the checksum over pseudo-header, header and data.
-        # The plain sum is never 0 (PTCL is 6), so a valid segment is exactly one whose
-        # sum is congruent to 0 mod 0xFFFF (a folded sum of 0xFFFF). Little-endian
-        # conversion yields 256 times the word sum (see checksum.py), and 2**16 == 1, so
-        # the pseudo-header's length needs no splitting into 16-bit halves.
-        if (((addr_sum + 6 + n) << 8) + _from_bytes(data, "little")) % 0xFFFF:
-            raise MalformedPacket("bad-checksum", "TCP checksum does not verify")
+    # RFC 9293 §3.1 MUST-3: check the checksum over pseudo-header, header and data.
+    # The plain sum is never 0 (PTCL is 6), so a valid segment is exactly one whose
+    # sum is congruent to 0 mod 0xFFFF (a folded sum of 0xFFFF). Little-endian
+    # conversion yields 256 times the word sum (see checksum.py), and 2**16 == 1, so
+    # the pseudo-header's length needs no splitting into 16-bit halves.
+    if verify and (((addr_sum + 6 + n) << 8) + _from_bytes(data, "little")) % 0xFFFF:
+        raise MalformedPacket("bad-checksum", "TCP checksum does not verify")
     sport, dport, seqn, ackn, off_flags, wnd, _ck, urg = _HDR.unpack_from(data)
     hlen = (off_flags >> 12) << 2
     if hlen < 20:
@@ -269,6 +270,7 @@ def _parse(data: bytes, addr_sum: int, verify: bool) -> TcpSegment:
     flags = off_flags & 0x1FF  # the 3 reserved bits are ignored (RFC 9293 §3.1)
     if flags & 3 == 3:
         raise MalformedPacket("syn-and-fin", "SYN and FIN are both set")
+    options: tuple[Any, ...]
     if hlen == 32 and data.startswith(_TS_LAYOUT, 20):
         # The layout nearly every segment of a timestamps connection has (NOP, NOP, TS,
         # RFC 7323 Appendix A), decoded without the general loop: the same values result.
@@ -322,7 +324,7 @@ def _emit_options(options) -> bytes:
                                  ts.tsval, ts.tsecr, OPT_NOP, OPT_WSCALE, 3, options[4].shift)
         except _struct.error as e:
             raise ValueError(f"TCP option field out of range: {e}") from e
-    parts = []
+    parts: list[bytes] = []
     append = parts.append
     last = len(options) - 1
     try:

@@ -1,0 +1,6 @@
+"""``python -m synack``: the ``synack`` command."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

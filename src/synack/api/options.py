@@ -1,0 +1,283 @@
+"""Socket options as a table: for each ``(level, optname)`` how ``getsockopt`` reads it and
+how ``setsockopt`` applies it, with Linux's checks and errors.
+
+An option's value lives in the socket's :class:`Options` (what the kernel keeps per socket);
+a setter also applies it to the socket's connection at once and to its listeners, whose
+config the connections they accept inherit, as Linux copies options to accepted sockets.
+"""
+
+from __future__ import annotations
+
+import errno
+import operator
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..tcp import cc as _cc
+from ..timeunits import sec
+from .constants import (
+    CLOSED,
+    IPPROTO_TCP,
+    KEEPALIVE_DEFAULTS,
+    SO_ACCEPTCONN,
+    SO_ERROR,
+    SO_KEEPALIVE,
+    SO_LINGER,
+    SO_OOBINLINE,
+    SO_REUSEADDR,
+    SO_TYPE,
+    SOCK_STREAM,
+    SOL_SOCKET,
+    TCP_CONGESTION,
+    TCP_FASTOPEN,
+    TCP_KEEPCNT,
+    TCP_KEEPIDLE,
+    TCP_KEEPINTVL,
+    TCP_NODELAY,
+)
+from .errors import oserror
+
+
+@dataclass
+class Options:
+    """The option values one socket holds (Linux's defaults)."""
+
+    reuseaddr: int = 0
+    #: SO_LINGER (onoff, seconds)
+    linger: tuple[int, int] = (0, 0)
+    nodelay: int = 0
+    #: TCP_CONGESTION; None: the host's default
+    congestion: str | None = None
+    #: SO_KEEPALIVE, TCP_KEEPIDLE (s), TCP_KEEPINTVL (s), TCP_KEEPCNT
+    keepalive: tuple[int, int, int, int] = KEEPALIVE_DEFAULTS
+    oobinline: int = 0
+    #: TCP_FASTOPEN: the Fast Open queue length of a listener
+    fastopen: int = 0
+
+    def inherited(self) -> Options:
+        """What a socket returned by accept() starts with (Linux copies all but Fast Open)."""
+        return replace(self, fastopen=0)
+
+    def tcp_changes(self) -> dict[str, Any]:
+        """The TcpConfig fields these options change from the host's defaults."""
+        changes: dict[str, Any] = {}
+        if self.nodelay:
+            changes["nodelay"] = True
+        if self.congestion is not None:
+            changes["congestion"] = self.congestion
+        if self.keepalive != KEEPALIVE_DEFAULTS:
+            changes.update(self.keepalive_config())
+        return changes
+
+    def keepalive_config(self) -> dict[str, Any]:
+        on, idle, intvl, cnt = self.keepalive
+        return {"keepalive": bool(on), "keepalive_idle": sec(idle), "keepalive_interval": sec(intvl),
+                "keepalive_count": cnt}
+
+
+def _int(value: int) -> bytes:
+    return struct.pack("i", value)
+
+
+def _flag(raw: int) -> int:
+    return 1 if raw else 0
+
+
+def _retune_listeners(sock: Any, **changes: Any) -> None:
+    for lst in sock._listeners:
+        lst.config = replace(lst.config, **changes)
+
+
+# ---- setters: (socket, value) -> None; the value is a C int unless the option says otherwise
+def _set_linger(sock: Any, value: tuple[int, int]) -> None:
+    sock._opts.linger = (1 if value[0] else 0, max(value[1], 0))
+
+
+def _set_reuseaddr(sock: Any, raw: int) -> None:
+    sock._opts.reuseaddr = _flag(raw)
+    if sock._conn is not None:
+        sock._ports.conn_reuse[sock._conn] = bool(raw)
+
+
+def _set_nodelay(sock: Any, raw: int) -> None:
+    flag = _flag(raw)
+    sock._opts.nodelay = flag
+    conn = sock._conn
+    if conn is not None:
+        # Connection.set_nodelay copies the config (the host's is shared) and, when Nagle
+        # goes off, sends what it was holding at once, as Linux does (RFC 9293 §3.7.4 MUST-17).
+        conn.set_nodelay(bool(flag), sock._rt.now)
+        sock._rt.flush(sock._host, conn)
+    _retune_listeners(sock, nodelay=bool(flag))
+
+
+def _set_keepalive(optname: int) -> Callable[[Any, int], None]:
+    """SO_KEEPALIVE and TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT (RFC 9293 §3.8.4 MUST-24,
+    MUST-27), with Linux's ranges (EINVAL outside): idle and interval 1..32767 s, count
+    1..127. They apply to the connection at once (the idle time counts from the last
+    segment received) and to connections a listener accepts."""
+
+    def setter(sock: Any, value: int) -> None:
+        on, idle, intvl, cnt = sock._opts.keepalive
+        if optname == SO_KEEPALIVE:
+            on = _flag(value)
+        elif optname == TCP_KEEPCNT:
+            if not 1 <= value <= 127:
+                raise oserror(errno.EINVAL)
+            cnt = value
+        else:
+            if not 1 <= value <= 32767:
+                raise oserror(errno.EINVAL)
+            if optname == TCP_KEEPIDLE:
+                idle = value
+            else:
+                intvl = value
+        sock._opts.keepalive = (on, idle, intvl, cnt)
+        conn = sock._conn
+        if conn is not None and conn.state is not CLOSED:
+            conn.set_keepalive(bool(on), sock._rt.now, idle=sec(idle), interval=sec(intvl), count=cnt)
+            sock._rt.flush(sock._host, conn)
+        _retune_listeners(sock, **sock._opts.keepalive_config())
+
+    return setter
+
+
+def _set_oobinline(sock: Any, raw: int) -> None:
+    sock._opts.oobinline = _flag(raw)
+
+
+def _set_fastopen(sock: Any, raw: int) -> None:
+    """RFC 7413 server side: the queue of Fast Open connections in SYN-RECEIVED. Linux
+    accepts it on a closed or listening socket only."""
+    if raw < 0 or (sock._conn is not None and sock._tcp() is not CLOSED):
+        raise oserror(errno.EINVAL)
+    sock._opts.fastopen = raw
+    for lst in sock._listeners:
+        lst.fastopen = raw
+
+
+def _set_congestion(sock: Any, raw: int | bytes) -> None:
+    """TCP_CONGESTION (Linux tcp_set_congestion_control): the name up to the first NUL, at
+    most TCP_CA_NAME_MAX - 1 octets; ENOENT for a name no algorithm has. It applies to the
+    connection at once, keeping cwnd and ssthresh, and to connections a listening socket
+    accepts later."""
+    if isinstance(raw, int):
+        raw = struct.pack("i", raw)  # the C int's octets, read as a name
+    if not raw:
+        raise oserror(errno.EINVAL)
+    name = bytes(raw[:_cc.NAME_MAX - 1]).split(b"\0", 1)[0].decode("latin-1")
+    if name not in _cc.ALGORITHMS:
+        raise oserror(errno.ENOENT)
+    sock._opts.congestion = name
+    if sock._conn is not None:
+        sock._conn.set_congestion_control(name)
+    _retune_listeners(sock, congestion=name)
+
+
+# ---- getters: socket -> the option's octets
+def _get_error(sock: Any) -> bytes:
+    sock._sync()
+    code, sock._sk_err = sock._sk_err, 0
+    return _int(code)
+
+
+def _get_congestion(sock: Any) -> bytes:
+    # Linux copies the name NUL-padded to TCP_CA_NAME_MAX (16) octets; without a buflen,
+    # Python reads its first four octets as an int, as on a real socket.
+    if sock._conn is not None:
+        name = sock._conn.cc.name
+    else:
+        name = sock._opts.congestion if sock._opts.congestion is not None else sock._host.config.congestion
+    return name.encode("ascii").ljust(_cc.NAME_MAX, b"\0")
+
+
+def _keepalive_field(i: int) -> Callable[[Any], bytes]:
+    return lambda sock: _int(sock._opts.keepalive[i])
+
+
+@dataclass(frozen=True)
+class Option:
+    """One row of the table. ``kind``: "int" (a C int, or its four octets), "linger"
+    (``struct linger``, or a tuple as a synack convenience), "name" (octets, e.g.
+    ``b"cubic"``). ``set`` is None for a read-only option."""
+
+    name: str
+    get: Callable[[Any], bytes]
+    set: Callable[[Any, Any], None] | None = None
+    kind: str = "int"
+
+
+OPTIONS: dict[tuple[int, int], Option] = {
+    (SOL_SOCKET, SO_LINGER): Option("SO_LINGER", lambda s: struct.pack("ii", *s._opts.linger), _set_linger,
+                                    "linger"),
+    (SOL_SOCKET, SO_REUSEADDR): Option("SO_REUSEADDR", lambda s: _int(s._opts.reuseaddr), _set_reuseaddr),
+    (SOL_SOCKET, SO_ERROR): Option("SO_ERROR", _get_error),
+    (SOL_SOCKET, SO_TYPE): Option("SO_TYPE", lambda s: _int(SOCK_STREAM)),
+    (SOL_SOCKET, SO_ACCEPTCONN): Option("SO_ACCEPTCONN", lambda s: _int(1 if s._listeners else 0)),
+    (SOL_SOCKET, SO_KEEPALIVE): Option("SO_KEEPALIVE", _keepalive_field(0), _set_keepalive(SO_KEEPALIVE)),
+    (SOL_SOCKET, SO_OOBINLINE): Option("SO_OOBINLINE", lambda s: _int(s._opts.oobinline), _set_oobinline),
+    (IPPROTO_TCP, TCP_NODELAY): Option("TCP_NODELAY", lambda s: _int(s._opts.nodelay), _set_nodelay),
+    (IPPROTO_TCP, TCP_KEEPIDLE): Option("TCP_KEEPIDLE", _keepalive_field(1), _set_keepalive(TCP_KEEPIDLE)),
+    (IPPROTO_TCP, TCP_KEEPINTVL): Option("TCP_KEEPINTVL", _keepalive_field(2), _set_keepalive(TCP_KEEPINTVL)),
+    (IPPROTO_TCP, TCP_KEEPCNT): Option("TCP_KEEPCNT", _keepalive_field(3), _set_keepalive(TCP_KEEPCNT)),
+    (IPPROTO_TCP, TCP_FASTOPEN): Option("TCP_FASTOPEN", lambda s: _int(s._opts.fastopen), _set_fastopen),
+    (IPPROTO_TCP, TCP_CONGESTION): Option("TCP_CONGESTION", _get_congestion, _set_congestion, "name"),
+}
+
+
+def _buffer(value: Any) -> bytes:
+    try:
+        return memoryview(value).cast("B").tobytes()
+    except TypeError:
+        raise TypeError(f"a bytes-like object is required, not '{type(value).__name__}'") from None
+
+
+def setsockopt(sock: Any, level: Any, optname: Any, value: Any, optlen: Any = None) -> None:
+    """``socket.setsockopt`` with CPython's argument checks and Linux's errors."""
+    level = operator.index(level)
+    optname = operator.index(optname)
+    if optlen is not None:
+        if value is not None:
+            raise TypeError("setsockopt() takes 3 or 4 arguments with a None value for 4")
+        raise oserror(errno.EINVAL)
+    opt = OPTIONS.get((level, optname))
+    raw: Any
+    if isinstance(value, tuple) and opt is not None and opt.kind == "linger":
+        raw = tuple(operator.index(v) for v in value)
+    elif isinstance(value, int):
+        raw = value
+    else:
+        raw = _buffer(value)
+    sock._check_open()
+    if opt is not None and opt.kind == "linger":
+        if not isinstance(raw, tuple):
+            if isinstance(raw, int) or len(raw) < 8:
+                raise oserror(errno.EINVAL)
+            raw = struct.unpack("ii", raw[:8])
+    elif (opt is None or opt.kind == "int") and isinstance(raw, bytes):
+        if len(raw) < 4:
+            raise oserror(errno.EINVAL)
+        raw = struct.unpack("i", raw[:4])[0]
+    if opt is None or opt.set is None:
+        raise oserror(errno.ENOPROTOOPT)
+    opt.set(sock, raw)
+
+
+def getsockopt(sock: Any, level: Any, optname: Any, buflen: Any = None) -> Any:
+    """An int, or with ``buflen`` the option's octets (SO_LINGER: ``struct linger``)."""
+    level = operator.index(level)
+    optname = operator.index(optname)
+    if buflen is not None:
+        buflen = operator.index(buflen)
+        if not 0 < buflen <= 1024:
+            raise OSError("getsockopt buflen out of range")
+    sock._check_open()
+    opt = OPTIONS.get((level, optname))
+    if opt is None:
+        raise oserror(errno.ENOPROTOOPT)
+    raw = opt.get(sock)
+    if buflen is None:
+        return struct.unpack("i", raw[:4])[0]
+    return raw[:buflen]
