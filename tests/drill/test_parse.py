@@ -77,6 +77,7 @@ def test_struct_literals_arrays_or_and_errno_with_note():
     conn = evs[1].action
     assert (conn.errno, conn.note) == ("EINPROGRESS", "Operation now in progress")  # type: ignore[union-attr]
     pollfd = evs[2].action.args[0].items[0]  # type: ignore[union-attr]
+    assert isinstance(pollfd, m.Struct)
     assert pollfd.get("events") == m.Binary("|", m.Word("POLLIN"), m.Word("POLLOUT"))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .model import Script
 from .parse import DrillSyntaxError, parse_file, parse_text
-from .runner import Failure, Result, Runner, ScriptFailure, Settings
+from .runner import Failure, Result, Runner, ScriptFailure, Settings, Target
 
 __all__ = ["DrillSyntaxError", "Failure", "Result", "Runner", "Script", "Settings", "make_target", "parse_file",
            "parse_text", "run_file", "run_script"]
@@ -20,7 +20,7 @@ __all__ = ["DrillSyntaxError", "Failure", "Result", "Runner", "Script", "Setting
 TARGETS = ("sim", "kernel")
 
 
-def make_target(name: str, *, trace: bool = True):  # type: ignore[no-untyped-def]
+def make_target(name: str, *, trace: bool = True) -> Target:
     """A fresh target: ``sim`` (synack on a virtual clock) or ``kernel`` (this machine's
     Linux through a TUN device in a namespace of its own)."""
     if name == "sim":

@@ -196,8 +196,8 @@ class KernelTarget:
         ns = t * 1000
         a, b = (self.linux, self.peer) if from_linux else (self.peer, self.linux)
         with self.lock:
-            a.emit(SegmentSent(ns, a.host, None, hdr.src, hdr.dst, seg, False, None))  # type: ignore[call-arg]
-            b.emit(SegmentReceived(ns, b.host, None, hdr.src, hdr.dst, seg))  # type: ignore[call-arg]
+            a.emit(SegmentSent(ns, a.host, None, hdr.src, hdr.dst, seg, False, None))
+            b.emit(SegmentReceived(ns, b.host, None, hdr.src, hdr.dst, seg))
 
     def advance(self, t: int) -> None:
         while True:

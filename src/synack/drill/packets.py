@@ -220,7 +220,7 @@ def inbound_icmp(spec: m.IcmpPacket, flow: Flow) -> bytes:
 def _option_kind(o: object) -> str:
     t = type(o)
     return {Mss: "mss", WindowScale: "wscale", SackPermitted: "sackOK", Sack: "sack", Timestamps: "TS",
-            Nop: "nop", Eol: "eol", FastOpen: "FO"}.get(t) or (  # type: ignore[arg-type]
+            Nop: "nop", Eol: "eol", FastOpen: "FO"}.get(t) or (
         "FOEXP" if t is UnknownOption and o.data[:2] == FASTOPEN_EXP_MAGIC  # type: ignore[attr-defined]
         else f"unknown-{getattr(o, 'kind', '?')}")
 
@@ -231,18 +231,18 @@ def script_options(seg: TcpSegment, flow: Flow) -> tuple[m.OptionSpec, ...]:
     for o in seg.options:
         k = _option_kind(o)
         if k == "mss":
-            out.append(m.OptionSpec(k, o.value))  # type: ignore[attr-defined]
+            out.append(m.OptionSpec(k, o.value))
         elif k == "wscale":
-            out.append(m.OptionSpec(k, o.shift))  # type: ignore[attr-defined]
+            out.append(m.OptionSpec(k, o.shift))
         elif k == "sack":
             out.append(m.OptionSpec(k, blocks=tuple((flow.script_remote(int(a)), flow.script_remote(int(b)))
-                                                    for a, b in o.blocks)))  # type: ignore[attr-defined]
+                                                    for a, b in o.blocks)))
         elif k == "TS":
-            out.append(m.OptionSpec(k, val=o.tsval, ecr=o.tsecr))  # type: ignore[attr-defined]
+            out.append(m.OptionSpec(k, val=o.tsval, ecr=o.tsecr))
         elif k == "FO":
-            out.append(m.OptionSpec(k, cookie=o.cookie))  # type: ignore[attr-defined]
+            out.append(m.OptionSpec(k, cookie=o.cookie))
         elif k == "FOEXP":
-            out.append(m.OptionSpec(k, cookie=o.data[2:]))  # type: ignore[attr-defined]
+            out.append(m.OptionSpec(k, cookie=o.data[2:]))
         else:
             out.append(m.OptionSpec(k))
     return tuple(out)

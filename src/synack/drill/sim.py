@@ -16,6 +16,7 @@ runner checks against the line's time range.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from typing import Any
 
@@ -38,36 +39,37 @@ _POLLRDNORM, _POLLWRNORM, _POLLRDHUP = 0x40, 0x100, 0x2000
 
 
 class _Runtime:
-    """What :class:`synack.api.socket` needs of the network it runs on (``now``,
-    ``hosts``, ``flush``, ``run_until``...), over the one Host and the script's clock.
-    Its sockets are all non-blocking, so nothing here ever has to wait."""
+    """What synack's APIs need from whatever runs a Host (``synack.api.runtime.Runtime``),
+    over the one Host and the script's clock. Its sockets are all non-blocking, so nothing
+    here ever has to wait: a wait just reports whether the condition already holds."""
 
     realtime = False
 
     def __init__(self, target: SimTarget) -> None:
         self._t = target
         self.hosts = {target.host.name: target.host}
-        self.recorder = target.recorder
+        self.lock = contextlib.nullcontext()
+        self.hooks: list = []
 
     @property
     def now(self) -> int:
         return self._t.clock_ns
 
-    def flush(self) -> None:
+    def flush(self, host: Any, conn: Any = None) -> None:
+        if conn is not None:
+            host.call(conn, self._t.clock_ns)
         self._t.collect()
 
-    def run_until(self, cond: Any, timeout: int | None = None) -> bool:
+    def wait_until(self, cond: Any, deadline: int | None = None, *, what: Any = "",
+                   stall_limit: float | None = None) -> bool:
         self._t.collect()
         return bool(cond())
 
-    def next_time(self) -> int | None:
-        return None
+    def start(self, loop: Any) -> None:
+        raise RuntimeError("synack drill drives sockets only, not asyncio")
 
-    def step(self) -> bool:
-        return False
-
-    def run_for(self, duration: int) -> None:
-        self._t.collect()
+    async def wait(self) -> None:
+        raise RuntimeError("synack drill drives sockets only, not asyncio")
 
 
 class SimTarget:
@@ -93,6 +95,7 @@ class SimTarget:
                          config=config, **prof.host)
         self.recorder.names[st.remote_ip4] = "script"
         self.recorder.names[st.remote_ip6] = "script"
+        #: what synack.api finds on this target (``runtime_of(target)``)
         self.runtime = _Runtime(self)
 
     def close(self) -> None:
@@ -117,9 +120,9 @@ class SimTarget:
             hdr, seg = parse_packet(pkt, verify=False)
         except MalformedPacket:
             return
-        ev = (SegmentReceived(self.clock_ns, "script", None, hdr.src, hdr.dst, seg)  # type: ignore[call-arg]
+        ev = (SegmentReceived(self.clock_ns, "script", None, hdr.src, hdr.dst, seg)
               if received else
-              SegmentSent(self.clock_ns, "script", None, hdr.src, hdr.dst, seg, False, None))  # type: ignore[call-arg]
+              SegmentSent(self.clock_ns, "script", None, hdr.src, hdr.dst, seg, False, None))
         self.peer.emit(ev)
 
     def _next_wake(self) -> int | None:
@@ -205,7 +208,7 @@ class SimTarget:
 
     # ------------------------------------------------------------------ sockets
     def new_socket(self, family: int, nonblocking: bool) -> Any:
-        s = api.socket(self.runtime, self.host, family)
+        s = api.socket(self, self.host, family)
         s.settimeout(0.0)
         return s
 

@@ -230,7 +230,7 @@ def _accept(r: Runner, call: m.Syscall) -> CallGen:
     def run() -> CallGen:
         s = r.socket_of(fd)
         obj, _addr = yield from _wait_for(s, s.obj.accept)
-        r.target.adopt(obj)  # type: ignore[attr-defined]
+        r.target.adopt(obj)
         new = DrillSocket(obj, s.family)
         new.port = s.port
         r.add_socket(new)
