@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 
+from golden import check_golden
 from synack.drill.matrix import build, render, root, scan_python
 
 ROOT = root()
@@ -35,9 +36,9 @@ def test_citations_and_statuses_hold(matrix):
 
 
 def test_docs_conformance_md_is_current(matrix):
+    """Regenerate with ``python -m synack.drill.matrix --write`` (or ``make golden``)."""
     reqs, _ = matrix
-    current = (ROOT / "docs" / "conformance.md").read_text(encoding="utf-8")
-    assert current == render(reqs, ROOT), "docs/conformance.md is stale: run python -m synack.drill.matrix --write"
+    check_golden(ROOT / "docs" / "conformance.md", render(reqs, ROOT), "conformance matrix")
 
 
 def test_a_citation_is_attributed_to_the_function_around_it(tmp_path):
