@@ -20,7 +20,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 
 from ..trace.events import Recorder
 from ..wire.errors import MalformedPacket
@@ -236,6 +236,7 @@ class Runner:
         t0 = time.monotonic()
         failure: Failure | None = None
         status = "pass"
+        script_s = 0.0
         try:
             try:
                 self.target.setup(self)
@@ -258,20 +259,19 @@ class Runner:
             failure = Failure(where.line if where else 0, f.message, where.source if where else "", f.expected,
                               f.actual)
             status = "fail"
-            script_s = self.target.now() / 1e6 if hasattr(self.target, "now") else 0.0
         except _ScriptError as e:
             where = self.event
             failure = Failure(where.line if where else 0, str(e), where.source if where else "")
             status = "error"
-            script_s = 0.0
         rec = self.target.recorder
         return Result(self.script.path, self.target.name, self.profile, status, failure, self.skipped,
                       script_s, time.monotonic() - t0, list(rec.events), dict(rec.names), sorted(self.log))
 
     # ------------------------------------------------------------------ time
     def resolve(self, ev: m.Event) -> tuple[int, int | None]:
-        """The event's time (µs) and, for a range, its end; relative times anchor to now, or
-        to the previous inbound packet's time for consecutive inbound packets."""
+        """The event's time (µs) and, for a range, its end. A relative time counts from when
+        the previous event happened, or from the previous inbound packet's script time for
+        consecutive inbound packets (packetdrill's rule)."""
         ts = ev.time
         if ts.kind in (m.ABSOLUTE, m.ABSOLUTE_RANGE):
             return ts.start, ts.end
@@ -668,5 +668,3 @@ def _event_what(a: m.Action) -> str:
         return "code block"
     return "command"
 
-
-Waker = Callable[[], None]

@@ -303,8 +303,6 @@ def _recvmsg(r: Runner, call: m.Syscall) -> CallGen:
 
 
 def _send_common(r: Runner, fd: int, data: bytes, flags: int, to: m.Expr | None = None) -> CallGen:
-    st = r.settings
-
     def run() -> CallGen:
         s = r.socket_of(fd)
         if flags & MSG_FASTOPEN:
@@ -329,7 +327,6 @@ def _send_common(r: Runner, fd: int, data: bytes, flags: int, to: m.Expr | None 
                 return Outcome(sent)
             yield None
 
-    _ = st
     return run()
 
 
