@@ -263,6 +263,13 @@ class Runner:
             where = self.event
             failure = Failure(where.line if where else 0, str(e), where.source if where else "")
             status = "error"
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as e:  # the stack (or the target) broke on this line: say where, no traceback
+            where = self.event
+            failure = Failure(where.line if where else 0, f"{self.target.name} raised {type(e).__name__}: {e}",
+                              where.source if where else "")
+            status = "error"
         rec = self.target.recorder
         return Result(self.script.path, self.target.name, self.profile, status, failure, self.skipped,
                       script_s, time.monotonic() - t0, list(rec.events), dict(rec.names), sorted(self.log))
