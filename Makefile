@@ -8,7 +8,7 @@ PIP_INSTALL := $(PY) -m pip install --quiet -c constraints.txt
 
 # What `make check` lints and type-checks: the paths that are clean today. The rest of the
 # tree joins as its owners make it clean; then this becomes `src tests benchmarks`.
-CHECKED := src/synack/api src/synack/wire src/synack/__init__.py src/synack/__main__.py \
+CHECKED := src/synack/api src/synack/wire src/synack/trace src/synack/__init__.py src/synack/__main__.py \
            src/synack/timeunits.py tests/api tests/golden.py tests/test_golden_mechanism.py \
            tests/test_packaging.py src/synack/drill src/synack/cli/drill_cmd.py tests/drill
 # The fast tests `make check` runs (well under a minute): the socket facade, asyncio on the
@@ -55,7 +55,7 @@ golden: $(STAMP)
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/synflood.py
-	$(PY) -m pip install --quiet -e '.[cluster]' && $(PY) benchmarks/sweep.py
+	$(PIP_INSTALL) -e '.[cluster]' && $(PY) benchmarks/sweep.py
 	$(PY) benchmarks/adversarial.py
 	@if [ "$$(id -u)" = 0 ] && [ -e /dev/net/tun ]; then $(PY) benchmarks/kernel.py; else echo "kernel benchmark skipped: needs root and /dev/net/tun"; fi
 
