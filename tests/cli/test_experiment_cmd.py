@@ -29,7 +29,7 @@ def experiment(capsys, *argv: str) -> tuple[int, str, str]:
     try:
         rc = main(["experiment", *argv])
     except SystemExit as e:  # argparse's own errors
-        rc = e.code
+        rc = int(e.code or 0)
     out, err = capsys.readouterr()
     return rc, out, err
 
@@ -294,6 +294,7 @@ def test_ctrl_c_keeps_what_finished_and_resume_gives_the_uninterrupted_table(tmp
     whole, part = tmp_path / "whole.jsonl", tmp_path / "part.jsonl"
     sweep = [*SWEEP, "--workers", "2"]
     proc = _synack(*sweep, "--out", str(part), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
     header = proc.stderr.readline()
     assert header.startswith("synack experiment --sweep: 8 runs")
     first = proc.stderr.readline()                 # the first run finished: press Ctrl-C
@@ -319,6 +320,22 @@ def test_ctrl_c_keeps_what_finished_and_resume_gives_the_uninterrupted_table(tmp
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and again.stderr == f"all 8 runs are already in {part}\n"
     assert len(again.stdout.splitlines()) == 5          # the summary of the whole file
+
+
+def test_ctrl_c_on_a_dask_cluster_is_one_line_too(tmp_path):
+    pytest.importorskip("distributed", reason="the cluster extra (dask.distributed) is not installed")
+    out = tmp_path / "runs.jsonl"
+    proc = _synack(*SWEEP, "--seeds", "1..3", "--dask", "local", "--workers", "2", "--out", str(out),
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    assert proc.stderr.readline().startswith("synack experiment --sweep: 12 runs on a local Dask cluster")
+    assert proc.stderr.readline().startswith("[1/12] ")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "Error" not in err, err
+    assert err.splitlines()[-1].startswith("synack: interrupted: "), err
+    assert 1 <= len(rows_of(out)) < 12
 
 
 def test_a_terminal_shows_a_progress_bar(tmp_path):
