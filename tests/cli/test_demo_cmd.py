@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -234,3 +235,15 @@ def test_help_everywhere(capsys):
     for opt in ("--list", "--seed", "--loss", "--delay", "--drop", "--lang", "--format", "--pcap",
                 "--html", "--absolute", "--notation", "--no-color"):
         assert opt in out, opt
+
+
+def test_readme_shows_what_synack_demo_prints(capsys):
+    """README.md, "What you see": the story block is exactly what `synack demo` prints."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## What you see"):]
+    block = section[section.index("```text\n") + 8:section.index("```\n", section.index("```text\n") + 8)]
+    rc, out, _ = demo(capsys, "--width", "100", "--no-color")
+    assert rc == 0 and out == block
+    listed = section[section.index("```text\n", section.index("synack demo --list")) + 8:]
+    rc, out, _ = demo(capsys, "--list")
+    assert listed.startswith(out)

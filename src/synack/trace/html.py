@@ -123,7 +123,7 @@ def render_report(records: Sequence[dict], *, title: str = "synack", hosts: Sequ
     (``synack.tcp.state.TRANSITIONS``) lets a capture's states be inferred."""
     if lang not in UI:
         raise ValueError(f"lang: expected one of {', '.join(UI)}, got {lang!r}")
-    tl = Timeline(records, transitions)
+    tl = Timeline(records, transitions, calls_where_they_began=True)   # as the terminal ladder shows them
     order = _host_order(tl, hosts)
     return _Report(tl, title, order, explanation, list(notes or ()), lang).page()
 

@@ -173,7 +173,7 @@ JS = r"""
   var scroller = $("scroller"), sizer = $("sizer"), svg = $("ladder"), ov = $("overview");
   var details = $("details"), status = $("step-status"), zstatus = $("zoom-status"), playBtn = $("btn-play");
   var nh = D.hosts.length;
-  var HEAD = 44, TIME_W = 70, SIDE = 150, GAP = nh <= 2 ? 450 : Math.max(300, 450 - 50 * (nh - 2));
+  var HEAD = 44, TIME_W = 70, SIDE = 150, GAP = nh <= 2 ? 500 : Math.max(300, 480 - 60 * (nh - 2));
   var STRIP_W = 180, STRIP_GAP = 12;
   var xs = D.hosts.map(function (_, i) { return TIME_W + SIDE + i * GAP; });
   var right = TIME_W + 2 * SIDE + Math.max(0, nh - 1) * GAP;
@@ -573,6 +573,7 @@ JS = r"""
   if (scroller) {
     viewH = scroller.clientHeight || 600;
     zoom = Math.min(1, Math.max(0.01, 4 * viewH / D.height));
+    sizer.style.height = (D.height * zoom + HEAD) + "px";   // before any scrolling to a step
   }
   buildOverview();
   var q = null;

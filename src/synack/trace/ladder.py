@@ -11,8 +11,8 @@ Layout (two hosts)::
        ms       client                                                        server
                 CLOSED │                                                    │ CLOSED
     0.000       CLOSED │                                           listen() │ LISTEN
-    0.000     SYN-SENT │── [S] seq 0, win 65535, [mss 1460, sackOK, TS] ── ⋯│ LISTEN
-   10.000     SYN-SENT │⋯ ─ [S] seq 0, win 65535, [mss 1460, sackOK, TS] ──▶│ SYN-RECEIVED
+    0.000     SYN-SENT │── [S] seq 0, win 65535, [mss 1460,sackOK,TS] ── ⋯│ LISTEN
+   10.000     SYN-SENT │⋯ ─ [S] seq 0, win 65535, [mss 1460,sackOK,TS] ──▶│ SYN-RECEIVED
 
 - ``ms``: the time of the row in milliseconds since the first record. Idle gaps longer
   than ``fold_gap`` seconds are folded into one ``⋮ 59.99 s pass`` row.

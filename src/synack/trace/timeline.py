@@ -322,7 +322,7 @@ class Timeline:
 
     def label(self, i: int, absolute: bool = False, syn_options: bool = True) -> str:
         """Segment record ``i`` in tcpdump's words: ``[S.] seq 0, ack 1, win 65535,
-        [mss 1460, sackOK, TS, wscale 7]``, ``[.] seq 1, ack 2897, win 62639, [sack 2
+        [mss 1460,sackOK,TS,wscale 7]``, ``[.] seq 1, ack 2897, win 62639, [sack 2
         {4345:5793}{7241:8689}]``, ``[P.] seq 1:33, ack 1, win 65535, len 32``.
 
         Options: every one but padding, in wire order; SACK blocks relative like the
@@ -341,7 +341,7 @@ class Timeline:
             parts.append(f"urg {r.get('urg', 0)}")
         opts = self.option_words(i, absolute)
         if opts and ("S" in flags and syn_options or "S" not in flags):
-            parts.append("[" + ", ".join(opts) + "]")
+            parts.append("[" + ",".join(opts) + "]")   # tcpdump's own separator
         if n:
             parts.append(f"len {n}")
         return ", ".join(parts)
