@@ -19,7 +19,7 @@ from synack.apps.http import HttpError, body_bytes, get, serve
 from synack.apps.progress import Transfer, wanted
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
-from test_net_cmd import CLI, free_udp_ports, start_listen  # noqa: E402
+from test_net_cmd import CLI, free_udp_ports, start_listen  # type: ignore[import-not-found]  # noqa: E402
 
 
 def _with_server(client):
