@@ -8,14 +8,14 @@ PIP_INSTALL := $(PY) -m pip install --quiet -c constraints.txt
 
 # What `make check` lints and type-checks: the paths that are clean today. The rest of the
 # tree joins as its owners make it clean; then this becomes `src tests benchmarks`.
-CHECKED := src/synack/api src/synack/wire src/synack/__init__.py src/synack/__main__.py \
+CHECKED := src/synack/api src/synack/wire src/synack/trace src/synack/__init__.py src/synack/__main__.py \
            src/synack/timeunits.py tests/api tests/golden.py tests/test_golden_mechanism.py \
-           tests/test_packaging.py
+           tests/test_packaging.py src/synack/drill src/synack/cli/drill_cmd.py tests/drill
 # The fast tests `make check` runs (well under a minute): the socket facade, asyncio on the
 # simulator, transports, the architecture's rules, the RFC figures and the golden mechanism.
 FAST_TESTS := tests/api tests/test_layering.py tests/test_rfc_figures.py tests/test_golden_mechanism.py
 # The golden tests (tests/golden.py): rewritten only by `make golden`.
-GOLDEN_TESTS := tests/scenarios/test_golden_ladders.py tests/trace/test_ladder.py
+GOLDEN_TESTS := tests/scenarios/test_golden_ladders.py tests/trace/test_ladder.py tests/drill/test_conformance.py
 
 .PHONY: demo test check golden bench venv clean apt
 
@@ -50,12 +50,12 @@ check: $(STAMP)
 golden: $(STAMP)
 	-SYNACK_REGEN_GOLDEN=make-golden $(PY) -m pytest -q --tb=no --no-header -rN $(GOLDEN_TESTS)
 	$(PY) -m pytest -q $(GOLDEN_TESTS)
-	@git --no-pager diff --stat -- tests/scenarios/golden tests/trace/golden
+	@git --no-pager diff --stat -- tests/scenarios/golden tests/trace/golden docs/conformance.md
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/synflood.py
-	$(PY) -m pip install --quiet -e '.[cluster]' && $(PY) benchmarks/sweep.py
+	$(PIP_INSTALL) -e '.[cluster]' && $(PY) benchmarks/sweep.py
 	$(PY) benchmarks/adversarial.py
 	@if [ "$$(id -u)" = 0 ] && [ -e /dev/net/tun ]; then $(PY) benchmarks/kernel.py; else echo "kernel benchmark skipped: needs root and /dev/net/tun"; fi
 

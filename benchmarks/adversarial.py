@@ -42,7 +42,7 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
+import textwrap
 import time
 from collections import deque
 from collections.abc import Callable
@@ -324,6 +324,7 @@ class GarbageSack(Conn):
     def packet(self, i: int) -> bytes:
         u = self.una
         choice = i % 4
+        blocks: tuple[Seq, ...]
         if choice == 0:
             blocks = (Seq(u + 100_000), Seq(u + 100_100))
         elif choice == 1:
@@ -615,31 +616,46 @@ def run_tun(cls: type[Attack], n: int) -> dict:
         arena.close()
 
 
+#: The bystander on the kernel's side: its own process (no GIL shared with the attacker).
+#: It echoes once, says "ready", then echoes every EVERY until a line arrives on stdin,
+#: and prints the round trips as JSON.
+BYSTANDER = textwrap.dedent("""
+    import json, select, socket, sys, time
+    addr, port, size, every = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    s = socket.create_connection((addr, port), timeout=30)
+    def echo():
+        t = time.monotonic(); s.sendall(bytes(size)); got = 0
+        while got < size:
+            b = s.recv(size - got)
+            if not b:
+                raise ConnectionError("closed")
+            got += len(b)
+        return time.monotonic() - t
+    echo()
+    print("ready", flush=True)
+    rtts = []
+    while True:
+        try:
+            rtts.append(echo())
+        except OSError:
+            rtts.append(float("inf"))
+            break
+        if select.select([sys.stdin], [], [], every)[0]:
+            break
+    print(json.dumps(rtts), flush=True)
+""")
+
+
 def _run_tun(arena: TunArena, cls: type[Attack], n: int) -> dict:
     attack = cls(arena.SERVER, arena.ATTACKER, n)
-    bys = arena.in_netns(arena.ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-    bys.settimeout(30)
-    bys.connect((arena.SERVER, PORT))
-    bys.sendall(bytes(ECHO))
-    _recv_exactly(bys, ECHO)
-    rtts: list[float] = []
-    stop = threading.Event()
-
-    def bystander() -> None:
-        try:
-            while not stop.is_set():
-                t0 = time.monotonic()
-                bys.sendall(bytes(ECHO))
-                _recv_exactly(bys, ECHO)
-                rtts.append(time.monotonic() - t0)
-                stop.wait(EVERY / 1e9)
-        except OSError as e:
-            rtts.append(float("inf"))
-            print(f"  bystander failed: {e}", file=sys.stderr)
-
+    bys = subprocess.Popen(["ip", "netns", "exec", arena.ns, sys.executable, "-c", BYSTANDER, arena.SERVER,
+                            str(PORT), str(ECHO), str(EVERY / 1e9)],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert bys.stdout is not None and bys.stdin is not None
+    if bys.stdout.readline().strip() != "ready":
+        bys.kill()
+        raise RuntimeError("the bystander could not connect to synack")
     cpu0, mem0 = arena.cpu_s(), arena.mem_kib("VmHWM")
-    th = threading.Thread(target=bystander, daemon=True)
-    th.start()
     clock0 = time.monotonic_ns()
 
     def now() -> int:
@@ -647,6 +663,7 @@ def _run_tun(arena: TunArena, cls: type[Attack], n: int) -> dict:
 
     send = arena.tx.sendto
     dst = (arena.SERVER, 0)
+    me = pack_address(arena.ATTACKER)
     for p in attack.start(now()):
         send(p, dst)
     least = now() + flood_length(cls, n)          # a reactive attack runs this long, like a flood
@@ -655,7 +672,7 @@ def _run_tun(arena: TunArena, cls: type[Attack], n: int) -> dict:
         try:
             while True:
                 data, addr = arena.rx.recvfrom(65535)
-                if addr[2] != 4 and data[16:20] == pack_address(arena.ATTACKER):
+                if addr[2] != 4 and data[16:20] == me:
                     for p in attack.receive(data, now()):
                         send(p, dst)
         except (TimeoutError, BlockingIOError):
@@ -664,21 +681,10 @@ def _run_tun(arena: TunArena, cls: type[Attack], n: int) -> dict:
             with contextlib.suppress(OSError):  # the device queue is full: lost, as on a real link
                 send(p, dst)
     time.sleep(AFTER / 1e9)
-    stop.set()
-    th.join(35)
-    bys.close()
+    out, _ = bys.communicate("stop\n", timeout=60)
+    rtts = json.loads(out.strip().splitlines()[-1])
     return {"rtts_s": rtts, "cpu_s": arena.cpu_s() - cpu0, "memory_kib": arena.mem_kib("VmHWM") - mem0,
             "attack_packets": attack.sent}
-
-
-def _recv_exactly(sock: socket.socket, n: int) -> bytes:
-    buf = b""
-    while len(buf) < n:
-        b = sock.recv(n - len(buf))
-        if not b:
-            raise ConnectionError("the echo server closed the connection")
-        buf += b
-    return buf
 
 
 # ================================================================== report
@@ -705,6 +711,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--home", choices=("sim", "tun", "both"), default="both",
                     help="where synack runs (tun needs root; default both)")
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so every namespace is deleted
     names = [c.name for c, _ in ATTACKS]
     only = [x for x in args.only.split(",") if x]
     for x in only:

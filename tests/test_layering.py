@@ -20,7 +20,8 @@ ALLOWED = {
     "api": {"wire", "tcp", "stack", "link", "api", "trace"},
     "trace": {"wire", "tcp", "trace"},
     "scenarios": {"wire", "tcp", "stack", "link", "api", "trace", "scenarios"},
-    "cli": {"wire", "tcp", "stack", "link", "api", "trace", "scenarios", "cli", "examples", "apps"},
+    "cli": {"wire", "tcp", "stack", "link", "api", "trace", "scenarios", "cli", "examples", "apps", "drill"},
+    "drill": {"wire", "tcp", "stack", "link", "api", "trace", "drill"},  # the script interpreter
     "apps": {"api", "apps"},  # servers for `synack listen --app`, on the streams API
 }
 #: modules every layer may use (no internal dependencies)

@@ -368,3 +368,52 @@ def test_a_reset_surfaces_as_it_does_with_asyncio_on_linux():
     kernel = asyncio.run(asyncio.wait_for(real(), 10))
     assert simloop.run(sim(), net) == kernel
     assert kernel[0][1] is ConnectionResetError
+
+
+def test_a_reset_after_the_peers_fin_surfaces_on_the_next_write_as_on_linux():
+    async def scenario(open_connection):
+        reader, writer = await open_connection()
+        out: list = [await reader.read()]          # the data, then the peer's FIN
+        await asyncio.sleep(0.2)                   # meanwhile the peer resets
+        out.append(writer.transport.is_closing())
+        writer.write(b"late")
+        try:
+            await writer.drain()
+            out.append("drained")
+        except OSError as e:
+            out.append((type(e), e.errno))
+        writer.write(b"dropped")                   # after the loss: dropped, no error
+        out.append(writer.transport.is_closing())
+        return out
+
+    async def real():
+        async def fin_then_reset(reader, writer):
+            writer.write(b"bye")
+            writer.write_eof()
+            await asyncio.sleep(0.05)
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            writer.transport.abort()
+
+        server = await asyncio.start_server(fin_then_reset, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            return await scenario(lambda: asyncio.open_connection("127.0.0.1", port))
+
+    net, cs, ss = setup()
+
+    async def sim():
+        from synack.api import streams
+
+        async def fin_then_reset(reader, writer):
+            writer.write(b"bye")
+            writer.write_eof()
+            await asyncio.sleep(0.05)
+            writer.abort()
+
+        await streams.start_server(fin_then_reset, None, 80, stack=streams.Stack(ss.host, net))
+        return await scenario(lambda: transports.open_connection("10.0.0.2", 80, stack=cs))
+
+    kernel = asyncio.run(asyncio.wait_for(real(), 10))
+    assert simloop.run(sim(), net) == kernel
+    assert kernel[0] == b"bye" and issubclass(kernel[2][0], ConnectionError)

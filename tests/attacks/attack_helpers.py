@@ -1,6 +1,7 @@
 """The arena of the attack suite: a network namespace made for one test module, with
-``synack listen 7 --app echo`` on a TUN device inside it, and three things on the kernel's
-side of that device:
+synack's echo server (``echo_server.py``: what ``synack listen 7 --app echo`` serves, on a
+TUN device without offloads, so the device shows wire-sized segments) inside it, and three
+things on the kernel's side of that device:
 
 * an **attacker**: packets crafted with scapy and sent through a raw socket (IP_HDRINCL)
   from addresses the kernel does not own (10.99.0.3 by default), so the kernel routes them
@@ -44,6 +45,7 @@ ATTACKER = "10.99.0.3"  # on the device's prefix, owned by nobody
 PORT = 7
 ETH_P_ALL = 3
 PACKET_OUTGOING = 4  # sll_pkttype of what the kernel writes towards synack
+ECHO_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "echo_server.py")
 
 
 def arena_missing() -> str | None:
@@ -203,13 +205,12 @@ class Arena:
     def _start(self) -> None:
         subprocess.run(["ip", "-n", self.ns, "link", "set", "lo", "up"], check=True, capture_output=True)
         self._stderr = open(self.stderr_path, "w+")  # noqa: SIM115 - read when the module ends
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "synack.cli", "listen", str(PORT), "--app", "echo", "--netns", self.ns,
-             "--tun", self.dev, "--quiet"], stdout=subprocess.DEVNULL, stderr=self._stderr)
+        self.proc = subprocess.Popen([sys.executable, ECHO_SERVER, self.ns, self.dev],
+                                     stdout=subprocess.DEVNULL, stderr=self._stderr)
         end = time.monotonic() + 20
         while "listening on" not in self.stderr():
             if self.proc.poll() is not None or time.monotonic() > end:
-                raise RuntimeError(f"synack listen did not start: {self.stderr().strip()}")
+                raise RuntimeError(f"synack's echo server did not start: {self.stderr().strip()}")
             time.sleep(0.05)
         self.tcpdump = subprocess.Popen(
             ["ip", "netns", "exec", self.ns, "tcpdump", "-i", self.dev, "-U", "-n", "-s", "200", "-w", self.pcap],

@@ -1,4 +1,4 @@
-"""Fixtures of the attack suite: one arena (namespace, TUN device, ``synack listen``,
+"""Fixtures of the attack suite: one arena (namespace, TUN device, synack's echo server,
 capture, sniffer) per test module, and a fresh bystander connection per test that must
 echo before the attack and after it."""
 

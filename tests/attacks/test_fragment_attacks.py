@@ -1,4 +1,4 @@
-"""IP fragments against ``synack listen 7 --app echo`` on a TUN device, cut by scapy (an
+"""IP fragments against synack's echo server (``echo_server.py``) on a TUN device, cut by scapy (an
 independent implementation of RFC 791 §3.2): a segment in pieces, in any order, is put
 back together and echoed; overlapping pieces that rewrite data (RFC 1858 §4, RFC 5722)
 discard the datagram; a first piece too small for the TCP header (RFC 1858 §3.2) and a

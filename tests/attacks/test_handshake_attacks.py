@@ -1,4 +1,4 @@
-"""Attacks on the handshake, against ``synack listen 7 --app echo`` on a TUN device: tiny
+"""Attacks on the handshake, against synack's echo server (``echo_server.py``) on a TUN device: tiny
 MSS values, SYNs from sources no SYN may come from (and LAND), malformed options, and a
 SYN flood while a legitimate client connects. Each test checks what synack put on the
 wire and that a bystander connection kept working."""

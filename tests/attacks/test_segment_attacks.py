@@ -1,4 +1,4 @@
-"""Attacks on an established connection, against ``synack listen 7 --app echo`` on a TUN
+"""Attacks on an established connection, against synack's echo server (``echo_server.py``) on a TUN
 device: blind resets and SYNs (RFC 5961), old data, impossible ACKs, overlapping data,
 bad checksums, closed and tiny windows, out-of-order and duplicate-ACK floods, garbage
 SACK blocks. The attacker owns its connection (it did the handshake from a raw socket);

@@ -29,7 +29,7 @@ def experiment(capsys, *argv: str) -> tuple[int, str, str]:
     try:
         rc = main(["experiment", *argv])
     except SystemExit as e:  # argparse's own errors
-        rc = e.code
+        rc = int(e.code or 0)
     out, err = capsys.readouterr()
     return rc, out, err
 
@@ -294,6 +294,7 @@ def test_ctrl_c_keeps_what_finished_and_resume_gives_the_uninterrupted_table(tmp
     whole, part = tmp_path / "whole.jsonl", tmp_path / "part.jsonl"
     sweep = [*SWEEP, "--workers", "2"]
     proc = _synack(*sweep, "--out", str(part), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
     header = proc.stderr.readline()
     assert header.startswith("synack experiment --sweep: 8 runs")
     first = proc.stderr.readline()                 # the first run finished: press Ctrl-C

@@ -98,6 +98,10 @@ def test_without_root_one_line_points_to_demo():
     (["get", "ftp://10.99.0.2/x"], "URL: only http:// is supported"),
     (["get", "http://example.com/"], "URL: the host must be an IP address (no DNS here)"),
     (["connect", "10.99.0.2", "7", "--mtu", "100"], "--mtu must be between 576 and 65535, not 100"),
+    (["listen", "7", "--backlog", "0"], "--backlog must be at least 1, not 0"),
+    (["connect", "10.99.0.2", "7", "--offload", "maybe"], "--offload: 'maybe' is not on or off"),
+    (["get", "http://10.99.0.2/", "--pcap", "/nonexistent/dir/run.pcapng"],
+     "--pcap: cannot write /nonexistent/dir/run.pcapng: No such file or directory"),
 ])
 def test_bad_arguments_are_one_line_naming_the_argument(capsys, argv, message):
     rc = main(argv)

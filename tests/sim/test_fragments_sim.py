@@ -10,6 +10,7 @@ import hashlib
 import pytest
 from simhelp import V4, V6, open_connection, transfer, two_hosts
 
+from synack.stack.host import Host
 from synack.timeunits import ms
 from synack.trace.events import SegmentDropped, SegmentReceived
 from synack.wire.ip import fragment_packet, parse_ip
@@ -40,6 +41,7 @@ def fragment_on_the_way(net, mtu: int, *, reverse: bool, only: int | None = None
 @pytest.mark.parametrize("reverse", [False, True], ids=["in-order", "reversed"])
 def test_a_fragmenting_path_delivers_every_byte(addrs, reverse):
     net, client, server = two_hosts(seed=3, addrs=addrs)
+    assert isinstance(server, Host)
     c, s = open_connection(net, client, server)
     done = fragment_on_the_way(net, 576 if addrs is V4 else 1280 - 200, reverse=reverse)
     data = bytes(range(256)) * 400  # 100 KB
@@ -54,8 +56,9 @@ def test_a_fragmenting_path_delivers_every_byte(addrs, reverse):
 
 def test_overlapping_pieces_lose_the_segment_and_tcp_sends_it_again():
     net, client, server = two_hosts(seed=4)
+    assert isinstance(server, Host)
     c, s = open_connection(net, client, server)
-    seen = []
+    seen: list[bytes] = []
 
     def forge(pkt) -> bool:
         """The first data segment arrives as two pieces whose data overlaps by 8 octets and

@@ -17,8 +17,8 @@ from synack.timeunits import ms, sec
 from synack.trace.events import IcmpEvent, Recorder, SegmentDropped, Tracer
 from synack.wire.icmp import TIME_EXCEEDED, V6_TIME_EXCEEDED, parse_icmp_packet
 from synack.wire.ip import emit_packet, fragment_packet, parse_ip, parse_packet
-from synack.wire.ipv4 import emit_ipv4
-from synack.wire.ipv6 import emit_ipv6
+from synack.wire.ipv4 import IPv4Header, emit_ipv4
+from synack.wire.ipv6 import IPv6Header, emit_ipv6
 from synack.wire.seq import Seq
 from synack.wire.tcp import ACK, PSH, SYN, TcpSegment, emit_tcp
 
@@ -120,6 +120,7 @@ def test_ipv6_overlap_discards_the_datagram():
     whole = datagram_v6(2000)
     frags = fragment_packet(whole, 600, ident=99)
     hdr, piece = parse_ip(frags[1])
+    assert isinstance(hdr, IPv6Header)
     shifted = emit_ipv6(A6, B6, 6, piece[:64], ext_headers=hdr.ext_headers[:-1] + (
         (44, (hdr.frag_offset + 8 | 1).to_bytes(2, "big") + (99).to_bytes(4, "big")),))
     r, rec = reassembler()
@@ -238,6 +239,23 @@ def test_too_many_pieces_discard_the_datagram():
     assert drops(rec).count("frag-discarded") == len(frags) - MAX_FRAGMENTS - 1
 
 
+def test_a_first_piece_with_long_options_cannot_push_the_datagram_past_65535():
+    r, rec = reassembler()
+    opts = bytes([1] * 40)  # 40 octets of NOPs: a 60-octet header on the first piece only
+    first = emit_ipv4(A4, B4, 17, bytes(65464), ident=5, df=False, mf=True, options=opts)
+    last = emit_ipv4(A4, B4, 17, bytes(40), ident=5, df=False, frag_offset=65464)
+    assert feed(r, [first, last]) == []
+    assert drops(rec) == ["frag-too-big"] and r.memory == 0
+
+
+def test_no_time_exceeded_goes_to_a_broadcast_source():
+    host = Host("server", [B4], seed=1)
+    frag = emit_ipv4("255.255.255.255", B4, 17, bytes(64), ident=1, df=False, mf=True)
+    host.deliver(frag, 0)
+    host.on_timeout(sec(30))
+    assert host.take_packets() == []
+
+
 def test_a_datagram_beyond_65535_octets_is_refused():
     r, rec = reassembler()
     ping_of_death = emit_ipv4(A4, B4, 1, bytes(16), ident=3, df=False, frag_offset=65528)
@@ -297,7 +315,8 @@ def test_ce_on_one_piece_marks_the_datagram_ce():
     frags = fragment_packet(whole, 600)
     r, _ = reassembler()
     [back] = feed(r, with_ecn(frags, [2, 3, 2]))
-    assert parse_ip(back)[0].tos & 3 == 3
+    hdr = parse_ip(back)[0]
+    assert isinstance(hdr, IPv4Header) and hdr.tos & 3 == 3
 
 
 def test_not_ect_mixed_with_ect_is_dropped():

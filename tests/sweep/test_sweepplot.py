@@ -64,6 +64,18 @@ def test_cubic_share_is_cubics_goodput_over_the_total(rows):
         assert share(r) == pytest.approx(100 * cubic / r["goodput_bps"])
 
 
+def test_lines_come_from_the_grid_that_varies_the_axis(rows):
+    # the study's other grids have one queue size each: only the queue grid makes lines
+    fig = sweepplot.utilisation_queue(sweepplot._ok(rows))
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert labels == ["reno"]
+    assert "queue" not in fig.axes[0].get_title()
+    # CUBIC against Reno: one line over the path's BDP, the queue named in BDPs
+    fig = sweepplot.cubic_reno(sweepplot._ok(rows))
+    assert sorted(fig.axes[0].get_legend_handles_labels()[1]) == ["cubic+reno", "fair share (1 of 2 flows CUBIC)"]
+    assert "queue 100 packets" in fig.axes[0].get_title()
+
+
 def test_draw_all_writes_four_files_beside_the_results(rows, tmp_path):
     written, skipped = sweepplot.draw_all(rows, str(tmp_path / "study.jsonl"))
     assert [p.rsplit("/", 1)[1] for p in written] == [f"study-{n}.png" for n in sweepplot.FIGURES]

@@ -77,7 +77,8 @@ def test_ipv4_options_are_kept():
 
 
 @given(V4, V4, st.integers(0, 255), st.binary(max_size=300), st.integers(0, 255), st.integers(0, 255),
-       st.integers(0, 0xFFFF), st.booleans(), st.integers(0, 10).flatmap(lambda n: st.binary(min_size=4 * n, max_size=4 * n)))
+       st.integers(0, 0xFFFF), st.booleans(),
+       st.integers(0, 10).flatmap(lambda n: st.binary(min_size=4 * n, max_size=4 * n)))
 def test_ipv4_round_trip(src, dst, proto, payload, ttl, tos, ident, df, options):
     packet = emit_ipv4(src, dst, proto, payload, ttl=ttl, tos=tos, ident=ident, df=df, options=options)
     assert ref_checksum(packet[:20 + len(options)]) == 0
@@ -315,6 +316,7 @@ def test_ipv6_atomic_fragment_is_read_as_the_whole_datagram():
     """RFC 6946 §4: offset 0 and M clear is a whole datagram; read on past the header."""
     atomic = raw_v6(SYN6, nh=44, exts=ext(6, b"\x00\x00" + (7).to_bytes(4, "big")))
     hdr, seg = parse_packet(atomic)
+    assert isinstance(hdr, IPv6Header)
     assert not hdr.is_fragment and hdr.proto == 6 and hdr.next_header == 44
     assert seg.flags == syn().flags
 
@@ -374,6 +376,7 @@ def test_fragment_packet_keeps_the_unfragmentable_ipv6_part_in_every_fragment():
     frags = fragment_packet(packet, 200, ident=9)
     for f in frags:
         hdr, _ = parse_ip(f)
+        assert isinstance(hdr, IPv6Header)
         assert [t for t, _ in hdr.ext_headers] == [0, 44]  # Hop-by-Hop repeated; Dest Opts fragmented
         assert hdr.proto == 60
     assert _join(frags)[1] == bytes((6, 1)) + bytes(14) + body

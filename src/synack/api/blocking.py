@@ -55,6 +55,7 @@ from .constants import (
     SOCK_STREAM, SOMAXCONN, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
 )
 from .errors import errno_for, oserror, timed_out, would_block
+from .fastopen import fastopen_connect
 from .oob import UrgentState
 from .ports import registry
 from .runtime import STALL_LIMIT, Runtime, runtime_of
@@ -548,33 +549,9 @@ class socket:  # noqa: N801 - named after the class it imitates
         addr, port = addresses.parse(self._rt, self._family, address, "sendto")
         self._check_open()
         if flags & MSG_FASTOPEN and self._state == _UNCONNECTED and not self._listeners:
-            return self._fastopen_connect(view, addr, port, dontwait)
+            return fastopen_connect(self, view, addr, port, dontwait)
         every = self._timeout is None and not dontwait
         return self._send_loop(view, "sendto()", every, dontwait, bool(flags & MSG_OOB))
-
-    def _fastopen_connect(self, view: memoryview, addr: str, port: int, dontwait: bool) -> int:
-        nonblocking = dontwait or self._timeout == 0.0
-        host = self._host
-        cfg = self._tcp_config(host) or host.config
-        entry = host.fastopen_cache.get(addr)
-        if nonblocking:
-            # Only what fits in the SYN is taken now (Linux tcp_send_syn_data).
-            room = (entry.mss if entry is not None and entry.mss else 536) if entry and entry.cookie else 0
-            data = view[:room].tobytes()
-        else:
-            data = view[:cfg.snd_buf].tobytes()
-        saved, self._timeout = self._timeout, (0.0 if nonblocking else self._timeout)
-        try:
-            self._connect(addr, port, fastopen=data)
-        except BlockingIOError as e:
-            if e.errno == errno.EINPROGRESS and data and self._conn is not None and _fastopen.syn_data(self._conn):
-                return len(data)
-            raise
-        finally:
-            self._timeout = saved
-        if len(data) < len(view):
-            return len(data) + self._send_loop(view[len(data):], "sendto()", not nonblocking, nonblocking)
-        return len(data)
 
     # -------------------------------------------------------------- receive
     def _readable(self) -> bool:

@@ -44,12 +44,13 @@ from typing import Any
 from ..tcp.errors import TcpError
 from ..tcp.state import State
 from .aiostack import Stack
+from .constants import OPENING, SENDING
 from .errors import errno_for, oserror
 from .runtime import wait_for
 
 _LIMIT = 2 ** 16
-_OPENING = (State.SYN_SENT, State.SYN_RECEIVED)
-_SENDING = (State.ESTABLISHED, State.CLOSE_WAIT)
+_OPENING = OPENING
+_SENDING = SENDING
 
 
 # ------------------------------------------------------------------------ one connection

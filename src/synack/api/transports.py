@@ -17,7 +17,7 @@ buffered, then closes the connection, which resets it when received data was nev
 (RFC 9293 §3.6.1, as the kernel does); ``abort`` drops the buffer and closes at once. A
 refused connect raises ``ConnectionRefusedError(111, "Connect call failed (host, port)")``;
 a reset ends the protocol with ``connection_lost(ConnectionResetError(104, ...))``; an
-error after the peer's FIN surfaces on the next write, as ``BrokenPipeError``.
+error after the peer's FIN surfaces on the next write (``connection_lost(BrokenPipeError)``).
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ class Transport(asyncio.Transport):
         self._closing = False
         self._lost = False          # connection_lost is called (or scheduled)
         self._held: OSError | None = None  # an error after the peer's FIN, for the next write
+        self._ended = False         # the connection's end has been taken into account
         self._polling = False
         self._rt.hooks.append(self._on_batch)
         if server is not None:
@@ -94,7 +95,8 @@ class Transport(asyncio.Transport):
             return
         c = self._conn
         if (self._reading and (c.readable or (c.fin_received and not self._eof_received))) \
-                or (self._buffer and c.send_space > 0) or c.state in ENDED or (self._eof and not self._fin_queued):
+                or (self._buffer and c.send_space > 0) or (c.state in ENDED and not self._ended) \
+                or (self._eof and not self._fin_queued):
             self._polling = True
             self._loop.call_soon(self._poll)
 
@@ -115,13 +117,16 @@ class Transport(asyncio.Transport):
                 data = c.receive(c.readable, rt.now)
                 rt.flush(self._host, c)
             eof = self._reading and c.fin_received and not c.readable and not self._eof_received
-            error = c.error if c.state in ENDED else None
+            ended = c.state in ENDED and not c.readable
+            error = c.error if ended else None
         if data:
             self._protocol.data_received(data)  # type: ignore[attr-defined]
         if eof and not self._closing:
             self._eof_received = True
             if not self._protocol.eof_received():  # type: ignore[attr-defined]
                 self.close()
+        if ended and (self._eof_received or error is not None):
+            self._ended = True
         if error is not None and not self._lost:
             exc = oserror(errno_for(error, c.fin_received))
             if self._eof_received and not self._buffer:

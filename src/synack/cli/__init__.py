@@ -13,7 +13,8 @@ import sys
 from typing import Callable, Optional
 
 #: subcommand modules, in the order ``--help`` lists them
-MODULES = ["synack.cli.demo_cmd", "synack.cli.trace_cmd", "synack.cli.net_cmd", "synack.cli.experiment_cmd"]
+MODULES = ["synack.cli.demo_cmd", "synack.cli.trace_cmd", "synack.cli.net_cmd", "synack.cli.experiment_cmd",
+           "synack.cli.drill_cmd"]
 
 _REGISTRY: list[tuple[str, str, Callable]] = []
 

@@ -100,8 +100,8 @@ def parse_workers(text: str) -> int:
 # ------------------------------------------------------------------------------ the command
 @subcommand("experiment", "bulk flows through a simulated bottleneck: goodput, utilisation, fairness; sweeps")
 def configure(p: argparse.ArgumentParser):
-    one = p.add_argument_group("the path and the flows (with --sweep, each takes a list or a range: "
-                               "10mbit,100mbit  10ms..200ms:5  0.0001..0.1:4:log  1..10)")
+    one = p.add_argument_group("the path and the flows (with --sweep, lists and ranges: 10mbit,100mbit "
+                               "10ms..200ms:5 1..10)")
     one.add_argument("--bandwidth", metavar="RATE", help="bottleneck rate: 10mbit (default), 500kbit, 1gbit, 64000bps")
     one.add_argument("--rtt", metavar="TIME", help="round-trip propagation delay (default 50ms)")
     one.add_argument("--loss", metavar="P", help="random loss on the bottleneck: 0.01 or 1%% (default 0)")
@@ -408,8 +408,12 @@ def dry_run(spec: Any, workers: int) -> str:
     """The points, the seeds, what was left out, and an estimate of the work."""
     sw = _sweep()
     n = len(spec.points)
-    lines = [f"synack experiment --sweep: {n} point{'s' * (n != 1)} × {len(spec.seeds)} "
-             f"seed{'s' * (len(spec.seeds) != 1)} = {len(spec.runs)} runs", ""]
+    if len(spec.runs) == n * len(spec.seeds):
+        k = len(spec.seeds)
+        head = f"{n} point{'s' * (n != 1)} × {k} seed{'s' * (k != 1)} = {len(spec.runs)} runs"
+    else:  # grids with seeds of their own
+        head = f"{n} points, {len(spec.runs)} runs"
+    lines = [f"synack experiment --sweep: {head}", ""]
     width = len(str(n))
     for i, p in enumerate(spec.points, 1):
         lines.append(f"{i:>{width}}  {p.describe()}")

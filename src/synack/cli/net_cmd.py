@@ -8,22 +8,33 @@ With ``--udp LOCAL_PORT --peer HOST:PORT`` two synack processes exchange their I
 inside UDP datagrams, without root.
 
 Each connection's segments and state changes are printed live on stderr (``--quiet``
-turns that off).
+turns that off); ``--pcap``, ``--jsonl`` and ``--html`` save the run as ``synack demo``
+saves a scenario, with the peer drawn as a host of its own (``synack.link.capture``).
+
+The TUN device runs with virtio-net offloads (TSO/GSO both ways) unless ``--offload off``.
+SIGINT and SIGTERM end the run in front of the peer: open connections are reset, FINs in
+flight get a short grace period, one line says what was done, and the exit status is 130
+or 143.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import threading
 import urllib.parse
-from typing import Any, Optional
+from typing import Any
 
 from . import CliError, subcommand
 
 _ADDR_LISTEN = "10.99.0.2/24"
 _ADDR_UDP_CONNECT = "10.99.0.1/24"
+#: Linux's net.core.somaxconn: the largest listen backlog, and the default of --backlog
+SOMAXCONN = 4096
+#: the receive buffer of the command's connections: room for a window of TSO super-segments
+RCV_BUF = 1 << 20
 
 
 # ------------------------------------------------------------------------ live ladder
@@ -34,12 +45,16 @@ class LiveLadder(list):
     side's ISN, as tcpdump does.
     """
 
-    def __init__(self, out: Any = None) -> None:
+    def __init__(self, out: Any = None, keep: bool = False) -> None:
         super().__init__()
         self.out = out or sys.stderr
         self.isn: dict = {}
+        #: keep the events too (for --pcap, --jsonl, --html)
+        self.keep = keep
 
     def append(self, ev: Any) -> None:  # noqa: D401 - the Tracer calls events.append
+        if self.keep:
+            super().append(ev)
         line = self.line(ev)
         if line is not None:
             try:
@@ -59,7 +74,7 @@ class LiveLadder(list):
         ack = seg.ack if (ba is None or not seg.flags & ACK) else type(seg.ack)((int(seg.ack) - ba) & 0xFFFFFFFF)
         return seg._replace(seq=seq, ack=ack)
 
-    def line(self, ev: Any) -> Optional[str]:
+    def line(self, ev: Any) -> str | None:
         from ..wire.tcp import seg_summary
 
         kind = ev.event
@@ -91,13 +106,18 @@ class LiveLadder(list):
         return None
 
 
+def _capturing(args: Any) -> bool:
+    return bool(args.pcap or args.jsonl or args.html)
+
+
 def _recorder(args: Any) -> Any:
     from ..trace.events import Recorder
 
+    keep = _capturing(args)
     if args.quiet:
-        return Recorder(on=False)
+        return Recorder(on=keep)
     rec = Recorder(on=True)
-    rec.events = LiveLadder()
+    rec.events = LiveLadder(keep=keep)
     return rec
 
 
@@ -118,34 +138,114 @@ def _common(p: Any) -> None:
                    help="no TUN: carry IP packets in UDP datagrams from this local port (no root)")
     g.add_argument("--peer", metavar="HOST:PORT", default=None,
                    help="with --udp: the other synack's UDP address")
+    g.add_argument("--offload", metavar="on|off", default="on",
+                   help="TUN offloads: TSO/GSO super-segments and checksum offload both ways (default on); "
+                        "off: wire-sized packets only, as tcpdump on the device then shows them")
     g.add_argument("--quiet", "-q", action="store_true", help="do not print the live ladder on stderr")
+    c = p.add_argument_group("saving what happened (written when the command ends)")
+    c.add_argument("--pcap", metavar="FILE", help="save the run as a pcapng capture (wire-sized segments)")
+    c.add_argument("--jsonl", metavar="FILE", help="save the trace as JSON Lines")
+    c.add_argument("--html", metavar="FILE", help="save the trace as a self-contained HTML report")
 
 
 def _stack(args: Any, role: str) -> Any:
     from ..api.streams import Stack
+    from ..link import tun
+    from ..link.driver import real_host
+    from ..tcp.config import TcpConfig
 
-    rec = _recorder(args)
     if not 576 <= args.mtu <= 65535:
         raise CliError(f"--mtu must be between 576 and 65535, not {args.mtu}")
+    try:
+        offload = tun.check_offload(args.offload)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    _check_outputs(args)
+    rec = _recorder(args)
+    config = TcpConfig(rcv_buf=RCV_BUF)
+    # The SYN queue as Linux sizes it with SYN cookies on: as long as the accept queue
+    # (the listen backlog, capped by somaxconn).
+    host_options = {"recorder": rec, "config": config, "max_syn_backlog": SOMAXCONN}
     if args.udp is not None:
-        from ..link.udp import parse_peer
+        from ..link.udp import UdpLink, parse_peer
 
         if args.peer is None:
             raise CliError("--udp needs --peer HOST:PORT (the other synack's UDP address)")
         default = _ADDR_LISTEN if role == "listen" else _ADDR_UDP_CONNECT
         addr = args.addr or default
         _check_addr(addr)
-        return Stack.udp(addr, args.udp, parse_peer(args.peer), recorder=rec)
+        link: Any = UdpLink(args.udp, parse_peer(args.peer))
+        st = Stack(real_host(addr.split("/")[0], mtu=link.features.mtu, **host_options), link)
+        args.peer_name = "peer"
+        return st
     if args.peer is not None:
         raise CliError("--peer goes with --udp LOCAL_PORT")
-    from ..link import tun
-
     why = tun.missing()
     if why is not None:
         raise CliError(f"{why}; `synack demo` shows TCP on the simulator without root, "
                        f"and --udp LOCAL_PORT --peer HOST:PORT links two synack processes", 1)
-    return Stack.tun(args.addr or _ADDR_LISTEN, name=args.tun, peer_addr=args.peer_addr,
-                     netns=args.netns, mtu=args.mtu, recorder=rec)
+    link, own, peer = tun.TunLink.create(args.addr or _ADDR_LISTEN, name=args.tun, peer_addr=args.peer_addr,
+                                         netns=args.netns, mtu=args.mtu, offload=offload)
+    try:
+        st = Stack(real_host(own, mtu=args.mtu, **host_options), link)
+    except BaseException:
+        link.close()
+        raise
+    st.peer_addr = peer
+    args.peer_name = "kernel"
+    if _capturing(args):
+        link.merge_log = []
+    return st
+
+
+def _check_outputs(args: Any) -> None:
+    """Each file of --pcap, --jsonl and --html can be written (before anything runs)."""
+    for opt in ("pcap", "jsonl", "html"):
+        path = getattr(args, opt)
+        if not path:
+            continue
+        try:
+            with open(path, "ab"):
+                pass
+        except OSError as e:
+            raise CliError(f"--{opt}: cannot write {path}: {e.strerror or e}", 1) from None
+
+
+def _save(args: Any, stack: Any, title: str) -> None:
+    """Write the run's --pcap, --jsonl and --html files."""
+    if not _capturing(args):
+        return
+    from ..link.capture import run_events, wire_events
+
+    rec = stack.host.recorder
+    events = list(rec.events)
+    peer = getattr(args, "peer_name", "peer")
+    names = dict(rec.names)
+    for ev in events:  # every address synack heard from belongs to the peer's side
+        if ev.event == "recv":
+            names.setdefault(ev.src, peer)
+    view = run_events(events, peer)
+    saved = []
+    try:
+        if args.jsonl:
+            from ..trace.jsonl import write_jsonl
+
+            saved.append(f"{write_jsonl(view, args.jsonl, names=names)} records to {args.jsonl}")
+        if args.html:
+            from ..trace.html import write_html
+
+            write_html(view, args.html, title=title, hosts=[peer, stack.host.name], names=names)
+            saved.append(f"the report to {args.html}")
+        if args.pcap:
+            from ..trace.pcapng import write_pcapng
+
+            link = stack.link
+            wire = wire_events(events, peer, link.features.mtu, getattr(link, "merge_log", None))
+            saved.append(f"{write_pcapng(wire, args.pcap, names=names)} packets to {args.pcap}")
+    except OSError as e:
+        raise CliError(f"cannot save the run: {e.strerror or e}", 1) from None
+    if saved:
+        _say("saved " + ", ".join(saved))
 
 
 def _check_addr(addr: str) -> None:
@@ -162,7 +262,7 @@ def _where(stack: Any) -> str:
     name = getattr(link, "name", None)
     if name is not None:
         ns = f" in netns {link.netns}" if getattr(link, "netns", None) else ""
-        return f"tun {name}{ns}, kernel side {stack.peer_addr}"
+        return f"tun {name}{ns}, kernel side {stack.peer_addr}, {link.features.describe()}"
     local, peer = getattr(link, "local", None), getattr(link, "peer", None)
     if local and peer:
         return f"UDP {local[0]}:{local[1]} <-> {peer[0]}:{peer[1]}"
@@ -174,22 +274,43 @@ def _say(msg: str) -> None:
 
 
 def _run(coro_fn: Any, args: Any) -> int:
-    """Run the command's coroutine; SIGINT/SIGTERM end it cleanly (the device goes away)."""
+    """Run the command's coroutine. SIGINT or SIGTERM cancels it; the command then ends
+    its connections in front of the peer (:func:`_end`) and exits 128 + the signal."""
 
     async def main() -> int:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
+        args.stopped_by = None
+
+        def stop(sig: int) -> None:
+            if args.stopped_by is None:  # a second signal does not cut the grace period short
+                args.stopped_by = sig
+                task.cancel()  # type: ignore[union-attr]
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
-            except (NotImplementedError, RuntimeError):
-                pass
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop, sig)
         try:
             return await coro_fn(args)
         except asyncio.CancelledError:
-            return 0
+            if args.stopped_by is None:
+                raise
+            return 128 + args.stopped_by
 
     return asyncio.run(main())
+
+
+async def _end(stack: Any, args: Any, title: str) -> None:
+    """The command is over: after a signal, reset what is open and let FINs in flight
+    finish (Driver.shutdown), saying so in one line; then close the stack and save the run."""
+    try:
+        sig = getattr(args, "stopped_by", None)
+        if sig is not None and not stack.closed and stack.driver.loop is not None:
+            report = await stack.driver.shutdown()
+            _say(f"{signal.Signals(sig).name}: {report}")
+    finally:
+        stack.close()
+        _save(args, stack, title)
 
 
 async def _finish(writer: Any, stack: Any, timeout: float = 3.0) -> None:
@@ -212,6 +333,9 @@ def configure_listen(p: Any) -> Any:
     p.add_argument("--app", choices=sorted(APPS), default="echo", help="what to serve (default echo)")
     p.add_argument("--count", type=int, default=0, metavar="N",
                    help="exit after serving N connections (default: serve until interrupted)")
+    p.add_argument("--backlog", type=int, default=SOMAXCONN, metavar="N",
+                   help=f"accept queue (and SYN queue) length, capped at {SOMAXCONN} as Linux's "
+                        f"somaxconn caps it (default {SOMAXCONN})")
     _common(p)
     return lambda args: _run(_listen, args)
 
@@ -222,6 +346,8 @@ async def _listen(args: Any) -> int:
 
     if not 0 < args.port < 65536:
         raise CliError(f"port must be between 1 and 65535, not {args.port}")
+    if args.backlog < 1:
+        raise CliError(f"--backlog must be at least 1, not {args.backlog}")
     stack = _stack(args, "listen")
     app = APPS[args.app]
     done = asyncio.Event()
@@ -241,13 +367,14 @@ async def _listen(args: Any) -> int:
                 done.set()
 
     try:
-        server = await streams.start_server(handle, None, args.port, stack=stack)
+        server = await streams.start_server(handle, None, args.port, stack=stack,
+                                            backlog=min(args.backlog, SOMAXCONN))
         _say(f"listening on {stack.host.addrs[0]}:{args.port} ({args.app}; {_where(stack)})")
         await done.wait()
         server.close()
         return 0
     finally:
-        stack.close()
+        await _end(stack, args, f"synack listen {args.port} --app {args.app}")
 
 
 # ------------------------------------------------------------------------ connect
@@ -318,7 +445,7 @@ async def _connect(args: Any) -> int:
         await _finish(writer, stack)
         return 0
     finally:
-        stack.close()
+        await _end(stack, args, f"synack connect {args.host} {args.port}")
 
 
 # ------------------------------------------------------------------------ get
@@ -389,9 +516,11 @@ async def _get(args: Any) -> int:
             return 1
         return 0
     finally:
-        stack.close()
-        if out is not None:
-            out.close()
+        try:
+            await _end(stack, args, f"synack get {args.url}")
+        finally:
+            if out is not None:
+                out.close()
 
 
 class _Above:

@@ -280,10 +280,10 @@ class _Receiver(Host):
         self.rx_bytes = 0
         self.counting = True
 
-    def deliver(self, packet: bytes, now: int) -> None:
+    def deliver(self, packet: bytes, now: int, checksum_ok: bool = False) -> None:
         if self.counting:
             self.rx_bytes += len(packet)
-        super().deliver(packet, now)
+        super().deliver(packet, now, checksum_ok)
 
 
 class _DelayingReceiver(_Receiver):

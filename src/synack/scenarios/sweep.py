@@ -355,7 +355,7 @@ class Point:
         """The row's parameter columns, in SI base units."""
         bdp = bdp_packets(self.bandwidth_bps, self.rtt)
         return {"bandwidth_bps": float(self.bandwidth_bps), "rtt_s": self.rtt / NS_PER_S, "loss": float(self.loss),
-                "queue_packets": self.queue_packets,
+                "queue": str(self.queue), "queue_packets": self.queue_packets,
                 "queue_bdp": self.queue_packets / bdp if bdp > 0 else math.inf,
                 "flows": self.flows, "cc": self.cc, "rtt_ratio": float(self.rtt_ratio),
                 "duration_s": self.duration / NS_PER_S}

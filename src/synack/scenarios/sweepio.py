@@ -32,6 +32,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("bandwidth_bps", "float"),
     ("rtt_s", "float"),
     ("loss", "float"),
+    ("queue", "str"),
     ("queue_packets", "int"),
     ("queue_bdp", "float"),
     ("flows", "int"),
@@ -72,11 +73,19 @@ def file_format(path: str) -> str:
                            f"{', '.join(FORMATS)}")
     if suffix == ".parquet":
         try:
-            import pyarrow  # type: ignore[import-untyped]  # noqa: F401
+            _arrow()
         except ImportError:
             raise ResultsError("Parquet needs pyarrow: pip install 'synack[cluster]' (or use .csv or .jsonl)") \
                 from None
     return suffix
+
+
+def _arrow() -> tuple[Any, Any]:
+    """pyarrow and pyarrow.parquet (the ``cluster`` extra), imported when Parquet is used."""
+    import pyarrow  # type: ignore[import-untyped]
+    import pyarrow.parquet  # type: ignore[import-untyped]
+
+    return pyarrow, pyarrow.parquet
 
 
 def journal_path(path: str) -> str:
@@ -148,8 +157,7 @@ def _csv_line(row: dict) -> str:
 
 
 def _arrow_schema() -> Any:
-    import pyarrow as pa  # type: ignore[import-untyped]
-
+    pa, _ = _arrow()
     types = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "list-float": pa.list_(pa.float64()),
              "list-str": pa.list_(pa.string())}
     return pa.schema([(name, types[kind]) for name, kind in COLUMNS])
@@ -192,8 +200,7 @@ def _read_csv(path: str) -> list[dict]:
 
 
 def _read_parquet(path: str) -> list[dict]:
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
-
+    _, pq = _arrow()
     try:
         table = pq.read_table(path)
     except Exception as e:  # pyarrow raises several types for a damaged file
@@ -275,9 +282,7 @@ class ResultFile:
         self._f.close()
         if self.format != ".parquet":
             return
-        import pyarrow as pa  # type: ignore[import-untyped]
-        import pyarrow.parquet as pq  # type: ignore[import-untyped]
-
+        pa, pq = _arrow()
         rows = [_typed(r) for r in self.rows]
         table = pa.Table.from_pylist(rows, schema=_arrow_schema())
         tmp = self.path + ".tmp"

@@ -27,31 +27,29 @@ from pathlib import Path
 from typing import Any
 
 from .experiment import mathis_bps
-from .sweep import PACKET, PARAMETERS, _sortable, latest, mean_ci
+from .sweep import PACKET, _sortable, latest, mean_ci
 
 #: the effective MSS of a full-sized segment with timestamps (1500 - 20 - 20 - 12)
 MSS = 1448
 FIGURES = ("goodput-loss", "utilisation-queue", "fairness-rtt-ratio", "cubic-share")
 ERROR_BARS = "mean over seeds, bars: 95 % confidence interval"
 
+#: what tells lines apart, and how a legend names it
 _LABELS = {
     "bandwidth_bps": lambda v: f"{v / 1e6:g} Mbit/s",
     "rtt_s": lambda v: f"RTT {v * 1e3:g} ms",
     "loss": lambda v: f"loss {v:g}",
-    "queue_packets": lambda v: f"queue {v} packets",
+    "queue": lambda v: f"queue {v[:-3]} BDP" if str(v).endswith("bdp") else f"queue {v} packets",
     "flows": lambda v: f"{v} flow{'s' if v != 1 else ''}",
     "cc": lambda v: f"{v}",
     "rtt_ratio": lambda v: f"RTT ratio {v:g}",
     "duration_s": lambda v: f"{v:g} s",
 }
+_DIMS = tuple(_LABELS)
 
 
 def _ok(rows: Iterable[dict]) -> list[dict]:
     return [r for r in latest(rows) if r.get("status") == "ok"]
-
-
-def _params(row: dict) -> tuple:
-    return tuple(row.get(name) for name, _, _ in PARAMETERS)
 
 
 class _Curve:
@@ -73,31 +71,30 @@ class _Curve:
 
 def curves(rows: list[dict], x_of: Callable[[dict], float | None], y_of: Callable[[dict], float | None],
            x_dims: tuple[str, ...]) -> tuple[dict[str, _Curve], str]:
-    """Lines keyed by a label naming the parameters that tell them apart (every parameter
-    but those in ``x_dims``), and a note of the parameters common to every line."""
+    """Lines of two points or more, keyed by a label naming the parameters that tell them
+    apart (every parameter but those in ``x_dims``, which the x-axis stands for), and a
+    note of the parameters common to every line. Rows that make no line of their own (a
+    point of another grid of the study) are left out."""
     groups: dict[tuple, _Curve] = {}
-    keys_of: dict[tuple, dict] = {}
     for row in rows:
         x, y = x_of(row), y_of(row)
         if x is None or y is None or (isinstance(y, float) and math.isnan(y)):
             continue
-        key = tuple((name, row.get(name)) for name, _, _ in PARAMETERS if name not in x_dims)
-        c = groups.get(key)
-        if c is None:
-            c = groups[key] = _Curve()
-            keys_of[key] = dict(key)
-        c.add(x, y, row)
-    names = [name for name, _, _ in PARAMETERS if name not in x_dims]
-    varying = [n for n in names if len({str(k[n]) for k in keys_of.values()}) > 1]
-    common = [n for n in names if n not in varying]
+        key = tuple((name, row.get(name)) for name in _DIMS if name not in x_dims)
+        groups.setdefault(key, _Curve()).add(x, y, row)
+    groups = {k: c for k, c in groups.items() if len(c.values) >= 2}
+    keys = [dict(k) for k in groups]
+    names = [name for name in _DIMS if name not in x_dims]
+    varying = [n for n in names if len({str(k[n]) for k in keys}) > 1]
     labelled: dict[str, _Curve] = {}
     for key, c in sorted(groups.items(), key=lambda kv: [_sortable(v) for _, v in kv[0]]):
-        k = keys_of[key]
+        k = dict(key)
         label = ", ".join(_LABELS[n](k[n]) for n in varying) or _LABELS["cc"](k["cc"])
         labelled[label] = c
-    shown = [n for n in common if not (n == "rtt_ratio" and rows[0].get(n) == 1.0)]
-    note = ", ".join(_LABELS[n](rows[0].get(n)) for n in shown) if rows else ""
-    return labelled, note
+    if not keys:
+        return labelled, ""
+    common = [n for n in names if n not in varying and not (n == "rtt_ratio" and keys[0][n] == 1.0)]
+    return labelled, ", ".join(_LABELS[n](keys[0][n]) for n in common)
 
 
 def _figure(title: str, note: str) -> tuple[Any, Any]:
@@ -142,6 +139,8 @@ def goodput_loss(rows: list[dict]) -> Any:
     if len({r["loss"] for r in use}) < 2:
         return None
     lines, note = curves(use, lambda r: r["loss"], lambda r: r["goodput_bps"] / 1e6, ("loss",))
+    if not lines:
+        return None
     fig, ax = _figure("Goodput against random loss, one flow", note)
     rates: set[float] = set()
     for i, (label, c) in enumerate(lines.items()):
@@ -168,8 +167,9 @@ def utilisation_queue(rows: list[dict]) -> Any:
     use = [r for r in rows if r.get("queue_bdp") is not None and math.isfinite(r["queue_bdp"])]
     if len({round(r["queue_bdp"], 6) for r in use}) < 2:
         return None
-    lines, note = curves(use, lambda r: round(r["queue_bdp"], 6), lambda r: r["utilisation"] * 100,
-                         ("queue_packets",))
+    lines, note = curves(use, lambda r: round(r["queue_bdp"], 6), lambda r: r["utilisation"] * 100, ("queue",))
+    if not lines:
+        return None
     fig, ax = _figure("Bottleneck utilisation against queue size", note)
     for i, (label, c) in enumerate(lines.items()):
         _errorbar(ax, c, label, f"C{i % 10}")
@@ -186,6 +186,8 @@ def fairness_rtt_ratio(rows: list[dict]) -> Any:
     if len({r["rtt_ratio"] for r in use}) < 2:
         return None
     lines, note = curves(use, lambda r: r["rtt_ratio"], lambda r: r["fairness"], ("rtt_ratio",))
+    if not lines:
+        return None
     fig, ax = _figure("Fairness of two flows with different round trips", note)
     for i, (label, c) in enumerate(lines.items()):
         _errorbar(ax, c, label, f"C{i % 10}")
@@ -219,16 +221,23 @@ def cubic_reno(rows: list[dict]) -> Any:
     def bdp(r: dict) -> float:
         return r["bandwidth_bps"] * r["rtt_s"] / 8 / PACKET
 
+    bdp_label = f"path bandwidth-delay product (packets of {PACKET} octets, log scale)"
+    # the x-axis: the first of these along which the rows make lines
     axes: list[tuple[Callable[[dict], float], tuple[str, ...], str, bool]] = [
-        (bdp, ("bandwidth_bps", "rtt_s"), f"path bandwidth-delay product (packets of {PACKET} octets, log scale)",
-         True),
-        (lambda r: r["queue_bdp"], ("queue_packets",), "bottleneck queue (bandwidth-delay products, log scale)", True),
+        (bdp, ("rtt_s",), bdp_label, True),              # a line per bandwidth
+        (bdp, ("bandwidth_bps",), bdp_label, True),      # a line per RTT
+        (lambda r: r["queue_bdp"], ("queue",), "bottleneck queue (bandwidth-delay products, log scale)", True),
         (lambda r: r["loss"], ("loss",), "random loss probability per packet", False),
         (lambda r: r["rtt_ratio"], ("rtt_ratio",), "RTT ratio of the flows", True),
     ]
-    x_of, x_dims, xlabel, log = next(
-        ((f, d, lab, lg) for f, d, lab, lg in axes if len({round(f(r), 9) for r in use}) > 1), axes[0])
-    lines, note = curves(use, lambda r: round(x_of(r), 9), share, x_dims)
+    for x_of, x_dims, xlabel, log in axes:
+        lines, note = curves(use, lambda r, f=x_of: round(f(r), 9), share, x_dims)  # type: ignore[misc]
+        if lines:
+            return _cubic_figure(use, lines, note, xlabel, log)
+    return None
+
+
+def _cubic_figure(use: list[dict], lines: dict[str, _Curve], note: str, xlabel: str, log: bool) -> Any:
     fig, ax = _figure("CUBIC's share of the bottleneck against Reno", note)
     for i, (label, c) in enumerate(lines.items()):
         _errorbar(ax, c, label, f"C{i % 10}")

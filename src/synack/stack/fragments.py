@@ -13,7 +13,8 @@ below is enforced, and every fragment that is refused is a traced ``SegmentDropp
 ``frag-timeout``
     a datagram still incomplete 30 s after its first piece arrived is discarded (Linux's
     ``ipfrag_time``); if its first piece (offset 0) was there, the source gets an ICMP Time
-    Exceeded, code 1 (RFC 792, RFC 1122 §3.3.2, RFC 8200 §4.5). Time is ``now`` and
+    Exceeded, code 1 (RFC 792, RFC 1122 §3.3.2, RFC 8200 §4.5; never to a broadcast,
+    multicast or loopback source, RFC 1122 §3.2.2). Time is ``now`` and
     :attr:`Reassembler.deadline`: the host's ``next_deadline``/``on_timeout`` drive it.
 ``frag-memory``
     the pieces held by the whole host are capped (``memory_limit``, 4 MiB like Linux's
@@ -52,6 +53,7 @@ cover the datagram exactly when their lengths add up to its length).
 
 from __future__ import annotations
 
+import ipaddress
 from bisect import bisect_right
 
 from ..timeunits import sec
@@ -247,14 +249,20 @@ class Reassembler:
         data = b"".join(p[2] for p in dg.pieces)
         s, ssum, _ = address_info(hdr.src)
         d, dsum, _ = address_info(hdr.dst)
+        try:
+            if isinstance(hdr, IPv4Header):
+                tos = hdr.tos | 3 if ecn & 8 else hdr.tos
+                whole = _ipv4_header(s, d, ssum + dsum, hdr.proto, len(data), hdr.ttl, tos, hdr.ident, False,
+                                     hdr.options) + data
+            else:
+                tc = hdr.traffic_class | 3 if ecn & 8 else hdr.traffic_class
+                whole = _ipv6_header(s, d, hdr.proto, len(data), hdr.hop_limit, tc, hdr.flow_label,
+                                     hdr.ext_headers[:-1]) + data
+        except ValueError as e:  # the first piece's header and the data pass 65535 octets together
+            self._drop(now, hdr.src, hdr.dst, "frag-too-big", f"datagram {hdr.ident}: {e}")
+            return None
         self._count("reassembled")
-        if isinstance(hdr, IPv4Header):
-            tos = hdr.tos | 3 if ecn & 8 else hdr.tos
-            return _ipv4_header(s, d, ssum + dsum, hdr.proto, len(data), hdr.ttl, tos, hdr.ident, False,
-                                hdr.options) + data
-        tc = hdr.traffic_class | 3 if ecn & 8 else hdr.traffic_class
-        return _ipv6_header(s, d, hdr.proto, len(data), hdr.hop_limit, tc, hdr.flow_label,
-                            hdr.ext_headers[:-1]) + data
+        return whole
 
     def _room(self, cost: int, keep: _Datagram, now: int) -> bool:
         """Make room for ``cost`` more octets, discarding the oldest other datagrams."""
@@ -298,7 +306,7 @@ class Reassembler:
             self._drop(now, src, dst, "frag-timeout",
                        f"datagram {dg.key[-1]} from {src}: {dg.have} octets in {len(dg.pieces)} pieces, "
                        f"incomplete after {self.timeout / 1e9:g} s")
-            if dg.first is not None:
+            if dg.first is not None and _answerable(src):
                 hdr, raw = dg.first
                 v6 = hdr.version == 6
                 try:
@@ -344,6 +352,13 @@ class Reassembler:
         tr = self.tracer
         if tr.on:
             tr.emit(SegmentDropped(now, self.host, None, src, dst, None, reason, detail))
+
+
+def _answerable(src: str) -> bool:
+    """Whether an ICMP error may go back to ``src`` (RFC 1122 §3.2.2: never to a broadcast,
+    multicast, unspecified or loopback source)."""
+    a = ipaddress.ip_address(src)
+    return not (a.is_multicast or a.is_unspecified or a.is_loopback or (a.version == 4 and int(a) == 0xFFFFFFFF))
 
 
 def _header_chain_problem(proto: int, data: bytes) -> str:
