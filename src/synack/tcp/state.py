@@ -23,6 +23,10 @@ class State(enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+    # Members are singletons compared by identity: hash them the same way, in C (the
+    # state is looked up in a set on every segment).
+    __hash__ = object.__hash__
+
     @property
     def synchronized(self) -> bool:
         """ESTABLISHED and every state after it (RFC 9293 §3.5)."""
