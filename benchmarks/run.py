@@ -1,9 +1,18 @@
 """synack benchmarks: `make bench` prints a table and writes JSON to benchmarks/results/.
 
-Simulator figures (both ends in one process, tracing off):
+Simulator figures (both ends in one process, tracing off, every feature on by default:
+CUBIC, SACK, timestamps, window scaling, RACK, SYN cookies):
+
 - handshake-plus-close cycles per wall-second,
 - bulk-transfer data segments per wall-second,
-- memory per idle ESTABLISHED connection with 10,000 open (tracemalloc).
+- memory per idle ESTABLISHED endpoint with 10,000 open (tracemalloc).
+
+Each figure is measured in a fresh process, after a short warm-up, for this checkout and
+for a pinned earlier revision of synack (``--before``, default e039404, the last commit
+before the core was split by owner), alternately, best of ``--repeat`` runs each: on a
+shared machine only a comparison within one run means anything. The old revision comes
+from ``git archive`` into a temporary directory; without git, only today's figures are
+shown. CPU seconds are reported beside wall seconds.
 """
 
 from __future__ import annotations
@@ -11,22 +20,39 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
-from synack.link.sim import Network
-from synack.tcp.config import TcpConfig
-from synack.timeunits import ms, sec
+HERE = Path(__file__).resolve()
+ROOT = HERE.parents[1]
+RESULTS = HERE.parent / "results"
+BEFORE = "e039404"
 
-RESULTS = Path(__file__).resolve().parent / "results"
+#: measure -> (aim, "higher" or "lower" is better, unit)
+AIMS = {
+    "cycles_per_s": (6_000, "higher", "handshake+close cycles / wall-s"),
+    "segments_per_s": (50_000, "higher", "bulk data segments / wall-s"),
+    "bytes_per_endpoint": (2_560, "lower", "memory / idle ESTABLISHED endpoint (B)"),
+}
 
 
-def _pair(seed: int = 1, delay: int = ms(1), config: TcpConfig | None = None):
+# ---------------------------------------------------------------- the workloads
+# They run in a child process with ``sys.path`` pointing at the revision under test; the
+# same functions run an older revision's code as long as its API allows (an older
+# revision's own copy of this file is used for it).
+
+def _pair(seed: int = 1, delay: int | None = None, config=None):
+    from synack.link.sim import Network
+    from synack.timeunits import ms
+
     net = Network(seed=seed, trace=False)
-    net.default_path.delay = delay
+    net.default_path.delay = ms(1) if delay is None else delay
     kw = {"config": config} if config else {}
     c = net.add_host("client", ["10.0.0.1"], **kw)
     s = net.add_host("server", ["10.0.0.2"], **kw)
@@ -37,24 +63,25 @@ def bench_cycles(n: int) -> dict:
     """Sequential connect -> accept -> close (both sides) -> all CLOSED, n times."""
     net, c, s = _pair()
     lst = s.listen(80, net.now, backlog=1024)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(n):
         conn = c.connect("10.0.0.2", 80, net.now)
         net.run_until(lambda: bool(lst.accept_queue))
         sc = lst.accept()
         conn.close(net.now)
-        c.call(conn, net.now)
         net.run_until(lambda: sc.at_eof)
         sc.close(net.now)
-        s.call(sc, net.now)
         net.run_until(lambda: sc.state.value == "CLOSED")
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     net.run()  # let the TIME-WAITs expire
-    return {"cycles": n, "wall_s": wall, "cycles_per_s": n / wall}
+    return {"cycles": n, "wall_s": wall, "cpu_s": cpu, "cycles_per_s": n / wall}
 
 
 def bench_bulk(nbytes: int) -> dict:
     """One-way bulk transfer; counts data segments sent (retransmissions included)."""
+    from synack.tcp.config import TcpConfig
+    from synack.timeunits import ms
+
     net, c, s = _pair(config=TcpConfig(delayed_ack=ms(40)))
     lst = s.listen(80, net.now)
     conn = c.connect("10.0.0.2", 80, net.now)
@@ -62,25 +89,25 @@ def bench_bulk(nbytes: int) -> dict:
     sc = lst.accept()
     chunk = bytes(range(256)) * 256  # 64 KiB
     sent = received = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     while received < nbytes:
         if sent < nbytes and conn.send_space:
             sent += conn.send(chunk[: min(len(chunk), nbytes - sent)], net.now)
-            c.call(conn, net.now)
         got = sc.receive(1 << 20, net.now)
         if got:
             received += len(got)
-            s.call(sc, net.now)
         else:
             net.step()
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     segs = conn.segs_out
-    return {"bytes": nbytes, "wall_s": wall, "data_segments": segs, "segments_per_s": segs / wall,
+    return {"bytes": nbytes, "wall_s": wall, "cpu_s": cpu, "data_segments": segs, "segments_per_s": segs / wall,
             "goodput_mbit_s": nbytes * 8 / wall / 1e6, "sim_s": net.now / 1e9}
 
 
 def bench_memory(n: int) -> dict:
     """Memory of n idle ESTABLISHED connection pairs, per connection endpoint."""
+    from synack.timeunits import ms, sec
+
     net, c, s = _pair()
     lst = s.listen(80, net.now, backlog=n + 1)
     gc.collect()
@@ -103,40 +130,133 @@ def bench_memory(n: int) -> dict:
             "bytes_per_endpoint": total / max(est, 1), "bytes_per_pair": total / max(est // 2, 1)}
 
 
+#: measure -> (function, full size, quick size, warm-up size)
+WORKLOADS = {
+    "cycles": ("bench_cycles", 5000, 300, 50),
+    "bulk": ("bench_bulk", 50_000_000, 3_000_000, 300_000),
+    "memory": ("bench_memory", 10_000, 1000, 0),
+}
+
+_CHILD = """
+import json, runpy, sys, time
+sys.path.insert(0, {src!r})
+mod = runpy.run_path({script!r})
+fn = mod[{fn!r}]
+if {warm}:
+    fn({warm})  # imports, compiled code and caches before the timed run
+c0 = time.process_time()
+r = fn({size})
+r["process_cpu_s"] = time.process_time() - c0  # (set-up included; an older revision may not count CPU)
+print("RESULT " + json.dumps(r))
+"""
+
+
+def run_child(src: Path, script: Path, fn: str, size: int, warm: int) -> dict:
+    """Run workload ``fn(size)`` of ``script`` in a fresh process on the code in ``src``."""
+    code = _CHILD.format(src=str(src), script=str(script), fn=fn, size=size, warm=warm)
+    env = dict(os.environ, PYTHONPATH=str(src), PYTHONHASHSEED="0")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=str(src.parent),
+                         timeout=3600)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"{fn} failed in {src}: {out.stderr.strip().splitlines()[-1:] or out.returncode}")
+
+
+def checkout(rev: str, into: Path) -> Path | None:
+    """``git archive`` of ``rev`` unpacked into ``into``; None when git cannot."""
+    try:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True,
+                                 timeout=120).stdout
+        subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return into
+
+
+def _fmt(key: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller runs (a smoke test of the benchmark)")
+    ap.add_argument("--before", default=BEFORE, metavar="REV",
+                    help=f"the revision to compare with (default {BEFORE}); 'none' to skip it")
+    ap.add_argument("--repeat", type=int, default=2, metavar="N", help="runs of each, the best counts (default 2)")
+    ap.add_argument("--only", choices=sorted(WORKLOADS), action="append", help="run only these workloads")
     args = ap.parse_args(argv)
+    if args.repeat < 1:
+        ap.error("argument --repeat: must be at least 1")
     q = args.quick
-    results = {
-        "cycles": bench_cycles(200 if q else 5000),
-        "bulk": bench_bulk((2 if q else 50) * 1_000_000),
-        "memory": bench_memory(1000 if q else 10_000),
-    }
-    meta = {"python": sys.version.split()[0], "machine": platform.machine(), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    rows = [
-        ("handshake+close cycles / wall-s", f"{results['cycles']['cycles_per_s']:,.0f}", ">= 5,000"),
-        ("bulk data segments / wall-s", f"{results['bulk']['segments_per_s']:,.0f}", ">= 50,000"),
-        ("bulk goodput (Mbit/s, wall)", f"{results['bulk']['goodput_mbit_s']:,.1f}", ""),
-        ("memory / idle established endpoint (B)", f"{results['memory']['bytes_per_endpoint']:,.0f}", "< 4,096"),
-    ]
+    names = args.only or list(WORKLOADS)
+    results: dict = {"now": {}, "before": {}}
+    with tempfile.TemporaryDirectory(prefix="synack-before-") as tmp:
+        old = None
+        if args.before != "none":
+            old = checkout(args.before, Path(tmp))
+            if old is None:
+                print(f"note: no figures for {args.before}: git archive failed", file=sys.stderr)
+        sides = [("now", ROOT / "src", HERE)]
+        if old is not None:
+            sides.insert(0, ("before", old / "src", old / "benchmarks" / "run.py"))
+        for name in names:
+            fn, full, quick, warm = WORKLOADS[name]
+            size = quick if q else full
+            for _ in range(args.repeat):
+                for side, src, script in sides:
+                    r = run_child(src, script, fn, size, warm)
+                    best = results[side].get(name)
+                    key = {"cycles": "cycles_per_s", "bulk": "segments_per_s", "memory": "bytes_per_endpoint"}[name]
+                    better = best is None or (r[key] > best[key] if name != "memory" else r[key] < best[key])
+                    if better:
+                        results[side][name] = r
+                if name == "memory":
+                    break  # (deterministic: no need to repeat)
+    rows = []
+    for name, key in (("cycles", "cycles_per_s"), ("bulk", "segments_per_s"), ("memory", "bytes_per_endpoint")):
+        if name not in names:
+            continue
+        aim, better, label = AIMS[key]
+        now = results["now"][name][key]
+        before = results["before"].get(name, {}).get(key)
+        change = f"{now / before:.2f}x" if before else "-"
+        met = (now >= aim) if better == "higher" else (now <= aim)
+        rows.append((label, _fmt(key, before), _fmt(key, now), change,
+                     f"{'>=' if better == 'higher' else '<='} {aim:,}", "yes" if met else "no"))
+    extra = []
+    if "bulk" in names:
+        b = results["now"]["bulk"]
+        extra.append(f"bulk: {b['data_segments']:,} segments, {b['cpu_s']:.2f} CPU-s of {b['wall_s']:.2f} wall-s, "
+                     f"{b['goodput_mbit_s']:,.1f} Mbit/s of goodput")
+    if "cycles" in names:
+        c = results["now"]["cycles"]
+        extra.append(f"cycles: {c['cycles']:,} in {c['cpu_s']:.2f} CPU-s of {c['wall_s']:.2f} wall-s")
+    title = f"synack benchmarks (simulator, one process; best of {args.repeat}; before = {args.before})"
     try:
         from rich.console import Console
         from rich.table import Table
-        t = Table(title="synack benchmarks (simulator, one process)")
-        for col in ("measure", "result", "aim"):
+        t = Table(title=title)
+        for col in ("measure", "before", "now", "change", "aim", "met"):
             t.add_column(col)
         for r in rows:
             t.add_row(*r)
         Console().print(t)
     except ImportError:
-        w = max(len(r[0]) for r in rows)
-        print("synack benchmarks (simulator, one process)")
+        print(title)
         for r in rows:
-            print(f"  {r[0]:<{w}}  {r[1]:>12}  {r[2]}")
+            print("  " + "  ".join(f"{c:>14}" for c in r))
+    for line in extra:
+        print(line)
+    meta = {"python": sys.version.split()[0], "machine": platform.machine(), "cpus": os.cpu_count(),
+            "load": os.getloadavg() if hasattr(os, "getloadavg") else None,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "before": args.before, "repeat": args.repeat, "quick": q}
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / ("sim-quick.json" if q else "sim.json")
-    out.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    out.write_text(json.dumps({"meta": meta, "aims": {k: v[0] for k, v in AIMS.items()}, "results": results},
+                              indent=2))
     print(f"wrote {out}")
     return 0
 

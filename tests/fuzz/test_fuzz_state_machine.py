@@ -207,10 +207,10 @@ class ConnectionFuzz(RuleBasedStateMachine):
         c = self.conn
         cfg = c.config
         assert c.readable <= cfg.rcv_buf
-        assert len(c._sbuf) <= cfg.snd_buf
-        if c._ooo is not None:
+        assert len(c.snd.buf) <= cfg.snd_buf
+        if c.rcv.ooo is not None:
             limit = cfg.ooo_limit if cfg.ooo_limit is not None else cfg.rcv_buf
-            assert c._ooo.held <= limit
+            assert c.rcv.ooo.held <= limit
         assert len(c.out) + len(self.t.drain()) < 2000    # no step makes a storm of segments
 
 

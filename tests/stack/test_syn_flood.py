@@ -278,7 +278,7 @@ def test_memory_stays_bounded_under_a_long_flood():
         spoof_syns(net, 250, spacing=ms(0.2), first=1 + burst % 4 * 60)
         net.run_for(sec(10))
         assert len(server.conns) <= 64 and len(lst.pending) <= 64
-        assert len(server._deadline) <= 64
+        assert server.table.timers <= 64
     assert lst.stats.cookies_sent >= 2500 - 64 * 3
 
 

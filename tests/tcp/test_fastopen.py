@@ -133,7 +133,7 @@ def test_a_refused_cookie_falls_back_and_the_data_arrives_once():
     lst = server.listen(PORT, net.now, fastopen=16)
     fetch(net, client, lst)
     net.run_for(sec(1))
-    server._fastopen_key = FastOpenKey(b"b" * 32)                # the server rotated its key
+    server.fastopen_key = FastOpenKey(b"b" * 32)                # the server rotated its key
     conn, peer = fetch(net, client, lst)
     assert syns(net)[-1].payload == REQUEST
     synack = syns(net, "server")[-1]

@@ -85,6 +85,20 @@ def test_sender_override_timeout_sends_the_runt(isns):
     t.expect_sent(".", seq=t.iss + 1, data=bytes(1000))
 
 
+def test_sender_override_timer_is_cancelled_by_its_own_name_when_the_window_opens(isns):
+    """The override timer shares the persist timer's slot; the trace names what was armed
+    and then cancelled: sws-override both times (a view pairs them by name)."""
+    t = established(isns)
+    t.peer_sends(".", ack=t.iss + 1, wnd=1000)
+    t.send(bytes(3000))
+    t.expect_silence()                                      # the runt waits: override armed
+    t.peer_sends(".", ack=t.iss + 1, wnd=65535)             # a window update
+    t.expect_sent(".", data=bytes(MSS))
+    timers = [(type(e).__name__, e.name) for e in t.recorder.events
+              if type(e).__name__ in ("TimerArmed", "TimerCancelled") and e.name in ("persist", "sws-override")]
+    assert timers == [("TimerArmed", "sws-override"), ("TimerCancelled", "sws-override")]
+
+
 def small_window_peer(isns, wnd: int) -> Tcb:
     """The peer's SYN,ACK offers 2000 octets, the largest window it will ever offer; its
     next ACK offers ``wnd``."""

@@ -12,7 +12,8 @@ import pytest
 from harness import ms
 from optpeer import opt_established
 
-from synack.tcp.recovery import OPEN, RECOVERY, Recovery
+from synack.tcp.prr import Prr
+from synack.tcp.recovery import OPEN, RECOVERY
 from synack.trace.events import TimerFired
 
 MSS = 1448
@@ -89,19 +90,19 @@ def test_established_prr_spreads_the_reduction_over_the_acks(isns):
 
 def test_prr_unit_proportional_then_slow_start_bound():
     """RFC 9937 §4 with SMSS units: RecoverFS 20, ssthresh 10; each ACK delivers one."""
-    rec = Recovery(smss=1, rack=True)
-    rec.enter_recovery(snd_nxt=20, flight=20, ssthresh=10)
+    prr = Prr(smss=1)
+    prr.start(recover_fs=20, ssthresh=10)
     pipe, out = 19, []
     for _ in range(8):
-        n = rec.prr_ack(1, pipe, safe_ack=False)
-        rec.prr_out += n
+        n = prr.on_ack(1, pipe, safe_ack=False)
+        prr.out += n
         out.append(n)
         pipe += n - 1
     assert out == [1, 0, 1, 0, 1, 0, 1, 0]                         # sndcnt = CEIL(d*10/20) - out
     # Once pipe is at ssthresh, PRR-CRB sends what was delivered, PRR-SSRB one more
-    rec.prr_out, rec.prr_delivered = 10, 20
-    assert rec.prr_ack(1, pipe=9, safe_ack=False) == 1
-    assert rec.prr_ack(1, pipe=8, safe_ack=True) == 2
+    prr.out, prr.delivered = 10, 20
+    assert prr.on_ack(1, pipe=9, safe_ack=False) == 1
+    assert prr.on_ack(1, pipe=8, safe_ack=True) == 2
 
 
 def test_established_limited_transmit_with_sack(isns):

@@ -234,8 +234,8 @@ def test_rfc6675_nextseg_rule_1_takes_lost_segments_in_order():
     assert sb.mark_lost(0, SMSS) == 3          # 0, 1, 2
     order = []
     while (r := sb.next_lost()) is not None:
-        order.append(r[0] // SMSS)
-        sb.retransmitted(r[0], r[1], 100)
+        order.append(r.start // SMSS)
+        sb.retransmitted(r.start, r.end, 100)
     assert order == [0, 1, 2]
 
 
@@ -245,8 +245,8 @@ def test_rfc6675_nextseg_rule_3_offers_an_unsacked_segment_not_yet_lost():
     assert sb.mark_lost(0, SMSS) == 0
     assert sb.next_lost() is None
     r = sb.next_rule3(0)
-    assert r[0] == 0
-    assert sb.next_rule3(2 * SMSS)[0] == 3 * SMSS
+    assert r.start == 0
+    assert sb.next_rule3(2 * SMSS).start == 3 * SMSS
     assert sb.next_rule3(6 * SMSS) is None       # nothing SACKed above it
 
 
@@ -254,14 +254,14 @@ def test_mark_lost_respects_highrxt():
     """Rule (1.a): S2 > HighRxt: what was already retransmitted is not marked again."""
     sb = board((5, 6, 7))
     assert sb.mark_lost(3 * SMSS, SMSS) == 2     # 3 and 4 only
-    assert [r[0] // SMSS for r in sb.segs if r[3] & LOST] == [3, 4]
+    assert [r.start // SMSS for r in sb.segs if r.flags & LOST] == [3, 4]
 
 
 def test_scoreboard_cumulative_ack_and_partial_segments():
     sb = board((4,))
     gone = sb.advance(2500)                       # segments 0, 1 and half of 2
-    assert [r[0] for r in gone] == [0, 1000]
-    assert sb.segs[0][0] == 2500 and sb.sacked_bytes == SMSS
+    assert [r.start for r in gone] == [0, 1000]
+    assert sb.segs[0].start == 2500 and sb.sacked_bytes == SMSS
     sb.advance(5000)                              # the SACKed segment 4 goes too
     assert sb.sacked_bytes == 0 and sb.nsacked == 0
 
@@ -269,7 +269,7 @@ def test_scoreboard_cumulative_ack_and_partial_segments():
 def test_sack_blocks_only_mark_whole_segments():
     sb = board()
     sb.sack([(1500, 3000)], 0)                    # half of 1, all of 2
-    assert [r[0] // SMSS for r in sb.segs if r[3] & SACKED] == [2]
+    assert [r.start // SMSS for r in sb.segs if r.flags & SACKED] == [2]
 
 
 def test_renege_forgets_every_sack():
@@ -277,14 +277,14 @@ def test_renege_forgets_every_sack():
     reaches a SACKed segment."""
     sb = board((3, 4))
     sb.advance(3000)
-    assert sb.renege() and sb.nsacked == 0 and not any(r[3] & SACKED for r in sb.segs)
+    assert sb.renege() and sb.nsacked == 0 and not any(r.flags & SACKED for r in sb.segs)
 
 
 def test_retransmission_flags():
     sb = board(retrans=(2,))
-    assert sb.segs[2][3] & (RETRANS | EVER_RTX) == RETRANS | EVER_RTX
+    assert sb.segs[2].flags & (RETRANS | EVER_RTX) == RETRANS | EVER_RTX
     sb.mark_all_lost(0)
-    assert sb.segs[2][3] & (LOST | RETRANS) == LOST  # to be sent again after a timeout
+    assert sb.segs[2].flags & (LOST | RETRANS) == LOST  # to be sent again after a timeout
 
 
 D_SACK = [

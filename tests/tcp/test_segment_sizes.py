@@ -11,6 +11,8 @@ from synack.wire.tcp import SYN, Mss
 
 # --------------------------------------------------------------------------- §3.7.1 MSS
 
+MSS = 1460
+
 
 def handshake(isns, options, **cfg) -> Tcb:
     t = Tcb(isns, **cfg).syn_sent()
@@ -139,3 +141,32 @@ def test_config_refuses_a_delayed_ack_of_half_a_second():
     """RFC 9293 §3.8.6.3 MUST-40: the delay must be less than 0.5 seconds."""
     with pytest.raises(ValueError, match="500 ms"):
         TcpConfig(delayed_ack=ms(500)).validate()
+
+
+# --------------------------------------------------------------------------- segments for TSO
+
+def test_established_a_link_that_splits_segments_gets_segments_larger_than_the_mss(isns):
+    """A link with TCP segmentation offload splits large segments itself: the sender may
+    then put up to ``max_segment_bytes`` in one segment. The initial window (ten MSS)
+    leaves in one segment instead of ten; the receiver's window still bounds it."""
+    t = established(isns, nodelay=True)
+    t.conn.set_max_segment_bytes(64000)
+    t.send(bytes(30 * MSS))
+    t.expect_sent(".", seq=t.iss + 1, len=10 * MSS)      # cwnd: ten full-sized segments
+    t.expect_silence()
+    t.peer_sends(".", ack=t.iss + 1 + 10 * MSS, wnd=8000)
+    t.expect_sent(".", seq=t.iss + 1 + 10 * MSS, len=8000)  # the peer's window
+
+
+def test_established_segments_are_one_mss_unless_the_link_splits_them(isns):
+    t = established(isns, nodelay=True)
+    t.send(bytes(3 * MSS))
+    for k in range(3):
+        t.expect_sent(seq=t.iss + 1 + k * MSS, len=MSS)
+
+
+@pytest.mark.parametrize("n", [0, 70000, 1.5])
+def test_max_segment_bytes_out_of_range_is_refused(isns, n):
+    t = established(isns)
+    with pytest.raises(ValueError, match="max_segment_bytes"):
+        t.conn.set_max_segment_bytes(n)

@@ -6,6 +6,12 @@ timer. Processing an event jumps the clock straight to its time (STYLE rule 2), 
 TIME-WAIT costs no wall time. Everything random comes from one ``random.Random(seed)``:
 the same seed and the same calls give the same event history.
 
+Packets travel as values where the sending host offers them (a synack ``Host`` queues
+``synack.stack.packet.Packet`` values: addresses, ECN field and the segment): the receiving
+host takes the segment without parsing it, and bytes are made only where they matter (a
+corrupted copy, an ICMP error that quotes the packet, a drop predicate that reads ``raw``).
+The same packets, impairments and random draws result as with bytes all the way.
+
 Per direction ``a -> b`` a :class:`PathParams` says what the link does to a packet, in this
 order: scripted faults (``drop_nth``, ``drop_if``), MTU check, transmit queue and
 serialisation (when ``bandwidth_bps`` is set), random loss, duplication, and per copy
@@ -26,8 +32,10 @@ import ipaddress
 import random
 from collections import deque
 from dataclasses import dataclass, fields, replace
-from typing import Any, Callable, Optional
+from typing import Any
+from collections.abc import Callable
 
+from ..stack.packet import Packet
 from ..timeunits import NS_PER_S, ms, sec
 from ..trace.events import Recorder, SegmentDropped, StateChanged
 
@@ -47,18 +55,18 @@ class PathParams:
     #: probability that a packet is held back by ``reorder_delay``, so later ones overtake it
     reorder: float = 0.0
     #: extra delay of a reordered packet; ``None`` means "same as ``delay``"
-    reorder_delay: Optional[int] = None
+    reorder_delay: int | None = None
     #: probability that a packet arrives twice
     duplicate: float = 0.0
     #: probability that 1..3 bits of the IP payload are flipped (the TCP checksum catches it)
     corrupt: float = 0.0
     #: link rate; ``None`` is infinitely fast (no serialisation delay, no queue)
-    bandwidth_bps: Optional[float] = None
+    bandwidth_bps: float | None = None
     #: transmit-queue capacity in packets (waiting or in transmission) when bandwidth is set;
     #: ``None`` is unbounded
-    queue_packets: Optional[int] = 100
+    queue_packets: int | None = 100
     #: packets longer than this many bytes are dropped ("too-big"); ``None`` is no limit
-    mtu: Optional[int] = None
+    mtu: int | None = None
     #: answer each packet dropped as too big with an ICMP Fragmentation Needed (IPv4,
     #: RFC 1191) or Packet Too Big (IPv6, RFC 8201) carrying ``mtu``, from the far end of the
     #: path, as a router would; False: a silent drop (a PMTU black hole)
@@ -93,21 +101,40 @@ _PATH_FIELDS = frozenset(f.name for f in fields(PathParams))
 class LinkPacket:
     """A packet on the link, as ``drop_if`` predicates see it. ``hdr``/``seg`` are parsed on
     first access with ``synack.wire.ip.parse_packet``; ``seg`` is ``None`` when unparseable
-    (and ``hdr`` too when even the IP header is bad)."""
+    (and ``hdr`` too when even the IP header is bad). A packet that travels as values gives
+    its segment at once and makes ``raw`` only if asked."""
 
-    __slots__ = ("raw", "src_host", "dst_host", "_hdr", "_seg", "_parsed")
+    __slots__ = ("_pkt", "_raw", "src_host", "dst_host", "_hdr", "_seg", "_parsed")
 
-    def __init__(self, raw: bytes, src_host: str, dst_host: Optional[str]) -> None:
-        self.raw = raw
+    def __init__(self, raw: bytes | Packet, src_host: str, dst_host: str | None) -> None:
+        self._pkt = raw
+        self._raw: bytes | None = None if isinstance(raw, Packet) else raw
         self.src_host = src_host
         self.dst_host = dst_host
         self._parsed = False
         self._hdr: Any = None
         self._seg: Any = None
 
+    @property
+    def raw(self) -> bytes:
+        """The packet's bytes."""
+        r = self._raw
+        if r is None:
+            r = self._raw = self._pkt.raw  # type: ignore[union-attr]
+        return r
+
     def _parse(self) -> None:
         self._parsed = True
         self._hdr, self._seg = _parse(self.raw)
+
+    @property
+    def seg(self) -> Any:
+        p = self._pkt
+        if type(p) is Packet:
+            return p.seg
+        if not self._parsed:
+            self._parse()
+        return self._seg
 
     @property
     def hdr(self) -> Any:
@@ -115,17 +142,11 @@ class LinkPacket:
             self._parse()
         return self._hdr
 
-    @property
-    def seg(self) -> Any:
-        if not self._parsed:
-            self._parse()
-        return self._seg
-
     def __repr__(self) -> str:
         return f"LinkPacket({self.src_host}->{self.dst_host}, {len(self.raw)} bytes, seg={self.seg!r})"
 
 
-_parsers: Optional[tuple] = None
+_parsers: tuple | None = None
 
 
 def _load_parsers() -> tuple:
@@ -166,8 +187,8 @@ class Fault:
 
     __slots__ = ("_owner", "n", "predicate", "remaining", "hits", "active")
 
-    def __init__(self, owner: list, n: int = 0, predicate: Optional[Callable] = None,
-                 remaining: Optional[int] = None) -> None:
+    def __init__(self, owner: list, n: int = 0, predicate: Callable | None = None,
+                 remaining: int | None = None) -> None:
         self._owner = owner
         self.n = n
         self.predicate = predicate
@@ -188,13 +209,13 @@ class Hold(Fault):
 
     __slots__ = ("packets", "_net")
 
-    def __init__(self, net: "Network", predicate: Callable, remaining: Optional[int]) -> None:
+    def __init__(self, net: Network, predicate: Callable, remaining: int | None) -> None:
         super().__init__(net._holds, predicate=predicate, remaining=remaining)
         self._net = net
-        #: (destination node, link, packet) in the order they were taken
+        #: (destination node, link, packet bytes) in the order they were taken
         self.packets: list = []
 
-    def release(self, delay: Optional[int] = None) -> int:
+    def release(self, delay: int | None = None) -> int:
         """Stop holding, and deliver every held packet, in order, ``delay`` ns from now
         (default: the path's propagation delay; other impairments do not apply again).
         Returns how many packets were released."""
@@ -229,25 +250,45 @@ class _Link:
 class _Node:
     """A host attached to the network, with cached bound methods and its timer entry."""
 
-    __slots__ = ("host", "name", "take", "next_deadline", "deliver", "deadline", "token",
+    __slots__ = ("host", "name", "take", "next_deadline", "deliver", "deliver_value", "deadline", "token",
                  "spin", "out", "tracked")
 
     def __init__(self, host: Any) -> None:
-        self.host = host
         self.name: str = host.name
-        self.take = host.take_packets
+        self.bind(host)
+        #: destination node -> _Link
+        self.out: dict = {}
+
+    def bind(self, host: Any) -> None:
+        """Attach ``host`` (again, after a reboot): its methods, no timer entry yet."""
+        self.host = host
+        cls = type(host)
+        # Values where the host offers them: a host that queues Packet values and takes
+        # them, unless a subclass changed how it hands out or takes bytes (to watch or
+        # count them), which it then must see.
+        values = _paired(cls, "deliver", "deliver_packet")
+        self.take = host.take_outgoing if _paired(cls, "take_packets", "take_outgoing") else host.take_packets
         self.next_deadline = host.next_deadline
         self.deliver = host.deliver
+        #: takes a Packet value without its bytes, or None (bytes only)
+        self.deliver_value = host.deliver_packet if values else None
         #: the deadline of this host's one live timer entry (None: none scheduled)
-        self.deadline: Optional[int] = None
+        self.deadline: int | None = None
         #: heap counter of the live timer entry; other timer entries for this node are stale
         self.token = 0
         #: consecutive on_timeout calls that left a deadline <= now (runaway-timer guard)
         self.spin = 0
-        #: destination node -> _Link
-        self.out: dict = {}
         #: the host keeps a ``changed`` flag (synack's Host does): flush only when it is set
         self.tracked = hasattr(host, "changed")
+
+
+def _paired(cls: type, method: str, values_method: str) -> bool:
+    """Does ``cls`` have ``values_method``, defined in a subclass of (or beside) the class
+    that defines ``method``? (Not when a subclass overrides ``method`` alone.)"""
+    mro = cls.__mro__
+    values_at = next((i for i, c in enumerate(mro) if values_method in c.__dict__), None)
+    method_at = next((i for i, c in enumerate(mro) if method in c.__dict__), None)
+    return values_at is not None and method_at is not None and values_at <= method_at
 
 
 _SPIN_LIMIT = 10_000
@@ -256,7 +297,7 @@ _SPIN_LIMIT = 10_000
 class Network:
     """A discrete-event network of hosts. See the module docstring."""
 
-    def __init__(self, seed: int = 0, recorder: Optional[Recorder] = None, trace: bool = True) -> None:
+    def __init__(self, seed: int = 0, recorder: Recorder | None = None, trace: bool = True) -> None:
         #: the virtual clock, integer ns
         self.now = 0
         self.seed = seed
@@ -276,6 +317,7 @@ class Network:
         self._by_name: dict[str, _Node] = {}
         self._route: dict[bytes, _Node] = {}  # packed address -> node
         self._addr_str: dict[bytes, str] = {}  # packed address -> the string the host was given
+        self._by_addr: dict[str, _Node] = {}  # address as hosts write it -> node
         self._paths: dict[tuple[str, str], PathParams] = {}
         self._links: dict[tuple[str, str], _Link] = {}
         self._rules: list[Fault] = []
@@ -314,6 +356,7 @@ class Network:
             self._addr_str[key] = addr
             self.recorder.names[addr] = name
             canonical = str(ipaddress.ip_address(addr))
+            self._by_addr[addr] = self._by_addr[canonical] = node
             if canonical != addr:
                 self.recorder.names[canonical] = name
         self._nodes.append(node)
@@ -348,13 +391,7 @@ class Network:
                 if state != "CLOSED":
                     rec.emit(StateChanged(self.now, name, cid, state, "CLOSED", "host reboot",
                                           "RFC 9293 §3.5.1"))
-        node.host = host
-        node.take = host.take_packets
-        node.next_deadline = host.next_deadline
-        node.deliver = host.deliver
-        node.deadline = None
-        node.token = 0  # the old host's timer entry is now stale
-        node.spin = 0
+        node.bind(host)  # (the old host's timer entry is now stale)
         self.hosts[name] = host
         return host
 
@@ -400,7 +437,7 @@ class Network:
         link.nth.append(fault)
         return fault
 
-    def drop_if(self, predicate: Callable[[LinkPacket], bool], count: Optional[int] = None) -> Fault:
+    def drop_if(self, predicate: Callable[[LinkPacket], bool], count: int | None = None) -> Fault:
         """Drop every packet for which ``predicate(pkt)`` is true (a :class:`LinkPacket`),
         at most ``count`` times if given. Traced with reason "scripted"."""
         if count is not None and count < 1:
@@ -409,7 +446,7 @@ class Network:
         self._rules.append(fault)
         return fault
 
-    def hold_if(self, predicate: Callable[[LinkPacket], bool], count: Optional[int] = None) -> Hold:
+    def hold_if(self, predicate: Callable[[LinkPacket], bool], count: int | None = None) -> Hold:
         """Hold every packet for which ``predicate(pkt)`` is true (at most ``count``) in the
         network until ``release()``: a segment "still in the network (delayed)", the RFC's
         "...". Scripted drops are checked first. Held packets are not traced here: the
@@ -470,11 +507,16 @@ class Network:
                 now = self.now
                 heapq.heappush(self._heap, (d if d > now else now, self._seq, node, None))
 
-    def _send(self, node: _Node, packet: bytes) -> None:
+    def _send(self, node: _Node, packet: bytes | Packet) -> None:
         """One packet leaves ``node``: route it and run it through the a -> dst path."""
-        if packet:
-            v = packet[0] >> 4
-            dst = self._route.get(packet[16:20] if v == 4 else packet[24:40] if v == 6 else b"")
+        if type(packet) is Packet:
+            dst = self._by_addr.get(packet.dst)
+            if dst is None:
+                dst = self._route.get(ipaddress.ip_address(packet.dst).packed)
+        elif packet:
+            raw: bytes = packet  # type: ignore[assignment]
+            v = raw[0] >> 4
+            dst = self._route.get(raw[16:20] if v == 4 else raw[24:40] if v == 6 else b"")
         else:
             dst = None
         if dst is None:
@@ -503,10 +545,10 @@ class Network:
             return
         self._impaired(node, dst, link, p, packet)
 
-    def _scripted(self, node: _Node, dst: _Node, packet: bytes) -> bool:
+    def _scripted(self, node: _Node, dst: _Node, packet: bytes | Packet) -> bool:
         view = LinkPacket(packet, node.name, dst.name)
         for fault in self._rules:
-            if fault.predicate(view):
+            if fault.predicate is not None and fault.predicate(view):
                 fault.hits += 1
                 if fault.remaining is not None:
                     fault.remaining -= 1
@@ -516,12 +558,12 @@ class Network:
                 return True
         return False
 
-    def _held(self, node: _Node, dst: _Node, link: _Link, packet: bytes) -> bool:
+    def _held(self, node: _Node, dst: _Node, link: _Link, packet: bytes | Packet) -> bool:
         view = LinkPacket(packet, node.name, dst.name)
         for hold in self._holds:
-            if hold.predicate(view):
+            if hold.predicate is not None and hold.predicate(view):
                 hold.hits += 1
-                hold.packets.append((dst, link, packet))
+                hold.packets.append((dst, link, packet.raw if isinstance(packet, Packet) else packet))
                 if hold.remaining is not None:
                     hold.remaining -= 1
                     if hold.remaining <= 0:
@@ -529,12 +571,12 @@ class Network:
                 return True
         return False
 
-    def _impaired(self, node: _Node, dst: _Node, link: _Link, p: PathParams, packet: bytes) -> None:
+    def _impaired(self, node: _Node, dst: _Node, link: _Link, p: PathParams, packet: bytes | Packet) -> None:
         """The slow path: MTU, queue and serialisation, loss, duplication, corruption,
         reordering, jitter."""
         now = self.now
         rng = self.rng
-        size = len(packet)
+        size = packet.size if isinstance(packet, Packet) else len(packet)
         if p.mtu is not None and size > p.mtu:
             self._drop(node, dst, packet, "too-big", f"{size} > mtu {p.mtu}")
             if p.icmp_too_big:
@@ -550,16 +592,21 @@ class Network:
                 return
             if link.free_at > now:
                 start = link.free_at
-            start += -(-size * 8 * NS_PER_S // p.bandwidth_bps)  # ceil: the serialisation delay
-            start = int(start)
+            start = int(start - (-size * 8 * NS_PER_S // p.bandwidth_bps))  # ceil: the serialisation delay
             link.free_at = start
             tx_ends.append(start)
         if p.loss and rng.random() < p.loss:
             self._drop(node, dst, packet, "link-loss")
             return
-        if p.ecn_mark and _ect(packet) and rng.random() < p.ecn_mark:
-            packet = _mark_ce(packet)  # RFC 3168 §5: CE instead of a drop
-            self.ce_marked += 1
+        if p.ecn_mark:
+            # RFC 3168 §5: an ECN-capable packet is marked CE instead of being dropped
+            if isinstance(packet, Packet):
+                if packet.ecn in (1, 2) and rng.random() < p.ecn_mark:
+                    packet = packet.marked(3)
+                    self.ce_marked += 1
+            elif _ect(packet) and rng.random() < p.ecn_mark:
+                packet = _mark_ce(packet)
+                self.ce_marked += 1
         arrive = start + p.delay
         copies = 2 if p.duplicate and rng.random() < p.duplicate else 1
         heap = self._heap
@@ -567,7 +614,7 @@ class Network:
             pkt = packet
             t = arrive
             if p.corrupt and rng.random() < p.corrupt:
-                pkt = _corrupt(packet, rng)
+                pkt = _corrupt(packet.raw if isinstance(packet, Packet) else packet, rng)
             if p.reorder and rng.random() < p.reorder:
                 t += p.delay if p.reorder_delay is None else p.reorder_delay
             if p.jitter:
@@ -575,36 +622,45 @@ class Network:
             self._seq += 1
             heapq.heappush(heap, (t, self._seq, dst, pkt))
 
-    def _icmp_too_big(self, node: _Node, packet: bytes, p: PathParams) -> None:
+    def _icmp_too_big(self, node: _Node, packet: bytes | Packet, p: PathParams) -> None:
         """The path tells the sender its packet was too big (RFC 1191 §4, RFC 8201 §4):
         an ICMP error quoting it, from the packet's destination address, back after
         ``delay``."""
         from ..wire.icmp import DEST_UNREACH, FRAG_NEEDED, V6_PACKET_TOO_BIG, emit_icmp_error
 
-        far = _addresses(packet, self._addr_str)[1]
+        if isinstance(packet, Packet):
+            far = packet.dst
+            raw = packet.raw
+        else:
+            raw = packet
+            far = _addresses(raw, self._addr_str)[1]
+        mtu = p.mtu or 0
         try:
-            if packet[0] >> 4 == 4:
-                err = emit_icmp_error(far, packet, DEST_UNREACH, FRAG_NEEDED, p.mtu)
+            if raw[0] >> 4 == 4:
+                err = emit_icmp_error(far, raw, DEST_UNREACH, FRAG_NEEDED, mtu)
             else:
-                err = emit_icmp_error(far, packet, V6_PACKET_TOO_BIG, 0, p.mtu)
+                err = emit_icmp_error(far, raw, V6_PACKET_TOO_BIG, 0, mtu)
         except ValueError:
             return  # not an IP packet we can quote
         self._seq += 1
         heapq.heappush(self._heap, (self.now + p.delay, self._seq, node, err))
 
-    def _drop(self, node: _Node, dst: Optional[_Node], packet: bytes, reason: str, detail: str = "",
-              view: Optional[LinkPacket] = None) -> None:
+    def _drop(self, node: _Node, dst: _Node | None, packet: bytes | Packet, reason: str, detail: str = "",
+              view: LinkPacket | None = None) -> None:
         self.dropped[reason] = self.dropped.get(reason, 0) + 1
         rec = self.recorder
         if not rec.on:
             return
-        seg = view.seg if view is not None else _parse(packet)[1]
-        src, dst_addr = _addresses(packet, self._addr_str)
+        if type(packet) is Packet:
+            seg, src, dst_addr = packet.seg, packet.src, packet.dst
+        else:
+            seg = view.seg if view is not None else _parse(packet)[1]  # type: ignore[arg-type]
+            src, dst_addr = _addresses(packet, self._addr_str)  # type: ignore[arg-type]
         rec.emit(SegmentDropped(self.now, node.name, None, src, dst_addr, seg, reason, detail))
 
     # ---- running -----------------------------------------------------------------------
 
-    def _next_time(self) -> Optional[int]:
+    def _next_time(self) -> int | None:
         """Time of the next live event (dropping stale timer entries), or None when idle."""
         heap = self._heap
         while heap:
@@ -615,12 +671,12 @@ class Network:
             return t
         return None
 
-    def next_time(self) -> Optional[int]:
+    def next_time(self) -> int | None:
         """When the next event will happen (after flushing), or None when the network is idle."""
         self.flush()
         return self._next_time()
 
-    def _process(self) -> Optional[_Node]:
+    def _process(self) -> _Node | None:
         """Pop and process the next live event; return the node it touched, or None if idle."""
         heap = self._heap
         while heap:
@@ -628,7 +684,13 @@ class Network:
             if pkt is not None:
                 self.now = t
                 self.delivered += 1
-                node.deliver(pkt, t)
+                if type(pkt) is Packet:
+                    if node.deliver_value is not None:
+                        node.deliver_value(pkt, t)
+                    else:
+                        node.deliver(pkt.raw, t)
+                else:
+                    node.deliver(pkt, t)
                 return node
             if seq != node.token:
                 continue  # stale: the host's deadline moved since this entry was pushed
@@ -658,7 +720,7 @@ class Network:
         self._flush_node(node)
         return True
 
-    def run_until(self, cond: Callable[[], bool], timeout: Optional[int] = None) -> bool:
+    def run_until(self, cond: Callable[[], bool], timeout: int | None = None) -> bool:
         """Process events until ``cond()`` is true (checked after each flush, before each
         event). False if the network went idle, or ``timeout`` ns of simulated time passed,
         first; with a timeout the clock then stands at the start + timeout."""

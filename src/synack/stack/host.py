@@ -6,38 +6,46 @@ A :class:`Host` is still sans-IO: packets come in through :meth:`Host.deliver`, 
 through :meth:`Host.take_packets`, and time moves only when a driver calls
 :meth:`Host.on_timeout` at :meth:`Host.next_deadline`. The simulator, the TUN driver and
 the in-process packet pipe all drive the same class.
+
+Output is pulled. The host owns its connections (:class:`~synack.stack.demux.ConnectionTable`)
+and each connection tells it after every event, whoever caused the event (a segment, a
+timer, or the application calling ``send``/``close``/...): the host then takes what the
+connection queued, traces it, and keeps the table and the deadline heap current. A driver
+only drains :meth:`take_packets` and watches :meth:`next_deadline`; nobody flushes by hand.
 """
 
 from __future__ import annotations
 
 import errno
-import heapq
 import ipaddress
 import os
 import random
 from dataclasses import replace
-from typing import Optional
 
 from ..tcp.config import TcpConfig
 from ..tcp.connection import Connection, reset_for
 from ..tcp.cookies import SynCookies
 from ..tcp.fastopen import CookieCache, FastOpenKey
-from ..tcp.fastopen import prepare_client as _fastopen_prepare
 from ..tcp.isn import IsnGenerator
 from ..tcp.rfc5961 import ChallengeAckLimiter
 from ..tcp.state import State
-from ..trace.events import Recorder, SegmentDropped, SegmentReceived, SegmentSent, Tracer
+from ..trace.events import NULL_TRACER, Recorder, SegmentDropped, SegmentReceived, SegmentSent, Tracer
 from ..wire.errors import MalformedPacket
-from ..wire.ip import ecn_of, emit_packet, parse_packet
-# The listener and its queues, SYN cookies and Fast Open live in stack/listener.py, ICMP in
-# stack/icmp.py; ``from synack.stack.host import Listener`` still works.
+from ..wire.ip import ecn_of, parse_packet
+from ..wire.tcp import TcpSegment
 from . import icmp as _icmp
+from .demux import ConnectionTable
 from .fragments import Reassembler
+# ``from synack.stack.host import Listener`` still works.
 from .listener import Listener
+from .packet import Packet
+
+__all__ = ["Host", "Listener", "EPHEMERAL_PORTS", "Packet"]
 
 EPHEMERAL_PORTS = (32768, 60999)  # Linux's net.ipv4.ip_local_port_range
 
 _NOT_RETRANSMISSIONS = frozenset({None, "zero-window-probe", "keepalive", "syncookie"})
+_tuple_new = tuple.__new__
 _SYN_RECEIVED = State.SYN_RECEIVED
 
 
@@ -74,20 +82,20 @@ class Host:
         name: str,
         addrs: list[str],
         *,
-        seed: Optional[int] = None,
-        recorder: Optional[Recorder] = None,
-        config: Optional[TcpConfig] = None,
+        seed: int | None = None,
+        recorder: Recorder | None = None,
+        config: TcpConfig | None = None,
         isn=None,
-        isn_secret: Optional[bytes] = None,
+        isn_secret: bytes | None = None,
         mtu: int = 1500,
         ttl: int = 64,
         ephemeral_ports: tuple[int, int] = EPHEMERAL_PORTS,
         syncookies: int = 1,
         max_syn_backlog: int = 2048,
-        synack_retries: Optional[int] = 5,
-        cookie_secret: Optional[bytes] = None,
-        fastopen_secret: Optional[bytes] = None,
-        challenge_ack_limit: Optional[int] = 1000,
+        synack_retries: int | None = 5,
+        cookie_secret: bytes | None = None,
+        fastopen_secret: bytes | None = None,
+        challenge_ack_limit: int | None = 1000,
         reject_with: str = "tcp-reset",
     ) -> None:
         if not addrs:
@@ -109,21 +117,19 @@ class Host:
         self.mtu = mtu
         self.ttl = ttl
         self.ephemeral_ports = ephemeral_ports
-        self.conns: dict[tuple, Connection] = {}
-        self.listeners: dict[tuple, Listener] = {}
-        self._children: dict[Connection, Listener] = {}
-        #: (local address, local port) -> how many connections use it
-        self._bound: dict[tuple, int] = {}
-        self._tx: list[bytes] = []
-        self._timers: list = []          # heap of (deadline, n, conn)
-        self._deadline: dict[Connection, int] = {}
-        self._n = 0
+        #: connections, listeners, bound ports and the deadline heap (stack/demux.py)
+        self.table = ConnectionTable(self)
+        #: what the host sends, oldest first: Packet values, or bytes (ICMP errors)
+        self._tx: list[Packet | bytes] = []
         #: set whenever packets were queued or a timer may have moved; a driver that
         #: polls ``take_packets``/``next_deadline`` may clear it and skip polling until set
         self.changed = False
+        #: the most data one segment of a new connection may carry (TSO); None: one MSS
+        self.max_segment_bytes: int | None = None
         # -- under attack and at the edges (stack/listener.py, stack/icmp.py) --
         if syncookies not in (0, 1, 2):
-            raise ValueError(f"syncookies must be 0 (never), 1 (on SYN queue overflow) or 2 (always), not {syncookies!r}")
+            raise ValueError("syncookies must be 0 (never), 1 (on SYN queue overflow) or 2 (always), "
+                             f"not {syncookies!r}")
         if max_syn_backlog < 1:
             raise ValueError(f"max_syn_backlog must be at least 1, not {max_syn_backlog}")
         if synack_retries is not None and not 0 <= synack_retries <= 255:
@@ -145,13 +151,27 @@ class Host:
         self._seed = seed
         self._cookie_secret = cookie_secret
         self._fastopen_secret = fastopen_secret
-        self._syncookies: Optional[SynCookies] = None
-        self._fastopen_key: Optional[FastOpenKey] = None
+        self._syncookies: SynCookies | None = None
+        self._fastopen_key: FastOpenKey | None = None
         #: IP fragment reassembly (stack/fragments.py), with its limits and 30 s timeout
         self.fragments = Reassembler(name, self.tracer, self._addrset, ttl=ttl)
 
     def __repr__(self) -> str:
         return f"<Host {self.name} {' '.join(self.addrs)}>"
+
+    @property
+    def conns(self) -> dict[tuple, Connection]:
+        """Connections by (local addr, local port, remote addr, remote port)."""
+        return self.table.conns
+
+    @property
+    def listeners(self) -> dict[tuple, Listener]:
+        """Listeners by (local addr or None, port)."""
+        return self.table.listeners
+
+    def owns(self, addr: str) -> bool:
+        """Is ``addr`` (in its normal form) one of this host's addresses?"""
+        return addr in self._addrset
 
     # ------------------------------------------------------------ link side
     def deliver(self, packet: bytes, now: int, checksum_ok: bool = False) -> None:
@@ -171,51 +191,85 @@ class Host:
             if e.reason == "not-tcp":
                 # Not TCP: an ICMP error is passed to TCP (RFC 9293 §3.9.2.2 MUST-54, in
                 # stack/icmp.py); anything else is a traced drop there.
-                _icmp.deliver(self, packet, now)
+                _icmp.deliver(self.table, packet, now)
                 return
             if self.tracer.on:
                 self.tracer.emit(SegmentDropped(now, self.name, None, "", "", None, e.reason, e.detail))
             return
-        src, dst = hdr.src, hdr.dst
+        self.deliver_packet(_tuple_new(Packet, (hdr.src, hdr.dst, seg, ecn_of(hdr), hdr.ttl)), now, packet)
+
+    def deliver_packet(self, pkt: Packet, now: int, raw: bytes | None = None) -> None:
+        """A packet arrived as values (the simulator carries them beside the bytes): the
+        same as :meth:`deliver` of its bytes (``raw``, when they exist), without encoding
+        and parsing them."""
+        src, dst, seg, ecn, _ = pkt
         tr = self.tracer
         if dst not in self._addrset:
             if tr.on:
                 tr.emit(SegmentDropped(now, self.name, None, src, dst, seg, "not-my-address"))
             return
         key = (dst, seg.dst_port, src, seg.src_port)
-        conn = self.conns.get(key)
+        table = self.table
+        conn = table.conns.get(key)
         if tr.on:
             tr.emit(SegmentReceived(now, self.name, key if conn is not None else None, src, dst, seg))
         if conn is not None:
-            if conn.state is _SYN_RECEIVED and conn in self._children and \
-                    self._children[conn]._hold_ack(conn, seg, now):
-                return  # the accept queue is full: the handshake waits (stack/listener.py)
-            if conn.ecn_ok and ecn_of(hdr) == 3:
-                # RFC 3168 §6.1.3: Congestion Experienced in the IP header, for TCP to echo.
-                conn.segment_arrives(seg, now, ce=True)
-            else:
-                conn.segment_arrives(seg, now)
-            self._after(conn, now)
+            if conn.state is _SYN_RECEIVED and table.children:
+                lst = table.children.get(conn)
+                if lst is not None and lst._hold_ack(conn, seg, now):
+                    return  # the accept queue is full: the handshake waits (stack/listener.py)
+            # RFC 3168 §6.1.3: Congestion Experienced in the IP header, for TCP to echo.
+            conn.segment_arrives(seg, now, conn.ecn_ok and ecn == 3)
             return
-        lst = self.listeners.get((dst, seg.dst_port)) or self.listeners.get((None, seg.dst_port))
+        lst = table.listener_for(dst, seg.dst_port)
         if lst is not None:
-            self._to_listener(lst, key, seg, now)
+            # SEGMENT ARRIVES in LISTEN (RFC 9293 §3.10.7.2): the listener's queues, SYN
+            # cookies and Fast Open decide (stack/listener.py).
+            lst.segment(key, seg, now)
             return
         # No TCB and no listener: RFC 9293 §3.10.7.1.
         if tr.on:
             tr.emit(SegmentDropped(now, self.name, None, src, dst, seg, "no-listener",
                                    "no connection or listener for this port"))
         if self.reject_with != "tcp-reset":
-            _icmp.reject(self, packet, hdr, seg, now)  # a firewall-style REJECT, or a drop
+            # A firewall-style REJECT (an ICMP error quotes the packet's bytes), or a drop.
+            _icmp.reject(self.table, raw if raw is not None else pkt.raw, src, dst, seg, now)
             return
         rst = reset_for(seg)
         if rst is not None:
-            self._transmit(dst, src, rst, None, None, now)
+            self.send_segment(dst, src, rst, None, now)
 
-    def _to_listener(self, lst: Listener, key: tuple, seg, now: int) -> None:
-        """SEGMENT ARRIVES in LISTEN (RFC 9293 §3.10.7.2): the listener's queues, SYN
-        cookies and Fast Open decide (stack/listener.py)."""
-        lst.segment(key, seg, now)
+    def take_packets(self) -> list[bytes]:
+        """IP packets waiting to be transmitted, oldest first (the queue is emptied)."""
+        tx = self._tx
+        if not tx:
+            return []
+        self._tx = []
+        return [p if type(p) is bytes else p.raw for p in tx]  # type: ignore[union-attr]
+
+    def take_outgoing(self) -> list[Packet | bytes]:
+        """What :meth:`take_packets` gives, as values where the host has them: a link that
+        can carry :class:`Packet` values (the simulator) avoids encoding them."""
+        tx = self._tx
+        if tx:
+            self._tx = []
+        return tx
+
+    def next_deadline(self) -> int | None:
+        """The earliest timer of any connection or of fragment reassembly, in ns, or None."""
+        d = self.table.next_deadline()
+        f = self.fragments.deadline
+        return d if f is None or (d is not None and d <= f) else f
+
+    def on_timeout(self, now: int) -> None:
+        """Run every connection timer that is due at ``now``."""
+        self.changed = True  # the next deadline moves on, even if every entry was stale
+        f = self.fragments.deadline
+        if f is not None and f <= now:
+            self._tx.extend(self.fragments.on_timeout(now))  # ICMP Time Exceeded, if any
+        for conn in self.table.due(now):
+            conn.on_timeout(now)
+            self.updated(conn, now)  # (the table dropped its deadline: reschedule it)
 
     # -- secrets, made on first use from the host's seed (or injected) -----------------
     def _secret(self, purpose: str) -> bytes:
@@ -239,44 +293,16 @@ class Host:
             k = self._fastopen_key = FastOpenKey(self._fastopen_secret or self._secret("fastopen"))
         return k
 
-    def take_packets(self) -> list[bytes]:
-        """IP packets waiting to be transmitted, oldest first (the queue is emptied)."""
-        tx = self._tx
-        if tx:
-            self._tx = []
-        return tx
-
-    def next_deadline(self) -> Optional[int]:
-        """The earliest timer of any connection or of fragment reassembly, in ns, or None."""
-        timers = self._timers
-        dl = self._deadline
-        f = self.fragments.deadline
-        while timers:
-            d, _, conn = timers[0]
-            if dl.get(conn) == d:
-                return d if f is None or d <= f else f
-            heapq.heappop(timers)  # stale entry
-        return f
-
-    def on_timeout(self, now: int) -> None:
-        """Run every connection timer that is due at ``now``."""
-        self.changed = True  # the next deadline moves on, even if every entry was stale
-        f = self.fragments.deadline
-        if f is not None and f <= now:
-            self._tx.extend(self.fragments.on_timeout(now))  # ICMP Time Exceeded, if any
-        timers = self._timers
-        dl = self._deadline
-        while timers and timers[0][0] <= now:
-            d, _, conn = heapq.heappop(timers)
-            if dl.get(conn) != d:
-                continue
-            del dl[conn]
-            conn.on_timeout(now)
-            self._after(conn, now)
+    @fastopen_key.setter
+    def fastopen_key(self, key: FastOpenKey) -> None:
+        """Rotate the Fast Open key: cookies issued before no longer validate."""
+        if not isinstance(key, FastOpenKey):
+            raise TypeError(f"fastopen_key must be a FastOpenKey, not {type(key).__name__}")
+        self._fastopen_key = key
 
     # ------------------------------------------------------------ application side
-    def listen(self, port: int, now: int, addr: Optional[str] = None, backlog: int = 128,
-               config: Optional[TcpConfig] = None, *, syn_backlog: Optional[int] = None,
+    def listen(self, port: int, now: int, addr: str | None = None, backlog: int = 128,
+               config: TcpConfig | None = None, *, syn_backlog: int | None = None,
                fastopen: int = 0) -> Listener:
         """Passive OPEN (RFC 9293 §3.10.1): a listener on ``port`` (0 picks an ephemeral one).
 
@@ -290,46 +316,43 @@ class Host:
         if addr is not None:
             addr = self._own(addr)
         if port == 0:
-            port = self._ephemeral(addr, None, None)
-        if (addr, port) in self.listeners or (None, port) in self.listeners or (
-                addr is None and any(p == port for (_, p) in self.listeners)):
+            port = self._ephemeral(addr)
+        listeners = self.table.listeners
+        if (addr, port) in listeners or (None, port) in listeners or (
+                addr is None and any(p == port for (_, p) in listeners)):
             raise _oserror(errno.EADDRINUSE, f"port {port} already has a listener")
         config = config or self.config
         if config.synack_retries is None and self.synack_retries is not None:
             # The host's tcp_synack_retries applies to its listeners' connections.
             config = replace(config, synack_retries=self.synack_retries)
-        lst = Listener(self, addr, port, max(1, backlog), config, syn_backlog, fastopen=fastopen)
-        self.listeners[(addr, port)] = lst
+        lst = Listener(self.table, addr, port, max(1, backlog), config, syn_backlog, fastopen=fastopen)
+        listeners[(addr, port)] = lst
         return lst
 
-    def connect(self, remote_addr: str, remote_port: int, now: int, *, local_addr: Optional[str] = None,
-                local_port: int = 0, config: Optional[TcpConfig] = None,
-                fastopen: Optional[bytes] = None) -> Connection:
+    def connect(self, remote_addr: str, remote_port: int, now: int, *, local_addr: str | None = None,
+                local_port: int = 0, config: TcpConfig | None = None,
+                fastopen: bytes | None = None) -> Connection:
         """Active OPEN (RFC 9293 §3.10.1): send a SYN and return the connection.
 
         ``fastopen`` (bytes, possibly empty) makes it a TCP Fast Open connection (RFC 7413):
         the SYN carries the cookie cached for ``remote_addr`` and, with a cookie, the start
         of ``fastopen``, which is queued as if SENT; without a cookie it asks for one."""
         remote_addr = _remote(remote_addr)
-        if local_addr is None:
-            local_addr = self.source_address(remote_addr)
-        else:
-            local_addr = self._own(local_addr)
+        local_addr = self.source_address(remote_addr) if local_addr is None else self._own(local_addr)
         if local_port == 0:
-            local_port = self._ephemeral(local_addr, remote_addr, remote_port)
+            local_port = self._ephemeral(local_addr)
         key = (local_addr, local_port, remote_addr, remote_port)
-        if key in self.conns:
+        table = self.table
+        if key in table.conns:
             raise _oserror(errno.EADDRINUSE, f"{local_addr}:{local_port} is already connected to "
                                               f"{remote_addr}:{remote_port}")
-        conn = self._new_connection(key, config or self.config)
-        self._register(conn)
+        if fastopen is not None and not isinstance(fastopen, (bytes, bytearray, memoryview)):
+            raise TypeError(f"fastopen must be bytes (the data for the SYN), not {type(fastopen).__name__}")
+        conn = self.new_connection(key, config or self.config)
+        table.register(conn)
         if fastopen is not None:
-            if not isinstance(fastopen, (bytes, bytearray, memoryview)):
-                self._unregister(conn)
-                raise TypeError(f"fastopen must be bytes (the data for the SYN), not {type(fastopen).__name__}")
-            _fastopen_prepare(conn, self.fastopen_cache, bytes(fastopen), now)
-        conn.open(now)
-        self._after(conn, now)
+            conn.fastopen_client(self.fastopen_cache, bytes(fastopen), now)
+        conn.open(now)  # (the connection tells the host: updated())
         return conn
 
     def source_address(self, remote_addr: str) -> str:
@@ -342,8 +365,60 @@ class Host:
                                           f"to reach {remote_addr}")
 
     def call(self, conn: Connection, now: int) -> None:
-        """After a user call on ``conn`` (send, receive, close, abort): transmit and reschedule."""
-        self._after(conn, now)
+        """Kept for callers written before connections told their host of every call
+        themselves: there is nothing left to flush, so this only makes sure the host has
+        seen ``conn``'s latest state."""
+        if conn.owner is self:
+            self.updated(conn, now)
+
+    # ------------------------------------------------------------ the owner of connections
+    def updated(self, conn: Connection, now: int) -> None:
+        """``conn`` had an event: take and trace what it queued, keep the table current."""
+        self.changed = True
+        out = conn.out
+        if out:
+            src, dst, cid = conn.local_addr, conn.remote_addr, conn.cid
+            append = self._tx.append
+            tr = self.tracer
+            ttl = self.ttl
+            ecn = conn.ecn_ok
+            for seg, cause in out:
+                # RFC 3168 §6.1: ECT(0) on new data only; the connection says which.
+                append(_tuple_new(Packet, (src, dst, seg, conn.ect(seg, cause) if ecn else 0, ttl)))
+                if tr.on:
+                    tr.emit(SegmentSent(now, self.name, cid, src, dst, seg, cause not in _NOT_RETRANSMISSIONS,
+                                        cause))
+            out.clear()
+        self.table.updated(conn, now)
+
+    def new_connection(self, key: tuple, config: TcpConfig | None, *, owned: bool = True,
+                       traced: bool = True, isn=None) -> Connection:
+        """A connection for the 4-tuple ``key`` with this host's ISNs, tracer, path MTU and
+        challenge-ACK limit; ``owned`` ones tell the host of their events. ``traced=False``
+        and ``isn`` serve a SYN cookie's throwaway or rebuilt TCB."""
+        v6 = ":" in key[0]
+        conn = Connection(key[0], key[1], key[2], key[3], config=config or self.config,
+                          isn=isn if isn is not None else self.isn,
+                          tracer=self.tracer if traced else NULL_TRACER,
+                          mss_limit=self.mtu - (60 if v6 else 40), owner=self if owned else None)
+        conn.challenge = self.challenge  # the host-wide RFC 5961 §7 limit
+        if self.max_segment_bytes is not None:
+            conn.set_max_segment_bytes(self.max_segment_bytes)
+        return conn
+
+    def send_segment(self, src: str, dst: str, seg: TcpSegment, cause: str | None, now: int) -> None:
+        """Send a segment that no connection owns: an RST for no TCB (RFC 9293 §3.10.7.1)
+        or a SYN cookie's SYN,ACK."""
+        self.changed = True
+        self._tx.append(Packet(src, dst, seg, 0, self.ttl))
+        if self.tracer.on:
+            self.tracer.emit(SegmentSent(now, self.name, None, src, dst, seg, cause not in _NOT_RETRANSMISSIONS,
+                                         cause))
+
+    def send_packet(self, packet: bytes) -> None:
+        """Send a finished IP packet (an ICMP error this host makes)."""
+        self.changed = True
+        self._tx.append(packet)
 
     # ------------------------------------------------------------ internals
     def _own(self, addr: str) -> str:
@@ -355,12 +430,12 @@ class Host:
             raise _oserror(errno.EADDRNOTAVAIL, f"host {self.name} does not own {a}")
         return a
 
-    def _ephemeral(self, laddr: Optional[str], raddr: Optional[str], rport: Optional[int]) -> int:
+    def _ephemeral(self, laddr: str | None) -> int:
         """A free port from the ephemeral range, starting at a random point of it."""
         lo, hi = self.ephemeral_ports
         span = hi - lo + 1
-        bound = self._bound
-        listening = {p for (_, p) in self.listeners}
+        bound = self.table.bound
+        listening = {p for (_, p) in self.table.listeners}
         start = self.rng.randrange(span)
         for i in range(span):
             port = lo + (start + i) % span
@@ -373,68 +448,3 @@ class Host:
                 continue
             return port
         raise _oserror(errno.EADDRNOTAVAIL, "no free ephemeral port")
-
-    def _register(self, conn: Connection) -> None:
-        self.conns[conn.cid] = conn
-        k = (conn.local_addr, conn.local_port)
-        self._bound[k] = self._bound.get(k, 0) + 1
-
-    def _unregister(self, conn: Connection) -> None:
-        if self.conns.get(conn.cid) is conn:
-            del self.conns[conn.cid]
-            k = (conn.local_addr, conn.local_port)
-            n = self._bound[k] - 1
-            if n:
-                self._bound[k] = n
-            else:
-                del self._bound[k]
-
-    def _new_connection(self, key: tuple, config: Optional[TcpConfig]) -> Connection:
-        v6 = ":" in key[0]
-        conn = Connection(key[0], key[1], key[2], key[3], config=config or self.config, isn=self.isn,
-                          tracer=self.tracer, mss_limit=self.mtu - (60 if v6 else 40))
-        conn.challenge = self.challenge  # the host-wide RFC 5961 §7 limit
-        return conn
-
-    def _transmit(self, src: str, dst: str, seg, cause: Optional[str], cid: Optional[tuple], now: int,
-                  ecn: int = 0) -> None:
-        self.changed = True
-        self._tx.append(emit_packet(src, dst, seg, self.ttl, ecn))
-        if self.tracer.on:
-            rtx = cause not in _NOT_RETRANSMISSIONS
-            self.tracer.emit(SegmentSent(now, self.name, cid, src, dst, seg, rtx, cause))
-
-    def _after(self, conn: Connection, now: int) -> None:
-        """Transmit what ``conn`` queued, keep the timer heap and the tables current."""
-        self.changed = True
-        out = conn.out
-        if out:
-            src, dst, cid = conn.local_addr, conn.remote_addr, conn.cid
-            if conn.ecn_ok:
-                # RFC 3168 §6.1: ECT(0) on new data only; the connection says which.
-                for seg, cause in out:
-                    self._transmit(src, dst, seg, cause, cid, now, conn.ect(seg, cause))
-            else:
-                for seg, cause in out:
-                    self._transmit(src, dst, seg, cause, cid, now)
-            out.clear()
-        st = conn.state
-        if st is State.CLOSED or (st is State.LISTEN and conn in self._children):
-            # Deleted TCB, or a passive connection that went back to LISTEN (the
-            # listener itself keeps listening).
-            self._unregister(conn)
-            self._deadline.pop(conn, None)
-            lst = self._children.pop(conn, None)
-            if lst is not None:
-                lst._forget(conn, now)
-            return
-        lst = self._children.get(conn)
-        if lst is not None and st is not _SYN_RECEIVED and conn in lst.pending:
-            lst._promote(conn, now)
-        d = conn.next_deadline()
-        if d is None:
-            self._deadline.pop(conn, None)
-        elif self._deadline.get(conn) != d:
-            self._deadline[conn] = d
-            self._n += 1
-            heapq.heappush(self._timers, (d, self._n, conn))

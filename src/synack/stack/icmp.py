@@ -17,12 +17,12 @@ without guessing that window.
 :func:`deliver` is what :meth:`Host.deliver <synack.stack.host.Host.deliver>` calls for a
 packet that is not TCP, whatever link brought it (the simulator, TUN). :func:`reject`
 answers a segment for a closed port with an ICMP error instead of an RST when the host's
-``reject_with`` says so, as a firewall's REJECT rule or a host without TCP does.
+``reject_with`` says so, as a firewall's REJECT rule or a host without TCP does. Both work
+on the host's :class:`~synack.stack.demux.ConnectionTable` and the services it lends.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
 
 from ..trace.events import IcmpEvent, SegmentDropped
 from ..wire.errors import MalformedPacket
@@ -30,10 +30,8 @@ from ..wire.icmp import (DEST_UNREACH, PARAM_PROBLEM, PROTO_ICMP, PROTO_ICMPV6, 
                          TIME_EXCEEDED, V6_DEST_UNREACH, V6_PACKET_TOO_BIG, V6_PARAM_PROBLEM,
                          V6_TIME_EXCEEDED, emit_icmp_error, parse_icmp)
 from ..wire.ip import _parse_ip
-from ..wire.tcp import RST
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .host import Host
+from ..wire.tcp import RST, TcpSegment
+from .demux import ConnectionTable, HostServices
 
 #: IPv4 Destination Unreachable code -> (reason, hard). Hard as Linux's icmp_err_convert
 #: has ``fatal``; RFC 9293 MUST-56 codes 0, 1, 5 are soft; code 4 is PMTU discovery.
@@ -71,7 +69,7 @@ def check_reject(value: str) -> str:
     raise ValueError(f"reject_with must be one of tcp-reset, drop, {', '.join(REJECTS)}; not {value!r}")
 
 
-def classify(version: int, type_: int, code: int) -> Optional[tuple[str, bool]]:
+def classify(version: int, type_: int, code: int) -> tuple[str, bool] | None:
     """(reason, hard) for an ICMP error, "source-quench" for Source Quench, None for a
     message TCP does not act on (echo, redirect, unknown types and codes)."""
     if version == 4:
@@ -95,16 +93,17 @@ def classify(version: int, type_: int, code: int) -> Optional[tuple[str, bool]]:
     return None
 
 
-def _event(host: "Host", now: int, conn, hdr, msg, kind: str, action: str, detail: str = "") -> None:
+def _event(host: HostServices, now: int, conn, hdr, msg, kind: str, action: str, detail: str = "") -> None:
     tr = host.tracer
     if tr.on:
         tr.emit(IcmpEvent(now, host.name, conn, hdr.src, hdr.dst, msg.version, msg.type, msg.code,
                           kind, action, detail))
 
 
-def deliver(host: "Host", packet: bytes, now: int) -> None:
-    """A packet that is not TCP reached ``host``: act on it if it is an ICMP error about
-    one of its connections (RFC 9293 §3.9.2.2), else drop it (traced)."""
+def deliver(table: ConnectionTable, packet: bytes, now: int) -> None:
+    """A packet that is not TCP reached the host of ``table``: act on it if it is an ICMP
+    error about one of its connections (RFC 9293 §3.9.2.2), else drop it (traced)."""
+    host = table.host
     tr = host.tracer
     try:
         hdr, payload, _ = _parse_ip(packet)
@@ -115,7 +114,7 @@ def deliver(host: "Host", packet: bytes, now: int) -> None:
         if tr.on:
             tr.emit(SegmentDropped(now, host.name, None, "", "", None, e.reason, e.detail))
         return
-    if hdr.dst not in host._addrset:
+    if not host.owns(hdr.dst):
         _event(host, now, None, hdr, msg, "", "ignored", "not addressed to this host")
         return
     cls = classify(msg.version, msg.type, msg.code)
@@ -132,7 +131,7 @@ def deliver(host: "Host", packet: bytes, now: int) -> None:
         _event(host, now, None, hdr, msg, kind, "ignored", f"about IP protocol {orig.proto}, not a TCP segment")
         return
     key = (orig.src, orig.src_port, orig.dst, orig.dst_port)
-    conn = host.conns.get(key)
+    conn = table.conns.get(key)
     if conn is None:
         _event(host, now, None, hdr, msg, kind, "ignored", "no connection matches the quoted segment")
         return
@@ -146,25 +145,25 @@ def deliver(host: "Host", packet: bytes, now: int) -> None:
     action = conn.icmp_received(kind, hard, now, mtu=mtu, detail=detail)
     _event(host, now, key, hdr, msg, kind, action,
            detail + (f", MTU {mtu}" if mtu else "") + ("" if action != "soft" else " (MUST-56: not aborted)"))
-    host._after(conn, now)
+    host.updated(conn, now)  # what the connection does about it (a retransmission, an RST...)
 
 
-def reject(host: "Host", packet: bytes, hdr, seg, now: int) -> None:
-    """Answer ``packet`` (a segment for no connection and no listener) as
-    ``host.reject_with`` says: an ICMP error, or nothing for "drop". An RST is never
-    answered (RFC 9293 §3.10.7.1)."""
+def reject(table: ConnectionTable, packet: bytes, src: str, dst: str, seg: TcpSegment, now: int) -> None:
+    """Answer ``packet`` (a segment from ``src`` to ``dst`` for no connection and no
+    listener) as the host's ``reject_with`` says: an ICMP error, or nothing for "drop". An
+    RST is never answered (RFC 9293 §3.10.7.1)."""
+    host = table.host
     how = host.reject_with
     if how == "drop" or seg.flags & RST:
         return
+    version = 6 if ":" in dst else 4
     v4, v6 = REJECTS[how]
-    type_, code = v4 if hdr.version == 4 else v6
+    type_, code = v4 if version == 4 else v6
     info = 0
-    if hdr.version == 6 and type_ == V6_PARAM_PROBLEM:
+    if version == 6 and type_ == V6_PARAM_PROBLEM:
         info = 6  # the pointer: the Next Header octet of the IPv6 header (RFC 4443 §3.4)
-    err = emit_icmp_error(hdr.dst, packet, type_, code, info, host.ttl)
-    host.changed = True
-    host._tx.append(err)
+    host.send_packet(emit_icmp_error(dst, packet, type_, code, info, host.ttl))
     tr = host.tracer
     if tr.on:
-        tr.emit(IcmpEvent(now, host.name, None, hdr.dst, hdr.src, hdr.version, type_, code, how[5:],
-                          "sent", f"REJECT of {hdr.src}:{seg.src_port} -> port {seg.dst_port}"))
+        tr.emit(IcmpEvent(now, host.name, None, dst, src, version, type_, code, how[5:],
+                          "sent", f"REJECT of {src}:{seg.src_port} -> port {seg.dst_port}"))

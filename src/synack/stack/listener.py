@@ -26,20 +26,19 @@ views can draw a flood.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from ..tcp.connection import Connection
 from ..tcp.cookies import CookieOptions
 from ..tcp.fastopen import ServerFastOpen
 from ..tcp.isn import FixedIsn
 from ..tcp.state import State
-from ..trace.events import (NULL_TRACER, FastOpenEvent, ListenQueue, SegmentDropped, StateChanged,
-                            SynCookieMode)
-from ..wire.seq import Seq
+from ..trace.events import FastOpenEvent, ListenQueue, SegmentDropped, StateChanged, SynCookieMode
+from ..wire.seq import Seq, seq_add
 from ..wire.tcp import ACK, CWR, ECE, RST, SYN, FastOpen, Mss, SackPermitted, TcpSegment, Timestamps, WindowScale
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .host import Host
+    from .demux import ConnectionTable, HostServices
 
 _ZERO_ISN = FixedIsn(0)
 _SYN_RECEIVED = State.SYN_RECEIVED
@@ -52,8 +51,16 @@ class ListenerStats:
                  "cookies_rejected", "half_open_dropped", "fastopen_accepted", "fastopen_cookies")
 
     def __init__(self) -> None:
-        for name in self.__slots__:
-            setattr(self, name, 0)
+        #: SYNs that reached the listener, and those dropped (ListenDrops)
+        self.syns = self.syn_dropped = 0
+        #: ACKs or SYNs dropped because the accept queue was full (ListenOverflows)
+        self.accept_overflows = 0
+        #: SYN cookies sent, accepted and rejected (SyncookiesSent, ...Recv, ...Failed)
+        self.cookies_sent = self.cookies_accepted = self.cookies_rejected = 0
+        #: half-open connections given up before they were accepted
+        self.half_open_dropped = 0
+        #: Fast Open: SYNs whose data was accepted, and cookies issued
+        self.fastopen_accepted = self.fastopen_cookies = 0
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -70,14 +77,18 @@ class Listener:
     the SYN queue; see the module docstring.
     """
 
-    __slots__ = ("host", "addr", "port", "backlog", "_syn_backlog", "config", "accept_queue",
+    __slots__ = ("table", "host", "addr", "port", "backlog", "_syn_backlog", "config", "accept_queue",
                  "pending", "closed", "syncookies", "cookie_mode", "_overflow_at", "fastopen",
                  "_tfo_open", "stats")
 
-    def __init__(self, host: "Host", addr: Optional[str], port: int, backlog: int,
-                 config, syn_backlog: Optional[int] = None, syncookies: Optional[int] = None,
+    def __init__(self, table: ConnectionTable, addr: str | None, port: int, backlog: int,
+                 config, syn_backlog: int | None = None, syncookies: int | None = None,
                  fastopen: int = 0) -> None:
-        self.host = host
+        #: the host's connection table (stack/demux.py), through which the listener
+        #: registers its connections and reaches the host's services
+        self.table = table
+        #: the host this listener belongs to (what it lends: HostServices)
+        self.host: HostServices = table.host
         self.addr = addr
         self.port = port
         self.backlog = backlog
@@ -92,11 +103,11 @@ class Listener:
         self.syncookies = syncookies
         #: whether the last SYN that found the SYN queue full got a cookie (for tracing)
         self.cookie_mode = False
-        self._overflow_at: Optional[int] = None
+        self._overflow_at: int | None = None
         #: RFC 7413 server side: how many Fast Open connections may wait in SYN-RECEIVED
         #: (the TCP_FASTOPEN value on a listening socket; 0 turns Fast Open off)
         self.fastopen = fastopen
-        self._tfo_open: Optional[set] = None
+        self._tfo_open: set | None = None
         self.stats = ListenerStats()
 
     # ------------------------------------------------------------------ sizes
@@ -108,7 +119,7 @@ class Listener:
         return max(1, min(self.backlog, self.host.max_syn_backlog))
 
     @syn_backlog.setter
-    def syn_backlog(self, value: Optional[int]) -> None:
+    def syn_backlog(self, value: int | None) -> None:
         if value is not None and value < 1:
             raise ValueError(f"syn_backlog must be at least 1, not {value}")
         self._syn_backlog = value
@@ -122,7 +133,7 @@ class Listener:
         m = self.syncookies
         return self.host.syncookies if m is None else m
 
-    def _trace_queue(self, now: int, cause: str, conn: Optional[Connection] = None) -> None:
+    def _trace_queue(self, now: int, cause: str, conn: Connection | None = None) -> None:
         tr = self.host.tracer
         if tr.on:
             tr.emit(ListenQueue(now, tr.host, conn.cid if conn is not None else None, self.addr or "*",
@@ -135,12 +146,12 @@ class Listener:
             tr.emit(SegmentDropped(now, tr.host, None, key[2], key[0], seg, reason, detail))
 
     # ------------------------------------------------------------------ user side
-    def accept(self, now: Optional[int] = None) -> Optional[Connection]:
+    def accept(self, now: int | None = None) -> Connection | None:
         """The next established connection, or None if none is waiting. With ``now`` the
         queue change is traced (``ListenQueue``)."""
         while self.accept_queue:
             conn = self.accept_queue.popleft()
-            self.host._children.pop(conn, None)
+            self.table.release(conn)
             if now is not None:
                 self._trace_queue(now, "accepted", conn)
             return conn
@@ -151,12 +162,12 @@ class Listener:
         if self.closed:
             return
         self.closed = True
-        self.host.listeners.pop((self.addr, self.port), None)
+        table = self.table
+        table.listeners.pop((self.addr, self.port), None)
         for conn in list(self.pending) + list(self.accept_queue):
-            self.host._children.pop(conn, None)
+            table.release(conn)
             if conn.state is not State.CLOSED:
-                conn.abort(now)
-                self.host._after(conn, now)
+                conn.abort(now)  # (the connection tells the host)
         self.pending.clear()
         self.accept_queue.clear()
         self._trace_queue(now, "closed")
@@ -175,10 +186,9 @@ class Listener:
         if f & ACK and not f & (SYN | RST) and self._cookie_ack(key, seg, now):
             return
         # Everything else through a fresh TCB in LISTEN: RST for an ACK, drops otherwise.
-        conn = self.host._new_connection(key, self.config)
+        conn = self.host.new_connection(key, self.config)
         conn.open(now, active=False, trace=False)
-        conn.segment_arrives(seg, now)
-        self.host._after(conn, now)
+        conn.segment_arrives(seg, now)  # (the connection tells the host what it sends)
 
     def _syn(self, key: tuple, seg: TcpSegment, now: int) -> None:
         st = self.stats
@@ -205,19 +215,20 @@ class Listener:
                 tr.emit(SynCookieMode(now, tr.host, None, self.addr or "*", self.port, False,
                                       f"SYN queue has room again ({len(self.pending)}/{self.syn_backlog})"))
         host = self.host
-        conn = host._new_connection(key, self.config)
+        # Not owned by the host until it is kept: the queue's trace comes before its SYN,ACK.
+        conn = host.new_connection(key, self.config, owned=False)
         conn.open(now, active=False, trace=False)
         tfo = self._fastopen(key, seg, now) if self.fastopen and seg.options else None
         if tfo is not None:
-            conn._tfo = tfo
+            conn.use_fastopen(tfo)
         conn.segment_arrives(seg, now)
         if conn.state is _SYN_RECEIVED:
-            host._register(conn)
-            host._children[conn] = self
+            self.table.adopt(conn, self)
             if tfo is not None and tfo.accepted:
                 # RFC 7413 §4.2.2: ready for accept() now, SYN data readable.
                 self.accept_queue.append(conn)
-                self._tfo_open.add(conn)
+                if self._tfo_open is not None:  # (made by _fastopen for a valid cookie)
+                    self._tfo_open.add(conn)
                 st.fastopen_accepted += 1
                 if host.tracer.on:
                     host.tracer.emit(FastOpenEvent(now, host.name, conn.cid, "data-accepted",
@@ -226,10 +237,10 @@ class Listener:
             else:
                 self.pending.add(conn)
                 self._trace_queue(now, "syn", conn)
-        host._after(conn, now)
+        host.updated(conn, now)
 
     # ------------------------------------------------------------------ Fast Open
-    def _fastopen(self, key: tuple, seg: TcpSegment, now: int) -> Optional[ServerFastOpen]:
+    def _fastopen(self, key: tuple, seg: TcpSegment, now: int) -> ServerFastOpen | None:
         """RFC 7413 §4.2.2: a Fast Open option in a SYN: accept its data if the cookie is
         valid and fewer than ``fastopen`` such connections wait, else send a fresh cookie."""
         opt = seg.option(FastOpen)
@@ -282,11 +293,10 @@ class Listener:
                              seg.option(SackPermitted) is not None, offered_ts,
                              seg.flags & (ECE | CWR) == ECE | CWR and self.config.ecn != "off")
         maker = host.syncookie_maker
+        synack: TcpSegment | None = None
         for _ in range(2):
             iss = maker.make(key, seg.seq, opts, now)
-            scratch = host._new_connection(key, self.config)
-            scratch.tr = NULL_TRACER
-            scratch.isn = FixedIsn(int(iss))
+            scratch = host.new_connection(key, self.config, owned=False, traced=False, isn=FixedIsn(int(iss)))
             scratch.open(now, active=False, trace=False)
             scratch.segment_arrives(seg, now)
             synack = next((s for s, _ in scratch.out if s.flags & SYN), None)
@@ -299,13 +309,15 @@ class Listener:
             if agreed == opts:
                 break
             opts = agreed
+        if synack is None:
+            return
         our_ts = synack.option(Timestamps)
         options = synack.options
         if our_ts is not None:
             tsval = maker.tsval(our_ts.tsval, opts)
             options = tuple(Timestamps(tsval, o.tsecr) if type(o) is Timestamps else o for o in options)
         self.stats.cookies_sent += 1
-        host._transmit(key[0], key[2], synack._replace(options=options), "syncookie", None, now)
+        host.send_segment(key[0], key[2], synack._replace(options=options), "syncookie", now)
 
     def _cookie_ack(self, key: tuple, seg: TcpSegment, now: int) -> bool:
         """An ACK for no TCB: if it returns a valid SYN cookie, rebuild the connection and
@@ -316,7 +328,8 @@ class Listener:
                                        or now - self._overflow_at > 2 * host.syncookie_maker.period)):
             return False  # no SYN queue overflow lately: an ACK for no TCB is just that
         ts = seg.option(Timestamps)
-        opts = host.syncookie_maker.check(key, seg.seq - 1, seg.ack - 1, now, ts.tsecr if ts else None)
+        opts = host.syncookie_maker.check(key, seq_add(seg.seq, -1), seq_add(seg.ack, -1), now,
+                                          ts.tsecr if ts else None)
         if opts is None:
             self.stats.cookies_rejected += 1
             tr = host.tracer
@@ -326,7 +339,8 @@ class Listener:
             return False
         if len(self.accept_queue) >= self.backlog:
             self.stats.accept_overflows += 1
-            self._drop(key, seg, now, "backlog-full", f"valid cookie, but accept queue {len(self.accept_queue)}/{self.backlog}")
+            self._drop(key, seg, now, "backlog-full",
+                       f"valid cookie, but accept queue {len(self.accept_queue)}/{self.backlog}")
             return True
         # Rebuild SYN-RECEIVED from a SYN with the options the cookie kept.
         syn_opts: tuple = (Mss(opts.mss),)
@@ -336,32 +350,26 @@ class Listener:
             syn_opts += (SackPermitted(),)
         if opts.timestamps and ts is not None:
             syn_opts += (Timestamps(ts.tsval, 0),)
-        irs = seg.seq - 1
+        irs = seq_add(seg.seq, -1)
         syn = TcpSegment(seg.src_port, seg.dst_port, irs, Seq(0), SYN | (ECE | CWR if opts.ecn else 0),
                          seg.wnd, b"", syn_opts)
-        conn = host._new_connection(key, self.config)
-        tracer = conn.tr
-        conn.tr = NULL_TRACER
-        conn.isn = FixedIsn(int(seg.ack - 1))
+        conn = host.new_connection(key, self.config, owned=False, traced=False, isn=FixedIsn(int(seg.ack - 1)))
         conn.open(now, active=False, trace=False)
         conn.segment_arrives(syn, now)
-        conn.out.clear()          # that SYN,ACK was sent, statelessly, long ago
-        conn._cancel("rto", now)  # and is not retransmitted (the cookie carries no timer)
-        conn._rtt_seq = None      # nor timed: its send time is unknown
-        conn.tr = tracer
-        conn.isn = host.isn
         if conn.state is not _SYN_RECEIVED:
             return False
+        conn.forget_syn_ack(now)  # that SYN,ACK was sent, statelessly, long ago
+        # From here on the connection is the host's own, traced and with its ISN source.
+        tracer = conn.tr = host.tracer
+        conn.isn = host.isn
         self.stats.cookies_accepted += 1
         if tracer.on:
             tracer.emit(StateChanged(now, tracer.host, conn.cid, "LISTEN", "SYN-RECEIVED",
                                      f"valid SYN cookie (mss {opts.mss}, wscale {opts.wscale}, "
                                      f"sack {opts.sack}, ts {opts.timestamps})", "RFC 4987 §3.6"))
-        host._register(conn)
-        host._children[conn] = self
+        self.table.adopt(conn, self)
         self.pending.add(conn)
         conn.segment_arrives(seg, now)  # the ACK itself: ESTABLISHED, with any data it carries
-        host._after(conn, now)
         return True
 
     # ------------------------------------------------------------------ queue moves

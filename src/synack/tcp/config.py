@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from ..timeunits import ms, sec
 
@@ -16,7 +15,7 @@ class TcpConfig:
     """
 
     #: MSS we advertise (RFC 9293 §3.7.1 MUST-67); None = derived from the MTU.
-    mss: Optional[int] = None
+    mss: int | None = None
     #: Receive buffer: the most unread data we hold, and so the largest window we offer.
     #: Above 65535 only with ``window_scale`` (RFC 7323 §2: up to 65535 * 2**14 octets).
     rcv_buf: int = 65535
@@ -31,11 +30,11 @@ class TcpConfig:
     #: R1 (retransmissions before negative advice) and R2 (time before giving up) of
     #: RFC 9293 §3.8.3 MUST-20; None for R2 means retry for ever (MUST-21).
     r1: int = 3
-    r2: Optional[int] = sec(100)
+    r2: int | None = sec(100)
     #: R2 for a SYN: at least three minutes (RFC 9293 §3.8.3 MUST-23).
-    r2_syn: Optional[int] = sec(180)
+    r2_syn: int | None = sec(180)
     #: Delayed-ACK timeout (RFC 9293 §3.8.6.3 MUST-40: < 500 ms); None acks every segment.
-    delayed_ack: Optional[int] = ms(40)
+    delayed_ack: int | None = ms(40)
     #: Disable Nagle (TCP_NODELAY, RFC 9293 §3.7.4 MUST-17).
     nodelay: bool = False
     #: Initial congestion window in segments (RFC 6928; Linux uses 10).
@@ -44,7 +43,7 @@ class TcpConfig:
     #: Linux's default; "newreno" and "reno" are the RFC 6582 / RFC 5681 alternatives.
     congestion: str = "cubic"
     #: Limit on out-of-order data held (RFC 9293 SHLD-31); None = rcv_buf.
-    ooo_limit: Optional[int] = None
+    ooo_limit: int | None = None
     # -- keep-alives and half-open limits --
     #: Keep-alives (RFC 9293 §3.8.4): off by default (MUST-25), switched per connection
     #: (MUST-24); Linux's TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT defaults (MUST-27,
@@ -56,7 +55,7 @@ class TcpConfig:
     #: SYN,ACK retransmissions before a half-open passive connection is given up; None =
     #: retry until R2 for a SYN (RFC 9293 §3.8.3). A Host applies its own limit to its
     #: listeners (Linux net.ipv4.tcp_synack_retries = 5: about 63 s) unless this is set.
-    synack_retries: Optional[int] = None
+    synack_retries: int | None = None
     #: Abort synchronized connections on hard ICMP errors as RFC 9293 §3.9.2.2 SHLD-26
     #: says. False (Linux, RFC 5927 §4.1): only SYN-SENT and SYN-RECEIVED abort, later
     #: states keep the error as a soft error.

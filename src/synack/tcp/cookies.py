@@ -33,7 +33,7 @@ index and the option bits. Nothing here touches time or randomness: ``now`` is a
 from __future__ import annotations
 
 import hashlib
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from ..timeunits import sec
 from ..wire.seq import MASK, Seq
@@ -61,7 +61,7 @@ class CookieOptions(NamedTuple):
     #: the client's MSS, rounded down to an entry of MSS_TABLE
     mss: int
     #: the client's window-scale shift (RFC 7323 §2), or None when it sent no option
-    wscale: Optional[int] = None
+    wscale: int | None = None
     #: the client sent SACK-permitted (RFC 2018)
     sack: bool = False
     #: the client sent timestamps and our SYN,ACK carried them (RFC 7323 §3)
@@ -143,26 +143,26 @@ class SynCookies:
         return ts
 
     def check(self, cid: tuple, irs: Seq, iss: Seq, now: int,
-              tsecr: Optional[int] = None) -> Optional[CookieOptions]:
+              tsecr: int | None = None) -> CookieOptions | None:
         """The options a valid cookie carries, or None. ``irs`` is SEG.SEQ - 1 and ``iss``
         SEG.ACK - 1 of the ACK that returns the cookie; ``tsecr`` its TSecr when it carries
         timestamps."""
-        iss = int(iss)
+        cookie = int(iss)
         t_now = now // self.period
-        age = (t_now - (iss >> 28)) & 0xF
+        age = (t_now - (cookie >> 28)) & 0xF
         if age > MAX_AGE:
             return None
         t = t_now - age
-        idx = (iss >> 25) & 7
+        idx = (cookie >> 25) & 7
         if tsecr is not None:
             bits = tsecr & _TS_MASK
-            if self._mac(cid, irs, t, True, idx << TS_BITS | bits) & _MAC_TS != iss & _MAC_TS:
+            if self._mac(cid, irs, t, True, idx << TS_BITS | bits) & _MAC_TS != cookie & _MAC_TS:
                 return None
             ts = True
         else:
-            data = (iss >> 19) & 0x1FF
+            data = (cookie >> 19) & 0x1FF
             bits = data & _TS_MASK
-            if self._mac(cid, irs, t, False, data) & _MAC_PLAIN != iss & _MAC_PLAIN:
+            if self._mac(cid, irs, t, False, data) & _MAC_PLAIN != cookie & _MAC_PLAIN:
                 return None
             ts = False
         w = bits & 0xF

@@ -86,3 +86,15 @@ class InsufficientResources(TcpError):
     """RFC 9293 §3.10.2: "error: insufficient resources" (send buffer full)."""
 
     code = "insufficient-resources"
+
+
+class IllegalTransition(RuntimeError):
+    """A state change that RFC 9293 does not allow (not in ``state.TRANSITIONS``) was
+    attempted. This is a bug in synack, never the peer's or the user's doing: the core
+    raises it instead of entering the state."""
+
+    def __init__(self, old: object, new: object, cause: str) -> None:
+        super().__init__(f"illegal state change {old} -> {new} ({cause}): not in RFC 9293's transitions")
+        self.old = old
+        self.new = new
+        self.cause = cause

@@ -12,10 +12,10 @@ the client remembers the loss for a while so that later connections skip Fast Op
 
 This module holds the pieces: the server's cookie key (:class:`FastOpenKey`), the client's
 cookie cache (:class:`CookieCache`, keyed by server address as Linux does), and the small
-per-connection records (:class:`ClientFastOpen`, :class:`ServerFastOpen`) that
-:class:`~synack.tcp.connection.Connection` keeps in its ``_tfo`` slot, allocated only for
-connections that use Fast Open. The connection calls :func:`client_synack` when a SYN,ACK
-answers a Fast Open SYN.
+per-connection records (:class:`ClientFastOpen`, :class:`ServerFastOpen`) that a
+:class:`~synack.tcp.connection.Connection` keeps (``conn.fastopen``), allocated only for
+connections that use Fast Open. The functions decide and trace; the connection's handshake
+(:mod:`synack.tcp.handshake`) applies what they return to its own sequence variables.
 
 Sans-IO: the key's secret is injected, ``now`` is an argument.
 """
@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from typing import Optional
 
 from ..timeunits import sec
-from ..trace.events import FastOpenEvent
+from ..trace.events import FastOpenEvent, Tracer
 from ..wire.seq import Seq
 from ..wire.tcp import FastOpen, TcpSegment
 
@@ -67,10 +66,10 @@ class CacheEntry:
 
     __slots__ = ("cookie", "mss", "syn_loss_at")
 
-    def __init__(self, cookie: bytes = b"", mss: Optional[int] = None) -> None:
+    def __init__(self, cookie: bytes = b"", mss: int | None = None) -> None:
         self.cookie = cookie
         self.mss = mss
-        self.syn_loss_at: Optional[int] = None
+        self.syn_loss_at: int | None = None
 
     def __repr__(self) -> str:
         return f"CacheEntry(cookie={self.cookie.hex()!r}, mss={self.mss}, syn_loss_at={self.syn_loss_at})"
@@ -85,7 +84,7 @@ class CookieCache:
         self.entries: dict[str, CacheEntry] = {}
         self.limit = limit
 
-    def get(self, addr: str) -> Optional[CacheEntry]:
+    def get(self, addr: str) -> CacheEntry | None:
         return self.entries.get(addr)
 
     def entry(self, addr: str) -> CacheEntry:
@@ -138,7 +137,7 @@ class ServerFastOpen:
         self.cookie = cookie
 
 
-def client_syn_payload(state: ClientFastOpen, buffered: bytes, mss: int, now: int) -> bytes:
+def client_syn_payload(state: ClientFastOpen, buffered: bytes | bytearray, mss: int, now: int) -> bytes:
     """The data a client's first SYN carries: up to one MSS of ``buffered`` when it has a
     cookie and no recent SYN loss to this server, else nothing (a cookie request)."""
     if not state.cookie or not buffered:
@@ -151,72 +150,69 @@ def client_syn_payload(state: ClientFastOpen, buffered: bytes, mss: int, now: in
     return payload
 
 
-def client_synack(conn, seg: TcpSegment, now: int) -> None:
-    """A SYN,ACK answers our Fast Open SYN: store the cookie it carries, and if it does not
-    acknowledge the data our SYN carried, take that data back so that it is sent again
-    after the handshake (RFC 7413 §4.2.1). ``conn`` is in SYN-SENT."""
-    state: ClientFastOpen = conn._tfo
+def client_synack(state: ClientFastOpen, seg: TcpSegment, iss: Seq, tr: Tracer, cid: tuple,
+                  now: int) -> Seq | None:
+    """A SYN,ACK answers our Fast Open SYN: store the cookie it carries. If it does not
+    acknowledge the data our SYN carried, returns where SND.NXT goes back to, so that the
+    data is sent again after the handshake (RFC 7413 §4.2.1); else None."""
     opt = seg.option(FastOpen)
-    tr = conn.tr
-    if opt is not None and opt.cookie:
+    rewind = None
+    if isinstance(opt, FastOpen) and opt.cookie:
         e = state.cache.entry(state.addr)
         e.cookie = opt.cookie
         e.mss = seg.mss
         if tr.on:
-            tr.emit(FastOpenEvent(now, tr.host, conn.cid, "cookie-stored", opt.cookie.hex()))
+            tr.emit(FastOpenEvent(now, tr.host, cid, "cookie-stored", opt.cookie.hex()))
     if state.syn_data:
-        acked = seg.ack - (conn.iss + 1)
+        acked = seg.ack - (iss + 1)
         if acked < state.syn_data:
             # The server ignored the SYN data (no or a bad cookie): "rewind" SND.NXT so
             # the data leaves again, as new data, once the connection is established.
-            conn.snd_nxt = Seq(conn.iss + 1 + max(acked, 0))
+            rewind = Seq(iss + 1 + max(acked, 0))
             if tr.on:
-                tr.emit(FastOpenEvent(now, tr.host, conn.cid, "cookie-refused",
+                tr.emit(FastOpenEvent(now, tr.host, cid, "cookie-refused",
                                       f"SYN,ACK acknowledged {max(acked, 0)} of {state.syn_data} octets of SYN data"))
         state.syn_data = 0
+    return rewind
 
 
-def client_syn_timeout(conn, now: int) -> None:
+def client_syn_timeout(state: ClientFastOpen, tr: Tracer, cid: tuple, now: int) -> bool:
     """The SYN timed out: the retransmission carries no data (the data is sent after the
-    handshake), and the server is remembered as one that lost SYN data."""
-    state: ClientFastOpen = conn._tfo
-    if state.syn_data:
-        conn.snd_nxt = Seq(conn.iss + 1)
-        state.syn_data = 0
-        state.cache.entry(state.addr).syn_loss_at = now
-        tr = conn.tr
-        if tr.on:
-            tr.emit(FastOpenEvent(now, tr.host, conn.cid, "fallback", "SYN data lost: SYN sent again without data"))
+    handshake), and the server is remembered as one that lost SYN data. Returns True when
+    SND.NXT must go back to ISS + 1."""
+    if not state.syn_data:
+        return False
+    state.syn_data = 0
+    state.cache.entry(state.addr).syn_loss_at = now
+    if tr.on:
+        tr.emit(FastOpenEvent(now, tr.host, cid, "fallback", "SYN data lost: SYN sent again without data"))
+    return True
 
 
-def prepare_client(conn, cache: CookieCache, data: bytes, now: int) -> int:
-    """Make ``conn`` (CLOSED, about to OPEN actively) a Fast Open client: its SYN will
-    carry the cookie cached for the server (or ask for one) and, with a cookie, the first
-    part of ``data`` (RFC 7413 §4.2.1). ``data`` is queued as if SENT; returns how many
-    octets the send buffer took."""
-    addr = conn.remote_addr
-    state = ClientFastOpen(cache, addr, cache.cookie(addr))
-    conn._tfo = state
-    n = min(len(data), conn.send_space)
-    if n:
-        conn._sbuf += data[:n]
-    tr = conn.tr
+def prepare_client(cache: CookieCache, addr: str) -> ClientFastOpen:
+    """The state of a Fast Open client connection to ``addr``: its SYN will carry the
+    cookie cached for the server (or ask for one) (RFC 7413 §4.2.1)."""
+    return ClientFastOpen(cache, addr, cache.cookie(addr))
+
+
+def trace_client(state: ClientFastOpen, queued: int, tr: Tracer, cid: tuple, now: int) -> None:
+    """Trace what a Fast Open client's SYN is about to do: send data, or ask for a cookie."""
     if tr.on:
         if state.cookie:
-            tr.emit(FastOpenEvent(now, tr.host, conn.cid, "data-in-syn",
-                                  f"cookie {state.cookie.hex()}, {n} octets queued"))
+            tr.emit(FastOpenEvent(now, tr.host, cid, "data-in-syn",
+                                  f"cookie {state.cookie.hex()}, {queued} octets queued"))
         else:
-            tr.emit(FastOpenEvent(now, tr.host, conn.cid, "cookie-requested", "no cookie cached for this server"))
-    return n
+            tr.emit(FastOpenEvent(now, tr.host, cid, "cookie-requested", "no cookie cached for this server"))
 
 
 def server_may_send(conn) -> bool:
     """Whether ``conn`` is a Fast Open server connection that may send although its
     SYN is not acknowledged yet (RFC 7413 §4.2.2)."""
-    return conn is not None and conn._tfo is not None and conn._tfo.accepted
+    tfo = conn.fastopen if conn is not None else None
+    return tfo is not None and tfo.accepted
 
 
 def syn_data(conn) -> int:
     """Octets of data the SYN of client ``conn`` carries (0 once the SYN is answered)."""
-    tfo = conn._tfo
-    return tfo.syn_data if tfo is not None and not tfo.accepted else 0
+    tfo = conn.fastopen
+    return tfo.syn_data if isinstance(tfo, ClientFastOpen) else 0

@@ -18,111 +18,92 @@ connection end: an RST (as Linux sends) and ConnectionTimeout, which the socket 
 reports as TimeoutError(ETIMEDOUT).
 
 The state lives in a small :class:`KeepAlive` record that a connection allocates only when
-keep-alives are turned on.
+keep-alives are turned on; its deadline is the connection's ``Timer.KEEPALIVE``
+(:mod:`synack.tcp.timers`).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional
+from typing import TYPE_CHECKING
 
-from ..trace.events import TimerArmed, TimerCancelled, TimerFired
-from ..wire.tcp import ACK
+from .config import TcpConfig
 from .errors import ConnectionTimeout
 from .state import State
+from .timers import Timer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .output import Output
 
 #: States in which an idle connection is probed (Linux also probes in FIN-WAIT-2).
 PROBED = frozenset({State.ESTABLISHED, State.CLOSE_WAIT, State.FIN_WAIT_2})
 
 
-class KeepAlive:
-    """One connection's keep-alive timer: deadline, probes sent unanswered, last heard."""
-
-    __slots__ = ("at", "probes", "heard")
-
-    def __init__(self, now: int) -> None:
-        self.at: Optional[int] = None
-        self.probes = 0
-        self.heard = now
-
-    def __repr__(self) -> str:
-        return f"KeepAlive(at={self.at}, probes={self.probes}, heard={self.heard})"
-
-
-def _arm(conn, ka: KeepAlive, at: int, now: int) -> None:
-    ka.at = at
-    tr = conn.tr
-    if tr.on:
-        tr.emit(TimerArmed(now, tr.host, conn.cid, "keepalive", at, ka.probes))
-
-
-def configure(conn, on: bool, now: int, idle: Optional[int] = None, interval: Optional[int] = None,
-              count: Optional[int] = None) -> None:
-    """Turn keep-alives on or off for ``conn`` (MUST-24) and set its knobs; the timer is
-    re-armed from the last segment heard, as Linux does when TCP_KEEPIDLE changes."""
-    changes = {"keepalive": bool(on)}
+def configured(cfg: TcpConfig, on: bool, idle: int | None = None, interval: int | None = None,
+               count: int | None = None) -> TcpConfig:
+    """A copy of ``cfg`` (a host's config is shared) with keep-alives on or off (MUST-24)
+    and the knobs given; ValueError names a value out of range."""
+    changes: dict = {"keepalive": bool(on)}
     if idle is not None:
         changes["keepalive_idle"] = idle
     if interval is not None:
         changes["keepalive_interval"] = interval
     if count is not None:
         changes["keepalive_count"] = count
-    cfg = replace(conn.config, **changes)  # a copy: the host's config is shared
-    cfg.validate()
-    conn.config = cfg
-    if on:
-        if conn.state in PROBED:
-            start(conn, now)
-    else:
-        stop(conn, now)
+    new = replace(cfg, **changes)
+    new.validate()
+    return new
 
 
-def start(conn, now: int) -> None:
-    """Arm the timer ``keepalive_idle`` after the last segment heard (or now)."""
-    ka = conn._ka
-    if ka is None:
-        ka = conn._ka = KeepAlive(now)
-    at = ka.heard + conn.config.keepalive_idle
-    _arm(conn, ka, at if at > now else now, now)
+class KeepAlive:
+    """One connection's keep-alive state: probes sent unanswered, when the peer was last heard."""
 
+    __slots__ = ("conn", "probes", "heard")
 
-def stop(conn, now: int) -> None:
-    """Cancel the timer (keep-alives off, or the connection is closing)."""
-    ka = conn._ka
-    if ka is not None and ka.at is not None:
-        ka.at = None
-        tr = conn.tr
-        if tr.on:
-            tr.emit(TimerCancelled(now, tr.host, conn.cid, "keepalive"))
+    def __init__(self, conn: Output, now: int) -> None:
+        self.conn = conn
+        self.probes = 0
+        self.heard = now
 
+    def __repr__(self) -> str:
+        return f"KeepAlive(probes={self.probes}, heard={self.heard})"
 
-def on_timer(conn, now: int) -> None:
-    """The keep-alive timer fired (Linux ``tcp_keepalive_timer``)."""
-    ka: KeepAlive = conn._ka
-    ka.at = None
-    tr = conn.tr
-    if tr.on:
-        tr.emit(TimerFired(now, tr.host, conn.cid, "keepalive", ka.probes))
-    cfg = conn.config
-    if not cfg.keepalive or conn.state not in PROBED:
-        return
-    idle = cfg.keepalive_idle
-    if conn.snd_una != conn.snd_nxt or conn.unsent:
-        # MUST-26: data is outstanding; the retransmission timer watches the peer.
-        _arm(conn, ka, now + idle, now)
-        return
-    elapsed = now - ka.heard
-    if elapsed < idle:
-        _arm(conn, ka, ka.heard + idle, now)
-        return
-    if ka.probes >= cfg.keepalive_count:
-        # MUST-29 satisfied: keepalive_count probes in a row went unanswered.
-        conn._send_rst(conn.snd_nxt, now)
-        conn._fail(ConnectionTimeout(
-            f"connection timed out: {ka.probes} keep-alive probes unanswered"),
-            now, "keep-alive probes unanswered", "RFC 9293 §3.8.4")
-        return
-    # The probe: one sequence number below SND.UNA, no data (the peer ACKs it).
-    conn._emit(conn._segment(conn.snd_una - 1, conn.rcv_nxt, ACK), now, "keepalive")
-    ka.probes += 1
-    _arm(conn, ka, now + cfg.keepalive_interval, now)
+    def _arm(self, at: int, now: int) -> None:
+        self.conn.timers.arm(Timer.KEEPALIVE, at, now, self.probes)
+
+    def start(self, now: int) -> None:
+        """Arm the timer ``keepalive_idle`` after the last segment heard (or now); the timer
+        is re-armed from the last segment heard, as Linux does when TCP_KEEPIDLE changes."""
+        at = self.heard + self.conn.config.keepalive_idle
+        self._arm(at if at > now else now, now)
+
+    def heard_from_peer(self, now: int) -> None:
+        """A segment arrived: idleness counts from now, and the peer answered."""
+        self.heard = now
+        self.probes = 0
+
+    def expired(self, now: int) -> None:
+        """The keep-alive timer fired (Linux ``tcp_keepalive_timer``)."""
+        conn = self.conn
+        cfg = conn.config
+        if not cfg.keepalive or conn.state not in PROBED:
+            return
+        idle = cfg.keepalive_idle
+        snd = conn.snd
+        if snd.snd_una != snd.snd_nxt or snd.unsent:
+            # MUST-26: data is outstanding; the retransmission timer watches the peer.
+            self._arm(now + idle, now)
+            return
+        if now - self.heard < idle:
+            self._arm(self.heard + idle, now)
+            return
+        if self.probes >= cfg.keepalive_count:
+            # MUST-29 satisfied: keepalive_count probes in a row went unanswered.
+            conn._send_rst(snd.snd_nxt, now)
+            conn._fail(ConnectionTimeout(f"connection timed out: {self.probes} keep-alive probes unanswered"),
+                       now, "keep-alive probes unanswered", "RFC 9293 §3.8.4")
+            return
+        # The probe: one sequence number below SND.UNA, no data (the peer ACKs it).
+        conn._send_probe(now, "keepalive")
+        self.probes += 1
+        self._arm(now + cfg.keepalive_interval, now)

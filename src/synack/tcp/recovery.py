@@ -1,15 +1,17 @@
-"""SACK-based loss recovery for one connection: RFC 6675 (scoreboard, pipe, NextSeg), RFC 8985
-(RACK-TLP: time-based loss detection and the tail loss probe) and RFC 9937 (Proportional Rate
-Reduction, which obsoletes RFC 6937).
+"""SACK-based loss recovery for one connection: RFC 6675 (scoreboard, pipe, NextSeg) with
+RFC 8985 (RACK-TLP) and RFC 9937 (PRR) as its parts.
 
-A :class:`Recovery` exists for a connection that negotiated SACK (RFC 2018), from the first
-data segment it sends. It decides; the connection acts: it tells the object what it sent
-and what each ACK said, asks it which segment to (re)transmit next and how many octets PRR
-allows, and it alone builds segments, touches buffers and talks to the congestion-control
-algorithm (STYLE anti-patterns: nothing here writes into the sender). Positions are absolute
-stream offsets (ints), as in :mod:`synack.tcp.sack`; times are ns.
+A :class:`LossRecovery` exists for a connection that negotiated SACK (RFC 2018), from the
+first data segment it sends. It owns the RFC 6675 scoreboard (:class:`~synack.tcp.sack.Scoreboard`),
+RACK and TLP (:mod:`synack.tcp.rack`) and PRR (:mod:`synack.tcp.prr`), and decides: what was
+lost, which segment goes next, how many octets PRR allows. The sender
+(:mod:`synack.tcp.sender`) acts: it tells this object what it sent and what each ACK said,
+builds and sends the segments, and alone talks to the congestion control algorithm, which
+owns cwnd and ssthresh. What the sender does in SACK recovery (on each ACK, on the loss
+timers, when it may send) is :class:`SackSending`, a part of the sender kept here beside
+the decisions it carries out. Positions are absolute stream offsets (ints); times are ns.
 
-States, as Linux names them:
+The states (:class:`CaState`, named as Linux's ``ca_state``):
 
 - ``OPEN``: no loss known. RACK (or, with ``rack=False``, RFC 6675's DupAcks and IsLost)
   watches every ACK; the tail loss probe timer covers the end of a flight.
@@ -23,74 +25,84 @@ States, as Linux names them:
 
 from __future__ import annotations
 
-from typing import Optional
+import enum
+from typing import TYPE_CHECKING
 
-from .sack import DUPTHRESH, EVER_RTX, LOST, RETRANS, SACKED, Scoreboard, is_dsack
+from ..wire.seq import Seq, seq_add, seq_dist
+from ..wire.tcp import ACK, FIN, PSH, Sack, TcpSegment
+from .prr import Prr
+from .rack import WC_DEL_ACK, Rack, Tlp
+from .sack import DUPTHRESH, LOST, SACKED, Scoreboard, SegmentRecord, is_dsack
+from .state import SENDING
+from .tcb import SendSequence
+from .timers import LOSS_SLOT, RTO_SLOT, Timer
 
-__all__ = ["OPEN", "RECOVERY", "LOSS", "Recovery", "WC_DEL_ACK"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .cc import CongestionControl
+    from .connection import Connection
+    from .rtt import RttEstimator
 
-OPEN, RECOVERY, LOSS = "open", "recovery", "loss"
-#: WCDelAckT, the worst-case delayed-ACK time the PTO allows for (RFC 8985 §7.2): 200 ms.
-WC_DEL_ACK = 200_000_000
-_INF = 1 << 62
-_S, _E, _T, _F, _O = 0, 1, 2, 3, 4
+__all__ = ["CaState", "OPEN", "RECOVERY", "LOSS", "LossRecovery", "SackSending", "WC_DEL_ACK"]
+
+_EMPTY = b""
+_RTO, _TLP, _RACK = Timer.RTO, Timer.TLP, Timer.RACK
 
 
-class Recovery:
+class CaState(enum.StrEnum):
+    """The loss-recovery state of a sender (Linux's ``ca_state`` names)."""
+
+    OPEN = "open"
+    RECOVERY = "recovery"
+    LOSS = "loss"
+
+
+OPEN, RECOVERY, LOSS = CaState.OPEN, CaState.RECOVERY, CaState.LOSS
+
+
+class LossRecovery:
     """Loss detection and recovery state of one SACK connection (see the module docstring)."""
 
-    __slots__ = (
-        "sb", "smss", "rack",
-        "state", "recovery_point", "dupacks", "high_rxt", "rescue_rxt",
-        # RFC 9937 PRR
-        "prr_delivered", "prr_out", "recover_fs", "ssthresh", "budget",
-        # RFC 8985 RACK (§6) and TLP (§7); "xmits" numbers transmissions (RACK's order)
-        "xmits", "rack_ts", "rack_order", "rack_rtt", "fack", "min_rtt", "reordering_seen",
-        "reo_wnd_mult", "reo_wnd_persist", "dsack_round", "dsack_seen", "last_sacked",
-        "tlp_end", "tlp_retrans",
-        "timer",  # which of the connection's loss-recovery timers is armed: "tlp" or "rack"
-        "marked",  # segments the last detect_loss() newly deemed lost
-    )
+    __slots__ = ("sb", "smss", "use_rack", "rack", "tlp", "prr", "state", "recovery_point", "dupacks",
+                 "high_rxt", "rescue_rxt", "xmits", "last_sacked", "marked")
 
     def __init__(self, smss: int, rack: bool = True) -> None:
+        #: the RFC 6675 scoreboard
         self.sb = Scoreboard()
         self.smss = smss
-        self.rack = rack
+        #: RACK-TLP decides losses (RFC 8985); False: RFC 6675's DupThresh and IsLost()
+        self.use_rack = rack
+        #: RFC 8985 §6 state (kept even without RACK: its RTT samples feed HyStart++)
+        self.rack = Rack()
+        #: RFC 8985 §7: the loss probe in flight
+        self.tlp = Tlp()
+        #: RFC 9937 state of the current recovery
+        self.prr = Prr(smss)
         self.state = OPEN
+        #: RecoveryPoint (RFC 6675 §5): the episode ends when SND.UNA reaches it
         self.recovery_point = 0
+        #: DupAcks (RFC 6675 §2): ACKs that SACKed new data without moving SND.UNA
         self.dupacks = 0
+        #: HighRxt and RescueRxt (RFC 6675 §2)
         self.high_rxt = 0
-        self.rescue_rxt: Optional[int] = None
-        self.prr_delivered = self.prr_out = self.recover_fs = self.ssthresh = self.budget = 0
+        self.rescue_rxt: int | None = None
+        #: transmissions so far (numbers each one for RACK's "sent after")
         self.xmits = 0
-        self.rack_ts = -1
-        self.rack_order = 0
-        self.rack_rtt = 0
-        self.fack = 0
-        self.min_rtt: Optional[int] = None
-        self.reordering_seen = False
-        self.reo_wnd_mult = 1
-        self.reo_wnd_persist = 0
-        self.dsack_round: Optional[int] = None
-        self.dsack_seen = False
         #: octets newly SACKed by the last ACK
         self.last_sacked = 0
-        self.tlp_end: Optional[int] = None
-        self.tlp_retrans = False
-        self.timer = "tlp"
+        #: segments the last detect_loss() newly deemed lost
         self.marked = 0
 
     def __repr__(self) -> str:
-        return (f"<Recovery {self.state} pipe={self.sb.pipe()} rp={self.recovery_point} "
-                f"prr={self.prr_delivered}/{self.prr_out} segs={len(self.sb)}>")
+        return (f"<LossRecovery {self.state} pipe={self.sb.pipe()} rp={self.recovery_point} "
+                f"prr={self.prr.delivered}/{self.prr.out} segs={len(self.sb)}>")
 
     # ------------------------------------------------------------------ what was sent
     def sent(self, start: int, end: int, now: int) -> None:
         """New data [start, end) left at ``now``."""
         self.xmits += 1
-        self.sb.segs.append([start, end, now, 0, self.xmits])
+        self.sb.segs.append(SegmentRecord(start, end, now, 0, self.xmits))
         if self.state is not OPEN:
-            self.prr_out += end - start
+            self.prr.out += end - start
 
     def resent(self, start: int, end: int, now: int, rescue: bool = False) -> None:
         """[start, end) was retransmitted at ``now``. RFC 6675 (C.2): HighRxt moves, except
@@ -100,7 +112,7 @@ class Recovery:
         if end > self.high_rxt and not rescue:
             self.high_rxt = end
         if self.state is not OPEN:
-            self.prr_out += end - start
+            self.prr.out += end - start
 
     # ------------------------------------------------------------------ what an ACK said
     def on_ack(self, una: int, blocks: list, snd_nxt: int, now: int) -> int:
@@ -108,20 +120,32 @@ class Recovery:
         in the order received) are ``blocks``. Returns DeliveredData (RFC 9937 §3): octets
         newly acknowledged, cumulatively or selectively."""
         sb = self.sb
+        rack = self.rack
         if not blocks and not sb.nsacked and self.state is OPEN:
-            return self._plain_ack(una, now)
+            # The common case: nothing SACKed and no recovery. The records below ``una``
+            # leave; the highest of them is the newest delivered (new data goes out in
+            # sequence order) and feeds RACK.
+            last, delivered = sb.advance_plain(una)
+            if last is not None:
+                rack.update(last, now)
+            self.dupacks = 0
+            rack.dsack_seen = False
+            self.last_sacked = 0
+            if rack.dsack_round is not None and una >= rack.dsack_round:
+                rack.dsack_round = None
+            return delivered
         acked = sb.advance(una)
         dsack = is_dsack(blocks, una) if blocks else False
-        self.dsack_seen = dsack
+        rack.dsack_seen = dsack
         sacked = sb.sack(blocks, una) if blocks else ()
         delivered = 0
         for r in acked:
-            delivered += r[_E] - r[_S]
-            self._rack_update(r, now)
+            delivered += r.end - r.start
+            rack.update(r, now)
         ns = 0
         for r in sacked:
-            ns += r[_E] - r[_S]
-            self._rack_update(r, now)
+            ns += r.end - r.start
+            rack.update(r, now)
         self.last_sacked = ns
         delivered += ns
         sb.renege()
@@ -130,125 +154,32 @@ class Recovery:
             self.dupacks += 1
         elif acked:
             self.dupacks = 0
-        self._update_dsack_round(una, snd_nxt, dsack)
+        rack.on_dsack_round(una, snd_nxt, dsack)
         return delivered
-
-    def _plain_ack(self, una: int, now: int) -> int:
-        """on_ack() for the common case (nothing SACKed, no SACK blocks, no recovery): the
-        records below ``una`` leave; the highest of them is the newest delivered (new data
-        goes out in sequence order) and feeds RACK."""
-        segs = self.sb.segs
-        k = 0
-        for r in segs:
-            if r[_E] > una:
-                break
-            k += 1
-        delivered = 0
-        if k:
-            last = segs[k - 1]
-            delivered = last[_E] - segs[0][_S]
-            del segs[:k]
-            self._rack_update(last, now)
-        if segs and segs[0][_S] < una:
-            delivered += una - segs[0][_S]
-            segs[0][_S] = una
-        self.dupacks = 0
-        self.dsack_seen = False
-        self.last_sacked = 0
-        if self.dsack_round is not None and una >= self.dsack_round:
-            self.dsack_round = None
-        return delivered
-
-    def _rack_update(self, r: list, now: int) -> None:
-        """RFC 8985 §6.2 steps 1-3 for one newly delivered segment record."""
-        rtt = now - r[_T]
-        if r[_F] & EVER_RTX:
-            # Step 2: a retransmitted segment's ACK may be for the original; skip it when
-            # the RTT is too short to be the retransmission's. (Step 2's other test, the
-            # echoed timestamp, is not used: by RFC 7323 §4.3 an ACK for out-of-order data
-            # echoes the TSval of the last in-order segment, older than any retransmission
-            # it SACKs, such as a tail loss probe's; Linux tests only the RTT.)
-            if self.min_rtt is not None and rtt < self.min_rtt:
-                return
-        else:
-            # Step 1: RACK.min_RTT from unambiguous samples.
-            if self.min_rtt is None or rtt < self.min_rtt:
-                self.min_rtt = rtt
-            # Step 3: a never-retransmitted segment below RACK.fack arrived late: reordering.
-            if r[_E] < self.fack:
-                self.reordering_seen = True
-        if r[_E] > self.fack:
-            self.fack = r[_E]
-        self.rack_rtt = rtt
-        # RACK_sent_after(): later in time, or at the same instant later in order (the
-        # RFC breaks ties by sequence number, which misorders a retransmission sent in
-        # the same instant as new data).
-        if r[_T] > self.rack_ts or (r[_T] == self.rack_ts and r[_O] > self.rack_order):
-            self.rack_ts = r[_T]
-            self.rack_order = r[_O]
-
-    def _update_dsack_round(self, una: int, snd_nxt: int, dsack: bool) -> None:
-        """RFC 8985 §6.2 step 4, first half: a D-SACK widens the reordering window once per
-        round trip, for 16 recoveries."""
-        if self.dsack_round is not None and una >= self.dsack_round:
-            self.dsack_round = None
-        if self.dsack_round is None and dsack:
-            self.dsack_round = snd_nxt
-            self.reo_wnd_mult += 1
-            self.reo_wnd_persist = 16
-
-    def reo_wnd(self, srtt: Optional[int]) -> int:
-        """RFC 8985 §6.2 step 4: RACK.reo_wnd."""
-        if not self.reordering_seen:
-            if self.state is not OPEN or self.sb.nsacked >= DUPTHRESH:
-                return 0
-        if self.min_rtt is None:
-            return 0
-        w = self.reo_wnd_mult * self.min_rtt // 4
-        return w if srtt is None or w < srtt else srtt
 
     # ------------------------------------------------------------------ loss detection
-    def detect_loss(self, now: int, srtt: Optional[int]) -> int:
-        """Mark lost segments. With RACK, RFC 8985 §6.2 step 5: a segment sent before the
-        most recently delivered one is lost once RACK.rtt + RACK.reo_wnd have passed since
-        it was sent; returns the time (ns) until the next segment would qualify (the RACK
-        reordering timer), or 0. Without RACK, RFC 6675: IsLost() from the SACKs."""
+    def detect_loss(self, now: int, srtt: int | None) -> int:
+        """Mark lost segments: with RACK, RFC 8985 §6.2 step 5 (returns the RACK reordering
+        timeout in ns, or 0); without, RFC 6675 IsLost() from the SACKs (returns 0)."""
         sb = self.sb
         self.marked = 0
-        if not self.rack:
+        if not self.use_rack:
             if self.state is RECOVERY or self.state is LOSS or self.dupacks >= DUPTHRESH or \
-                    sb.is_lost(sb.segs[0][_S] if sb.segs else 0, self.smss):
+                    sb.is_lost(sb.segs[0].start if sb.segs else 0, self.smss):
                 self.marked = sb.mark_lost(self.high_rxt if self.state is RECOVERY else 0, self.smss)
                 if self.state is OPEN and self.dupacks >= DUPTHRESH and sb.segs and \
-                        not sb.segs[0][_F] & (SACKED | LOST):
+                        not sb.segs[0].flags & (SACKED | LOST):
                     # RFC 6675 §5 (1): DupThresh duplicate ACKs: the first segment is lost.
-                    sb.segs[0][_F] |= LOST
+                    sb.segs[0].flags |= LOST
                     self.marked += 1
             return 0
-        if self.rack_ts < 0 or (self.state is OPEN and not sb.nsacked):
+        rack = self.rack
+        if rack.xmit_ts < 0 or (self.state is OPEN and not sb.nsacked):
             # Nothing can have been sent before the newest delivered segment and still be
             # outstanding unless something above SND.UNA was SACKed (or we are recovering).
             return 0
-        marked = 0
-        reo = self.reo_wnd(srtt)
-        rts, rorder, rtt = self.rack_ts, self.rack_order, self.rack_rtt
-        timeout = 0
-        for r in sb.segs:
-            f = r[_F]
-            t = r[_T]
-            if t > rts or (t == rts and r[_O] >= rorder):
-                if not f & EVER_RTX:
-                    break  # sent after the newest delivered segment, and so is all the rest
-                continue
-            if f & SACKED or f & (LOST | RETRANS) == LOST:
-                continue
-            remaining = t + rtt + reo - now
-            if remaining <= 0:
-                r[_F] = (f | LOST) & ~RETRANS
-                marked += 1
-            elif remaining > timeout:
-                timeout = remaining
-        self.marked = marked
+        reo = rack.reo_wnd(srtt, self.state is not OPEN, sb.nsacked)
+        self.marked, timeout = rack.detect_loss(sb, now, reo)
         return timeout
 
     def lost_pending(self) -> bool:
@@ -262,15 +193,10 @@ class Recovery:
         self.recovery_point = snd_nxt
         self.high_rxt = 0
         self.rescue_rxt = None
-        self.ssthresh = ssthresh
-        self.prr_delivered = 0
-        self.prr_out = 0
         # RecoverFS: FlightSize right before recovery, less what was SACKed before this ACK
         # (those octets are not "delivered during recovery").
-        fs = flight - (self.sb.sacked_bytes - self.last_sacked)
-        self.recover_fs = fs if fs > 0 else 1
-        self.budget = 0
-        self.tlp_end = None
+        self.prr.start(flight - (self.sb.sacked_bytes - self.last_sacked), ssthresh)
+        self.tlp.end = None
 
     def enter_loss(self, snd_nxt: int, now: int) -> None:
         """Retransmission timeout (RFC 6675 §5.1): RecoveryPoint = HighData; every segment
@@ -279,75 +205,37 @@ class Recovery:
         self.recovery_point = snd_nxt
         self.high_rxt = 0
         self.rescue_rxt = None
-        self.tlp_end = None
+        self.tlp.end = None
         self.dupacks = 0
         self.sb.mark_all_lost(now)
 
-    def exit(self) -> str:
+    def exit(self) -> CaState:
         """The episode ended (SND.UNA reached RecoveryPoint). Returns the state left."""
         old = self.state
         self.state = OPEN
-        self.budget = 0
-        # RFC 8985 §6.2 step 4: the widened reordering window decays over 16 recoveries.
-        if self.reo_wnd_persist > 0:
-            self.reo_wnd_persist -= 1
-            if self.reo_wnd_persist <= 0:
-                self.reo_wnd_mult = 1
+        self.prr.budget = 0
+        self.rack.recovery_ended()
         return old
 
-    def prr_ack(self, delivered: int, pipe: int, safe_ack: bool) -> int:
-        """RFC 9937 §4 on an ACK during recovery: returns sndcnt, the octets that may be sent
-        now (also kept in ``budget``)."""
-        if delivered <= 0 and self.prr_out:
-            self.budget = 0 if self.budget < 0 else self.budget
-            return self.budget
-        self.prr_delivered += delivered
-        ss = self.ssthresh
-        if pipe > ss:
-            # Proportional Rate Reduction: CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out
-            sndcnt = -(-self.prr_delivered * ss // self.recover_fs) - self.prr_out
-        else:
-            # PRR-CRB, raised to PRR-SSRB while recovery makes good progress.
-            sndcnt = self.prr_delivered - self.prr_out
-            if sndcnt < delivered:
-                sndcnt = delivered
-            if safe_ack:
-                sndcnt += self.smss
-            room = ss - pipe
-            if sndcnt > room:
-                sndcnt = room
-        if self.prr_out == 0 and sndcnt <= 0:
-            sndcnt = self.smss  # force the fast retransmit on entering recovery
-        self.budget = sndcnt if sndcnt > 0 else 0
-        return self.budget
-
     # ------------------------------------------------------------------ what to send
-    def next_retransmission(self) -> Optional[list]:
-        """NextSeg() rules (1) (and, without RACK, (3)): the record to retransmit now, or
-        None when new data (rule (2)) should go next."""
-        r = self.sb.next_lost()
-        if r is not None or self.rack:
-            return r
-        return None
-
-    def rule3(self) -> Optional[list]:
+    def rule3(self) -> SegmentRecord | None:
         """NextSeg() rule (3) (RFC 6675 only): retransmit a segment not yet deemed lost."""
-        if self.rack or self.state is not RECOVERY:
+        if self.use_rack or self.state is not RECOVERY:
             return None
         return self.sb.next_rule3(self.high_rxt)
 
-    def rescue(self, una: int) -> Optional[list]:
+    def rescue(self, una: int) -> SegmentRecord | None:
         """NextSeg() rule (4) (RFC 6675 only): once per recovery (HighACK > RescueRxt), when
         an unSACKed segment lies above HighRxt and below the highest SACKed octet (rules
         (1.a) and (1.b)), retransmit the highest unSACKed segment. The caller passes
         ``rescue=True`` to :meth:`resent`: HighRxt does not move."""
-        if self.rack or self.state is not RECOVERY:
+        if self.use_rack or self.state is not RECOVERY:
             return None
         if self.rescue_rxt is not None and una <= self.rescue_rxt:
             return None
         sb = self.sb
         hs = sb.high_sacked
-        if not any(r[_S] >= self.high_rxt and r[_S] < hs and not r[_F] & SACKED for r in sb.segs):
+        if not any(r.start >= self.high_rxt and r.start < hs and not r.flags & SACKED for r in sb.segs):
             return None
         r = sb.last_unsacked()
         if r is not None:
@@ -355,32 +243,263 @@ class Recovery:
         return r
 
     # ------------------------------------------------------------------ TLP (RFC 8985 §7)
-    def pto(self, srtt: Optional[int], flight: int) -> int:
+    def pto(self, srtt: int | None, flight: int) -> int:
         """TLP_calc_PTO (RFC 8985 §7.2), before the cap by the RTO's own expiry."""
-        if srtt is None:
-            return 1_000_000_000
-        p = 2 * srtt
-        if flight <= self.smss:
-            p += WC_DEL_ACK
-        return p if p > 10_000_000 else 10_000_000
+        return Tlp.pto(srtt, flight, self.smss)
 
     def tlp_allowed(self) -> bool:
         """May a loss probe be scheduled now (RFC 8985 §7.2)?"""
-        return self.rack and self.state is OPEN and self.tlp_end is None
+        return self.use_rack and self.state is OPEN and self.tlp.end is None
 
-    def tlp_sent(self, end: int, is_retrans: bool) -> None:
-        self.tlp_end = end
-        self.tlp_retrans = is_retrans
 
-    def tlp_ack(self, una: int, blocks: list) -> bool:
-        """TLP_process_ack (RFC 8985 §7.4.2). Returns True when the probe repaired a loss,
-        so the congestion controller must respond as to a loss."""
-        end = self.tlp_end
-        if end is None or una < end:
-            return False
-        self.tlp_end = None
-        if not self.tlp_retrans:
-            return False
-        if self.dsack_seen and blocks and blocks[0][1] == end:
-            return False  # the probe was a needless copy: both arrived
-        return True
+class SackSending(SendSequence):
+    """The sender's part in SACK recovery (the base of :class:`~synack.tcp.sender.Sender`):
+    each ACK through the scoreboard, RACK and TLP (RFC 8985) into recovery and PRR (RFC
+    6675 §5, RFC 9937 §4), transmissions as NextSeg() and PRR allow, and the loss timers.
+    The sender's fields it changes are kept here; the sender sets them up."""
+
+    __slots__ = ("rtt_seq", "retransmits", "dupacks", "cwr", "ecn_rec")
+
+    #: the end of the segment being timed for an RTT sample, or None (Karn: none in flight)
+    rtt_seq: Seq | None
+    #: segments retransmitted so far
+    retransmits: int
+    #: duplicate ACKs counted (RFC 5681 §3.2; with SACK, RFC 6675 DupAcks capped at 2)
+    dupacks: int
+    #: RFC 3168: set CWR on the next new data; SND.NXT at the last window reduction
+    cwr: bool
+    ecn_rec: Seq | None
+
+    # What else of the sender it reads (declared for readers and type checkers).
+    if TYPE_CHECKING:  # pragma: no cover
+        conn: Connection
+        lr: LossRecovery | None
+        cc: CongestionControl
+        rtt: RttEstimator
+        una_abs: int
+        buf: bytearray
+        buf_seq: Seq
+        fin_queued: bool
+
+        @property
+        def flight_size(self) -> int: ...
+        @property
+        def unsent(self) -> int: ...
+        def eff_mss(self) -> int: ...
+        def abs(self, seq: Seq) -> int: ...
+        def trace_cc(self, now: int, cause: str) -> None: ...
+        def arm_rto(self, now: int) -> None: ...
+        def send_data(self, now: int, limit: int | None = None, force: bool = False) -> None: ...
+
+    def _sack_in(self, seg: TcpSegment) -> list:
+        """The SACK blocks of an arriving ACK as stream offsets, in the order received
+        (RFC 2018 §3); a block that is empty or reaches past SND.NXT is ignored."""
+        for o in seg.options:
+            if type(o) is Sack:
+                break
+        else:
+            return []
+        una = self.snd_una
+        ua = self.una_abs
+        top = seq_dist(self.snd_nxt, una)
+        out = []
+        for left, right in o.blocks:
+            a = seq_dist(left, una)
+            b = seq_dist(right, una)
+            if a < b <= top:
+                out.append((ua + a, ua + b))
+        return out
+
+    def _sack_ack(self, seg: TcpSegment, una_before: Seq, now: int) -> None:
+        """An ACK in a SACK connection: the scoreboard and RACK (RFC 8985 §6.2), the loss
+        probe's outcome (§7.4), entering and leaving recovery (RFC 6675 §5), PRR (RFC 9937
+        §4) or window growth, and the loss-recovery timers."""
+        lr = self.lr
+        assert lr is not None
+        cc = self.cc
+        timers = self.conn.timers
+        o = seg.options
+        # (SACK comes last in the usual layouts; NOP, NOP, TS alone has none)
+        blocks = self._sack_in(seg) if o and (len(o) > 3 or type(o[-1]) is Sack) else []
+        acked = seq_dist(self.snd_una, una_before)
+        una = self.una_abs
+        flight = seq_dist(self.snd_nxt, self.snd_una)
+        delivered = lr.on_ack(una, blocks, una + flight, now)
+        if not delivered and not acked:
+            return  # no news for loss recovery (a window update, a duplicate)
+        if delivered and lr.rack.rtt:
+            cc.on_rtt_sample(lr.rack.rtt, now)  # per-ACK samples (RFC 9406 wants several)
+        srtt = self.rtt.srtt
+        if lr.tlp.end is not None and lr.tlp.on_ack(una, blocks, lr.rack.dsack_seen) and lr.state is OPEN:
+            # RFC 8985 §7.4.2: the probe repaired a tail loss: respond as to a loss.
+            ss = cc.on_congestion_event(self.flight_size + acked, now)
+            cc.set_cwnd(cc.cwnd if cc.cwnd < ss else ss, now)
+            self.trace_cc(now, "tlp-recovered")
+        if lr.state is not OPEN and una >= lr.recovery_point and lr.exit() is RECOVERY:
+            cc.exit_recovery(self.flight_size, now)  # PRR brought pipe to ssthresh
+            self.trace_cc(now, "recovery-exit")
+        if lr.sb.nsacked or lr.state is not OPEN or not lr.use_rack:
+            timeout = lr.detect_loss(now, srtt)
+        else:
+            timeout = lr.marked = 0  # (nothing can be lost: see LossRecovery.detect_loss)
+        if lr.state is OPEN and lr.marked:
+            self._enter_fast_recovery(now)
+        state = lr.state
+        if state is RECOVERY:
+            pipe = lr.sb.pipe()
+            # RFC 9937 SafeACK: SND.UNA advanced and no further loss indicated.
+            sndcnt = lr.prr.on_ack(delivered, pipe, acked > 0 and not lr.marked)
+            before = cc.cwnd
+            cc.set_cwnd(pipe + sndcnt, now)
+            if cc.cwnd != before:
+                self.trace_cc(now, "prr")
+        elif acked > 0:
+            before = cc.cwnd
+            cc.on_ack(acked, flight, now, srtt)  # (slow start after an RTO)
+            if cc.cwnd != before:
+                self.trace_cc(now, "ack")
+        # RFC 3042 limited transmit in send_data, on RFC 6675 DupAcks (SACKs of new data).
+        self.dupacks = (lr.dupacks if lr.dupacks < 2 else 2) if state is OPEN else 0
+        if timeout:
+            timers.arm(_RACK, now + timeout, now)  # RFC 8985 §6.2 step 5: wait reo_wnd more
+        elif state is OPEN and flight and lr.use_rack and lr.tlp.end is None:
+            if acked > 0 or timers.at[LOSS_SLOT] is None:
+                self._arm_tlp(now)
+        elif timers.at[LOSS_SLOT] is not None and (timers.armed(_RACK) or self.snd_una == self.snd_nxt
+                                                   or state is not OPEN):
+            timers.cancel(_TLP, now)
+
+    def _enter_fast_recovery(self, now: int) -> None:
+        """RFC 6675 §5 (4): fast recovery begins. ssthresh comes from the congestion
+        control algorithm; PRR (RFC 9937) then leads cwnd down to it."""
+        lr = self.lr
+        assert lr is not None
+        flight = self.flight_size
+        ss = self.cc.on_congestion_event(flight, now)
+        lr.enter_recovery(self.abs(self.snd_nxt), flight, ss)
+        self.rtt_seq = None
+        self.conn.timers.cancel(_TLP, now)
+        if self.conn.ecn_ok:
+            # RFC 3168 §6.1.2: this reduction also answers any ECE of this window.
+            self.cwr = True
+            self.ecn_rec = self.snd_nxt
+        self.trace_cc(now, "fast-retransmit")
+
+    def _send_recovery(self, now: int) -> None:
+        """Transmit during SACK-based recovery: NextSeg() (RFC 6675 §4) picks what: lost
+        segments, then new data, then (RFC 6675 without RACK) rules (3) and (4). How much:
+        PRR's sndcnt in fast recovery (RFC 9937 §4), cwnd - pipe after a timeout (RFC 6675
+        §5.1). A budget above zero allows one more segment (PRR settles the difference)."""
+        lr = self.lr
+        assert lr is not None
+        rec = lr.state is RECOVERY
+        budget = lr.prr.budget if rec else self.cc.cwnd - lr.sb.pipe()
+        mss = self.eff_mss()
+        while budget > 0:
+            r = lr.sb.next_lost()
+            if r is not None:
+                cause = "rto" if not rec else "fast-retransmit" if not lr.prr.out else "sack-recovery"
+                budget -= self._resend(r, now, cause)
+                continue
+            before = self.snd_nxt
+            self.send_data(now, limit=-(-budget // mss) * mss)
+            if self.snd_nxt != before:
+                budget -= seq_dist(self.snd_nxt, before)
+                continue
+            r = lr.rule3()
+            if r is not None:
+                budget -= self._resend(r, now, "sack-recovery")
+                continue
+            r = lr.rescue(self.una_abs)
+            if r is None:
+                break
+            budget -= self._resend(r, now, "rescue", rescue=True)
+        if rec:
+            lr.prr.budget = budget if budget > 0 else 0
+
+    def _resend(self, r: SegmentRecord, now: int, cause: str, rescue: bool = False) -> int:
+        """Retransmit scoreboard record ``r`` (one segment, with the FIN if it ends with
+        it; RFC 6675 (C.1)). Returns its length in sequence space."""
+        conn = self.conn
+        start, end = r.start, r.end
+        n = end - start
+        seq = seq_add(self.snd_una, start - self.una_abs)
+        sbuf = self.buf
+        off = seq_dist(seq, self.buf_seq)
+        data = len(sbuf) - off
+        if data > n:
+            data = n
+        flags = ACK
+        if data > 0:
+            payload = bytes(sbuf[off:off + data])
+            if off + data == len(sbuf):
+                flags |= PSH
+        else:
+            data = 0
+            payload = _EMPTY
+        if data < n and self.fin_queued:
+            flags |= FIN
+        conn._emit(conn._segment(seq, conn.rcv.rcv_nxt, flags, payload), now, cause)
+        self.retransmits += 1
+        self.rtt_seq = None  # Karn (RFC 6298 §3)
+        assert self.lr is not None
+        self.lr.resent(start, end, now, rescue)
+        if conn.timers.at[RTO_SLOT] is None:
+            self.arm_rto(now)
+        return n
+
+    def _arm_tlp(self, now: int) -> None:
+        """RFC 8985 §7.2: (re)start the probe timeout, PTO = 2*SRTT (plus WCDelAckT with a
+        single segment in flight); a PTO that would not come before the RTO is not armed."""
+        lr = self.lr
+        assert lr is not None
+        timers = self.conn.timers
+        at = now + lr.pto(self.rtt.srtt, seq_dist(self.snd_nxt, self.snd_una))
+        rto = timers.pending(_RTO)
+        if rto is not None and at >= rto:
+            timers.cancel(_TLP, now)
+            return
+        timers.arm(_TLP, at, now)
+
+    def tlp_expired(self, now: int) -> None:
+        """RFC 8985 §7.3: the loss probe: one segment of new data if the peer's window
+        allows, else the last segment again, to draw an ACK whose SACKs let RACK find the
+        losses at the tail of the flight; the RTO is then rearmed."""
+        lr = self.lr
+        assert lr is not None
+        if self.conn.state not in SENDING or self.snd_una == self.snd_nxt or lr.state is not OPEN \
+                or lr.tlp.end is not None:
+            return
+        before = self.snd_nxt
+        room = seq_dist(self.snd_una + self.snd_wnd, before)
+        if self.unsent and room > 0:
+            self.send_data(now, limit=self.eff_mss(), force=True)
+        if self.snd_nxt != before:
+            lr.tlp.sent(self.abs(self.snd_nxt), False)
+        else:
+            r = lr.sb.last_unsacked()
+            if r is None:
+                return
+            self._resend(r, now, "tlp")
+            lr.tlp.sent(self.abs(self.snd_nxt), True)
+        self.conn.timers.cancel(_TLP, now)
+        self.arm_rto(now)
+
+    def rack_expired(self, now: int) -> None:
+        """RFC 8985 §6.3: the reordering window has passed for the segments RACK waited on:
+        those not delivered now are lost."""
+        lr = self.lr
+        assert lr is not None
+        conn = self.conn
+        if conn.state not in SENDING or self.snd_una == self.snd_nxt:
+            return
+        timeout = lr.detect_loss(now, self.rtt.srtt)
+        if lr.state is OPEN and lr.marked:
+            self._enter_fast_recovery(now)
+        if lr.state is RECOVERY:
+            pipe = lr.sb.pipe()
+            self.cc.set_cwnd(pipe + lr.prr.on_ack(0, pipe, False), now)
+            self.trace_cc(now, "prr")
+        if timeout:
+            conn.timers.arm(_RACK, now + timeout, now)
+        conn._output(now)

@@ -14,7 +14,6 @@ counted. Sans-IO: time is the ``now`` argument.
 
 from __future__ import annotations
 
-from typing import Optional
 
 from ..timeunits import sec
 
@@ -27,7 +26,7 @@ class ChallengeAckLimiter:
 
     __slots__ = ("limit", "period", "_window", "_count", "sent", "suppressed")
 
-    def __init__(self, limit: Optional[int] = DEFAULT_LIMIT, period: int = sec(1)) -> None:
+    def __init__(self, limit: int | None = DEFAULT_LIMIT, period: int = sec(1)) -> None:
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0 or None (no limit), not {limit}")
         if period <= 0:
@@ -57,4 +56,5 @@ class ChallengeAckLimiter:
         return True
 
     def __repr__(self) -> str:
-        return f"ChallengeAckLimiter(limit={self.limit}, period={self.period}, sent={self.sent}, suppressed={self.suppressed})"
+        return (f"ChallengeAckLimiter(limit={self.limit}, period={self.period}, sent={self.sent}, "
+                f"suppressed={self.suppressed})")

@@ -14,10 +14,11 @@ Receiver (:class:`SackReceiver`)
     contains it if there is one (RFC 2883 §4).
 
 Sender (:class:`Scoreboard`)
-    One record per segment sent and not yet cumulatively acknowledged, in sequence order:
-    ``[start, end, xmit_ts, flags, order]`` (end exclusive; a FIN counts one octet;
-    ``order`` numbers transmissions, so that two sent at the same instant still have a
-    first and a second, which RACK's "sent after" needs). ``flags`` has
+    One :class:`SegmentRecord` per segment sent and not yet cumulatively acknowledged, in
+    sequence order: ``start``, ``end`` (exclusive; a FIN counts one octet), ``sent_at`` (the
+    last transmission), ``flags`` and ``order`` (numbering transmissions, so that two sent
+    at the same instant still have a first and a second, which RACK's "sent after" needs).
+    ``flags`` has
     ``SACKED`` (the receiver holds it), ``LOST`` (deemed lost: by RFC 6675 IsLost, by RACK,
     or by an RTO), ``RETRANS`` (a retransmission of it is in flight since it was last
     marked lost, or it was retransmitted without being lost) and ``EVER_RTX``. The RFC
@@ -32,18 +33,15 @@ Sender (:class:`Scoreboard`)
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from operator import itemgetter
-from typing import Optional
+from operator import attrgetter
 
-__all__ = ["SACKED", "LOST", "RETRANS", "EVER_RTX", "DUPTHRESH", "SackReceiver", "Scoreboard",
-           "is_dsack"]
+__all__ = ["SACKED", "LOST", "RETRANS", "EVER_RTX", "DUPTHRESH", "SackReceiver", "SegmentRecord",
+           "Scoreboard", "is_dsack"]
 
 SACKED, LOST, RETRANS, EVER_RTX = 1, 2, 4, 8
 #: DupThresh (RFC 6675 §2, RFC 5681 §3.2): three duplicate ACKs.
 DUPTHRESH = 3
 
-_S, _E, _T, _F, _O = 0, 1, 2, 3, 4  # fields of a scoreboard record
-_start = itemgetter(0)
 
 
 # ==========================================================================================
@@ -59,7 +57,7 @@ class SackReceiver:
         #: blocks in the order they were most recently reported or received, newest first
         self.recent: list[tuple[int, int]] = []
         #: a duplicate range the next ACK reports as a D-SACK block (RFC 2883), or None
-        self.dsack: Optional[tuple[int, int]] = None
+        self.dsack: tuple[int, int] | None = None
 
     def arrived(self, start: int, end: int) -> None:
         """Out-of-order octets [start, end) just arrived: the next ACK's first block is the
@@ -109,7 +107,7 @@ class SackReceiver:
         return out
 
 
-def _containing(held: list, s: int, e: int) -> Optional[tuple[int, int]]:
+def _containing(held: list, s: int, e: int) -> tuple[int, int] | None:
     """The held block overlapping [s, e), or None (blocks are sorted and disjoint)."""
     i = bisect_right(held, (s, 1 << 62)) - 1
     if i >= 0 and held[i][1] > s:
@@ -137,13 +135,39 @@ def is_dsack(blocks: list, una: int) -> bool:
     return False
 
 
+class SegmentRecord:
+    """One segment on the RFC 6675 scoreboard: octets [start, end) as stream offsets."""
+
+    __slots__ = ("start", "end", "sent_at", "flags", "order")
+
+    def __init__(self, start: int, end: int, sent_at: int, flags: int = 0, order: int = 0) -> None:
+        #: first octet (absolute stream offset)
+        self.start = start
+        #: the octet after the last (a FIN counts one)
+        self.end = end
+        #: when it was last (re)transmitted, ns
+        self.sent_at = sent_at
+        #: SACKED, LOST, RETRANS, EVER_RTX
+        self.flags = flags
+        #: the number of that transmission, counting every one of the connection
+        self.order = order
+
+    def __repr__(self) -> str:
+        names = "|".join(n for bit, n in ((SACKED, "SACKED"), (LOST, "LOST"), (RETRANS, "RETRANS"),
+                                          (EVER_RTX, "EVER_RTX")) if self.flags & bit)
+        return f"SegmentRecord({self.start}:{self.end} at {self.sent_at} #{self.order} {names or '-'})"
+
+
+_start = attrgetter("start")
+
+
 class Scoreboard:
     """RFC 6675 scoreboard over segment records (see the module docstring)."""
 
     __slots__ = ("segs", "sacked_bytes", "nsacked", "high_sacked")
 
     def __init__(self) -> None:
-        self.segs: list[list[int]] = []
+        self.segs: list[SegmentRecord] = []
         #: octets SACKed above the cumulative ACK, and in how many records
         self.sacked_bytes = 0
         self.nsacked = 0
@@ -159,7 +183,7 @@ class Scoreboard:
     # -- updates -----------------------------------------------------------------------
     def sent(self, start: int, end: int, ts: int, order: int = 0) -> None:
         """A new segment [start, end) left at ``ts`` (the ``order``-th transmission)."""
-        self.segs.append([start, end, ts, 0, order])
+        self.segs.append(SegmentRecord(start, end, ts, 0, order))
 
     def retransmitted(self, start: int, end: int, ts: int, order: int = 0) -> int:
         """[start, end) was sent again at ``ts``: mark the records it covers. Returns the
@@ -171,38 +195,58 @@ class Scoreboard:
         n = 0
         while i < len(segs):
             r = segs[i]
-            if r[_S] >= end:
+            if r.start >= end:
                 break
-            if r[_E] > start:
-                r[_T] = ts
-                r[_O] = order
-                r[_F] |= RETRANS | EVER_RTX
-                n += r[_E] - r[_S]
+            if r.end > start:
+                r.sent_at = ts
+                r.order = order
+                r.flags |= RETRANS | EVER_RTX
+                n += r.end - r.start
             i += 1
         return n
 
-    def advance(self, una: int) -> list:
+    def advance(self, una: int) -> list[SegmentRecord]:
         """The cumulative ACK moved to ``una``: drop the records below it and return those
         that were not SACKed before (newly delivered). A record ACKed in part keeps its
         unacknowledged tail."""
         segs = self.segs
         k = 0
         n = len(segs)
-        while k < n and segs[k][_E] <= una:
+        while k < n and segs[k].end <= una:
             k += 1
         gone = segs[:k]
         if k:
             del segs[:k]
             for r in gone:
-                if r[_F] & SACKED:
-                    self.sacked_bytes -= r[_E] - r[_S]
+                if r.flags & SACKED:
+                    self.sacked_bytes -= r.end - r.start
                     self.nsacked -= 1
-            gone = [r for r in gone if not r[_F] & SACKED]
-        if segs and segs[0][_S] < una:
-            segs[0][_S] = una
+            gone = [r for r in gone if not r.flags & SACKED]
+        if segs and segs[0].start < una:
+            segs[0].start = una
         return gone
 
-    def sack(self, blocks: list, una: int) -> list:
+    def advance_plain(self, una: int) -> tuple[SegmentRecord | None, int]:
+        """advance() when nothing is SACKed: drop the records below ``una``; returns the
+        highest record wholly acknowledged (or None) and the octets newly delivered."""
+        segs = self.segs
+        k = 0
+        for r in segs:
+            if r.end > una:
+                break
+            k += 1
+        delivered = 0
+        last = None
+        if k:
+            last = segs[k - 1]
+            delivered = last.end - segs[0].start
+            del segs[:k]
+        if segs and segs[0].start < una:
+            delivered += una - segs[0].start
+            segs[0].start = una
+        return last, delivered
+
+    def sack(self, blocks: list, una: int) -> list[SegmentRecord]:
         """Mark the records wholly inside SACK blocks (absolute (start, end) pairs) as
         SACKED. Blocks at or below ``una`` (D-SACK) and records only partly covered are
         left alone. Returns the newly SACKed records."""
@@ -214,14 +258,14 @@ class Scoreboard:
             i = bisect_left(segs, s, key=_start)
             while i < len(segs):
                 r = segs[i]
-                if r[_E] > e:
+                if r.end > e:
                     break
-                if not r[_F] & SACKED:
-                    r[_F] = (r[_F] | SACKED) & ~(LOST | RETRANS)
-                    self.sacked_bytes += r[_E] - r[_S]
+                if not r.flags & SACKED:
+                    r.flags = (r.flags | SACKED) & ~(LOST | RETRANS)
+                    self.sacked_bytes += r.end - r.start
                     self.nsacked += 1
-                    if r[_E] > self.high_sacked:
-                        self.high_sacked = r[_E]
+                    if r.end > self.high_sacked:
+                        self.high_sacked = r.end
                     new.append(r)
                 i += 1
         return new
@@ -230,10 +274,10 @@ class Scoreboard:
         """If the receiver discarded SACKed data (the record at SND.UNA is SACKed), forget
         every SACK (RFC 2018 §8, RFC 6675 §5.1). Returns True if it did."""
         segs = self.segs
-        if not segs or not segs[0][_F] & SACKED:
+        if not segs or not segs[0].flags & SACKED:
             return False
         for r in segs:
-            r[_F] &= ~SACKED
+            r.flags &= ~SACKED
         self.sacked_bytes = 0
         self.nsacked = 0
         self.high_sacked = 0
@@ -243,8 +287,8 @@ class Scoreboard:
         """After a retransmission timeout every record not SACKed is lost (RFC 6675 §5.1,
         RFC 8985 §6.3 for the RTO case)."""
         for r in self.segs:
-            if not r[_F] & SACKED:
-                r[_F] = (r[_F] | LOST) & ~RETRANS
+            if not r.flags & SACKED:
+                r.flags = (r.flags | LOST) & ~RETRANS
 
     # -- RFC 6675 §4 -------------------------------------------------------------------
     def is_lost(self, seq: int, smss: int, dupthresh: int = DUPTHRESH) -> bool:
@@ -252,11 +296,11 @@ class Scoreboard:
         (DupThresh - 1) * SMSS SACKed octets do."""
         count = octets = 0
         for r in reversed(self.segs):
-            if r[_E] <= seq:
+            if r.end <= seq:
                 break
-            if r[_F] & SACKED and r[_S] >= seq:
+            if r.flags & SACKED and r.start >= seq:
                 count += 1
-                octets += r[_E] - r[_S]
+                octets += r.end - r.start
                 if count >= dupthresh or octets > (dupthresh - 1) * smss:
                     return True
         return False
@@ -269,18 +313,18 @@ class Scoreboard:
         count = octets = 0
         for i in range(len(segs) - 1, -1, -1):
             r = segs[i]
-            if r[_F] & SACKED:
+            if r.flags & SACKED:
                 count += 1
-                octets += r[_E] - r[_S]
+                octets += r.end - r.start
                 continue
             if count >= dupthresh or octets > (dupthresh - 1) * smss:
                 marked = 0
                 for j in range(i, -1, -1):
                     q = segs[j]
-                    if q[_S] < high_rxt:
+                    if q.start < high_rxt:
                         break
-                    if not q[_F] & (SACKED | LOST):
-                        q[_F] |= LOST
+                    if not q.flags & (SACKED | LOST):
+                        q.flags |= LOST
                         marked += 1
                 return marked
         return 0
@@ -289,38 +333,38 @@ class Scoreboard:
         """RFC 6675 SetPipe(): octets estimated to be in the network."""
         p = 0
         for r in self.segs:
-            f = r[_F]
+            f = r.flags
             if f & SACKED:
                 continue
-            n = r[_E] - r[_S]
+            n = r.end - r.start
             if not f & LOST:
                 p += n
             if f & RETRANS:
                 p += n
         return p
 
-    def next_lost(self) -> Optional[list]:
+    def next_lost(self) -> SegmentRecord | None:
         """NextSeg() rule (1): the first record marked lost and not yet retransmitted."""
         for r in self.segs:
-            if r[_F] & (LOST | RETRANS | SACKED) == LOST:
+            if r.flags & (LOST | RETRANS | SACKED) == LOST:
                 return r
         return None
 
-    def next_rule3(self, high_rxt: int) -> Optional[list]:
+    def next_rule3(self, high_rxt: int) -> SegmentRecord | None:
         """NextSeg() rule (3): the first record not SACKed, not yet retransmitted, above
         HighRxt and below the highest SACKed octet."""
         hs = self.high_sacked
         for r in self.segs:
-            if r[_S] >= hs:
+            if r.start >= hs:
                 return None
-            if r[_S] >= high_rxt and not r[_F] & (SACKED | RETRANS):
+            if r.start >= high_rxt and not r.flags & (SACKED | RETRANS):
                 return r
         return None
 
-    def last_unsacked(self) -> Optional[list]:
+    def last_unsacked(self) -> SegmentRecord | None:
         """The highest record not SACKed (NextSeg() rule (4), the tail loss probe)."""
         for r in reversed(self.segs):
-            if not r[_F] & SACKED:
+            if not r.flags & SACKED:
                 return r
         return None
 

@@ -23,6 +23,10 @@ class State(enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+    # Members are singletons compared by identity: hash them the same way, in C (the
+    # state is looked up in a set on every segment).
+    __hash__ = object.__hash__
+
     @property
     def synchronized(self) -> bool:
         """ESTABLISHED and every state after it (RFC 9293 §3.5)."""
@@ -30,6 +34,8 @@ class State(enum.Enum):
 
 
 S = State
+#: States in which data and FIN may be (re)transmitted once the SYN is acknowledged.
+SENDING = frozenset({S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK})
 SYNCHRONIZED = frozenset(
     {S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK, S.TIME_WAIT}
 )

@@ -23,8 +23,11 @@ from pathlib import Path
 from collections.abc import Iterable
 from typing import Any
 
-from ..tcp.cc.reno import INITIAL_SSTHRESH
 from .events import CongestionChanged, RttSample
+
+#: ssthresh before the first loss: "arbitrarily high" (RFC 5681 §3.1), 2**30 octets as the
+#: congestion control algorithms start it (trace imports nothing from tcp); not plotted
+INITIAL_SSTHRESH = 1 << 30
 
 #: file name extensions :func:`plot` can write
 FORMATS = (".png", ".svg", ".pdf")

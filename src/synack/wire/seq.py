@@ -89,3 +89,17 @@ class Seq(int):
 def seq(value: int) -> Seq:
     """Build a :class:`Seq` from any int (taken mod 2**32)."""
     return Seq(value)
+
+
+# Hot-path helpers: the same arithmetic as ``Seq.__add__`` and ``Seq - Seq``, on int's own
+# slots, without the type dispatch of the operators. The TCP core uses these (never inline
+# masks) where a segment's processing computes many distances.
+
+def seq_add(a: int, n: int) -> Seq:
+    """``a + n`` modulo 2**32, as a :class:`Seq` (``n`` may be negative)."""
+    return _int_new(Seq, _int_add(a, n) & MASK)
+
+
+def seq_dist(a: int, b: int) -> int:
+    """The signed distance ``a - b`` modulo 2**32, in ``-2**31 .. 2**31-1``."""
+    return ((_int_sub(a, b) + HALF) & MASK) - HALF

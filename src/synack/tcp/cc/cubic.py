@@ -22,7 +22,6 @@ itself is RFC 6582 NewReno's (§4 of RFC 9438 leaves loss recovery unchanged).
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 from .hystart import HyStart
 from .reno import INITIAL_SSTHRESH, CongestionControl
@@ -62,11 +61,11 @@ class Cubic(CongestionControl):
     def __init__(self, smss: int, initial_window: int = 10) -> None:
         super().__init__(smss, initial_window)
         #: W_max (segments): the window just before the last reduction; None until one
-        self.w_max: Optional[float] = None
+        self.w_max: float | None = None
         #: K (seconds) of the current congestion-avoidance stage
         self.k = 0.0
         #: t_epoch (ns): when the current congestion-avoidance stage began; None outside one
-        self.t_epoch: Optional[int] = None
+        self.t_epoch: int | None = None
         #: cwnd_epoch (segments): cwnd when that stage began
         self.cwnd_epoch = 0.0
         #: W_est (segments): the Reno-friendly estimate (RFC 9438 §4.3)
@@ -74,13 +73,13 @@ class Cubic(CongestionControl):
         #: cwnd_prior (segments): cwnd at the last congestion event
         self.cwnd_prior = 0.0
         #: SRTT (ns) as the connection last reported it
-        self.srtt: Optional[int] = None
+        self.srtt: int | None = None
         #: cwnd in bytes as a float, so that sub-byte increments add up
         self._w = float(self.cwnd)
         #: the next stage starts with K = 0 and W_max = its cwnd (after a timeout, or a
         #: slow start that HyStart++ ended without a loss: RFC 9438 §4.8, §4.10)
         self._reset_origin = False
-        self.hs: Optional[HyStart] = HyStart(smss) if self.hystart else None
+        self.hs: HyStart | None = HyStart(smss) if self.hystart else None
 
     def set_smss(self, smss: int, initial_window: int) -> None:
         super().set_smss(smss, initial_window)
@@ -99,7 +98,7 @@ class Cubic(CongestionControl):
             hs.on_rtt_sample(rtt)
 
     # ------------------------------------------------------------------ growth
-    def on_ack(self, acked: int, flight_size: int, now: int = 0, rtt: Optional[int] = None) -> None:
+    def on_ack(self, acked: int, flight_size: int, now: int = 0, rtt: int | None = None) -> None:
         """New data acknowledged outside recovery: slow start (HyStart++) or RFC 9438 §4.2-§4.5."""
         if rtt is not None:
             self.srtt = rtt
@@ -140,9 +139,11 @@ class Cubic(CongestionControl):
             else:
                 self.k = cubic_k(self.w_max, cwnd)
         t = (now - self.t_epoch) / _NS
+        w_max = self.w_max
+        assert w_max is not None  # (set at the start of every epoch above)
         rtt = (self.srtt or 0) / _NS
         # RFC 9438 §4.2: target = W_cubic(t + RTT), within [cwnd, 1.5 * cwnd].
-        target = w_cubic(t + rtt, self.k, self.w_max)
+        target = w_cubic(t + rtt, self.k, w_max)
         if target < cwnd:
             target = cwnd
         elif target > 1.5 * cwnd:
@@ -151,7 +152,7 @@ class Cubic(CongestionControl):
         # RFC 9438 §4.3 Figure 4; alpha becomes 1 once W_est reaches cwnd_prior.
         alpha = 1.0 if self.w_est >= self.cwnd_prior else ALPHA_CUBIC
         self.w_est += alpha * segments_acked / cwnd
-        if w_cubic(t, self.k, self.w_max) < self.w_est:
+        if w_cubic(t, self.k, w_max) < self.w_est:
             # Reno-friendly region (§4.3): cwnd follows W_est.
             new = self.w_est if self.w_est > cwnd else cwnd
         else:

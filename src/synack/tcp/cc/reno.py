@@ -43,7 +43,6 @@ give it a ``name``, and pass it to :func:`synack.tcp.cc.register`.
 
 from __future__ import annotations
 
-from typing import Optional
 
 #: "arbitrarily high" initial ssthresh (RFC 5681 §3.1)
 INITIAL_SSTHRESH = 1 << 30
@@ -93,7 +92,7 @@ class CongestionControl:
         """Was the window in use when this ACK arrived? (RFC 9438 §5.8, RFC 7661 §4.3)"""
         return flight_size + acked + self.smss > self.cwnd
 
-    def on_ack(self, acked: int, flight_size: int, now: int = 0, rtt: Optional[int] = None) -> None:
+    def on_ack(self, acked: int, flight_size: int, now: int = 0, rtt: int | None = None) -> None:
         """New data acknowledged outside recovery (RFC 5681 §3.1, (2) and (3))."""
         raise NotImplementedError
 
@@ -150,7 +149,7 @@ class Reno(CongestionControl):
         super().__init__(smss, initial_window)
         self._ca_acc = 0
 
-    def on_ack(self, acked: int, flight_size: int, now: int = 0, rtt: Optional[int] = None) -> None:
+    def on_ack(self, acked: int, flight_size: int, now: int = 0, rtt: int | None = None) -> None:
         """New data acknowledged outside recovery (RFC 5681 §3.1, (2) and (3))."""
         if flight_size + acked + self.smss <= self.cwnd:
             return  # not cwnd-limited: do not grow a window nobody uses

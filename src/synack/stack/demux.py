@@ -1,0 +1,219 @@
+"""One host's connection table: demultiplexing, bound ports, listeners and their children,
+and the deadline heap.
+
+A :class:`ConnectionTable` knows which connection a segment is for (by its 4-tuple, RFC 9293
+§3.10.7: "the socket pair"), which listener answers a port, which local (address, port)
+pairs are in use (for ephemeral ports and ``EADDRINUSE``), which half-open or not yet
+accepted connections belong to which listener, and when each connection's next timer is
+due. After every event of a connection (:meth:`ConnectionTable.updated`) it drops a deleted
+TCB, hands a connection that finished its handshake to its listener's accept queue, and
+reschedules the connection's deadline.
+
+It is handed to the listeners (:mod:`synack.stack.listener`) and to ICMP handling
+(:mod:`synack.stack.icmp`) together with :class:`HostServices`, the few things of the host
+they use; neither imports the host, so the host, the listeners and ICMP depend on this
+module and not on each other.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..tcp.connection import Connection
+from ..tcp.state import State
+from ..trace.events import Tracer
+from ..wire.tcp import TcpSegment
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..tcp.config import TcpConfig
+    from ..tcp.cookies import SynCookies
+    from ..tcp.fastopen import FastOpenKey
+
+__all__ = ["ConnectionTable", "HostServices", "Parent"]
+
+_CLOSED, _LISTEN, _SYN_RECEIVED = State.CLOSED, State.LISTEN, State.SYN_RECEIVED
+
+
+class Parent(Protocol):
+    """What the table needs of a listener (stack/listener.py) whose children it keeps."""
+
+    #: the listener's connections in SYN-RECEIVED (its SYN queue)
+    pending: set
+
+    def _promote(self, conn: Connection, now: int) -> None:
+        """``conn`` completed its handshake: on to the accept queue."""
+        ...
+
+    def _forget(self, conn: Connection, now: int) -> None:
+        """``conn`` was deleted or went back to LISTEN before being accepted."""
+        ...
+
+    def _hold_ack(self, conn: Connection, seg: TcpSegment, now: int) -> bool:
+        """Drop the ACK that would complete ``conn``'s handshake while the accept queue is full?"""
+        ...
+
+
+class HostServices(Protocol):
+    """What a host lends to its listeners and to ICMP handling."""
+
+    name: str
+    tracer: Tracer
+    #: Linux's net.ipv4.tcp_syncookies and tcp_max_syn_backlog
+    syncookies: int
+    max_syn_backlog: int
+    #: how a closed port is answered (see Host), and the TTL of what the host sends
+    reject_with: str
+    ttl: int
+    #: the ISN source of the host's connections (RFC 6528)
+    isn: Any
+
+    @property
+    def syncookie_maker(self) -> SynCookies: ...
+
+    @property
+    def fastopen_key(self) -> FastOpenKey: ...
+
+    def owns(self, addr: str) -> bool:
+        """Is ``addr`` one of the host's addresses?"""
+        ...
+
+    def new_connection(self, key: tuple, config: TcpConfig | None, *, owned: bool = True,
+                       traced: bool = True, isn: object = None) -> Connection:
+        """A connection for the 4-tuple ``key``, owned by the host (told of its events) or
+        not; ``traced=False`` and ``isn`` serve a SYN cookie's throwaway or rebuilt TCB."""
+        ...
+
+    def updated(self, conn: Connection, now: int) -> None:
+        """Take what ``conn`` queued and keep the table current (a connection's owner)."""
+        ...
+
+    def send_segment(self, src: str, dst: str, seg: TcpSegment, cause: str | None, now: int) -> None:
+        """Send a segment no connection owns (a SYN cookie's SYN,ACK)."""
+        ...
+
+    def send_packet(self, packet: bytes) -> None:
+        """Send a finished IP packet (an ICMP error)."""
+        ...
+
+
+class ConnectionTable:
+    """Connections, listeners and deadlines of one host (see the module docstring)."""
+
+    __slots__ = ("host", "conns", "listeners", "children", "bound", "_heap", "_deadline", "_n")
+
+    def __init__(self, host: HostServices) -> None:
+        #: the host whose table this is
+        self.host = host
+        #: (local addr, local port, remote addr, remote port) -> the connection
+        self.conns: dict[tuple, Connection] = {}
+        #: (local addr or None for every address, port) -> the listener
+        self.listeners: dict[tuple, Any] = {}
+        #: connection -> the listener it belongs to until accepted (SYN queue, accept queue)
+        self.children: dict[Connection, Parent] = {}
+        #: (local address, local port) -> how many connections use it
+        self.bound: dict[tuple, int] = {}
+        self._heap: list = []                    # (deadline, n, conn), possibly stale
+        self._deadline: dict[Connection, int] = {}
+        self._n = 0
+
+    def __repr__(self) -> str:
+        return (f"<ConnectionTable {len(self.conns)} connections, {len(self.listeners)} listeners, "
+                f"{len(self._deadline)} timers>")
+
+    # ------------------------------------------------------------------ demultiplexing
+    def listener_for(self, addr: str, port: int) -> Any:
+        """The listener (stack/listener.py) for a segment to ``addr``:``port`` (a specific
+        address first), or None."""
+        return self.listeners.get((addr, port)) or self.listeners.get((None, port))
+
+    # ------------------------------------------------------------------ registration
+    def register(self, conn: Connection) -> None:
+        """Add ``conn`` under its 4-tuple and count its local (address, port)."""
+        self.conns[conn.cid] = conn
+        k = (conn.local_addr, conn.local_port)
+        self.bound[k] = self.bound.get(k, 0) + 1
+
+    def unregister(self, conn: Connection) -> None:
+        """Remove ``conn`` (if it is the one registered under its 4-tuple)."""
+        if self.conns.get(conn.cid) is conn:
+            del self.conns[conn.cid]
+            k = (conn.local_addr, conn.local_port)
+            n = self.bound[k] - 1
+            if n:
+                self.bound[k] = n
+            else:
+                del self.bound[k]
+
+    def adopt(self, conn: Connection, listener: Parent) -> None:
+        """Register ``conn``, a passive connection of ``listener`` not yet accepted; from now
+        on it tells the host of its events."""
+        self.register(conn)
+        self.children[conn] = listener
+        conn.owner = self.host
+
+    def release(self, conn: Connection) -> None:
+        """``conn`` is no longer its listener's (accepted, or the listener closed)."""
+        self.children.pop(conn, None)
+
+    def listener_of(self, conn: Connection) -> Parent | None:
+        return self.children.get(conn)
+
+    # ------------------------------------------------------------------ after every event
+    def updated(self, conn: Connection, now: int) -> None:
+        """Keep the table current after an event of ``conn``: forget a deleted TCB (or a
+        passive one that went back to LISTEN), move a child that completed its handshake
+        to the accept queue, and reschedule its deadline."""
+        st = conn.state
+        children = self.children
+        if st is _CLOSED or (st is _LISTEN and conn in children):
+            # Deleted TCB, or a passive connection that went back to LISTEN (the
+            # listener itself keeps listening).
+            self.unregister(conn)
+            self._deadline.pop(conn, None)
+            lst = children.pop(conn, None)
+            if lst is not None:
+                lst._forget(conn, now)
+            return
+        if children:
+            lst = children.get(conn)
+            if lst is not None and st is not _SYN_RECEIVED and conn in lst.pending:
+                lst._promote(conn, now)
+        d = conn.timers.next
+        dl = self._deadline
+        if d is None:
+            dl.pop(conn, None)
+        elif dl.get(conn) != d:
+            dl[conn] = d
+            self._n += 1
+            heapq.heappush(self._heap, (d, self._n, conn))
+
+    # ------------------------------------------------------------------ the deadline heap
+    def next_deadline(self) -> int | None:
+        """The earliest timer of any connection, in ns, or None."""
+        heap = self._heap
+        dl = self._deadline
+        while heap:
+            d, _, conn = heap[0]
+            if dl.get(conn) == d:
+                return d
+            heapq.heappop(heap)  # stale entry
+        return None
+
+    def due(self, now: int) -> Iterator[Connection]:
+        """The connections whose timers are due at ``now``, earliest first; each leaves the
+        heap as it is given (the connection's next event reschedules it)."""
+        heap = self._heap
+        dl = self._deadline
+        while heap and heap[0][0] <= now:
+            d, _, conn = heapq.heappop(heap)
+            if dl.get(conn) != d:
+                continue
+            del dl[conn]
+            yield conn
+
+    @property
+    def timers(self) -> int:
+        """How many connections have a timer running."""
+        return len(self._deadline)

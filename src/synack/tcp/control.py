@@ -1,0 +1,114 @@
+"""What a connection hears besides segments and the RFC 9293 user calls: socket options
+and ICMP errors.
+
+:class:`Control` is the part of :class:`~synack.tcp.connection.Connection` that applies
+keep-alive settings (RFC 9293 §3.8.4, :mod:`~synack.tcp.keepalive`), TCP_NODELAY (§3.7.4),
+the congestion control algorithm by name (:mod:`~synack.tcp.cc`), the segment size a link
+allows (TSO), and ICMP errors the host matched to the connection (RFC 9293 §3.9.2.2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from . import cc as cc_registry
+from . import keepalive as _keepalive
+from .errors import ConnectionRefused, TcpError, Unreachable
+from .output import Output
+from .state import State
+from .timers import Timer
+
+__all__ = ["Control"]
+
+
+class Control(Output):
+    """Socket options and ICMP errors of a connection (see the module docstring)."""
+
+    __slots__ = ()
+
+    def path_confirmed(self) -> None:
+        """Data got through: forget a soft ICMP error (as Linux does)."""
+        self.icmp_error = None
+
+    def set_keepalive(self, on: bool, now: int, *, idle: int | None = None,
+                      interval: int | None = None, count: int | None = None) -> None:
+        """Turn keep-alives on or off for this connection (RFC 9293 §3.8.4 MUST-24), with
+        TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT values in ns and probes (MUST-27).
+        ValueError names a value out of range."""
+        self.config = _keepalive.configured(self.config, on, idle, interval, count)  # (validated copy)
+        if on:
+            if self.state in _keepalive.PROBED:
+                self._keepalive_state(now).start(now)
+        else:
+            self.timers.cancel(Timer.KEEPALIVE, now)
+        self._settle(now)
+
+    def _keepalive_state(self, now: int) -> _keepalive.KeepAlive:
+        ka = self._ka
+        if ka is None:
+            ka = self._ka = _keepalive.KeepAlive(self, now)
+        return ka
+
+    def set_congestion_control(self, name: str) -> None:
+        """Switch the congestion control algorithm by name, keeping cwnd and ssthresh (what
+        Linux's TCP_CONGESTION does on a live connection). ValueError if ``name`` is unknown."""
+        snd = self.snd
+        if name != snd.cc.name:
+            snd.cc = cc_registry.switch(snd.cc, name)
+        if self.config.congestion != name:
+            self.config = replace(self.config, congestion=name)  # the host's config is shared
+
+    def set_nodelay(self, on: bool, now: int) -> None:
+        """TCP_NODELAY (RFC 9293 §3.7.4 MUST-17): ``on`` turns Nagle's algorithm off, and
+        sends at once what it was holding, as Linux does; ``False`` turns it back on."""
+        on = bool(on)
+        if self.config.nodelay != on:
+            self.config = replace(self.config, nodelay=on)  # the host's config is shared
+        if on and self.state is not State.CLOSED:
+            self._now = now
+            self._output(now)
+            self._settle(now)
+
+    def set_max_segment_bytes(self, n: int | None) -> None:
+        """The most data one segment may carry, for a link that splits large segments (TSO):
+        up to 64 KiB; None (the default) is one Eff.snd.MSS. Nagle and SWS avoidance still
+        count full-sized segments in MSS. ValueError names a value out of range."""
+        self.snd.set_max_segment_bytes(n)
+
+    def icmp_received(self, reason: str, hard: bool, now: int, mtu: int | None = None,
+                      detail: str = "") -> str:
+        """An ICMP error about this connection (RFC 9293 §3.9.2.2 MUST-54), already matched
+        to it and checked by the host. ``reason`` names it (see tcp.errors.Unreachable);
+        ``hard`` is true for the errors that may end a connection (Destination Unreachable
+        codes 2-4 and their kin, SHLD-26); ``mtu`` comes with "frag-needed".
+
+        Returns what was done: "pmtu" (the segment size shrank and the data is sent again
+        in smaller pieces, RFC 1191 / RFC 8201), "hard" (the connection ended with the
+        error), "soft" (kept for the user, MUST-56: never abort on a soft error; SHLD-25),
+        or "ignored". The host traces the error first and then takes what the connection
+        queued (``owner.updated``), so the ICMP error precedes its consequences."""
+        st = self.state
+        if st is State.CLOSED or st is State.LISTEN or st is State.TIME_WAIT:
+            return "ignored"
+        if reason == "frag-needed" and mtu:
+            mss = mtu - (60 if self.ipv6 else 40)  # RFC 9293 §3.7.1: MTU - fixed headers
+            if mss < 88:
+                mss = 88  # (a forged tiny MTU must not shrink segments to nothing)
+            if mss >= self.snd.snd_mss:
+                return "ignored"
+            self.mss_limit = mss
+            self.snd.path_mtu(mss, now)
+            return "pmtu"
+        err: TcpError = Unreachable(reason, detail or reason)
+        if hard and (st is State.SYN_SENT or st is State.SYN_RECEIVED or self.config.icmp_abort_synchronized):
+            if reason == "port-unreachable":
+                # Linux reports ECONNREFUSED, as for an RST in SYN-SENT.
+                err = ConnectionRefused(f"connection refused ({detail or reason})")
+            if st is State.SYN_RECEIVED and self.passive:
+                self._abandon_passive(now, f"ICMP {reason}", err)
+            else:
+                self._fail(err, now, f"ICMP {reason}", "RFC 9293 §3.9.2.2 SHLD-26")
+            return "hard"
+        self._advise(detail or reason)
+        self.icmp_error = err  # type: ignore[assignment]
+        return "soft"

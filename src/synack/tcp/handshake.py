@@ -1,0 +1,323 @@
+"""Opening a connection: SYN options and their negotiation, LISTEN and SYN-SENT processing.
+
+:class:`Handshake` is the part of :class:`~synack.tcp.connection.Connection` that opens
+it: the active OPEN (RFC 9293 §3.10.1), SEGMENT ARRIVES in LISTEN (§3.10.7.2) and in
+SYN-SENT (§3.10.7.3), the ACK of our SYN in SYN-RECEIVED (§3.10.7.4 fifth check), the
+options a SYN carries and what both ends agree on: the MSS (§3.7.1), window scaling and
+timestamps (RFC 7323), SACK (RFC 2018), ECN (RFC 3168) and Fast Open (RFC 7413). It writes
+only the connection's own negotiated flags; SND.* and RCV.* are set through the sender's
+and the receiver's methods.
+"""
+
+from __future__ import annotations
+
+
+from ..wire.seq import MASK, Seq
+from ..wire.tcp import (ACK, CWR, ECE, FIN, RST, SYN, FastOpen, Mss, Nop, SackPermitted, TcpSegment,
+                        Timestamps, WindowScale)
+from . import fastopen as _fastopen
+from . import timestamps as _ts
+from .errors import ConnectionRefused, TcpError
+from .fastopen import ClientFastOpen, CookieCache, ServerFastOpen
+from .output import Output
+from .state import State
+from .timers import Timer
+
+__all__ = ["Handshake", "DEFAULT_SND_MSS_V4", "DEFAULT_SND_MSS_V6"]
+
+DEFAULT_SND_MSS_V4 = 536  # RFC 9293 §3.7.1 MUST-15
+DEFAULT_SND_MSS_V6 = 1220
+
+_NOP = Nop()
+_SACK_PERM = SackPermitted()
+_tuple_new = tuple.__new__
+_EMPTY = b""
+_WSCALE: dict[int, WindowScale] = {}  # rcv_buf -> its WindowScale option
+
+
+def _wscale_option(rcv_buf: int) -> WindowScale:
+    """The Window Scale option for a receive buffer (RFC 7323 §2.3), made once per size."""
+    o = _WSCALE.get(rcv_buf)
+    if o is None:
+        if len(_WSCALE) >= 64:
+            _WSCALE.clear()
+        o = _WSCALE[rcv_buf] = WindowScale(_ts.shift_for(rcv_buf))
+    return o
+
+
+class Handshake(Output):
+    """The opening procedures of a connection (see the module docstring)."""
+
+    __slots__ = ()
+
+    # ------------------------------------------------------------------ our SYN
+    def _new_iss(self, now: int) -> Seq:
+        if self.isn is None:
+            raise ValueError("Connection needs an isn source to open")
+        return Seq(self.isn(self.local_addr, self.local_port, self.remote_addr, self.remote_port, now))
+
+    def _active_open(self, now: int) -> None:
+        """The active OPEN (RFC 9293 §3.10.1): <SEQ=ISS><CTL=SYN>, SYN-SENT."""
+        self._now = now
+        snd = self.snd
+        snd.start(self._new_iss(now), now)
+        self.passive = False
+        payload = _EMPTY
+        tfo = self._tfo
+        if isinstance(tfo, ClientFastOpen):
+            # RFC 7413 §4.2.1: with a cookie, up to one MSS of the queued data rides in the SYN.
+            entry = tfo.cache.get(tfo.addr)
+            payload = _fastopen.client_syn_payload(tfo, snd.buf, (entry.mss if entry else None) or snd.snd_mss, now)
+            snd.rewind(snd.iss + 1 + len(payload))
+        self._emit(self._segment(snd.iss, None, SYN, payload, options=self._syn_options()), now)
+        # (with SYN data, the RTT is timed from the SYN alone: its ACK may cover only the SYN)
+        snd.time_segment(snd.iss + 1, now)
+        self._set_state(State.SYN_SENT, now, "active OPEN", "RFC 9293 §3.10.1")
+        snd.arm_rto(now)
+
+    def _resend_syn(self, now: int, cause: str) -> None:
+        """Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED) again: the retransmission timer expired."""
+        snd = self.snd
+        if self.state is State.SYN_SENT:
+            tfo = self._tfo
+            if isinstance(tfo, ClientFastOpen):
+                self._fastopen_syn_timeout(tfo, now)  # RFC 7413: again, without data
+            self._emit(self._segment(snd.iss, None, SYN, options=self._syn_options()), now, cause)
+        else:
+            self._emit(self._segment(snd.iss, self.rcv.rcv_nxt, SYN | ACK, options=self._syn_options()), now, cause)
+
+    def _syn_options(self) -> tuple:
+        # RFC 9293 §3.7.1 MUST-14 / SHLD-5: announce our MSS in every SYN; then SACK,
+        # timestamps and window scale as this connection offers or accepts them.
+        opts = (Mss(self.rcv.rcv_mss),) + self._syn_offer()
+        tfo = self._tfo
+        if tfo is not None and (tfo.cookie or not self.passive):
+            # RFC 7413 §4.1.1: a client's cookie (empty: a request), a server's new cookie.
+            opts += (FastOpen(tfo.cookie),)
+        return opts
+
+    def _syn_offer(self) -> tuple:
+        """The options after MSS in our SYN or SYN,ACK, in Linux's order (sackOK, TS, nop,
+        wscale): a SYN offers what the config enables; a SYN,ACK answers only what the
+        peer's SYN offered (RFC 7323 §2.2, §3.2; RFC 2018 §2)."""
+        cfg = self.config
+        st = self.state
+        if st is State.CLOSED or st is State.LISTEN or st is State.SYN_SENT:
+            sack, ts, ws, ecr = cfg.sack, cfg.timestamps, cfg.window_scale, 0
+        else:
+            sack, ts, ws, ecr = self.sack_ok, self.ts_ok, self.ws_ok, self.rcv.ts_recent
+        opts: tuple = ()
+        if ts:
+            off = self.ts_off = _ts.ts_offset(self.snd.iss)
+            tso = _tuple_new(Timestamps, ((self._now // _ts.TS_TICK + off) & MASK, ecr))
+            opts = (_SACK_PERM, tso) if sack else (_NOP, _NOP, tso)
+        elif sack:
+            opts = (_NOP, _NOP, _SACK_PERM)
+        if ws:
+            opts += (_NOP, _wscale_option(cfg.rcv_buf))
+        return opts
+
+    def _syn_ecn_bits(self, flags: int) -> int:
+        """RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR, an ECN-setup SYN,ACK ECE
+        alone. A retransmitted SYN goes without them (§6.1.1.1: the peer or a middlebox
+        may be dropping ECN-setup SYNs)."""
+        if flags & ACK:
+            return ECE if self.ecn_ok else 0
+        if self.config.ecn == "on" and not self.snd.retransmits:
+            return ECE | CWR
+        return 0
+
+    # ------------------------------------------------------------------ the peer's SYN
+    def _negotiate(self, seg: TcpSegment, now: int) -> None:
+        """What the peer's SYN (or SYN,ACK) says about the options: RFC 7323 §2.2 window
+        scaling and §3.2 timestamps, RFC 2018 §2 SACK, RFC 3168 §6.1.1 ECN. Each is in use
+        only if both ends asked for it; a SYN,ACK can only accept what our SYN offered."""
+        cfg = self.config
+        ws = None
+        ts: Timestamps | None = None
+        sack = False
+        for o in seg.options:
+            t = type(o)
+            if t is WindowScale:
+                ws = o.shift
+            elif t is Timestamps:
+                ts = o
+            elif t is SackPermitted:
+                sack = True
+        self.ws_ok = cfg.window_scale and ws is not None
+        if ws is not None and self.ws_ok:
+            # RFC 7323 §2.3: a shift above 14 "MUST use 14 instead".
+            self.snd_wscale = ws if ws <= _ts.MAX_SHIFT else _ts.MAX_SHIFT
+            self.rcv_wscale = _ts.shift_for(cfg.rcv_buf)
+        else:
+            self.snd_wscale = self.rcv_wscale = 0
+        self.sack_ok = cfg.sack and sack
+        self.ts_ok = cfg.timestamps and ts is not None
+        if ts is not None and self.ts_ok:
+            self.rcv.take_timestamp(ts.tsval, now)  # RFC 7323 §4.3: TS.Recent from the SYN
+        f = seg.flags
+        if f & ACK:
+            self.ecn_ok = cfg.ecn == "on" and f & (ECE | CWR) == ECE
+        else:
+            self.ecn_ok = cfg.ecn != "off" and f & (ECE | CWR) == ECE | CWR
+
+    def _take_peer_mss(self, seg: TcpSegment) -> None:
+        """RFC 9293 §3.7.1 MUST-15/16: the send MSS is the peer's MSS option, or 536/1220
+        without one, capped by our own path limit."""
+        peer = seg.mss
+        if peer is None:
+            peer = DEFAULT_SND_MSS_V6 if self.ipv6 else DEFAULT_SND_MSS_V4
+        self.snd.take_peer_mss(peer)
+
+    def _listen_state(self, seg: TcpSegment, now: int) -> None:
+        """RFC 9293 §3.10.7.2."""
+        f = seg.flags
+        if f & RST:  # first: an incoming RST is ignored
+            self._drop(seg, now, "rst-in-listen")
+            return
+        if f & ACK:  # second: any ACK is bad in LISTEN -> <SEQ=SEG.ACK><CTL=RST>
+            self._drop(seg, now, "ack-in-listen")
+            self._send_rst(seg.ack, now)
+            return
+        if not f & SYN:  # fourth: anything else is dropped
+            self._drop(seg, now, "no-syn-in-listen")
+            return
+        # third: SYN. Data carried in the SYN is not acknowledged here: the peer sends it
+        # again once the connection is synchronized (Fast Open is a separate mechanism).
+        rcv, snd = self.rcv, self.snd
+        rcv.start(seg.seq, self.config.rcv_buf)
+        self._negotiate(seg, now)  # RFC 7323, RFC 2018, RFC 3168: what the SYN offers
+        self._take_peer_mss(seg)
+        snd.start(self._new_iss(now), now)
+        snd.take_syn_window(seg.wnd, seg.seq)
+        self._set_state(State.SYN_RECEIVED, now, "SYN received", "RFC 9293 §3.10.7.2")
+        tfo = self._tfo
+        if seg.payload and tfo is not None and tfo.accepted:
+            # RFC 7413 §4.2.2: the host found a valid Fast Open cookie, so the SYN's data
+            # is delivered now and acknowledged by the SYN,ACK.
+            rcv.ack_now = True
+            rcv.deliver(seg.payload, now)
+        self._emit(self._segment(snd.iss, rcv.rcv_nxt, SYN | ACK, options=self._syn_options()), now)
+        snd.time_segment(snd.snd_nxt, now)
+        snd.arm_rto(now)
+
+    def _syn_sent_state(self, seg: TcpSegment, now: int) -> None:
+        """RFC 9293 §3.10.7.3."""
+        f = seg.flags
+        snd, rcv = self.snd, self.rcv
+        ack_ok = False
+        if f & ACK:
+            # first: SEG.ACK =< ISS or SEG.ACK > SND.NXT is unacceptable.
+            if seg.ack.le(snd.iss) or seg.ack.gt(snd.snd_nxt):
+                self._drop(seg, now, "bad-ack", "SYN-SENT: unacceptable acknowledgment")
+                if not f & RST:
+                    self._send_rst(seg.ack, now)
+                return
+            ack_ok = snd.snd_una.lt(seg.ack) and seg.ack.le(snd.snd_nxt)
+        if f & RST:
+            # second: an acceptable RST means "connection refused"; others are dropped.
+            if ack_ok:
+                err = ConnectionRefused("connection refused")
+                err.diagnostic = bytes(seg.payload)  # RFC 9293 §3.5.3 SHLD-2: RST text
+                self._fail(err, now, "RST received", "RFC 9293 §3.10.7.3")
+            else:
+                self._drop(seg, now, "rst-without-ack", "SYN-SENT: RST without an acceptable ACK")
+            return
+        if not f & SYN:
+            self._drop(seg, now, "no-syn", "SYN-SENT: neither SYN nor RST")
+            return
+        # fourth: SYN.
+        rcv.start(seg.seq, self.config.rcv_buf)
+        self._negotiate(seg, now)  # RFC 7323, RFC 2018, RFC 3168: what the SYN,ACK accepts
+        self._take_peer_mss(seg)
+        tfo = self._tfo
+        if ack_ok and isinstance(tfo, ClientFastOpen):
+            self._fastopen_synack(tfo, seg, now)  # RFC 7413: keep the cookie; SYN data acked?
+        if ack_ok:
+            snd.new_ack(seg.ack, now)
+        if snd.snd_una.gt(snd.iss):
+            # Our SYN is acknowledged: ESTABLISHED, <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+            snd.take_window(seg.wnd, seg.seq, seg.ack)
+            self._set_state(State.ESTABLISHED, now, "SYN,ACK received", "RFC 9293 §3.10.7.3")
+            rcv.ack_now = True
+            # Data or a FIN in the SYN,ACK continue at the sixth step (RFC 9293 §3.10.7.3).
+            if seg.payload or f & FIN:
+                rcv.text_and_fin(seg._replace(seq=seg.seq + 1, flags=f & ~SYN), now)
+            self._output(now)
+        else:
+            # Simultaneous open (RFC 9293 §3.5 MUST-10): SYN-RECEIVED, send SYN,ACK.
+            snd.take_window(seg.wnd, seg.seq, None)
+            self._set_state(State.SYN_RECEIVED, now, "SYN received (simultaneous open)", "RFC 9293 §3.10.7.3")
+            self._emit(self._segment(snd.iss, rcv.rcv_nxt, SYN | ACK, options=self._syn_options()), now)
+            snd.forget_timing()  # the SYN was sent twice: no clean sample (Karn)
+
+    def _trim_simultaneous_syn(self, seg: TcpSegment) -> TcpSegment:
+        """RFC 9293 §3.5 Figure 7 line 6 (MUST-10): in a simultaneous open the peer's SYN,ACK
+        repeats its SYN at IRS = RCV.NXT-1 and must take us to ESTABLISHED. Trim the SYN,
+        which lies before the window (§3.10.7.4 first check: "trimming off any portions that
+        lie outside the window (including SYN and FIN)"), and process the rest, which now
+        begins at RCV.NXT. (Its window, a SYN's, is not scaled: shift it down so that the
+        ACK processing's scaling restores it.)"""
+        return seg._replace(seq=self.rcv.rcv_nxt, flags=seg.flags & ~SYN, wnd=seg.wnd >> self.snd_wscale)
+
+    def _syn_received_ack(self, seg: TcpSegment, now: int) -> bool:
+        """The fifth check in SYN-RECEIVED (RFC 9293 §3.10.7.4): an ACK of our SYN makes the
+        connection ESTABLISHED; any other ACK draws <SEQ=SEG.ACK><CTL=RST>. False: stop."""
+        snd = self.snd
+        if snd.snd_una.lt(seg.ack) and seg.ack.le(snd.snd_nxt):
+            # RFC 7323 §2.3: SND.WND = SEG.WND << Snd.Wind.Shift (no SYN here).
+            snd.take_window(seg.wnd << self.snd_wscale, seg.seq, seg.ack)
+            self._set_state(State.ESTABLISHED, now, "ACK of SYN", "RFC 9293 §3.10.7.4")
+            return True
+        self._drop(seg, now, "bad-ack", "SYN-RECEIVED: unacceptable ACK")
+        self._send_rst(seg.ack, now)
+        return False
+
+    def _abandon_passive(self, now: int, cause: str, err: TcpError) -> None:
+        """Give up a passive SYN-RECEIVED connection: back to LISTEN (RFC 9293 §3.10.7.4),
+        or, for a Fast Open connection the user may already hold, fail with ``err``."""
+        tfo = self._tfo
+        if tfo is not None and tfo.accepted:
+            self._fail(err, now, cause, "RFC 7413 §4.2.2")
+        else:
+            self._return_to_listen(now, cause)
+
+    def _return_to_listen(self, now: int, cause: str) -> None:
+        """MUST-11: a passive SYN-RECEIVED goes back to LISTEN, its queues flushed."""
+        self.timers.cancel_all(now)
+        self.snd.reset_for_listen()
+        self.soft_error = None
+        self._set_state(State.LISTEN, now, cause, "RFC 9293 §3.10.7.4")
+
+    # ------------------------------------------------------------------ SYN cookies, Fast Open
+    def forget_syn_ack(self, now: int) -> None:
+        """A connection rebuilt from a SYN cookie (RFC 4987 §3.6): its SYN,ACK was sent,
+        statelessly, long ago, so it is neither queued, retransmitted nor timed."""
+        self.out.clear()
+        self.timers.cancel(Timer.RTO, now)
+        self.snd.forget_timing()
+
+    def use_fastopen(self, state: ClientFastOpen | ServerFastOpen) -> None:
+        """Make this a Fast Open connection (RFC 7413): a client's state before its active
+        OPEN, a server's (with the cookie check's outcome) before the SYN is processed."""
+        self._tfo = state
+
+    def fastopen_client(self, cache: CookieCache, data: bytes, now: int) -> int:
+        """Make this connection (CLOSED, about to OPEN actively) a Fast Open client: its SYN
+        carries the cookie cached for the server, or asks for one, and, with a cookie, the
+        first part of ``data`` (RFC 7413 §4.2.1). ``data`` is queued as if SENT; returns
+        how many octets the send buffer took."""
+        state = _fastopen.prepare_client(cache, self.remote_addr)
+        self._tfo = state
+        n = self.snd.queue(data, False)
+        _fastopen.trace_client(state, n, self.tr, self.cid, now)
+        return n
+
+    def _fastopen_synack(self, tfo: ClientFastOpen, seg: TcpSegment, now: int) -> None:
+        nxt = _fastopen.client_synack(tfo, seg, self.snd.iss, self.tr, self.cid, now)
+        if nxt is not None:
+            self.snd.rewind(nxt)
+
+    def _fastopen_syn_timeout(self, tfo: ClientFastOpen, now: int) -> None:
+        if _fastopen.client_syn_timeout(tfo, self.tr, self.cid, now):
+            self.snd.rewind(self.snd.iss + 1)

@@ -1,0 +1,118 @@
+"""What a connection sends: segments built from the TCB, queued for the owner to take.
+
+:class:`Output` is the part of :class:`~synack.tcp.connection.Connection` that turns the
+sender's and the receiver's state into segments: the window and options of the moment
+(RFC 9293 §3.8.6.2.2, RFC 7323, RFC 2018), the ECN and urgent bits (RFC 3168 §6.1, RFC 9293
+§3.8.5), and the queue ``out`` of ``(segment, cause)`` pairs that the connection's owner
+drains. Every segment with ACK tells the receiver that the ACK it owed is paid.
+
+"""
+
+from __future__ import annotations
+
+from ..trace.events import SegmentDropped
+from ..wire.seq import MASK, Seq, seq_add, seq_dist
+from ..wire.tcp import ACK, ECE, RST, SYN, URG, Nop, TcpSegment, Timestamps
+from . import timestamps as _ts
+from .sender import SENDING
+from .state import State
+from .tcb import Tcb
+
+__all__ = ["Output", "ECT0", "CE"]
+
+#: RFC 3168 §5: the ECN field's codepoints (ECT(0) is what a data sender sets).
+ECT0, CE = 0b10, 0b11
+
+_EMPTY = b""
+_NOP = Nop()
+_tuple_new = tuple.__new__
+_SEQ0 = Seq(0)
+_TS_TICK = _ts.TS_TICK
+_CLOSED, _LISTEN, _SYN_RECEIVED = State.CLOSED, State.LISTEN, State.SYN_RECEIVED
+
+
+class Output(Tcb):
+    """Building and queueing our segments (see the module docstring)."""
+
+    __slots__ = ()
+
+    def _segment(self, seq: Seq, ack: Seq | None, flags: int, payload: bytes = _EMPTY,
+                 options: tuple = ()) -> TcpSegment:
+        """A segment from us: window, options and the ECN and urgent bits of the moment."""
+        rcv = self.rcv
+        if flags & SYN:
+            # RFC 7323 §2.2: "The window field in a segment where the SYN bit is set
+            # MUST NOT be scaled". RFC 3168 §6.1.1: the ECN-setup bits.
+            wnd = rcv.window_to_advertise()
+            if wnd > 65535:
+                wnd = 65535
+            flags |= self._syn_ecn_bits(flags)
+        elif flags & ACK:
+            wnd = rcv.advertise()
+            if rcv.sackr is not None:
+                options = rcv.ack_options((self._now // _TS_TICK + self.ts_off) & MASK)
+            elif self.ts_ok:
+                options = (_NOP, _NOP, _tuple_new(Timestamps, (  # (the common case, inline)
+                    (self._now // _TS_TICK + self.ts_off) & MASK, rcv.ts_recent)))
+            if rcv.ece:
+                flags |= ECE  # RFC 3168 §6.1.3: echo congestion until the sender's CWR
+        else:
+            wnd = 0
+        snd = self.snd
+        if snd.urgent and flags & ACK:
+            # Urgent mode (RFC 9293 §3.8.5 MUST-30/62): URG and the offset of the octet
+            # following the urgent data, on every segment that starts before SND.UP.
+            up = seq_dist(snd.snd_up, seq)
+            if up > 0:
+                return TcpSegment(self.local_port, self.remote_port, seq, ack if ack is not None else Seq(0),
+                                  flags | URG, wnd, payload, options, up if up <= 0xFFFF else 0xFFFF)
+        return _tuple_new(TcpSegment, (self.local_port, self.remote_port, seq, ack if ack is not None else _SEQ0,
+                                       flags, wnd, payload, options, 0))
+
+    def _emit(self, seg: TcpSegment, now: int, cause: str | None = None) -> None:
+        """Queue ``seg`` for transmission; any segment with ACK carries our receive state."""
+        self.out.append((seg, cause))
+        self.segs_out += 1
+        if seg.flags & ACK:
+            self.rcv.ack_sent(seg.ack, now)
+
+    def _send_ack(self, now: int) -> None:
+        """<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>."""
+        self._emit(self._segment(self.snd.snd_nxt, self.rcv.rcv_nxt, ACK), now)
+
+    def _send_rst(self, seq: Seq, now: int, ack: Seq | None = None) -> None:
+        flags = RST | ACK if ack is not None else RST
+        self._emit(TcpSegment(self.local_port, self.remote_port, seq, ack if ack is not None else Seq(0),
+                              flags, 0), now)
+
+    def _output(self, now: int) -> None:
+        """Send what the windows allow (the sender's segmentation), then a bare ACK if one is owed."""
+        st = self.state
+        snd = self.snd
+        tfo = self._tfo
+        if (snd.buf or snd.fin_queued) and (
+                st in SENDING and (snd.snd_una != snd.iss or tfo is not None and tfo.accepted)
+                # RFC 7413 §4.2.2: a Fast Open server sends before its SYN is acknowledged
+                or st is _SYN_RECEIVED and tfo is not None and tfo.accepted):
+            snd.send_data(now)
+        if self.rcv.ack_now and st is not _CLOSED and st is not _LISTEN:
+            self._send_ack(now)
+
+    def _send_probe(self, now: int, cause: str) -> None:
+        """<SEQ=SND.UNA-1><ACK=RCV.NXT><CTL=ACK>: below the peer's window, so it must answer
+        with an ACK (zero-window probes, keep-alives)."""
+        self._emit(self._segment(seq_add(self.snd.snd_una, -1), self.rcv.rcv_nxt, ACK), now, cause)
+
+    def _advise(self, problem: str) -> None:
+        """Negative advice for the user (RFC 9293 §3.8.3 MUST-20, SHLD-9; SHLD-25)."""
+        self.soft_error = problem
+
+    def _drop(self, seg: TcpSegment, now: int, reason: str, detail: str = "") -> None:
+        if self.tr.on:
+            self.tr.emit(SegmentDropped(now, self.tr.host, self.cid, self.remote_addr, self.local_addr,
+                                        seg, reason, detail))
+
+    def ect(self, seg: TcpSegment, cause: str | None) -> int:
+        """The IP ECN codepoint for ``seg`` on an ECN connection (RFC 3168 §6.1.1-§6.1.6):
+        ECT(0) on new data; not-ECT on SYNs, pure ACKs, window probes and retransmissions."""
+        return ECT0 if seg.payload and cause is None and not seg.flags & SYN else 0

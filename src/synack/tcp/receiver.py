@@ -1,0 +1,398 @@
+"""The receiving half of a connection: RCV.*, the window, reassembly, SACK, delivery.
+
+A :class:`Receiver` owns the receive sequence variables (RFC 9293 §3.3.1, via
+:class:`~synack.tcp.tcb.ReceiveSequence`) and everything that follows from them: the
+window it advertises (with receiver-side SWS avoidance, RFC 9293 §3.8.6.2.2, and RFC 7323
+scaling), the receive buffer the user reads, the out-of-order queue (:mod:`synack.tcp.reassembly`),
+the SACK and D-SACK blocks of its ACKs (RFC 2018, RFC 2883, :mod:`synack.tcp.sack`),
+urgent data (RFC 9293 §3.8.5), TS.Recent (RFC 7323 §4.3), the ECN echo (RFC 3168 §6.1.3)
+and the delayed ACK (RFC 9293 §3.8.6.3).
+
+It acts on the seventh and eighth checks of SEGMENT ARRIVES (RFC 9293 §3.10.7.4) that the
+connection's dispatcher hands it, and on RECEIVE. It asks the connection to send an ACK or
+an RST, to trace a drop, and to change state when the peer's FIN arrives in order.
+Buffers work on absolute stream offsets: offset 0 is the first data octet after the SYN.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..wire.seq import Seq, seq_add, seq_dist
+from ..wire.tcp import ACK, FIN, Nop, Sack, TcpSegment, Timestamps
+from .reassembly import Reassembly
+from .sack import SackReceiver
+from .state import State
+from .tcb import ReceiveSequence
+from .timers import DELAYED_ACK_SLOT, Timer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .connection import Connection
+
+__all__ = ["Receiver", "RECEIVING"]
+
+#: States in which arriving segment text is delivered (RFC 9293 §3.10.7.4, seventh).
+RECEIVING = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2})
+
+_NOP = Nop()
+_tuple_new = tuple.__new__
+_EMPTY = b""
+_DELAYED_ACK = Timer.DELAYED_ACK
+
+
+class Receiver(ReceiveSequence):
+    """RCV.* and the receive side's data (see the module docstring)."""
+
+    __slots__ = (
+        "conn", "rcv_mss",
+        "buf",         # octets the user can RECEIVE, in order
+        "abs",         # the stream offset of RCV.NXT (data only: the FIN is not counted)
+        "ooo",         # out-of-order queue (Reassembly), allocated on first use
+        "ooo_fin",     # stream offset of a FIN that arrived beyond a hole, or None
+        "fin_received",
+        "unacked",     # octets received since our last ACK (every second segment is ACKed)
+        "ack_now",     # an ACK is owed and goes out with the next output
+        "sackr",       # the SACK blocks to report (SackReceiver), allocated on first use
+        "up_valid",    # RCV.UP holds an urgent pointer the peer sent
+        "rd_closed",   # the user closed for reading: data arriving now is lost (SHLD-3)
+        "ts_recent", "ts_recent_age",  # RFC 7323 §4.3 TS.Recent and when it was set
+        "last_ack_sent",               # RFC 7323 §4.3 Last.ACK.sent
+        "ece",         # RFC 3168 §6.1.3: echo ECE until the sender's CWR
+    )
+
+    def __init__(self, conn: Connection, rcv_mss: int) -> None:
+        super().__init__()
+        self.conn = conn
+        #: the MSS we announce: the largest segment we accept (RFC 9293 §3.7.1)
+        self.rcv_mss = rcv_mss
+        self.buf = bytearray()
+        self.abs = 0
+        self.ooo: Reassembly | None = None
+        self.ooo_fin: int | None = None
+        self.fin_received = False
+        self.unacked = 0
+        self.ack_now = False
+        self.sackr: SackReceiver | None = None
+        self.up_valid = False
+        self.rd_closed = False
+        self.ts_recent = self.ts_recent_age = 0
+        self.last_ack_sent = self.rcv_nxt
+        self.ece = False
+
+    def __repr__(self) -> str:
+        return (f"<Receiver rcv_nxt={int(self.rcv_nxt)} rcv_wnd={self.rcv_wnd} readable={len(self.buf)} "
+                f"ooo={len(self.ooo) if self.ooo else 0}>")
+
+    # ------------------------------------------------------------------ the handshake
+    def start(self, irs: Seq, rcv_buf: int) -> None:
+        """The peer's SYN: IRS = SEG.SEQ, RCV.NXT = IRS + 1, the first window offered."""
+        self.irs = irs
+        self.rcv_nxt = irs + 1
+        self.rcv_adv = self.rcv_nxt + rcv_buf
+
+    def take_timestamp(self, tsval: int, now: int) -> None:
+        """TS.Recent from the peer's SYN (RFC 7323 §4.3), or updated by an acceptable
+        segment (§4.3 (1), §5.3 R3)."""
+        self.ts_recent = tsval
+        self.ts_recent_age = now
+
+    # ------------------------------------------------------------------ what the user sees
+    @property
+    def readable(self) -> int:
+        """Octets the user can RECEIVE now."""
+        return len(self.buf)
+
+    @property
+    def at_eof(self) -> bool:
+        """The peer's FIN has arrived and every octet before it has been read."""
+        return self.fin_received and not self.buf
+
+    @property
+    def read_offset(self) -> int:
+        """Stream offset of the next octet RECEIVE returns."""
+        return self.abs - len(self.buf)
+
+    @property
+    def urgent_mark(self) -> int | None:
+        """Stream offset of the octet *following* the urgent data (RCV.UP, MUST-62), or
+        None if no urgent pointer has arrived."""
+        if not self.up_valid:
+            return None
+        nxt = self.rcv_nxt - 1 if self.fin_received else self.rcv_nxt  # data-only RCV.NXT
+        return self.abs + (self.rcv_up - nxt)
+
+    @property
+    def urgent_remaining(self) -> int:
+        """MUST-33: how many octets of urgent data the user has still to read (counting
+        those that have not arrived yet); 0 when none."""
+        mark = self.urgent_mark
+        if mark is None:
+            return 0
+        left = mark - self.read_offset
+        return left if left > 0 else 0
+
+    def urgent_octet(self) -> int | None:
+        """The last octet of urgent data (the one before RCV.UP) if it has arrived and has
+        not been read yet, else None: what a BSD socket reads with MSG_OOB."""
+        mark = self.urgent_mark
+        if mark is None:
+            return None
+        i = mark - 1 - self.read_offset
+        return self.buf[i] if 0 <= i < len(self.buf) else None
+
+    def take(self, max_bytes: int) -> bytes:
+        """Remove and return up to ``max_bytes`` octets from the receive buffer."""
+        rb = self.buf
+        if max_bytes >= len(rb):
+            data = bytes(rb)
+            rb.clear()
+        else:
+            data = bytes(rb[:max_bytes])
+            del rb[:max_bytes]
+        return data
+
+    def window_update_after_read(self, now: int) -> None:
+        """A window update when reading opened the window a lot (RFC 9293 §3.8.6.2.2)."""
+        half = self.conn.config.rcv_buf >> 1
+        before = self.rcv_wnd
+        if before < half:
+            after = self.window_to_advertise()
+            if after - before >= (half if half < self.rcv_mss else self.rcv_mss):
+                self.conn._send_ack(now)
+
+    def discard(self) -> None:
+        """Forget what the user has not read (RST, ABORT, CLOSE with unread data)."""
+        self.buf.clear()
+
+    # ------------------------------------------------------------------ the window
+    def window_to_advertise(self) -> int:
+        """RCV.WND to offer, with receiver-side SWS avoidance (RFC 9293 §3.8.6.2.2 MUST-39).
+
+        The right edge moves only when it can move by at least min(RCV.BUFF/2, Eff.snd.MSS),
+        and it never moves left (SHLD-14).
+        """
+        conn = self.conn
+        buf = conn.config.rcv_buf
+        free = buf - len(self.buf)
+        if free < 0:
+            free = 0
+        elif free > 0xFFFF << conn.rcv_wscale:
+            free = 0xFFFF << conn.rcv_wscale  # the most the 16-bit field can offer (RFC 7323 §2)
+        rn = self.rcv_nxt
+        w = seq_dist(self.rcv_adv, rn)  # the right edge, as an offset from RCV.NXT
+        step = buf >> 1
+        if step > self.rcv_mss:
+            step = self.rcv_mss
+        if free - w >= step:
+            self.rcv_adv = seq_add(rn, free)
+            w = free
+        return w if w > 0 else 0
+
+    def advertise(self) -> int:
+        """The window field of a segment with ACK (not a SYN): the window to advertise,
+        scaled (RFC 7323 §2.3: rounded up, so that the right edge the peer sees never
+        moves left, §2.4; RCV.ADV follows) or capped at 65535."""
+        w = self.window_to_advertise()
+        s = self.conn.rcv_wscale
+        if not s:
+            return w if w <= 65535 else 65535
+        f = (w + (1 << s) - 1) >> s
+        if f > 0xFFFF:
+            f = 0xFFFF
+        if f << s > w:
+            self.rcv_adv = seq_add(self.rcv_nxt, f << s)
+        return f
+
+    def ack_options(self, tsval: int) -> tuple:
+        """Options of a segment after the handshake: timestamps on every one but RSTs (RFC
+        7323 §3.2), and SACK blocks while out-of-order data is held or a duplicate is to
+        be reported (RFC 2018 §4, RFC 2883 §4): NOP, NOP, TS, NOP, NOP, SACK as Linux
+        writes them."""
+        ts_ok = self.conn.ts_ok
+        opts: tuple = ()
+        if ts_ok:
+            opts = (_NOP, _NOP, _tuple_new(Timestamps, (tsval, self.ts_recent)))
+        sr = self.sackr
+        if sr is not None and (self.ooo or sr.dsack is not None):
+            blocks = sr.blocks(self.ooo.blocks() if self.ooo else [], 3 if ts_ok else 4)
+            if blocks:
+                rn = self.rcv_nxt - 1 if self.fin_received else self.rcv_nxt
+                ra = self.abs
+                opts += (_NOP, _NOP, Sack(tuple((seq_add(rn, s - ra), seq_add(rn, e - ra)) for s, e in blocks)))
+        return opts
+
+    def sack_room(self) -> bool:
+        """Do our segments carry SACK blocks now (so a full segment carries less data)?"""
+        sr = self.sackr
+        return sr is not None and (bool(self.ooo) or sr.dsack is not None)
+
+    def ack_sent(self, ack: Seq, now: int) -> None:
+        """A segment with ACK left: the ACK it owed is paid (RFC 7323 §4.3 Last.ACK.sent)."""
+        self.last_ack_sent = ack
+        self.ack_now = False
+        self.unacked = 0
+        timers = self.conn.timers
+        if timers.at[DELAYED_ACK_SLOT] is not None:
+            timers.cancel(_DELAYED_ACK, now)
+
+    # ------------------------------------------------------------------ SACK and D-SACK
+    def _sack_state(self) -> SackReceiver:
+        sr = self.sackr
+        if sr is None:
+            sr = self.sackr = SackReceiver()
+        return sr
+
+    def _sack_arrival(self, start: int, n: int) -> None:
+        """Out-of-order octets [start, start + n) arrived: the next ACK's first SACK block
+        holds them (RFC 2018 §4); octets the queue already holds are a duplicate, reported
+        in a D-SACK block (RFC 2883 §4)."""
+        if self._sack_overlap(start, n) < n:
+            self._sack_state().arrived(start, start + n)
+
+    def _sack_overlap(self, start: int, n: int) -> int:
+        """How many of octets [start, start + n) the out-of-order queue holds already; the
+        first run of them becomes the next D-SACK block (RFC 2883 §4)."""
+        end = start + n
+        covered = 0
+        ooo = self.ooo
+        if ooo:
+            for hs, he in ooo.blocks():
+                if he <= start:
+                    continue
+                if hs >= end:
+                    break
+                s = hs if hs > start else start
+                e = he if he < end else end
+                if not covered:
+                    self._sack_state().duplicate(s, e)
+                covered += e - s
+        return covered
+
+    def _dsack(self, start: int, end: int) -> None:
+        """Report octets [start, end), received before, in the next ACK (RFC 2883 §4)."""
+        if start < 0:
+            start = 0
+        if start < end:
+            self._sack_state().duplicate(start, end)
+
+    def old_duplicate(self, seg: TcpSegment) -> None:
+        """A segment whose data lies before RCV.NXT arrived again: D-SACK it (RFC 2883 §4)."""
+        if not self.conn.sack_ok or not seg.payload:
+            return
+        rn = self.rcv_nxt - 1 if self.fin_received else self.rcv_nxt
+        back = seq_dist(rn, seg.seq)
+        if back <= 0:
+            return
+        n = len(seg.payload)
+        start = self.abs - back
+        self._dsack(start, start + (n if n < back else back))
+
+    # ------------------------------------------------------------------ SEGMENT ARRIVES
+    def urgent(self, seg: TcpSegment) -> None:
+        """Sixth check (RFC 9293 §3.10.7.4; MUST-62: the pointer names the octet after):
+        RCV.UP = max(RCV.UP, SEG.UP). The first pointer sets it, and a zero pointer names
+        no urgent data (RFC 6093 §3). The user learns of it through urgent_mark."""
+        up = seg.seq + seg.urg_ptr
+        if not self.up_valid or up.gt(self.rcv_up):
+            self.rcv_up = up
+            self.up_valid = True
+
+    def text_and_fin(self, seg: TcpSegment, now: int) -> None:
+        """Seventh (segment text) and eighth (FIN) checks of RFC 9293 §3.10.7.4."""
+        conn = self.conn
+        st = conn.state
+        payload = seg.payload
+        seq = seg.seq
+        fin = seg.flags & FIN
+        if payload and st in RECEIVING:
+            # Trim to the window: what precedes RCV.NXT, and what lies past the right edge.
+            rn = self.rcv_nxt
+            head = seq_dist(rn, seq)
+            if head > 0:
+                if conn.sack_ok:
+                    # RFC 2883 §4: the octets received before go back in a D-SACK block.
+                    old = self.abs - head
+                    self._dsack(old, old + (head if head < len(payload) else len(payload)))
+                payload = payload[head:]
+                seq = rn
+            room = seq_dist(self.rcv_adv, seq)
+            if len(payload) > room:
+                payload = payload[:room if room > 0 else 0]
+                fin = 0  # the FIN lies beyond the window
+            if payload:
+                if self.rd_closed:
+                    # New data after a CLOSE that ended reading: it is lost, so tell the
+                    # peer with <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.6.1 SHLD-3; Linux).
+                    conn._drop(seg, now, "data-after-close", "RST: the user closed for reading (SHLD-3)")
+                    conn._send_rst(seg.ack, now)
+                    conn._enter_closed(now, "data after CLOSE: RST", "RFC 9293 §3.6.1 SHLD-3")
+                    return
+                if seq == self.rcv_nxt:
+                    if self.ooo and conn.sack_ok:
+                        self._sack_overlap(self.abs, len(payload))  # RFC 2883: part held already?
+                    self.deliver(payload, now)
+                else:
+                    self._out_of_order(seq, payload, now)
+        if fin:
+            fin_seq = seg.seq + len(seg.payload)
+            if fin_seq == self.rcv_nxt:
+                self.fin_arrives(now)
+            elif fin_seq.gt(self.rcv_nxt) and st in RECEIVING:
+                self.ooo_fin = self.abs + (fin_seq - self.rcv_nxt)
+                self.ack_now = True
+
+    def deliver(self, payload: bytes, now: int) -> None:
+        """In-order octets at RCV.NXT: into the receive buffer, with whatever they let the
+        out-of-order queue release."""
+        n = len(payload)
+        self.buf += payload
+        self.rcv_nxt = seq_add(self.rcv_nxt, n)
+        self.abs += n
+        ooo = self.ooo
+        if ooo:
+            more = ooo.pop(self.abs)
+            if more:
+                self.buf += more
+                self.rcv_nxt = self.rcv_nxt + len(more)
+                self.abs += len(more)
+            self.ack_now = True  # a hole was filled: ACK at once (RFC 5681 §4.2)
+        if self.ooo_fin is not None and self.ooo_fin == self.abs:
+            self.ooo_fin = None
+            self.fin_arrives(now)
+            return
+        # Delayed ACK (RFC 9293 §3.8.6.3, SHLD-18/19): at least every second full segment.
+        self.unacked += n
+        conn = self.conn
+        delay = conn.config.delayed_ack
+        # (a full-sized segment carries 12 octets fewer beside the timestamps option)
+        if delay is None or self.unacked >= 2 * (self.rcv_mss - 12 if conn.ts_ok else self.rcv_mss):
+            self.ack_now = True
+        elif not self.ack_now and conn.timers.at[DELAYED_ACK_SLOT] is None:
+            conn.timers.arm(_DELAYED_ACK, now + delay, now)
+
+    def _out_of_order(self, seq: Seq, payload: bytes, now: int) -> None:
+        """Queue data beyond a hole and ACK at once (a duplicate ACK, RFC 5681 §4.2)."""
+        conn = self.conn
+        if self.ooo is None:
+            cfg = conn.config
+            self.ooo = Reassembly(cfg.ooo_limit if cfg.ooo_limit is not None else cfg.rcv_buf)
+        start = self.abs + (seq - self.rcv_nxt)
+        if conn.sack_ok:
+            self._sack_arrival(start, len(payload))  # RFC 2018 §4 blocks, RFC 2883 D-SACK
+        if not self.ooo.add(start, payload, self.abs):
+            conn._drop(TcpSegment(conn.remote_port, conn.local_port, seq, Seq(0), ACK, 0, payload),
+                       now, "ooo-full", "out-of-order queue full (RFC 9293 SHLD-31)")
+        self.ack_now = True
+
+    def fin_arrives(self, now: int) -> None:
+        """Eighth check: the peer's FIN, in order (RFC 9293 §3.10.7.4): RCV.NXT covers it,
+        it is acknowledged at once, and the connection changes state."""
+        self.rcv_nxt = self.rcv_nxt + 1
+        self.fin_received = True
+        self.ack_now = True
+        self.conn._peer_fin(now)
+
+    def forget_out_of_order(self) -> None:
+        """Drop the out-of-order queue (the TCB is being deleted)."""
+        self.ooo = None
+
