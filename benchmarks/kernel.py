@@ -290,7 +290,7 @@ async def _cycles_client(ns: Ns, stack: Any, seconds: float, port: int) -> float
 
 
 async def synack_figures(size: int, seconds: float, offload: bool, rcv_buf: int, burst: int,
-                         prof: Profiler, repeat: int) -> dict:
+                         prof: Profiler, repeat: int, max_segment_bytes: int | None = None) -> dict:
     """Every figure for synack with offloads on or off, each the best of ``repeat`` runs
     (the machine is shared: the best run is the one least disturbed); all runs are kept."""
     from synack.api import streams
@@ -299,8 +299,12 @@ async def synack_figures(size: int, seconds: float, offload: bool, rcv_buf: int,
     tag = "on" if offload else "off"
     ns = Ns(f"tun{tag}")
     link, own, _ = TunLink.create(f"{SYNACK}/24", name=f"skb{tag}", netns=ns.name, offload=offload)
-    stack = streams.Stack(_host(own, rcv_buf), link)
-    res: dict = {"offload": offload, "features": link.features.describe(), "runs": {}}
+    host = _host(own, rcv_buf)
+    if max_segment_bytes and link.features.gso:
+        host.max_segment_bytes = max_segment_bytes  # the sender emits super-segments; the kernel splits them
+    stack = streams.Stack(host, link)
+    res: dict = {"offload": offload, "features": link.features.describe(), "runs": {},
+                 "max_segment_bytes": host.max_segment_bytes}
     port = 5000
     measures = [("kernel_to_synack_mbit_s", "rx", lambda p: _rx(ns, stack, size, p)),
                 ("synack_to_kernel_mbit_s", "tx", lambda p: _tx(ns, stack, size, p)),
@@ -525,6 +529,9 @@ def main() -> int:
                     help="bytes per PyTCP bulk transfer (default 5 MB: it runs at tens of Mbit/s)")
     ap.add_argument("--no-pytcp", action="store_true", help="skip the PyTCP figures")
     ap.add_argument("--only", choices=["on", "off"], help="measure synack with offloads on or off only")
+    ap.add_argument("--max-segment-bytes", type=int, default=None, metavar="N",
+                    help="with offloads: let synack's sender emit segments of up to N octets of data "
+                         "(Host.max_segment_bytes, for example 65000); the kernel splits them")
     args = ap.parse_args()
     from synack.link.tun import missing
 
@@ -535,7 +542,8 @@ def main() -> int:
     prof = Profiler(args.profile)
     on = off = {}
     if args.only != "off":
-        on = asyncio.run(synack_figures(args.size, args.seconds, True, args.rcv_buf, args.burst, prof, args.repeat))
+        on = asyncio.run(synack_figures(args.size, args.seconds, True, args.rcv_buf, args.burst, prof, args.repeat,
+                                        args.max_segment_bytes))
     if args.only != "on":
         off = asyncio.run(synack_figures(args.size, args.seconds, False, args.rcv_buf,
                                          args.burst if args.burst_offload_off else 0, prof, args.repeat))
