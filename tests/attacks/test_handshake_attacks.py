@@ -24,7 +24,6 @@ def data_segments(arena, peer, mark, want: int, wait: float = 1.0) -> list:
 
 
 # ------------------------------------------------------------------ MSS 0 and 1
-@pending("mss-floor")
 @pytest.mark.parametrize("mss", [0, 1])
 def test_a_tiny_mss_does_not_cut_the_echo_into_tiny_segments(arena, bystander, mss):
     peer = RawPeer(arena)

@@ -287,7 +287,7 @@ class Listener:
         # (so that anything derived from the ISS, like the TSval offset, is what the TCB
         # rebuilt from the cookie will use).
         mss = seg.mss
-        if mss is None:
+        if not mss:  # (an MSS of 0 is no MSS, as in tcp/handshake.py)
             mss = 1220 if ":" in key[0] else 536
         ws = seg.option(WindowScale)
         offered_ts = seg.option(Timestamps) is not None

@@ -23,10 +23,13 @@ from .output import Output
 from .state import State
 from .timers import Timer
 
-__all__ = ["Handshake", "DEFAULT_SND_MSS_V4", "DEFAULT_SND_MSS_V6"]
+__all__ = ["Handshake", "DEFAULT_SND_MSS_V4", "DEFAULT_SND_MSS_V6", "MIN_SND_MSS"]
 
 DEFAULT_SND_MSS_V4 = 536  # RFC 9293 §3.7.1 MUST-15
 DEFAULT_SND_MSS_V6 = 1220
+#: The smallest send MSS a peer's option can ask for (Linux's net.ipv4.tcp_min_snd_mss,
+#: since CVE-2019-11479): a peer announcing less gets segments of this size.
+MIN_SND_MSS = 48
 
 _NOP = Nop()
 _SACK_PERM = SackPermitted()
@@ -163,10 +166,16 @@ class Handshake(Output):
 
     def _take_peer_mss(self, seg: TcpSegment) -> None:
         """RFC 9293 §3.7.1 MUST-15/16: the send MSS is the peer's MSS option, or 536/1220
-        without one, capped by our own path limit."""
+        without one, capped by our own path limit.
+
+        An MSS of 0 counts as no option, and anything below :data:`MIN_SND_MSS` is raised
+        to it, as Linux does: a peer must not make us cut 3 KB into 3,000 one-octet
+        segments (the CVE-2019-11479 class of resource exhaustion)."""
         peer = seg.mss
-        if peer is None:
+        if not peer:
             peer = DEFAULT_SND_MSS_V6 if self.ipv6 else DEFAULT_SND_MSS_V4
+        elif peer < MIN_SND_MSS:
+            peer = MIN_SND_MSS
         self.snd.take_peer_mss(peer)
 
     def _listen_state(self, seg: TcpSegment, now: int) -> None:
