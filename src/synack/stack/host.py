@@ -39,6 +39,7 @@ from .fragments import Reassembler
 # ``from synack.stack.host import Listener`` still works.
 from .listener import Listener
 from .packet import Packet
+from .sources import SourceCheck
 
 __all__ = ["Host", "Listener", "EPHEMERAL_PORTS", "Packet"]
 
@@ -101,8 +102,14 @@ class Host:
         if not addrs:
             raise ValueError("addrs: a host needs at least one address")
         self.name = name
-        self.addrs = [str(ipaddress.ip_address(a)) for a in addrs]
+        # An address may come with its prefix ("10.0.0.2/24"): the subnet's broadcast
+        # address is then known too, and never accepted as a source (stack/sources.py).
+        ifaces = [ipaddress.ip_interface(a) for a in addrs]
+        self.addrs = [str(i.ip) for i in ifaces]
         self._addrset = frozenset(self.addrs)
+        #: RFC 9293 §3.9.2.3 MUST-63: the sources no connection may come from
+        self.sources = SourceCheck(self._addrset, frozenset(
+            str(i.network.broadcast_address) for i in ifaces if i.version == 4 and i.network.prefixlen < 31))
         self.rng = random.Random(seed)
         self.recorder = recorder if recorder is not None else Recorder(on=False)
         for a in self.addrs:
@@ -222,6 +229,15 @@ class Host:
                     return  # the accept queue is full: the handshake waits (stack/listener.py)
             # RFC 3168 §6.1.3: Congestion Experienced in the IP header, for TCP to echo.
             conn.segment_arrives(seg, now, conn.ecn_ok and ecn == 3)
+            return
+        why = self.sources.why(src, dst)
+        if why is not None and (src not in self._addrset or (src, seg.src_port, dst, seg.dst_port) not in table.conns):
+            # RFC 9293 §3.9.2.3 MUST-63: a SYN from an invalid source is ignored, and so is
+            # anything else from there that matches no connection (no RST either: RFC 1122
+            # §3.2.1.3). Our own address is valid only for a connection we opened to ourselves.
+            if tr.on:
+                tr.emit(SegmentDropped(now, self.name, None, src, dst, seg, "bad-source",
+                                       f"source {src} is {why} (RFC 9293 §3.9.2.3 MUST-63)"))
             return
         lst = table.listener_for(dst, seg.dst_port)
         if lst is not None:
