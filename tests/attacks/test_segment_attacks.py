@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 from attack_helpers import RawPeer, scapy
-from pending import pending
 
 M32 = 0xFFFFFFFF
 
@@ -102,7 +101,6 @@ OUT_OF_WINDOW = {
 }
 
 
-@pending("oow-ack-rate-limit")
 @pytest.mark.parametrize("kind", list(OUT_OF_WINDOW))
 def test_a_flood_of_out_of_window_segments_draws_few_acks(arena, bystander, kind):
     peer = opened(arena)

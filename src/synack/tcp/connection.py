@@ -551,10 +551,9 @@ class Connection(Handshake, Control):
             if _ts.ts_lt(ts.tsval, rcv.ts_recent) and \
                     _ts.paws_rejects(ts.tsval, rcv.ts_recent, rcv.ts_recent_age, now):
                 # An old duplicate: ACK (with a D-SACK for its data) and drop.
-                self._drop(seg, now, "paws", f"TSval {ts.tsval} older than TS.Recent "
-                                              f"{rcv.ts_recent} (RFC 7323 §5.3)")
-                rcv.old_duplicate(seg)
-                self._send_ack(now)
+                news = rcv.old_duplicate(seg)
+                self._oow_ack(seg, now, "paws", f"TSval {ts.tsval} older than TS.Recent "
+                                                 f"{rcv.ts_recent} (RFC 7323 §5.3)", news)
                 return
         # First: sequence number, with RFC 5961 §3 validation of RSTs.
         if f & RST:
@@ -629,9 +628,8 @@ class Connection(Handshake, Control):
             # "irrespective of the sequence number", rate-limited like the others (§7).
             self._challenge_ack(seg, now, "syn-in-synchronized", "challenge ACK (RFC 5961 §4)")
             return
-        self._drop(seg, now, "out-of-window", "unacceptable segment: ACK sent")
-        rcv.old_duplicate(seg)  # RFC 2883: report data received twice as a D-SACK
-        self._send_ack(now)
+        news = rcv.old_duplicate(seg)  # RFC 2883: report data received twice as a D-SACK
+        self._oow_ack(seg, now, "out-of-window", "unacceptable segment", news)
 
     def _ack_field(self, seg: TcpSegment, now: int) -> bool:
         """Fifth check, for ESTABLISHED and later. Returns False when processing stops."""
@@ -639,8 +637,7 @@ class Connection(Handshake, Control):
         ack = seg.ack
         if ack.gt(snd.snd_nxt):
             # Acknowledges something not yet sent: ACK, drop, return.
-            self._drop(seg, now, "ack-of-unsent", "ACK beyond SND.NXT")
-            self._send_ack(now)
+            self._oow_ack(seg, now, "ack-of-unsent", "ACK beyond SND.NXT")
             return False
         # RFC 5961 §5 (MAY-12): too old to be plausible. RFC 9293 §3.10.7.4 fifth: "All
         # incoming segments whose ACK value doesn't satisfy the above condition MUST be
@@ -707,11 +704,27 @@ class Connection(Handshake, Control):
             self._enter_closed(now, "RST received", "RFC 9293 §3.10.7.4")
 
     def _challenge_ack(self, seg: TcpSegment, now: int, reason: str, detail: str) -> None:
-        """Drop ``seg`` and send a challenge ACK (RFC 5961 §3.2, §4.2, §5.2), unless the
-        host's limiter says too many were sent (RFC 5961 §7): then drop it silently."""
+        """Drop ``seg`` and send a challenge ACK (RFC 5961 §3.2, §4.2, §5.2), unless this
+        connection answered an unacceptable segment less than ``invalid_ratelimit`` ago or
+        the host's limiter says too many were sent (RFC 5961 §7): then drop it silently."""
+        if not self.rcv.oow_ack_allowed(now):
+            self._drop(seg, now, reason, f"{detail}: no challenge ACK (one per "
+                                         f"{(self.config.invalid_ratelimit or 0) // 1_000_000} ms, RFC 5961 §7)")
+            return
         lim = self.challenge
         if lim is None or lim.allow(now):
             self._drop(seg, now, reason, detail)
             self._send_ack(now)
         else:
             self._drop(seg, now, "challenge-ack-limit", f"{reason}: challenge ACK suppressed (RFC 5961 §7)")
+
+    def _oow_ack(self, seg: TcpSegment, now: int, reason: str, detail: str, news: bool = False) -> None:
+        """Drop an unacceptable ``seg`` and answer it with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+        (RFC 9293 §3.10.7.4), at most once per ``config.invalid_ratelimit`` per connection
+        (Linux's tcp_invalid_ratelimit), so that a flood of them is not answered in kind;
+        ``news``: the ACK reports a new D-SACK block, and leaves whatever the limit says."""
+        if self.rcv.oow_ack_allowed(now, news):
+            self._drop(seg, now, reason, detail + ": ACK sent")
+            self._send_ack(now)
+        else:
+            self._drop(seg, now, reason, detail + f": no ACK (one per {(self.config.invalid_ratelimit or 0) // 1_000_000} ms)")

@@ -67,6 +67,9 @@ class Receiver(ReceiveSequence):
         "last_ack_sent",               # RFC 7323 §4.3 Last.ACK.sent
         "ece",         # RFC 3168 §6.1.3: echo ECE until the sender's CWR
         "ofo_drops",   # out-of-order segments dropped because the queue was full (TCPOFODrop)
+        "oow_ack_at",  # when an ACK last answered an unacceptable segment, or None
+        "oow_acks_skipped",  # such ACKs not sent because of the rate limit (TCPACKSkipped*)
+        "oow_dsack",   # the D-SACK block the last old duplicate gave, or None
     )
 
     def __init__(self, conn: Connection, rcv_mss: int) -> None:
@@ -88,6 +91,9 @@ class Receiver(ReceiveSequence):
         self.last_ack_sent = self.rcv_nxt
         self.ece = False
         self.ofo_drops = 0
+        self.oow_ack_at: int | None = None
+        self.oow_acks_skipped = 0
+        self.oow_dsack: tuple[int, int] | None = None
 
     def __repr__(self) -> str:
         return (f"<Receiver rcv_nxt={int(self.rcv_nxt)} rcv_wnd={self.rcv_wnd} readable={len(self.buf)} "
@@ -221,6 +227,25 @@ class Receiver(ReceiveSequence):
         if timers.pending(_DELAYED_ACK) is not None:
             timers.cancel(_DELAYED_ACK, now)
 
+    def oow_ack_allowed(self, now: int, news: bool = False) -> bool:
+        """May an ACK answer an unacceptable segment (outside the window, acknowledging
+        unsent data, or a challenge of RFC 5961) at ``now``? At most one per
+        ``config.invalid_ratelimit``, as Linux's tcp_oow_rate_limited: a flood of such
+        segments draws a trickle of ACKs, not one each. ``news``: the ACK carries a D-SACK
+        block never reported (see :meth:`old_duplicate`) and always leaves. Counts what it
+        refuses."""
+        gap = self.conn.config.invalid_ratelimit
+        if gap is None or news:
+            if news:
+                self.oow_ack_at = now
+            return True
+        last = self.oow_ack_at
+        if last is not None and now - last < gap:
+            self.oow_acks_skipped += 1
+            return False
+        self.oow_ack_at = now
+        return True
+
     # ------------------------------------------------------------------ SACK and D-SACK
     def _sack_state(self) -> SackReceiver:
         sr = self.sackr
@@ -253,17 +278,29 @@ class Receiver(ReceiveSequence):
         if start < end:
             self._sack_state().duplicate(start, end)
 
-    def old_duplicate(self, seg: TcpSegment) -> None:
-        """A segment whose data lies before RCV.NXT arrived again: D-SACK it (RFC 2883 §4)."""
+    def old_duplicate(self, seg: TcpSegment) -> bool:
+        """A segment whose data lies before RCV.NXT arrived again: D-SACK it (RFC 2883 §4).
+
+        True when that D-SACK block is news: not the one the last such segment gave. The
+        ACK that carries news always leaves (a sender learns from it that it retransmitted
+        in vain, as Linux answers every data segment); the same old data again, like every
+        other unacceptable segment, is answered at most once per ``invalid_ratelimit``."""
         if not self.conn.sack_ok or not seg.payload:
-            return
+            return False
         rn = self.rcv_nxt - 1 if self.fin_received else self.rcv_nxt
         back = seq_dist(rn, seg.seq)
         if back <= 0:
-            return
+            return False
         n = len(seg.payload)
         start = self.abs - back
-        self._dsack(start, start + (n if n < back else back))
+        end = start + (n if n < back else back)
+        self._dsack(start, end)
+        if start < 0:
+            start = 0
+        if start >= end or self.oow_dsack == (start, end):
+            return False
+        self.oow_dsack = (start, end)
+        return True
 
     # ------------------------------------------------------------------ SEGMENT ARRIVES
     def urgent(self, seg: TcpSegment) -> None:
