@@ -629,6 +629,10 @@ class Connection(Handshake, Control):
             self._challenge_ack(seg, now, "syn-in-synchronized", "challenge ACK (RFC 5961 §4)")
             return
         news = rcv.old_duplicate(seg)  # RFC 2883: report data received twice as a D-SACK
+        if len(seg.payload) <= 1 and seq_add(seg.seq, 1) == rcv.rcv_nxt:
+            # A probe: SEG.SEQ = RCV.NXT - 1 with no data or one octet is how keep-alives
+            # and zero-window probes ask for an ACK (RFC 9293 §3.8.4, §3.8.6.1 MUST-37).
+            news = True
         self._oow_ack(seg, now, "out-of-window", "unacceptable segment", news)
 
     def _ack_field(self, seg: TcpSegment, now: int) -> bool:
@@ -708,8 +712,9 @@ class Connection(Handshake, Control):
         connection answered an unacceptable segment less than ``invalid_ratelimit`` ago or
         the host's limiter says too many were sent (RFC 5961 §7): then drop it silently."""
         if not self.rcv.oow_ack_allowed(now):
-            self._drop(seg, now, reason, f"{detail}: no challenge ACK (one per "
-                                         f"{(self.config.invalid_ratelimit or 0) // 1_000_000} ms, RFC 5961 §7)")
+            self._drop(seg, now, "challenge-ack-limit", f"{reason}: challenge ACK suppressed (one per "
+                                                        f"{(self.config.invalid_ratelimit or 0) // 10**6} ms "
+                                                        f"per connection, RFC 5961 §7)")
             return
         lim = self.challenge
         if lim is None or lim.allow(now):
@@ -727,4 +732,4 @@ class Connection(Handshake, Control):
             self._drop(seg, now, reason, detail + ": ACK sent")
             self._send_ack(now)
         else:
-            self._drop(seg, now, reason, detail + f": no ACK (one per {(self.config.invalid_ratelimit or 0) // 1_000_000} ms)")
+            self._drop(seg, now, reason, f"{detail}: no ACK (one per {(self.config.invalid_ratelimit or 0) // 10**6} ms)")
