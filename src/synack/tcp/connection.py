@@ -732,4 +732,5 @@ class Connection(Handshake, Control):
             self._drop(seg, now, reason, detail + ": ACK sent")
             self._send_ack(now)
         else:
-            self._drop(seg, now, reason, f"{detail}: no ACK (one per {(self.config.invalid_ratelimit or 0) // 10**6} ms)")
+            gap = (self.config.invalid_ratelimit or 0) // 10**6
+            self._drop(seg, now, reason, f"{detail}: no ACK (one per {gap} ms)")
