@@ -26,7 +26,7 @@ views can draw a flood.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..tcp.connection import Connection
 from ..tcp.cookies import CookieOptions
@@ -180,11 +180,13 @@ class Listener:
                 f"accept={len(self.accept_queue)}/{self.backlog}>")
 
     # ------------------------------------------------------------------ host side
-    def segment(self, key: tuple, seg: TcpSegment, now: int) -> None:
-        """SEGMENT ARRIVES for no TCB but this listener (RFC 9293 §3.10.7.2)."""
+    def segment(self, key: tuple, seg: TcpSegment, now: int, isn: Any = None) -> None:
+        """SEGMENT ARRIVES for no TCB but this listener (RFC 9293 §3.10.7.2). ``isn``: the
+        ISN source for the connection a SYN makes (one that ended a TIME-WAIT starts above
+        the old connection, tcp/timewait.py); None: the host's."""
         f = seg.flags
         if f & SYN and not f & (ACK | RST):
-            self._syn(key, seg, now)
+            self._syn(key, seg, now, isn)
             return
         if f & ACK and not f & (SYN | RST) and self._cookie_ack(key, seg, now):
             return
@@ -193,7 +195,7 @@ class Listener:
         conn.open(now, active=False, trace=False)
         conn.segment_arrives(seg, now)  # (the connection tells the host what it sends)
 
-    def _syn(self, key: tuple, seg: TcpSegment, now: int) -> None:
+    def _syn(self, key: tuple, seg: TcpSegment, now: int, isn: Any = None) -> None:
         st = self.stats
         st.syns += 1
         if len(self.accept_queue) >= self.backlog:
@@ -219,7 +221,7 @@ class Listener:
                                       f"SYN queue has room again ({len(self.pending)}/{self.syn_backlog})"))
         host = self.host
         # Not owned by the host until it is kept: the queue's trace comes before its SYN,ACK.
-        conn = host.new_connection(key, self.config, owned=False)
+        conn = host.new_connection(key, self.config, owned=False, isn=isn)
         conn.open(now, active=False, trace=False)
         tfo = self._fastopen(key, seg, now) if self.fastopen and seg.options else None
         if tfo is not None:

@@ -235,6 +235,21 @@ class Connection(Handshake, Control):
         self._set_state(TIME_WAIT, now, cause, "RFC 9293 §3.10.7.4")
         timers.arm(Timer.TIME_WAIT, now + 2 * self.config.msl, now)
 
+    def time_wait_ended(self, now: int, cause: str, rule: str, trace: bool = False) -> None:
+        """TIME-WAIT ends elsewhere: the record that took this connection over
+        (tcp/timewait.py) ended it and traced it (``trace=False``), or the host has no room
+        for another TIME-WAIT entry (``trace=True``). The TCB is deleted: CLOSED."""
+        if self.state is not TIME_WAIT:
+            return
+        if trace:
+            self._enter_closed(now, cause, rule)
+            return
+        self.timers.forget_all()
+        self.snd.clear()
+        self.rcv.forget_out_of_order()
+        self._set_state(CLOSED, now, cause, rule, trace=False)
+        self._told_state = CLOSED
+
     def path_confirmed(self) -> None:
         """Data got through: forget a soft ICMP error (as Linux does)."""
         self.icmp_error = None

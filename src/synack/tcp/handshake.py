@@ -111,7 +111,7 @@ class Handshake(Output):
             sack, ts, ws, ecr = self.sack_ok, self.ts_ok, self.ws_ok, self.rcv.ts_recent
         opts: tuple = ()
         if ts:
-            off = self.ts_off = _ts.ts_offset(self.snd.iss)
+            off = self.ts_off = self._ts_offset()
             tso = _tuple_new(Timestamps, ((self._now // _ts.TS_TICK + off) & MASK, ecr))
             opts = (_SACK_PERM, tso) if sack else (_NOP, _NOP, tso)
         elif sack:
@@ -119,6 +119,14 @@ class Handshake(Output):
         if ws:
             opts += (_NOP, _wscale_option(cfg.rcv_buf))
         return opts
+
+    def _ts_offset(self) -> int:
+        """This connection's TSval offset: per 4-tuple from the host's RFC 6528 generator
+        (the same for every incarnation, RFC 6191), else a mixing of the ISS."""
+        per_tuple = getattr(self.isn, "ts_offset", None)
+        if per_tuple is not None:
+            return per_tuple(self.local_addr, self.local_port, self.remote_addr, self.remote_port)
+        return _ts.ts_offset(self.snd.iss)
 
     def _syn_ecn_bits(self, flags: int) -> int:
         """RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR, an ECN-setup SYN,ACK ECE
