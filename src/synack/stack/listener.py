@@ -35,7 +35,7 @@ from ..tcp.isn import FixedIsn
 from ..tcp.state import State
 from ..trace.events import FastOpenEvent, ListenQueue, SegmentDropped, StateChanged, SynCookieMode
 from ..wire.seq import Seq, seq_add
-from ..wire.tcp import ACK, CWR, ECE, RST, SYN, FastOpen, Mss, SackPermitted, TcpSegment, Timestamps, WindowScale
+from ..wire.tcp import ACK, CWR, ECE, FIN, RST, SYN, FastOpen, Mss, SackPermitted, TcpSegment, Timestamps, WindowScale
 
 if TYPE_CHECKING:  # pragma: no cover
     from .demux import ConnectionTable, HostServices
@@ -48,7 +48,8 @@ class ListenerStats:
     """Counters of one listener (Linux's ListenDrops, ListenOverflows, SyncookiesSent...)."""
 
     __slots__ = ("syns", "syn_dropped", "accept_overflows", "cookies_sent", "cookies_accepted",
-                 "cookies_rejected", "half_open_dropped", "fastopen_accepted", "fastopen_cookies")
+                 "cookies_rejected", "cookies_unverified", "half_open_dropped", "fastopen_accepted",
+                 "fastopen_cookies")
 
     def __init__(self) -> None:
         #: SYNs that reached the listener, and those dropped (ListenDrops)
@@ -57,6 +58,9 @@ class ListenerStats:
         self.accept_overflows = 0
         #: SYN cookies sent, accepted and rejected (SyncookiesSent, ...Recv, ...Failed)
         self.cookies_sent = self.cookies_accepted = self.cookies_rejected = 0
+        #: later segments of cookie connections dropped without RST until their first
+        #: octet comes again (the handshake's ACK and first data were lost)
+        self.cookies_unverified = 0
         #: half-open connections given up before they were accepted
         self.half_open_dropped = 0
         #: Fast Open: SYNs whose data was accepted, and cookies issued
@@ -336,8 +340,20 @@ class Listener:
         opts = host.syncookie_maker.check(key, seq_add(seg.seq, -1), seq_add(seg.ack, -1), now,
                                           ts.tsecr if ts else None)
         if opts is None:
-            self.stats.cookies_rejected += 1
             tr = host.tracer
+            if seg.payload or seg.flags & FIN:
+                if host.syncookie_maker.fresh(seq_add(seg.ack, -1), now):
+                    # A later segment of a connection whose cookie ACK (and first data) was
+                    # lost: the MAC covers the client's ISN, which only a segment at the
+                    # first octet tells. No RST: the client sends again from SND.UNA, the
+                    # first octet, and that segment carries the proof.
+                    self.stats.cookies_unverified += 1
+                    if tr.on:
+                        tr.emit(SegmentDropped(now, tr.host, None, key[2], key[0], seg, "cookie-unverifiable",
+                                               "data beyond the first octet with a fresh SYN cookie in SEG.ACK: "
+                                               "dropped, no RST; its first octet comes again and proves the cookie"))
+                    return True
+            self.stats.cookies_rejected += 1
             if tr.on:
                 tr.emit(SegmentDropped(now, tr.host, None, key[2], key[0], seg, "bad-cookie",
                                        "ACK for no connection, not a valid SYN cookie: RST"))
