@@ -341,18 +341,17 @@ class Listener:
                                           ts.tsecr if ts else None)
         if opts is None:
             tr = host.tracer
-            if seg.payload or seg.flags & FIN:
-                if host.syncookie_maker.fresh(seq_add(seg.ack, -1), now):
-                    # A later segment of a connection whose cookie ACK (and first data) was
-                    # lost: the MAC covers the client's ISN, which only a segment at the
-                    # first octet tells. No RST: the client sends again from SND.UNA, the
-                    # first octet, and that segment carries the proof.
-                    self.stats.cookies_unverified += 1
-                    if tr.on:
-                        tr.emit(SegmentDropped(now, tr.host, None, key[2], key[0], seg, "cookie-unverifiable",
-                                               "data beyond the first octet with a fresh SYN cookie in SEG.ACK: "
-                                               "dropped, no RST; its first octet comes again and proves the cookie"))
-                    return True
+            if (seg.payload or seg.flags & FIN) and host.syncookie_maker.fresh(seq_add(seg.ack, -1), now):
+                # A later segment of a connection whose cookie ACK (and first data) was
+                # lost: the MAC covers the client's ISN, which only a segment at the first
+                # octet tells. No RST: the client sends again from SND.UNA, the first
+                # octet, and that segment carries the proof.
+                self.stats.cookies_unverified += 1
+                if tr.on:
+                    tr.emit(SegmentDropped(now, tr.host, None, key[2], key[0], seg, "cookie-unverifiable",
+                                           "data beyond the first octet with a fresh SYN cookie in SEG.ACK: "
+                                           "dropped, no RST; its first octet comes again and proves the cookie"))
+                return True
             self.stats.cookies_rejected += 1
             if tr.on:
                 tr.emit(SegmentDropped(now, tr.host, None, key[2], key[0], seg, "bad-cookie",
