@@ -111,6 +111,8 @@ class Driver:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: int | None = None
         self._waiters: list[asyncio.Future] = []
+        #: (condition, future) of wait_for(): resolved by the driver once the condition holds
+        self._conds: list[tuple[Callable[[], bool], asyncio.Future]] = []
         self._thread_waiting = 0
         self._loop_ident: int | None = None
         self.closed = False
@@ -282,6 +284,26 @@ class Driver:
             for f in waiters:
                 if not f.done():
                     f.set_result(None)
+        conds = self._conds
+        if conds:
+            # Conditions are checked here, so that a coroutine resumes only when its own
+            # condition holds: with a thousand connections waiting, a batch that concerns
+            # one of them wakes one coroutine, not a thousand.
+            closed = self.closed
+            keep = []
+            for entry in conds:
+                cond, f = entry
+                if f.done():
+                    continue
+                try:
+                    ready = closed or cond()
+                except Exception:
+                    ready = True  # the waiter evaluates it again and sees the error itself
+                if ready:
+                    f.set_result(None)
+                else:
+                    keep.append(entry)
+            self._conds = keep
         if self._thread_waiting:
             self.cond.notify_all()
 
@@ -300,22 +322,24 @@ class Driver:
         await f
 
     async def wait_for(self, cond: Callable[[], bool], timeout: float | None = None) -> bool:
-        """(asyncio) Wait until ``cond()``; False if ``timeout`` seconds pass first."""
+        """(asyncio, on the driver's loop) Wait until ``cond()``; False if ``timeout``
+        seconds pass first. The driver checks ``cond`` after every batch and resumes the
+        caller only once it holds (or the driver closes), unlike :meth:`wait`, which
+        resumes every waiter after every batch."""
         if cond():
             return True
-        end = None if timeout is None else time.monotonic() + timeout
-        while not cond():
-            if end is None:
-                await self.wait()
-                continue
-            left = end - time.monotonic()
-            if left <= 0:
-                return False
-            try:
-                await asyncio.wait_for(self.wait(), left)
-            except TimeoutError:
-                return cond()
-        return True
+        if self.closed:
+            return False
+        f = self.loop.create_future()  # type: ignore[union-attr]
+        self._conds.append((cond, f))
+        try:
+            if timeout is None:
+                await f
+            else:
+                await asyncio.wait_for(f, timeout)
+        except TimeoutError:
+            pass
+        return cond()
 
     def wait_thread(self, cond: Callable[[], bool], timeout: float | None = None) -> bool:
         """(threads, lock held) Wait until ``cond()``; False after ``timeout`` seconds."""

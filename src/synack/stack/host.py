@@ -211,15 +211,13 @@ class Host:
             if self.tracer.on:
                 self.tracer.emit(SegmentDropped(now, self.name, None, "", "", None, e.reason, e.detail))
             return
-        self._arrives(hdr.src, hdr.dst, seg, ecn_of(hdr), now, packet)
+        self.deliver_packet(_tuple_new(Packet, (hdr.src, hdr.dst, seg, ecn_of(hdr), hdr.ttl)), now, packet)
 
-    def deliver_packet(self, pkt: Packet, now: int) -> None:
+    def deliver_packet(self, pkt: Packet, now: int, raw: bytes | None = None) -> None:
         """A packet arrived as values (the simulator carries them beside the bytes): the
-        same as :meth:`deliver` of its bytes, without encoding and parsing them."""
-        self._arrives(pkt.src, pkt.dst, pkt.seg, pkt.ecn, now, pkt)
-
-    def _arrives(self, src: str, dst: str, seg: TcpSegment, ecn: int, now: int,
-                 packet: bytes | Packet) -> None:
+        same as :meth:`deliver` of its bytes (``raw``, when they exist), without encoding
+        and parsing them."""
+        src, dst, seg, ecn, _ = pkt
         tr = self.tracer
         if dst not in self._addrset:
             if tr.on:
@@ -269,7 +267,7 @@ class Host:
                                    "no connection or listener for this port"))
         if self.reject_with != "tcp-reset":
             # A firewall-style REJECT (an ICMP error quotes the packet's bytes), or a drop.
-            _icmp.reject(self.table, packet if type(packet) is bytes else packet.raw, src, dst, seg, now)  # type: ignore[union-attr]
+            _icmp.reject(self.table, raw if raw is not None else pkt.raw, src, dst, seg, now)
             return
         rst = reset_for(seg)
         if rst is not None:

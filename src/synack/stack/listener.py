@@ -81,7 +81,7 @@ class Listener:
     the SYN queue; see the module docstring.
     """
 
-    __slots__ = ("table", "addr", "port", "backlog", "_syn_backlog", "config", "accept_queue",
+    __slots__ = ("table", "host", "addr", "port", "backlog", "_syn_backlog", "config", "accept_queue",
                  "pending", "closed", "syncookies", "cookie_mode", "_overflow_at", "fastopen",
                  "_tfo_open", "stats")
 
@@ -91,6 +91,8 @@ class Listener:
         #: the host's connection table (stack/demux.py), through which the listener
         #: registers its connections and reaches the host's services
         self.table = table
+        #: the host this listener belongs to (what it lends: HostServices)
+        self.host: HostServices = table.host
         self.addr = addr
         self.port = port
         self.backlog = backlog
@@ -111,11 +113,6 @@ class Listener:
         self.fastopen = fastopen
         self._tfo_open: set | None = None
         self.stats = ListenerStats()
-
-    @property
-    def host(self) -> HostServices:
-        """The host this listener belongs to."""
-        return self.table.host
 
     # ------------------------------------------------------------------ sizes
     @property

@@ -148,37 +148,13 @@ class Connection(Handshake, Control):
     at_eof = _of("rcv.at_eof", "the peer's FIN arrived and every octet before it was read")
     read_offset = _of("rcv.read_offset", "stream offset of the next octet RECEIVE returns")
     urgent_mark = _of("rcv.urgent_mark", "stream offset of the octet after the urgent data (RCV.UP), or None")
-
-    @property
-    def eff_snd_mss(self) -> int:
-        """Eff.snd.MSS (RFC 9293 §3.7.1): the data a full-sized segment carries, SendMSS
-        (``snd_mss``) less the options on every segment (12 octets with timestamps)."""
-        return self.snd.eff_mss()
-
-    @property
-    def urgent_remaining(self) -> int:
-        """MUST-33: how many octets of urgent data the user has still to read (counting
-        those that have not arrived yet); 0 when none."""
-        mark = self.rcv.urgent_mark
-        if mark is None:
-            return 0
-        left = mark - self.rcv.read_offset
-        return left if left > 0 else 0
+    urgent_remaining = _of("rcv.urgent_remaining", "MUST-33: octets of urgent data still to read (0: none)")
+    eff_snd_mss = _of("snd.eff_snd_mss", "Eff.snd.MSS (RFC 9293 §3.7.1): the data a full-sized segment carries")
+    fastopen = _of("_tfo", "this connection's Fast Open state (RFC 7413), or None")
 
     def urgent_octet(self) -> int | None:
-        """The last octet of urgent data (the one before RCV.UP) if it has arrived and has
-        not been read yet, else None: what a BSD socket reads with MSG_OOB."""
-        rcv = self.rcv
-        mark = rcv.urgent_mark
-        if mark is None:
-            return None
-        i = mark - 1 - rcv.read_offset
-        return rcv.buf[i] if 0 <= i < len(rcv.buf) else None
-
-    @property
-    def fastopen(self) -> ClientFastOpen | ServerFastOpen | None:
-        """This connection's Fast Open state (RFC 7413), or None."""
-        return self._tfo
+        """The last octet of urgent data if it arrived and was not read yet (MSG_OOB's)."""
+        return self.rcv.urgent_octet()
 
     def next_deadline(self) -> int | None:
         """The earliest pending timer, or None."""
@@ -249,10 +225,6 @@ class Connection(Handshake, Control):
         self.rcv.forget_out_of_order()
         self._set_state(CLOSED, now, cause, rule, trace=False)
         self._told_state = CLOSED
-
-    def path_confirmed(self) -> None:
-        """Data got through: forget a soft ICMP error (as Linux does)."""
-        self.icmp_error = None
 
     # ------------------------------------------------------------------ timers
     def on_timeout(self, now: int) -> None:
@@ -437,22 +409,6 @@ class Connection(Handshake, Control):
             "sacked": lr.sb.sacked_bytes if lr is not None else 0,
         }
 
-    def _abandon_passive(self, now: int, cause: str, err: TcpError) -> None:
-        """Give up a passive SYN-RECEIVED connection: back to LISTEN (RFC 9293 §3.10.7.4),
-        or, for a Fast Open connection the user may already hold, fail with ``err``."""
-        tfo = self._tfo
-        if tfo is not None and tfo.accepted:
-            self._fail(err, now, cause, "RFC 7413 §4.2.2")
-        else:
-            self._return_to_listen(now, cause)
-
-    def _return_to_listen(self, now: int, cause: str) -> None:
-        """MUST-11: a passive SYN-RECEIVED goes back to LISTEN, its queues flushed."""
-        self.timers.cancel_all(now)
-        self.snd.reset_for_listen()
-        self.soft_error = None
-        self._set_state(LISTEN, now, cause, "RFC 9293 §3.10.7.4")
-
     # ------------------------------------------------------------------ SEGMENT ARRIVES
     def segment_arrives(self, seg: TcpSegment, now: int, ce: bool = False) -> None:
         """SEGMENT ARRIVES (RFC 9293 §3.10.7) for a segment addressed to this TCB.
@@ -532,10 +488,12 @@ class Connection(Handshake, Control):
     def _acceptable(self, seg: TcpSegment) -> bool:
         """The segment acceptability test of RFC 9293 §3.10.7.4 (first check)."""
         rcv = self.rcv
-        wnd = rcv.rcv_wnd
+        rn = rcv.rcv_nxt
+        wnd = seq_dist(rcv.rcv_adv, rn)  # RCV.WND
+        if wnd < 0:
+            wnd = 0
         f = seg.flags
         slen = len(seg.payload) + (1 if f & SYN else 0) + (1 if f & FIN else 0)
-        rn = rcv.rcv_nxt
         if slen == 0:
             if wnd == 0:
                 return seg.seq == rn

@@ -17,7 +17,7 @@ from ..wire.tcp import (ACK, CWR, ECE, FIN, RST, SYN, FastOpen, Mss, Nop, SackPe
                         Timestamps, WindowScale)
 from . import fastopen as _fastopen
 from . import timestamps as _ts
-from .errors import ConnectionRefused
+from .errors import ConnectionRefused, TcpError
 from .fastopen import ClientFastOpen, CookieCache, ServerFastOpen
 from .output import Output
 from .state import State
@@ -289,6 +289,22 @@ class Handshake(Output):
         self._drop(seg, now, "bad-ack", "SYN-RECEIVED: unacceptable ACK")
         self._send_rst(seg.ack, now)
         return False
+
+    def _abandon_passive(self, now: int, cause: str, err: TcpError) -> None:
+        """Give up a passive SYN-RECEIVED connection: back to LISTEN (RFC 9293 §3.10.7.4),
+        or, for a Fast Open connection the user may already hold, fail with ``err``."""
+        tfo = self._tfo
+        if tfo is not None and tfo.accepted:
+            self._fail(err, now, cause, "RFC 7413 §4.2.2")
+        else:
+            self._return_to_listen(now, cause)
+
+    def _return_to_listen(self, now: int, cause: str) -> None:
+        """MUST-11: a passive SYN-RECEIVED goes back to LISTEN, its queues flushed."""
+        self.timers.cancel_all(now)
+        self.snd.reset_for_listen()
+        self.soft_error = None
+        self._set_state(State.LISTEN, now, cause, "RFC 9293 §3.10.7.4")
 
     # ------------------------------------------------------------------ SYN cookies, Fast Open
     def forget_syn_ack(self, now: int) -> None:

@@ -24,7 +24,7 @@ from .reassembly import Reassembly
 from .sack import SackReceiver
 from .state import State
 from .tcb import ReceiveSequence
-from .timers import Timer
+from .timers import DELAYED_ACK_SLOT, Timer
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection
@@ -137,6 +137,25 @@ class Receiver(ReceiveSequence):
         nxt = self.rcv_nxt - 1 if self.fin_received else self.rcv_nxt  # data-only RCV.NXT
         return self.abs + (self.rcv_up - nxt)
 
+    @property
+    def urgent_remaining(self) -> int:
+        """MUST-33: how many octets of urgent data the user has still to read (counting
+        those that have not arrived yet); 0 when none."""
+        mark = self.urgent_mark
+        if mark is None:
+            return 0
+        left = mark - self.read_offset
+        return left if left > 0 else 0
+
+    def urgent_octet(self) -> int | None:
+        """The last octet of urgent data (the one before RCV.UP) if it has arrived and has
+        not been read yet, else None: what a BSD socket reads with MSG_OOB."""
+        mark = self.urgent_mark
+        if mark is None:
+            return None
+        i = mark - 1 - self.read_offset
+        return self.buf[i] if 0 <= i < len(self.buf) else None
+
     def take(self, max_bytes: int) -> bytes:
         """Remove and return up to ``max_bytes`` octets from the receive buffer."""
         rb = self.buf
@@ -150,11 +169,11 @@ class Receiver(ReceiveSequence):
 
     def window_update_after_read(self, now: int) -> None:
         """A window update when reading opened the window a lot (RFC 9293 §3.8.6.2.2)."""
-        buf = self.conn.config.rcv_buf
+        half = self.conn.config.rcv_buf >> 1
         before = self.rcv_wnd
-        if before < buf >> 1:
-            self.window_to_advertise()
-            if self.rcv_wnd - before >= min(buf >> 1, self.rcv_mss):
+        if before < half:
+            after = self.window_to_advertise()
+            if after - before >= (half if half < self.rcv_mss else self.rcv_mss):
                 self.conn._send_ack(now)
 
     def discard(self) -> None:
@@ -176,23 +195,28 @@ class Receiver(ReceiveSequence):
         elif free > 0xFFFF << conn.rcv_wscale:
             free = 0xFFFF << conn.rcv_wscale  # the most the 16-bit field can offer (RFC 7323 §2)
         rn = self.rcv_nxt
-        adv = self.rcv_adv
-        new_right = seq_add(rn, free)
-        if seq_dist(new_right, adv) >= min(buf >> 1, self.rcv_mss):
-            self.rcv_adv = adv = new_right
-        w = seq_dist(adv, rn)
+        w = seq_dist(self.rcv_adv, rn)  # the right edge, as an offset from RCV.NXT
+        step = buf >> 1
+        if step > self.rcv_mss:
+            step = self.rcv_mss
+        if free - w >= step:
+            self.rcv_adv = seq_add(rn, free)
+            w = free
         return w if w > 0 else 0
 
-    def scaled_window(self, w: int) -> int:
-        """The window field for ``w`` octets: w >> Rcv.Wind.Shift rounded up, so that the
-        right edge the peer sees never moves left (RFC 7323 §2.4); RCV.ADV follows."""
+    def advertise(self) -> int:
+        """The window field of a segment with ACK (not a SYN): the window to advertise,
+        scaled (RFC 7323 §2.3: rounded up, so that the right edge the peer sees never
+        moves left, §2.4; RCV.ADV follows) or capped at 65535."""
+        w = self.window_to_advertise()
         s = self.conn.rcv_wscale
+        if not s:
+            return w if w <= 65535 else 65535
         f = (w + (1 << s) - 1) >> s
         if f > 0xFFFF:
             f = 0xFFFF
-        edge = seq_add(self.rcv_nxt, f << s)
-        if seq_dist(edge, self.rcv_adv) > 0:
-            self.rcv_adv = edge
+        if f << s > w:
+            self.rcv_adv = seq_add(self.rcv_nxt, f << s)
         return f
 
     def ack_options(self, tsval: int) -> tuple:
@@ -224,7 +248,7 @@ class Receiver(ReceiveSequence):
         self.ack_now = False
         self.unacked = 0
         timers = self.conn.timers
-        if timers.pending(_DELAYED_ACK) is not None:
+        if timers.at[DELAYED_ACK_SLOT] is not None:
             timers.cancel(_DELAYED_ACK, now)
 
     def oow_ack_allowed(self, now: int, news: bool = False) -> bool:
@@ -382,7 +406,7 @@ class Receiver(ReceiveSequence):
         # (a full-sized segment carries 12 octets fewer beside the timestamps option)
         if delay is None or self.unacked >= 2 * (self.rcv_mss - 12 if conn.ts_ok else self.rcv_mss):
             self.ack_now = True
-        elif not self.ack_now and conn.timers.pending(_DELAYED_ACK) is None:
+        elif not self.ack_now and conn.timers.at[DELAYED_ACK_SLOT] is None:
             conn.timers.arm(_DELAYED_ACK, now + delay, now)
 
     def _out_of_order(self, seq: Seq, payload: bytes, now: int) -> None:
