@@ -132,21 +132,25 @@ def forge(net, conn, **kw):
     net.run_for(ms(5))
 
 
-def test_time_wait_record_answers_as_the_connection_did():
-    """A retransmitted FIN is acknowledged again and restarts 2*MSL (RFC 9293
-    §3.10.7.4); a segment outside the window gets an ACK (one per 500 ms); an RST at
-    RCV.NXT ends TIME-WAIT (Linux: tcp_rfc1337=0)."""
-    net, client, server, lst = pair(client_config=TcpConfig(timestamps=False))
+@pytest.mark.parametrize("rcv_buf", [65535, 1 << 20], ids=["unscaled", "window-scale"])
+def test_time_wait_record_answers_as_the_connection_did(rcv_buf):
+    """A retransmitted FIN is acknowledged again, with the window the connection last
+    offered, and restarts 2*MSL (RFC 9293 §3.10.7.4); a segment outside the window gets an
+    ACK (one per 500 ms); an RST at RCV.NXT ends TIME-WAIT (Linux: tcp_rfc1337=0)."""
+    cfg = TcpConfig(timestamps=False, rcv_buf=rcv_buf)
+    net, client, server, lst = pair(client_config=cfg, config=cfg)
     c, s, _ = session(net, client, lst)
+    last = [e for e in events(net, SegmentSent) if e.seg.flags == ACK][-1].seg  # (the ACK of the FIN)
     net.run_for(sec(5))
     forge(net, c, seq=c.snd_nxt - 1, flags=FIN | ACK)  # (no timestamps on this connection)
     acks = [e for e in events(net, SegmentSent) if e.seg.flags == ACK]
     assert acks[-1].seg.ack == c.snd_nxt and acks[-1].t >= sec(5)
+    assert acks[-1].seg.wnd == last.wnd and (s.rcv_wscale > 0) == (rcv_buf > 65535)
     restarted = [e for e in events(net, TimerArmed) if e.name == "time-wait"][-1]
     assert restarted.deadline == restarted.t + 2 * s.config.msl
     n = len(events(net, SegmentSent))
     for _ in range(10):
-        forge(net, c, seq=c.snd_nxt + 100_000)
+        forge(net, c, seq=c.snd_nxt + (1 << 30))
     assert len(events(net, SegmentSent)) == n + 1
     forge(net, c, flags=RST, ack=Seq(0))
     assert not server.conns and s.state is State.CLOSED

@@ -116,8 +116,7 @@ class TimeWait:
         self.rcv_nxt = rcv.rcv_nxt
         # The window field of our ACKs, as the connection would compute it now (RFC 9293
         # §3.8.6.2.2, RFC 7323 §2.3), and the right edge it promised (for acceptability).
-        w = rcv.window_to_advertise()
-        self.wnd = rcv.scaled_window(w) if conn.rcv_wscale else min(w, 65535)
+        self.wnd = rcv.advertise()
         self.rcv_wnd = rcv.rcv_wnd
         self.rcv_abs = rcv.abs  # (so a D-SACK block never starts before the first octet)
         self.flags = (1 if conn.ts_ok else 0) | (2 if conn.sack_ok else 0) | (4 if rcv.ece else 0)
