@@ -680,35 +680,60 @@ class Network:
         """Pop and process the next live event; return the node it touched, or None if idle."""
         heap = self._heap
         while heap:
-            t, seq, node, pkt = heapq.heappop(heap)
-            if pkt is not None:
-                self.now = t
-                self.delivered += 1
-                if type(pkt) is Packet:
-                    if node.deliver_value is not None:
-                        node.deliver_value(pkt, t)
-                    else:
-                        node.deliver(pkt.raw, t)
+            entry = heapq.heappop(heap)
+            if entry[3] is not None or entry[1] == entry[2].token:
+                return self._handle(entry)
+            # (stale: the host's deadline moved since this entry was pushed)
+        return None
+
+    def _handle(self, entry: tuple) -> _Node:
+        """Process one live event, already taken off the heap; the clock jumps to it."""
+        t, _, node, pkt = entry
+        self.now = t
+        if pkt is not None:
+            self.delivered += 1
+            if type(pkt) is Packet:
+                if node.deliver_value is not None:
+                    node.deliver_value(pkt, t)
                 else:
-                    node.deliver(pkt, t)
-                return node
-            if seq != node.token:
-                continue  # stale: the host's deadline moved since this entry was pushed
-            self.now = t
-            node.token = 0
-            node.deadline = None
+                    node.deliver(pkt.raw, t)
+            else:
+                node.deliver(pkt, t)
+            return node
+        node.token = 0
+        node.deadline = None
+        d = node.next_deadline()
+        if d is not None and d <= t:
+            node.host.on_timeout(t)
             d = node.next_deadline()
             if d is not None and d <= t:
-                node.host.on_timeout(t)
-                d = node.next_deadline()
-                if d is not None and d <= t:
-                    node.spin += 1
-                    if node.spin > _SPIN_LIMIT:
-                        raise RuntimeError(
-                            f"host {node.name!r}: next_deadline() stays at {d} <= now {t} after on_timeout")
-                else:
-                    node.spin = 0
-            return node
+                node.spin += 1
+                if node.spin > _SPIN_LIMIT:
+                    raise RuntimeError(
+                        f"host {node.name!r}: next_deadline() stays at {d} <= now {t} after on_timeout")
+            else:
+                node.spin = 0
+        return node
+
+    def _advance(self, end: int | None) -> bool | None:
+        """Flush every host, then process the next live event unless it lies beyond ``end``
+        (False) or there is none (None); True when one was processed."""
+        flush_node = self._flush_node
+        for node in self._nodes:
+            if node.tracked and not node.host.changed:
+                continue  # the common case, without a call
+            flush_node(node)
+        heap = self._heap
+        while heap:
+            entry = heap[0]
+            if entry[3] is None and entry[1] != entry[2].token:
+                heapq.heappop(heap)  # stale timer entry
+                continue
+            if end is not None and entry[0] > end:
+                return False
+            heapq.heappop(heap)
+            self._handle(entry)
+            return True
         return None
 
     def step(self) -> bool:
@@ -725,32 +750,39 @@ class Network:
         event). False if the network went idle, or ``timeout`` ns of simulated time passed,
         first; with a timeout the clock then stands at the start + timeout."""
         end = None if timeout is None else self.now + timeout
-        flush = self.flush
-        next_time = self._next_time
-        process = self._process
+        flush_node = self._flush_node
+        nodes = self._nodes
+        heap = self._heap
+        pop = heapq.heappop
+        handle = self._handle
         while True:
-            flush()
+            for node in nodes:
+                if node.tracked and not node.host.changed:
+                    continue
+                flush_node(node)
             if cond():
                 return True
-            t = next_time()
-            if t is None or (end is not None and t > end):
+            while heap:
+                entry = heap[0]
+                if entry[3] is None and entry[1] != entry[2].token:
+                    pop(heap)  # stale timer entry
+                    continue
+                break
+            else:
+                entry = None
+            if entry is None or (end is not None and entry[0] > end):
                 if end is not None and end > self.now:
                     self.now = end
                 return False
-            process()
+            pop(heap)
+            handle(entry)
 
     def run_for(self, duration: int) -> None:
         """Process every event up to now + duration, then set the clock to now + duration."""
         end = self.now + duration
-        flush = self.flush
-        next_time = self._next_time
-        process = self._process
-        while True:
-            flush()
-            t = next_time()
-            if t is None or t > end:
-                break
-            process()
+        advance = self._advance
+        while advance(end):
+            pass
         if end > self.now:
             self.now = end
 
@@ -758,18 +790,14 @@ class Network:
         """Run until idle; True if it got there, False if ``max_time`` ns of simulated time
         passed first (the clock then stands at the start + max_time)."""
         end = self.now + max_time
-        flush = self.flush
-        next_time = self._next_time
-        process = self._process
+        advance = self._advance
         while True:
-            flush()
-            t = next_time()
-            if t is None:
+            r = advance(end)
+            if r is None:
                 return True
-            if t > end:
+            if r is False:
                 self.now = end
                 return False
-            process()
 
 
 def _addresses(packet: bytes, names: dict[bytes, str]) -> tuple[str, str]:
