@@ -7,6 +7,10 @@ values beside the bytes and encodes only where bytes matter (corruption, an ICMP
 quotes the packet, a drop predicate that reads the raw packet), and the receiving host takes
 the segment without parsing it. ``size`` is the length the bytes would have, computed from
 the values, for bandwidth and MTU.
+
+A TSO super-segment (more data than one wire segment carries, for a link that splits it
+as GSO does) says where to split it: ``gso_size``, the data octets of each wire segment
+(0 for a segment that goes on the wire as it is).
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ class Packet(NamedTuple):
     #: the ECN field (RFC 3168 §5): 0 not-ECT, 2 ECT(0), 1 ECT(1), 3 CE
     ecn: int = 0
     ttl: int = 64
+    #: a super-segment: the link cuts its data into wire segments of this many octets
+    gso_size: int = 0
 
     @property
     def raw(self) -> bytes:
