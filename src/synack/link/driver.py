@@ -40,6 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..stack.host import Host
+from .fair import FairBatches
 from ..tcp.config import TcpConfig
 from ..trace.events import Recorder
 
@@ -117,6 +118,9 @@ class Driver:
         self._loop_ident: int | None = None
         self.closed = False
         self.batches = 0
+        #: a budget of packets per connection per wake-up (link/fair.py)
+        self.fair = FairBatches()
+        self._round_due = False
 
     @property
     def now(self) -> int:
@@ -153,19 +157,28 @@ class Driver:
         with self.lock:
             now = self.clock()
             deliver = host.deliver
-            if checksum_ok is False:
-                for p in packets:
-                    deliver(p, now)
-            elif checksum_ok is True:
-                for p in packets:
-                    deliver(p, now, True)
-            else:
-                for p, ok in zip(packets, checksum_ok, strict=False):
-                    deliver(p, now, ok)
+            # At most fair.budget packets per connection this wake-up; the rest after the
+            # loop has let the others in (link/fair.py).
+            for p, ok in self.fair.take(packets, checksum_ok):
+                deliver(p, now, ok)
             d = host.next_deadline()
             if d is not None and d <= now:
                 host.on_timeout(now)
             self._after()
+            self._next_round()
+
+    def _next_round(self) -> None:
+        """Lock held: if packets over a connection's budget wait, take them on the next
+        turn of the loop (after what else is ready: other links' packets, timers)."""
+        if self.fair.pending and not self._round_due and self.loop is not None and not self.closed:
+            self._round_due = True
+            self.loop.call_soon(self._round)
+
+    def _round(self) -> None:
+        self._round_due = False
+        if self.closed:
+            return
+        self._receive([])
 
     def _on_timer(self) -> None:
         self._timer = None

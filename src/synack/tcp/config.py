@@ -76,6 +76,10 @@ class TcpConfig:
     ecn: str = "passive"
     #: The sender's SWS override timeout (RFC 9293 §3.8.6.2.1 (4), MUST-38): 0.1 to 1 s.
     sws_override: int = ms(200)
+    #: At most one ACK per this interval answers segments outside the window, ACKs of
+    #: unsent data and challenges (RFC 5961 §7), per connection: Linux's
+    #: net.ipv4.tcp_invalid_ratelimit (500 ms). None: answer every one (RFC 9293 as written).
+    invalid_ratelimit: int | None = ms(500)
 
     def validate(self) -> None:
         """Raise ValueError naming the first field that is out of range."""
@@ -99,6 +103,8 @@ class TcpConfig:
             raise ValueError(f"ecn must be 'off', 'passive' or 'on', not {self.ecn!r}")
         if not ms(100) <= self.sws_override <= ms(1000):
             raise ValueError("sws_override must be between 0.1 and 1 s (RFC 9293 §3.8.6.2.1)")
+        if self.invalid_ratelimit is not None and not 0 <= self.invalid_ratelimit <= sec(60):
+            raise ValueError(f"invalid_ratelimit must be between 0 and 60 s or None, not {self.invalid_ratelimit}")
         if self.ooo_limit is not None and self.ooo_limit < 0:
             raise ValueError(f"ooo_limit must not be negative, not {self.ooo_limit}")
         if self.keepalive_idle <= 0 or self.keepalive_interval <= 0:

@@ -211,6 +211,21 @@ class Connection(Handshake, Control):
         self._set_state(TIME_WAIT, now, cause, "RFC 9293 §3.10.7.4")
         timers.arm(Timer.TIME_WAIT, now + 2 * self.config.msl, now)
 
+    def time_wait_ended(self, now: int, cause: str, rule: str, trace: bool = False) -> None:
+        """TIME-WAIT ends elsewhere: the record that took this connection over
+        (tcp/timewait.py) ended it and traced it (``trace=False``), or the host has no room
+        for another TIME-WAIT entry (``trace=True``). The TCB is deleted: CLOSED."""
+        if self.state is not TIME_WAIT:
+            return
+        if trace:
+            self._enter_closed(now, cause, rule)
+            return
+        self.timers.forget_all()
+        self.snd.clear()
+        self.rcv.forget_out_of_order()
+        self._set_state(CLOSED, now, cause, rule, trace=False)
+        self._told_state = CLOSED
+
     # ------------------------------------------------------------------ timers
     def on_timeout(self, now: int) -> None:
         """RFC 9293 §3.10.8: run whichever timers are due at ``now``."""
@@ -509,10 +524,9 @@ class Connection(Handshake, Control):
             if _ts.ts_lt(ts.tsval, rcv.ts_recent) and \
                     _ts.paws_rejects(ts.tsval, rcv.ts_recent, rcv.ts_recent_age, now):
                 # An old duplicate: ACK (with a D-SACK for its data) and drop.
-                self._drop(seg, now, "paws", f"TSval {ts.tsval} older than TS.Recent "
-                                              f"{rcv.ts_recent} (RFC 7323 §5.3)")
-                rcv.old_duplicate(seg)
-                self._send_ack(now)
+                news = rcv.old_duplicate(seg)
+                self._oow_ack(seg, now, "paws", f"TSval {ts.tsval} older than TS.Recent "
+                                                 f"{rcv.ts_recent} (RFC 7323 §5.3)", news)
                 return
         # First: sequence number, with RFC 5961 §3 validation of RSTs.
         if f & RST:
@@ -587,9 +601,12 @@ class Connection(Handshake, Control):
             # "irrespective of the sequence number", rate-limited like the others (§7).
             self._challenge_ack(seg, now, "syn-in-synchronized", "challenge ACK (RFC 5961 §4)")
             return
-        self._drop(seg, now, "out-of-window", "unacceptable segment: ACK sent")
-        rcv.old_duplicate(seg)  # RFC 2883: report data received twice as a D-SACK
-        self._send_ack(now)
+        news = rcv.old_duplicate(seg)  # RFC 2883: report data received twice as a D-SACK
+        if len(seg.payload) <= 1 and seq_add(seg.seq, 1) == rcv.rcv_nxt:
+            # A probe: SEG.SEQ = RCV.NXT - 1 with no data or one octet is how keep-alives
+            # and zero-window probes ask for an ACK (RFC 9293 §3.8.4, §3.8.6.1 MUST-37).
+            news = True
+        self._oow_ack(seg, now, "out-of-window", "unacceptable segment", news)
 
     def _ack_field(self, seg: TcpSegment, now: int) -> bool:
         """Fifth check, for ESTABLISHED and later. Returns False when processing stops."""
@@ -597,8 +614,7 @@ class Connection(Handshake, Control):
         ack = seg.ack
         if ack.gt(snd.snd_nxt):
             # Acknowledges something not yet sent: ACK, drop, return.
-            self._drop(seg, now, "ack-of-unsent", "ACK beyond SND.NXT")
-            self._send_ack(now)
+            self._oow_ack(seg, now, "ack-of-unsent", "ACK beyond SND.NXT")
             return False
         # RFC 5961 §5 (MAY-12): too old to be plausible. RFC 9293 §3.10.7.4 fifth: "All
         # incoming segments whose ACK value doesn't satisfy the above condition MUST be
@@ -665,11 +681,29 @@ class Connection(Handshake, Control):
             self._enter_closed(now, "RST received", "RFC 9293 §3.10.7.4")
 
     def _challenge_ack(self, seg: TcpSegment, now: int, reason: str, detail: str) -> None:
-        """Drop ``seg`` and send a challenge ACK (RFC 5961 §3.2, §4.2, §5.2), unless the
-        host's limiter says too many were sent (RFC 5961 §7): then drop it silently."""
+        """Drop ``seg`` and send a challenge ACK (RFC 5961 §3.2, §4.2, §5.2), unless this
+        connection answered an unacceptable segment less than ``invalid_ratelimit`` ago or
+        the host's limiter says too many were sent (RFC 5961 §7): then drop it silently."""
+        if not self.rcv.oow_ack_allowed(now):
+            self._drop(seg, now, "challenge-ack-limit", f"{reason}: challenge ACK suppressed (one per "
+                                                        f"{(self.config.invalid_ratelimit or 0) // 10**6} ms "
+                                                        f"per connection, RFC 5961 §7)")
+            return
         lim = self.challenge
         if lim is None or lim.allow(now):
             self._drop(seg, now, reason, detail)
             self._send_ack(now)
         else:
             self._drop(seg, now, "challenge-ack-limit", f"{reason}: challenge ACK suppressed (RFC 5961 §7)")
+
+    def _oow_ack(self, seg: TcpSegment, now: int, reason: str, detail: str, news: bool = False) -> None:
+        """Drop an unacceptable ``seg`` and answer it with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+        (RFC 9293 §3.10.7.4), at most once per ``config.invalid_ratelimit`` per connection
+        (Linux's tcp_invalid_ratelimit), so that a flood of them is not answered in kind;
+        ``news``: the ACK reports a new D-SACK block, and leaves whatever the limit says."""
+        if self.rcv.oow_ack_allowed(now, news):
+            self._drop(seg, now, reason, detail + ": ACK sent")
+            self._send_ack(now)
+        else:
+            gap = (self.config.invalid_ratelimit or 0) // 10**6
+            self._drop(seg, now, reason, f"{detail}: no ACK (one per {gap} ms)")

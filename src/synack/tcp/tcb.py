@@ -130,6 +130,7 @@ class Tcb:
         "ws_ok", "snd_wscale", "rcv_wscale", "ts_ok", "ts_off", "sack_ok", "ecn_ok",
         "out", "error", "soft_error", "icmp_error", "challenge", "segs_in", "segs_out",
         "_ka", "_tfo", "_now", "owner", "_told_state", "_told_at",
+        "__weakref__",  # (a TIME-WAIT record, tcp/timewait.py, refers to its connection weakly)
     )
 
     #: the socket pair (RFC 9293 §3.2), and ``cid``, the four as one tuple

@@ -130,6 +130,12 @@ class Timers:
             if at[slot] is not None:
                 self.cancel(self._kind(slot), now)
 
+    def forget_all(self) -> None:
+        """Stop every timer without a trace: another owner took over what they were for
+        (a TIME-WAIT record, tcp/timewait.py, which traces its own timer)."""
+        self.at = [None] * _NSLOTS
+        self.next = None
+
     def pending(self, timer: Timer) -> int | None:
         """The deadline of ``timer``'s slot (whichever of a pair is armed), or None."""
         return self.at[_SLOT[timer]]
