@@ -297,12 +297,19 @@ class Host:
             self.send_segment(dst, src, rst, None, now)
 
     def take_packets(self) -> list[bytes]:
-        """IP packets waiting to be transmitted, oldest first (the queue is emptied)."""
+        """IP packets waiting to be transmitted, oldest first (the queue is emptied). A TSO
+        super-segment is a :class:`~synack.stack.packet.SuperSegment`, which says where the
+        link cuts it; its TCP checksum is left to a link that does GSO (``use_link``)."""
         tx = self._tx
         if not tx:
             return []
         self._tx = []
-        return [p if type(p) is bytes else p.raw for p in tx]  # type: ignore[union-attr]
+        if self.gso_max_size:
+            # The link cuts super-segments (GSO) and completes their checksums.
+            return [p if type(p) is bytes else p.super_segment(True) if p.gso_size  # type: ignore[union-attr]
+                    else p.raw for p in tx]  # type: ignore[union-attr]
+        return [p if type(p) is bytes else p.super_segment(False) if p.gso_size  # type: ignore[union-attr]
+                else p.raw for p in tx]  # type: ignore[union-attr]
 
     def take_outgoing(self) -> list[Packet | bytes]:
         """What :meth:`take_packets` gives, as values where the host has them: a link that
