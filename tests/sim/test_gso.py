@@ -188,6 +188,10 @@ def test_super_segments_arrive_whole_and_each_is_acknowledged_at_once(wrap):
     # 690 segments of a megabyte take the window from 10 past 300 segments (10 + 20 +
     # ... + 320), where one segment per ACK would leave it under 50.
     assert max(cwnds(net)) >= 300 * c.cc.smss
+    # No queue builds on this path, and RTT samples come from the newest segment an ACK
+    # covers: HyStart++ sees no RTT rise and never ends slow start (ssthresh stays unset).
+    ssthresh = {e.ssthresh for e in net.recorder.events if type(e) is CongestionChanged and e.host == CLIENT}
+    assert ssthresh == {c.cc.ssthresh} and c.cc.ssthresh > 10 * len(up)
 
 
 def test_stretch_acks_grow_the_window_like_acks_of_every_second_segment():
