@@ -238,3 +238,24 @@ def test_the_same_seed_gives_the_same_trace_with_gso():
         return [repr(e) for e in net.recorder.events]
 
     assert trace() == trace()
+
+
+def test_super_segments_hold_about_a_millisecond_of_data_at_the_current_rate():
+    # TSO autosizing (as Linux's tcp_tso_autosize): a super-segment holds about 1 ms of data
+    # at the current rate (cwnd / SRTT, doubled in slow start), plus 64 KB >> (min RTT in
+    # us >> 9) on a short path, at least two wire segments. The handshake gives the first
+    # RTT sample.
+    def sizes(delay: int) -> list[int]:
+        net, client, server = gso_hosts(False, delay=delay)
+        c, s = open_connection(net, client, server)
+        transfer(net, c, s, payload(300_000, 11), b"", close=None)
+        return [len(e.seg.payload) // MSS for e in data_sent(net)]
+
+    short, long = sizes(ms(1)), sizes(ms(50))
+    # 2 ms RTT: a millisecond at the initial rate is more than the initial window, which
+    # leaves as one super-segment; then each ACK's worth of window leaves at once.
+    assert short[0] == 10 and max(short[1:]) >= 4
+    # 100 ms RTT: a millisecond of data is less than two segments: the initial window
+    # leaves as five super-segments of two, not one burst of ten.
+    assert long[:5] == [2] * 5
+    assert max(long) <= 4 and long.count(2) > 0.9 * len(long)
