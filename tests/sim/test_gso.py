@@ -13,6 +13,10 @@ the congestion window grew. Each runs with RFC 6528 ISNs and with ISNs near 2**3
 from __future__ import annotations
 
 import hashlib
+import shutil
+import subprocess
+
+import pytest
 
 from simhelp import (CLIENT, ISNS, SERVER, V6, open_connection, payload, sent, transfer, two_hosts)
 
@@ -259,3 +263,25 @@ def test_super_segments_hold_about_a_millisecond_of_data_at_the_current_rate():
     # leaves as five super-segments of two, not one burst of ten.
     assert long[:5] == [2] * 5
     assert max(long) <= 4 and long.count(2) > 0.9 * len(long)
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
+def test_the_capture_of_a_gso_run_is_clean_for_tshark(tmp_path):
+    from synack.trace.pcapng import write_pcapng
+
+    net, client, server = gso_hosts(False, **LOSSY)
+    c, s = open_connection(net, client, server)
+    transfer(net, c, s, payload(200_000, 12), b"", close="after-ack")
+    path = tmp_path / "gso.pcapng"
+    count = write_pcapng(net.recorder.events, path, net.recorder.names)
+    r = subprocess.run(["tshark", "-n", "-r", str(path), "-o", "tcp.check_checksum:TRUE", "-o",
+                        "ip.check_checksum:TRUE", "-d", "tcp.port==1-65535,data", "-T", "fields", "-e", "frame.len",
+                        "-e", "_ws.expert.severity", "-e", "_ws.malformed"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    rows = [line.split("\t") for line in r.stdout.splitlines()]
+    assert len(rows) == count
+    assert max(int(size) for size, *_ in rows) > 4 * MSS         # the stack's super-segments, whole
+    assert not any(mal for _, _, mal in rows)
+    # (bad checksums and malformed packets are errors, 8388608; retransmissions are notes)
+    assert not any(sev and max(int(x) for x in sev.split(",")) >= 8388608 for _, sev, _ in rows)
