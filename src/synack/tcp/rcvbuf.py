@@ -15,6 +15,9 @@ from collections import deque
 __all__ = ["ReceiveBuffer"]
 
 _EMPTY = b""
+#: the chunks of a buffer that never held any: an empty deque costs some 600 octets, which
+#: an idle connection does without until its first data arrives
+_NO_CHUNKS: tuple = ()
 
 
 class ReceiveBuffer:
@@ -24,7 +27,7 @@ class ReceiveBuffer:
 
     def __init__(self) -> None:
         #: the chunks, oldest first; the first one is read from ``_head`` on
-        self._chunks: deque = deque()
+        self._chunks: deque | tuple = _NO_CHUNKS
         self._head = 0
         self._len = 0
 
@@ -41,7 +44,10 @@ class ReceiveBuffer:
         """Add ``data`` (bytes, or a read-only view of bytes that never change) at the end."""
         n = len(data)
         if n:
-            self._chunks.append(data)
+            chunks = self._chunks
+            if chunks is _NO_CHUNKS:
+                chunks = self._chunks = deque()
+            chunks.append(data)  # type: ignore[union-attr]
             self._len += n
 
     def __getitem__(self, i: int) -> int:
@@ -60,6 +66,7 @@ class ReceiveBuffer:
         if n <= 0 or not self._len:
             return _EMPTY
         chunks = self._chunks
+        assert type(chunks) is deque  # (not empty)
         head = self._head
         first = chunks[0]
         avail = len(first) - head
@@ -97,6 +104,6 @@ class ReceiveBuffer:
 
     def clear(self) -> None:
         """Forget everything."""
-        self._chunks.clear()
+        self._chunks = _NO_CHUNKS
         self._head = 0
         self._len = 0
