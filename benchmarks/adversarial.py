@@ -555,7 +555,7 @@ class TunArena:
 
     SERVER, KERNEL, ATTACKER = "10.99.0.2", "10.99.0.1", "10.99.0.3"
 
-    def __init__(self) -> None:
+    def __init__(self, *options: str) -> None:
         from synack.link.tun import in_netns
 
         self.in_netns = in_netns
@@ -565,7 +565,7 @@ class TunArena:
         subprocess.run(["ip", "-n", self.ns, "link", "set", "lo", "up"], check=True, capture_output=True)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "synack.cli", "listen", str(PORT), "--app", "echo", "--netns", self.ns,
-             "--tun", self.dev, "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             "--tun", self.dev, "--quiet", *options], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         line = self.proc.stderr.readline() if self.proc.stderr else ""
         if "listening on" not in line:
             self.close()
@@ -687,6 +687,34 @@ def _run_tun(arena: TunArena, cls: type[Attack], n: int) -> dict:
             "attack_packets": attack.sent}
 
 
+# ================================================================== a crowd of kernel clients
+def run_crowd(clients: int, limit: float) -> dict:
+    """``clients`` kernel clients connect at once to ``synack listen 7 --app echo --backlog
+    4096`` on TUN and each echoes 100 KB to 1 MB (the burst of benchmarks/kernel.py, whose
+    client program this uses): how many come back intact, how many are reset or refused,
+    and how long the last took. Each client gives up after ``limit`` seconds."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from kernel import PEER  # (the kernel's side of benchmarks/kernel.py)
+
+    arena = TunArena("--backlog", "4096")
+    try:
+        cpu0, wall = arena.cpu_s(), time.monotonic()
+        p = subprocess.run(["ip", "netns", "exec", arena.ns, sys.executable, "-c", PEER, "burst", arena.SERVER,
+                            str(PORT), str(clients), "100000", "1000000", str(limit)],
+                           capture_output=True, text=True, timeout=limit + 120)
+        wall = time.monotonic() - wall
+        lines = p.stdout.strip().splitlines()
+        if p.returncode or not lines:
+            return {"error": (p.stderr.strip().splitlines() or [f"exit status {p.returncode}"])[-1]}
+        pairs = (kv.split("=") for kv in lines[-1].split())
+        res: dict[str, Any] = {k: float(v) if "." in v else int(v) for k, v in pairs}
+        res.update(clients=clients, limit_s=limit, wall_s=wall, cpu_s=arena.cpu_s() - cpu0,
+                   memory_peak_kib=arena.mem_kib("VmHWM"))
+        return res
+    finally:
+        arena.close()
+
+
 # ================================================================== report
 def summarise(home: str, cls: type[Attack], n: int, res: dict) -> dict:
     every = res.get("rtts_s") or []
@@ -713,8 +741,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated attack names (default: all)")
     ap.add_argument("--home", choices=("sim", "tun", "both"), default="both",
                     help="where synack runs (tun needs root; default both)")
+    ap.add_argument("--crowd", type=int, default=0, metavar="N",
+                    help="instead of the attacks: N kernel clients at once against synack on TUN, each "
+                         "echoing 100 KB-1 MB (root; for example 1000)")
+    ap.add_argument("--crowd-limit", type=float, default=1800.0, metavar="S",
+                    help="with --crowd: each client gives up after S seconds (default 1800)")
     args = ap.parse_args(argv)
+    if args.crowd < 0 or args.crowd_limit <= 0:
+        ap.error("--crowd must not be negative and --crowd-limit must be positive")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so every namespace is deleted
+    if args.crowd:
+        return crowd(args.crowd, args.crowd_limit)
     names = [c.name for c, _ in ATTACKS]
     only = [x for x in args.only.split(",") if x]
     for x in only:
@@ -739,6 +776,28 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / ("adversarial-quick.json" if args.quick else "adversarial.json")
     out.write_text(json.dumps({"meta": meta, "runs": rows}, indent=2))
+    print(f"wrote {out}")
+    return 0
+
+
+def crowd(clients: int, limit: float) -> int:
+    if (why := tun_missing()) is not None:
+        print(f"adversarial benchmark: crowd skipped: {why}")
+        return 0
+    res = run_crowd(clients, limit)
+    if "error" in res:
+        print(f"crowd: error: {res['error']}")
+        return 1
+    print(f"crowd: {clients:,} kernel clients at once, each echoing 100 KB-1 MB ({res['octets'] / 1e6:,.0f} MB in "
+          f"all): {res['intact']} intact, {res['reset']} reset, {res['refused']} refused, {res['timeout']} timed "
+          f"out (limit {limit:g} s), {res['corrupt']} corrupt, {res['other']} other errors; the last finished "
+          f"after {res['seconds']:.1f} s; synack used {res['cpu_s']:.1f} CPU s, peak memory "
+          f"{res['memory_peak_kib'] / 1024:,.0f} MiB")
+    meta = {"python": sys.version.split()[0], "machine": platform.machine(),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "load_average": os.getloadavg()}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "adversarial-crowd.json"
+    out.write_text(json.dumps({"meta": meta, "crowd": res}, indent=2))
     print(f"wrote {out}")
     return 0
 
