@@ -12,9 +12,11 @@ both homes of the stack:
     attack causes. The bystander's own end and the attacker cost no time.
 ``tun``
     real time, root only: ``synack listen 7 --app echo`` on a TUN device in a network
-    namespace made for each attack; the bystander is a kernel socket in the namespace, the
-    attacker crafts packets into a raw socket and reads synack's answers from an AF_PACKET
-    socket. CPU seconds and memory are the synack process's (``/proc``).
+    namespace made for each attack, with the device's offloads off (``--offload on`` to
+    change that), so every segment crosses the device as the wire would carry it; the
+    bystander is a kernel socket in the namespace, the attacker crafts packets into a raw
+    socket and reads synack's answers from an AF_PACKET socket, waiting (not spinning)
+    between packets. CPU seconds and memory are the synack process's (``/proc``).
 
 Per attack and home: the bystander's worst and median round trip, how many echoes it
 completed, the server's CPU seconds and its memory growth (peak RSS), and how many
@@ -23,6 +25,11 @@ benchmarks/results/adversarial.json (adversarial-quick.json with --quick).
 
 The aim: the bystander's worst round trip under 0.5 s for every attack, the 25,000-segment
 out-of-order flood with SACK included.
+
+``--crowd N`` measures something else: N kernel clients connect at once to ``synack listen
+7 --app echo --backlog 4096`` on TUN (offloads on) and each echoes 100 KB to 1 MB; how
+many come back intact, reset or refused, how long the last one took, synack's CPU and
+peak memory (benchmarks/results/adversarial-crowd.json).
 """
 
 from __future__ import annotations
