@@ -205,6 +205,12 @@ SWEEP = ["--sweep", "--bandwidth", "2mbit", "--rtt", "40ms", "--queue", "10", "-
          "--cc", "reno,cubic", "--loss", "0,0.02", "--seeds", "1..2"]
 
 
+# Half of its runs take a second or more of wall time, so a Ctrl-C sent when the first run
+# reports lands while others are still running, however fast the simulator gets.
+INTERRUPTIBLE = ["--sweep", "--bandwidth", "2mbit,40mbit", "--rtt", "40ms", "--queue", "10", "--duration", "1s",
+                 "--cc", "reno", "--loss", "0,0.02", "--seeds", "1..2"]
+
+
 def rows_of(path: Path) -> list[dict]:
     """The runs of a JSON Lines results file as a user compares them: sorted, no wall time."""
     rows = [json.loads(line) for line in path.read_text().splitlines()]
@@ -292,7 +298,7 @@ def _synack(*argv: str, **kw) -> subprocess.Popen:
 
 def test_ctrl_c_keeps_what_finished_and_resume_gives_the_uninterrupted_table(tmp_path):
     whole, part = tmp_path / "whole.jsonl", tmp_path / "part.jsonl"
-    sweep = [*SWEEP, "--workers", "2"]
+    sweep = [*INTERRUPTIBLE, "--workers", "2"]
     proc = _synack(*sweep, "--out", str(part), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stderr is not None
     header = proc.stderr.readline()
@@ -325,7 +331,7 @@ def test_ctrl_c_keeps_what_finished_and_resume_gives_the_uninterrupted_table(tmp
 def test_ctrl_c_on_a_dask_cluster_is_one_line_too(tmp_path):
     pytest.importorskip("distributed", reason="the cluster extra (dask.distributed) is not installed")
     out = tmp_path / "runs.jsonl"
-    proc = _synack(*SWEEP, "--seeds", "1..3", "--dask", "local", "--workers", "2", "--out", str(out),
+    proc = _synack(*INTERRUPTIBLE, "--seeds", "1..3", "--dask", "local", "--workers", "2", "--out", str(out),
                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stderr is not None
     assert proc.stderr.readline().startswith("synack experiment --sweep: 12 runs on a local Dask cluster")
