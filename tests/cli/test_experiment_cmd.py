@@ -292,8 +292,22 @@ def test_csv_and_parquet_results_hold_the_same_runs(capsys, tmp_path):
     assert tables[0] == tables[1] == tables[2] and len(tables[0]) == 4
 
 
+def _as_from_a_shell() -> None:
+    """The child starts with Ctrl-C as a terminal gives it: default disposition, not blocked,
+    whatever the test runner's process inherited or set (an ignored SIGINT is inherited
+    through exec, and Python then leaves it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _synack(*argv: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "synack.cli", "experiment", *argv], text=True, **kw)
+    return subprocess.Popen([sys.executable, "-m", "synack.cli", "experiment", *argv], text=True,
+                            preexec_fn=_as_from_a_shell, **kw)
+
+
+def _sigint_state(pid: int) -> str:
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return "; ".join(line for line in status if line.startswith(("SigIgn", "SigBlk", "SigCgt")))
 
 
 def test_ctrl_c_keeps_what_finished_and_resume_gives_the_uninterrupted_table(tmp_path):
@@ -305,9 +319,10 @@ def test_ctrl_c_keeps_what_finished_and_resume_gives_the_uninterrupted_table(tmp
     assert header.startswith("synack experiment --sweep: 8 runs")
     first = proc.stderr.readline()                 # the first run finished: press Ctrl-C
     assert first.startswith("[1/8] ")
+    state = _sigint_state(proc.pid)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 130, f"{state}\n{err}"
     last = err.splitlines()[-1]
     assert last.startswith("synack: interrupted: ") and last.endswith(f"are kept in {part}; --resume continues")
     kept = rows_of(part)
