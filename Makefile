@@ -10,7 +10,7 @@ PIP_INSTALL := $(PY) -m pip install --quiet -c constraints.txt
 # benchmarks/run.py join the lint list as the work in progress on them lands; then LINTED becomes
 # `src tests benchmarks`.
 LINTED := src benchmarks/adversarial.py benchmarks/kernel.py benchmarks/report.py benchmarks/sweep.py \
-          benchmarks/synflood.py tests/api tests/apps tests/attacks tests/cli tests/drill tests/fuzz \
+          benchmarks/synflood.py benchmarks/timewait.py tests/api tests/apps tests/attacks tests/cli tests/drill tests/fuzz \
           tests/kernel tests/link tests/scenarios tests/sweep tests/trace tests/wire $(wildcard tests/*.py)
 TYPED  := src tests/api tests/golden.py tests/test_golden_mechanism.py tests/test_packaging.py tests/drill
 # The fast tests `make check` runs (well under a minute): the socket facade, asyncio on the
@@ -62,6 +62,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/synflood.py
 	$(PIP_INSTALL) -e '.[cluster]' && $(PY) benchmarks/sweep.py
 	$(PY) benchmarks/adversarial.py
+	$(PY) benchmarks/timewait.py
 	$(PY) benchmarks/report.py
 	@if [ "$$(id -u)" = 0 ] && [ -e /dev/net/tun ]; then $(PY) benchmarks/kernel.py; else echo "kernel benchmark skipped: needs root and /dev/net/tun"; fi
 

@@ -12,9 +12,11 @@ both homes of the stack:
     attack causes. The bystander's own end and the attacker cost no time.
 ``tun``
     real time, root only: ``synack listen 7 --app echo`` on a TUN device in a network
-    namespace made for each attack; the bystander is a kernel socket in the namespace, the
-    attacker crafts packets into a raw socket and reads synack's answers from an AF_PACKET
-    socket. CPU seconds and memory are the synack process's (``/proc``).
+    namespace made for each attack, with the device's offloads off (``--offload on`` to
+    change that), so every segment crosses the device as the wire would carry it; the
+    bystander is a kernel socket in the namespace, the attacker crafts packets into a raw
+    socket and reads synack's answers from an AF_PACKET socket, waiting (not spinning)
+    between packets. CPU seconds and memory are the synack process's (``/proc``).
 
 Per attack and home: the bystander's worst and median round trip, how many echoes it
 completed, the server's CPU seconds and its memory growth (peak RSS), and how many
@@ -23,6 +25,11 @@ benchmarks/results/adversarial.json (adversarial-quick.json with --quick).
 
 The aim: the bystander's worst round trip under 0.5 s for every attack, the 25,000-segment
 out-of-order flood with SACK included.
+
+``--crowd N`` measures something else: N kernel clients connect at once to ``synack listen
+7 --app echo --backlog 4096`` on TUN (offloads on) and each echoes 100 KB to 1 MB; how
+many come back intact, reset or refused, how long the last one took, synack's CPU and
+peak memory (benchmarks/results/adversarial-crowd.json).
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ import platform
 import random
 import resource
 import secrets
+import select
 import signal
 import socket
 import statistics
@@ -555,7 +563,7 @@ class TunArena:
 
     SERVER, KERNEL, ATTACKER = "10.99.0.2", "10.99.0.1", "10.99.0.3"
 
-    def __init__(self) -> None:
+    def __init__(self, *options: str) -> None:
         from synack.link.tun import in_netns
 
         self.in_netns = in_netns
@@ -565,7 +573,7 @@ class TunArena:
         subprocess.run(["ip", "-n", self.ns, "link", "set", "lo", "up"], check=True, capture_output=True)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "synack.cli", "listen", str(PORT), "--app", "echo", "--netns", self.ns,
-             "--tun", self.dev, "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             "--tun", self.dev, "--quiet", *options], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         line = self.proc.stderr.readline() if self.proc.stderr else ""
         if "listening on" not in line:
             self.close()
@@ -579,7 +587,7 @@ class TunArena:
             return s
 
         self.rx = in_netns(self.ns, sniffer)
-        self.rx.settimeout(0.001)
+        self.rx.setblocking(False)
 
     def cpu_s(self) -> float:
         with open(f"/proc/{self.proc.pid}/stat") as f:
@@ -608,8 +616,8 @@ class TunArena:
         subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
 
 
-def run_tun(cls: type[Attack], n: int) -> dict:
-    arena = TunArena()
+def run_tun(cls: type[Attack], n: int, offload: str = "off") -> dict:
+    arena = TunArena("--offload", offload)
     try:
         return _run_tun(arena, cls, n)
     finally:
@@ -668,23 +676,60 @@ def _run_tun(arena: TunArena, cls: type[Attack], n: int) -> dict:
         send(p, dst)
     least = now() + flood_length(cls, n)          # a reactive attack runs this long, like a flood
     end = least + sec(30)
+    # The attacker shares the machine's cores with synack, so it waits rather than spins:
+    # until its next packet is due or (an attack that reacts) synack sends something.
+    reacts = isinstance(attack, Conn)
+    watch = [arena.rx] if reacts else []
     while (not attack.done or now() < least) and now() < end:
-        try:
-            while True:
-                data, addr = arena.rx.recvfrom(65535)
-                if addr[2] != 4 and data[16:20] == me:
-                    for p in attack.receive(data, now()):
-                        send(p, dst)
-        except (TimeoutError, BlockingIOError):
-            pass
+        if reacts:
+            try:
+                while True:
+                    data, addr = arena.rx.recvfrom(65535)
+                    if addr[2] != 4 and data[16:20] == me:
+                        for p in attack.receive(data, now()):
+                            send(p, dst)
+            except (TimeoutError, BlockingIOError):
+                pass
         for p in attack.tick(now()):
             with contextlib.suppress(OSError):  # the device queue is full: lost, as on a real link
                 send(p, dst)
+        due = attack.due()
+        pause = 0.005 if due is None else min(0.005, max(0.0, (due - now()) / 1e9))
+        if pause:
+            select.select(watch, [], [], pause)
     time.sleep(AFTER / 1e9)
     out, _ = bys.communicate("stop\n", timeout=60)
     rtts = json.loads(out.strip().splitlines()[-1])
     return {"rtts_s": rtts, "cpu_s": arena.cpu_s() - cpu0, "memory_kib": arena.mem_kib("VmHWM") - mem0,
             "attack_packets": attack.sent}
+
+
+# ================================================================== a crowd of kernel clients
+def run_crowd(clients: int, limit: float, offload: str = "on") -> dict:
+    """``clients`` kernel clients connect at once to ``synack listen 7 --app echo --backlog
+    4096`` on TUN and each echoes 100 KB to 1 MB (the burst of benchmarks/kernel.py, whose
+    client program this uses): how many come back intact, how many are reset or refused,
+    and how long the last took. Each client gives up after ``limit`` seconds."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from kernel import PEER  # (the kernel's side of benchmarks/kernel.py)
+
+    arena = TunArena("--backlog", "4096", "--offload", offload)
+    try:
+        cpu0, wall = arena.cpu_s(), time.monotonic()
+        p = subprocess.run(["ip", "netns", "exec", arena.ns, sys.executable, "-c", PEER, "burst", arena.SERVER,
+                            str(PORT), str(clients), "100000", "1000000", str(limit)],
+                           capture_output=True, text=True, timeout=limit + 120)
+        wall = time.monotonic() - wall
+        lines = p.stdout.strip().splitlines()
+        if p.returncode or not lines:
+            return {"error": (p.stderr.strip().splitlines() or [f"exit status {p.returncode}"])[-1]}
+        pairs = (kv.split("=") for kv in lines[-1].split())
+        res: dict[str, Any] = {k: float(v) if "." in v else int(v) for k, v in pairs}
+        res.update(clients=clients, limit_s=limit, wall_s=wall, cpu_s=arena.cpu_s() - cpu0,
+                   memory_peak_kib=arena.mem_kib("VmHWM"))
+        return res
+    finally:
+        arena.close()
 
 
 # ================================================================== report
@@ -713,8 +758,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated attack names (default: all)")
     ap.add_argument("--home", choices=("sim", "tun", "both"), default="both",
                     help="where synack runs (tun needs root; default both)")
+    ap.add_argument("--crowd", type=int, default=0, metavar="N",
+                    help="instead of the attacks: N kernel clients at once against synack on TUN, each "
+                         "echoing 100 KB-1 MB (root; for example 1000)")
+    ap.add_argument("--crowd-limit", type=float, default=1800.0, metavar="S",
+                    help="with --crowd: each client gives up after S seconds (default 1800)")
+    ap.add_argument("--offload", choices=("on", "off"),
+                    help="TUN offloads of synack listen (default off for the attacks, so the attacker sees "
+                         "every segment as the wire carries it; on for --crowd)")
     args = ap.parse_args(argv)
+    if args.crowd < 0 or args.crowd_limit <= 0:
+        ap.error("--crowd must not be negative and --crowd-limit must be positive")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so every namespace is deleted
+    if args.crowd:
+        return crowd(args.crowd, args.crowd_limit, args.offload or "on")
     names = [c.name for c, _ in ATTACKS]
     only = [x for x in args.only.split(",") if x]
     for x in only:
@@ -728,17 +785,40 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for home in homes:
         for cls, n in chosen:
-            res = run_sim(cls, n) if home == "sim" else run_tun(cls, n)
+            res = run_sim(cls, n) if home == "sim" else run_tun(cls, n, args.offload or "off")
             row = summarise(home, cls, n, res)
             rows.append(row)
             print(_line(row), flush=True)
     meta = {"python": sys.version.split()[0], "machine": platform.machine(),
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "rate_packets_per_s": RATE,
-            "bystander": f"{ECHO} octets every {EVERY // ms(1)} ms", "quick": args.quick}
+            "bystander": f"{ECHO} octets every {EVERY // ms(1)} ms", "quick": args.quick,
+            "tun_offload": args.offload or "off", "load_average": os.getloadavg()}
     _table(rows)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / ("adversarial-quick.json" if args.quick else "adversarial.json")
     out.write_text(json.dumps({"meta": meta, "runs": rows}, indent=2))
+    print(f"wrote {out}")
+    return 0
+
+
+def crowd(clients: int, limit: float, offload: str) -> int:
+    if (why := tun_missing()) is not None:
+        print(f"adversarial benchmark: crowd skipped: {why}")
+        return 0
+    res = run_crowd(clients, limit, offload)
+    if "error" in res:
+        print(f"crowd: error: {res['error']}")
+        return 1
+    print(f"crowd: {clients:,} kernel clients at once, each echoing 100 KB-1 MB ({res['octets'] / 1e6:,.0f} MB in "
+          f"all): {res['intact']} intact, {res['reset']} reset, {res['refused']} refused, {res['timeout']} timed "
+          f"out (limit {limit:g} s), {res['corrupt']} corrupt, {res['other']} other errors; the last finished "
+          f"after {res['seconds']:.1f} s; synack used {res['cpu_s']:.1f} CPU s, peak memory "
+          f"{res['memory_peak_kib'] / 1024:,.0f} MiB")
+    meta = {"python": sys.version.split()[0], "machine": platform.machine(),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "load_average": os.getloadavg(), "offload": offload}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "adversarial-crowd.json"
+    out.write_text(json.dumps({"meta": meta, "crowd": res}, indent=2))
     print(f"wrote {out}")
     return 0
 

@@ -7,7 +7,7 @@ each test checks what synack put on the wire and that a bystander kept working."
 from __future__ import annotations
 
 import pytest
-from attack_helpers import RawPeer, scapy
+from attack_helpers import KERNEL, RawPeer, scapy
 
 M32 = 0xFFFFFFFF
 
@@ -287,3 +287,22 @@ def test_garbage_sack_blocks_are_ignored(arena, bystander):
     assert peer.rcv_nxt == end
     assert peer.echo(b"still fine") == b"still fine"
     peer.close()
+
+
+# ------------------------------------------------------------------ the capture itself
+def test_the_device_shows_wire_sized_segments_with_full_checksums(arena, bystander):
+    """The suite runs synack without the device's offloads, so a large echo crosses the
+    device as segments of at most one MSS, each with its own valid checksum: what the
+    sniffer and tcpdump see is what a wire would carry (with offloads, one super-segment
+    of up to 64 KB and a partial checksum would stand for many)."""
+    _, TCP, _ = scapy()
+    m = arena.mark()
+    bystander.echo(20_000)
+    echoed = [s for s in arena.from_synack(m, to=KERNEL, wait=0.5) if s.payload]
+    assert sum(len(s.payload) for s in echoed) == 20_000
+    assert max(len(s.raw) for s in echoed) <= 1500, "a segment larger than the device's MTU: offloads are on"
+    assert len(echoed) >= 20_000 // 1460 + 1
+    for s in echoed:
+        again = s.pkt.copy()
+        del again[TCP].chksum
+        assert again.__class__(bytes(again))[TCP].chksum == s.tcp.chksum, f"{s!r}: partial or wrong checksum"

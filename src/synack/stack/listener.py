@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from ..tcp import timestamps as _ts
 from ..tcp.connection import Connection
 from ..tcp.cookies import CookieOptions
 from ..tcp.fastopen import ServerFastOpen
@@ -41,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .demux import ConnectionTable, HostServices
 
 _ZERO_ISN = FixedIsn(0)
+_tuple_new = tuple.__new__
 _SYN_RECEIVED = State.SYN_RECEIVED
 
 
@@ -83,7 +85,7 @@ class Listener:
 
     __slots__ = ("table", "host", "addr", "port", "backlog", "_syn_backlog", "config", "accept_queue",
                  "pending", "closed", "syncookies", "cookie_mode", "_overflow_at", "fastopen",
-                 "_tfo_open", "stats")
+                 "_tfo_open", "stats", "_cookie_templates")
 
     def __init__(self, table: ConnectionTable, addr: str | None, port: int, backlog: int,
                  config, syn_backlog: int | None = None, syncookies: int | None = None,
@@ -113,6 +115,8 @@ class Listener:
         self.fastopen = fastopen
         self._tfo_open: set | None = None
         self.stats = ListenerStats()
+        #: (local address, SYN flags, offer) -> (a cookie SYN,ACK, the options it agreed to)
+        self._cookie_templates: dict[tuple, tuple[TcpSegment, CookieOptions]] = {}
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -285,19 +289,49 @@ class Listener:
             if tr.on:
                 tr.emit(SynCookieMode(now, tr.host, None, self.addr or "*", self.port, True, why))
         self._overflow_at = now
-        # The SYN,ACK a queued SYN would get (options negotiated by the connection code),
-        # built by a throwaway TCB that is never registered, with the cookie as its ISS
-        # (so that anything derived from the ISS, like the TSval offset, is what the TCB
-        # rebuilt from the cookie will use).
         mss = seg.mss
         if not mss:  # (an MSS of 0 is no MSS, as in tcp/handshake.py)
             mss = 1220 if ":" in key[0] else 536
         ws = seg.option(WindowScale)
-        offered_ts = seg.option(Timestamps) is not None
-        # What the client offers; the loop below keeps what our SYN,ACK agrees to.
+        ts = seg.option(Timestamps)
+        # What the client offers; the SYN,ACK keeps what we agree to.
         opts = CookieOptions(mss, ws.shift if ws is not None else None,
-                             seg.option(SackPermitted) is not None, offered_ts,
+                             seg.option(SackPermitted) is not None, ts is not None,
                              seg.flags & (ECE | CWR) == ECE | CWR and self.config.ecn != "off")
+        # Every SYN with the same offer from the same address family gets the same SYN,ACK
+        # but for the ports, SEQ, ACK and timestamps: the first one's, built by the
+        # connection code, is the template for the others (a flood costs no TCB per SYN).
+        sig = (key[0], seg.flags, opts)
+        made = None if seg.payload else self._cookie_templates.get(sig)
+        if made is None:
+            made = self.cookie_synack(key, seg, now, opts)
+            if made is None:
+                return
+            if not seg.payload:
+                if len(self._cookie_templates) >= 64:
+                    self._cookie_templates.clear()
+                self._cookie_templates[sig] = made
+            synack, agreed = made
+        else:
+            template, agreed = made
+            iss = host.syncookie_maker.make(key, seg.seq, agreed, now)
+            options = template.options
+            if agreed.timestamps and ts is not None:
+                tsval = host.syncookie_maker.tsval(_ts.ts_clock(now, _ts.ts_offset(int(iss))), agreed)
+                options = tuple(_tuple_new(Timestamps, (tsval, ts.tsval)) if type(o) is Timestamps else o
+                                for o in options)
+            synack = template._replace(src_port=key[1], dst_port=key[3], seq=iss, ack=seq_add(seg.seq, 1),
+                                       options=options)
+        self.stats.cookies_sent += 1
+        host.send_segment(key[0], key[2], synack, "syncookie", now)
+
+    def cookie_synack(self, key: tuple, seg: TcpSegment, now: int,
+                      opts: CookieOptions) -> tuple[TcpSegment, CookieOptions] | None:
+        """The cookie SYN,ACK for ``seg`` and the options it agrees to, built by the
+        connection code: a throwaway TCB, never registered, with the cookie as its ISS (so
+        that anything derived from the ISS, like the TSval offset, is what the TCB rebuilt
+        from the cookie will use); None if the TCB sends no SYN,ACK."""
+        host = self.host
         maker = host.syncookie_maker
         synack: TcpSegment | None = None
         for _ in range(2):
@@ -307,7 +341,7 @@ class Listener:
             scratch.segment_arrives(seg, now)
             synack = next((s for s, _ in scratch.out if s.flags & SYN), None)
             if synack is None:
-                return
+                return None
             # What was offered but not agreed (timestamps or ECN this connection does not
             # use) must not be in the cookie: the ACK would not match it. Rare: make again.
             agreed = opts._replace(timestamps=opts.timestamps and synack.option(Timestamps) is not None,
@@ -316,14 +350,13 @@ class Listener:
                 break
             opts = agreed
         if synack is None:
-            return
+            return None
         our_ts = synack.option(Timestamps)
         options = synack.options
         if our_ts is not None:
             tsval = maker.tsval(our_ts.tsval, opts)
             options = tuple(Timestamps(tsval, o.tsecr) if type(o) is Timestamps else o for o in options)
-        self.stats.cookies_sent += 1
-        host.send_segment(key[0], key[2], synack._replace(options=options), "syncookie", now)
+        return synack._replace(options=options), opts
 
     def _cookie_ack(self, key: tuple, seg: TcpSegment, now: int) -> bool:
         """An ACK for no TCB: if it returns a valid SYN cookie, rebuild the connection and

@@ -58,6 +58,21 @@ class SourceCheck:
         return why or None
 
     def _classify(self, src: str) -> str:
+        parts = src.split(".")
+        if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and (p == "0" or p[0] != "0") for p in parts):
+            # (IPv4 in the host's canonical text, as every arriving packet's source is: a
+            # spoofing flood brings a new one with every SYN, so no ipaddress object)
+            first = int(parts[0])
+            if all(int(p) <= 255 for p in parts):
+                if 224 <= first <= 239:
+                    return "multicast"
+                if src == "0.0.0.0":
+                    return "unspecified"
+                if src == "255.255.255.255":
+                    return "limited broadcast"
+                if src in self.broadcasts:
+                    return "subnet broadcast"
+                return "loopback" if first == 127 else ""
         try:
             a = ipaddress.ip_address(src)
         except ValueError:

@@ -80,13 +80,30 @@ def _word_sum(packed: bytes) -> int:
     return sum((_W2 if len(packed) == 4 else _W8).unpack(packed))
 
 
+def _dotted_quad(addr: str) -> bytes | None:
+    """The 4 octets of an IPv4 address in the form ``ipaddress`` accepts (four decimal
+    octets, no leading zeros), or None for anything else."""
+    parts = addr.split(".")
+    if len(parts) != 4:
+        return None
+    for p in parts:
+        if not (0 < len(p) <= 3 and p.isascii() and p.isdigit()) or (p[0] == "0" and len(p) > 1):
+            return None
+    octets = [int(p) for p in parts]
+    return bytes(octets) if max(octets) <= 255 else None
+
+
 def address_info(addr: str) -> tuple[bytes, int, int]:
     """``(packed, word_sum, version)`` for a text address; ``ValueError`` if it is not one."""
     info = _by_text.get(addr)
     if info is None:
-        ip = ipaddress.ip_address(addr)  # raises ValueError for anything else
-        packed = ip.packed
-        info = (packed, _word_sum(packed), ip.version)
+        packed = _dotted_quad(addr)
+        if packed is not None:  # (a flood from spoofed sources: a new address per packet)
+            info = (packed, _word_sum(packed), 4)
+        else:
+            ip = ipaddress.ip_address(addr)  # raises ValueError for anything else
+            packed = ip.packed
+            info = (packed, _word_sum(packed), ip.version)
         if len(_by_text) >= _CACHE_LIMIT:
             _by_text.clear()
         _by_text[addr] = info
