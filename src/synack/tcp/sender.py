@@ -724,8 +724,9 @@ class Sender(SendSequence):
         cc = self.cc
         timers = self.conn.timers
         o = seg.options
-        # (SACK comes last in the usual layouts; NOP, NOP, TS alone has none)
-        blocks = self._sack_in(seg) if o and (len(o) > 3 or type(o[-1]) is Sack) else []
+        # (the SACK option may stand anywhere in the list, RFC 9293 §3.2 MUST-64; the usual
+        # NOP, NOP, TS alone has none)
+        blocks = self._sack_in(seg) if o and not (len(o) == 3 and type(o[2]) is Timestamps) else []
         acked = seq_dist(self.snd_una, una_before)
         una = self.una_abs
         flight = seq_dist(self.snd_nxt, self.snd_una)
