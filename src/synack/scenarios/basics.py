@@ -557,6 +557,8 @@ def lost_syn(r: _Run) -> None:
     """,
 )
 def lost_data(r: _Run) -> None:
+    # The story is the retransmission timer's: no tail loss probe in its place (RFC 8985 §7.2).
+    r.net.hosts[CLIENT].config.rack = False
     server, client, conn = _connected(r)
     r.net.drop_if(lambda p: p.src_host == CLIENT and p.seg is not None and bool(p.seg.payload), count=1)
     client.sendall(REQUEST)

@@ -250,15 +250,16 @@ class Connection(Handshake, Control):
             self._enter_closed(now, "2*MSL elapsed", "RFC 9293 §3.10.8")
             self._settle(now)
             return
-        if timers.expire(Timer.RTO, now, snd.rtt.backoff):
-            snd.rto_expired(now)
         kind = timers.which(Timer.TLP)
         if kind is not None and timers.expire(kind, now):
-            # RFC 8985: the tail loss probe (§7.3) or the RACK reordering timer (§6.2).
+            # RFC 8985: the tail loss probe (§7.3) or the RACK reordering timer (§6.2). First:
+            # a probe due with the RTO goes out in its place and restarts it (§7.2).
             if kind is Timer.TLP:
                 snd.tlp_expired(now)
             else:
                 snd.rack_expired(now)
+        if timers.expire(Timer.RTO, now, snd.rtt.backoff):
+            snd.rto_expired(now)
         if timers.expire(Timer.PERSIST, now, snd.persist_backoff):
             snd.persist_expired(now)  # a zero-window probe, or the SWS override (one slot)
         if timers.expire(Timer.DELAYED_ACK, now) and self.state.synchronized and self.state is not TIME_WAIT:

@@ -395,10 +395,11 @@ class Sender(SendSequence):
         # (RFC 9293 §3.8.6.1) keeps asking for a window update.
         if self.snd_wnd == 0 and nxt_off == una_off and blen - nxt_off > 0 and timers.pending(_PERSIST) is None:
             timers.arm(_PERSIST, now + self.rtt.timeout, now, 0)
-        if sent_new and lr is not None and timers.pending(_TLP) is None and lr.use_rack and lr.state is OPEN \
-                and lr.tlp.end is None:
-            # RFC 8985 §7.2: a loss probe covers the end of the flight (each ACK that
-            # advances SND.UNA restarts it: _sack_ack).
+        if sent_new and lr is not None and lr.use_rack and lr.state is OPEN and lr.tlp.end is None \
+                and not timers.armed(_RACK):
+            # RFC 8985 §7.2: the probe timer (re)starts after every transmission of new data,
+            # the FIN included, so that it covers the end of the flight (each ACK that
+            # advances SND.UNA restarts it too: _sack_ack).
             self._arm_tlp(now)
 
     def retransmit_head(self, now: int, cause: str) -> None:
@@ -856,15 +857,15 @@ class Sender(SendSequence):
 
     def _arm_tlp(self, now: int) -> None:
         """RFC 8985 §7.2: (re)start the probe timeout, PTO = 2*SRTT (plus WCDelAckT with a
-        single segment in flight); a PTO that would not come before the RTO is not armed."""
+        single segment in flight); a PTO that would come after the RTO is cut to it, so the
+        probe goes out in the RTO's place (the RTO is then restarted from the probe)."""
         lr = self.lr
         assert lr is not None
         timers = self.conn.timers
         at = now + lr.pto(self.rtt.srtt, seq_dist(self.snd_nxt, self.snd_una))
         rto = timers.pending(_RTO)
-        if rto is not None and at >= rto:
-            timers.cancel(_TLP, now)
-            return
+        if rto is not None and at > rto:
+            at = rto
         timers.arm(_TLP, at, now)
 
     def tlp_expired(self, now: int) -> None:
