@@ -689,9 +689,12 @@ def _run_tun(arena: TunArena, cls: type[Attack], n: int) -> dict:
 
 # ================================================================== report
 def summarise(home: str, cls: type[Attack], n: int, res: dict) -> dict:
-    rtts = res.get("rtts_s") or []
+    every = res.get("rtts_s") or []
+    rtts = [r for r in every if r != float("inf")]
     return {
         "home": home, "attack": cls.name, "what": cls.summary, "packets": res.get("attack_packets"),
+        # the bystander's connection failed (its socket timed out after 30 s, or was reset)
+        "bystander_failed": len(rtts) < len(every),
         "bystander_echoes": len(rtts), "rtt_worst_s": max(rtts) if rtts else None,
         "rtt_median_s": statistics.median(rtts) if rtts else None, "cpu_s": res.get("cpu_s"),
         "memory_kib": res.get("memory_kib"), "error": res.get("error"),
@@ -747,14 +750,16 @@ def _fmt(x: Any, spec: str) -> str:
 def _line(r: dict) -> str:
     if r["error"]:
         return f"  {r['home']:4} {r['attack']:18} error: {r['error']}"
-    return (f"  {r['home']:4} {r['attack']:18} worst {_fmt(r['rtt_worst_s'], '.3f')} s, median "
+    worst = "FAILED (no echo for 30 s)" if r["bystander_failed"] else f"{_fmt(r['rtt_worst_s'], '.3f')} s"
+    return (f"  {r['home']:4} {r['attack']:18} worst {worst}, median "
             f"{_fmt(r['rtt_median_s'], '.4f')} s, {r['bystander_echoes']} echoes, CPU {_fmt(r['cpu_s'], '.2f')} s, "
             f"memory +{_fmt(r['memory_kib'], ',')} KiB, {r['packets']} attack packets")
 
 
 def _table(rows: list[dict]) -> None:
     head = ("home", "attack", "packets", "bystander worst s", "median s", "echoes", "CPU s", "memory KiB")
-    body = [(r["home"], r["attack"], _fmt(r["packets"], ","), _fmt(r["rtt_worst_s"], ".3f"),
+    body = [(r["home"], r["attack"], _fmt(r["packets"], ","),
+             "failed" if r["bystander_failed"] else _fmt(r["rtt_worst_s"], ".3f"),
              _fmt(r["rtt_median_s"], ".4f"), str(r["bystander_echoes"]), _fmt(r["cpu_s"], ".2f"),
              _fmt(r["memory_kib"], ",")) for r in rows]
     try:

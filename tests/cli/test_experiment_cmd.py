@@ -322,6 +322,22 @@ def test_ctrl_c_keeps_what_finished_and_resume_gives_the_uninterrupted_table(tmp
     assert len(again.stdout.splitlines()) == 5          # the summary of the whole file
 
 
+def test_ctrl_c_on_a_dask_cluster_is_one_line_too(tmp_path):
+    pytest.importorskip("distributed", reason="the cluster extra (dask.distributed) is not installed")
+    out = tmp_path / "runs.jsonl"
+    proc = _synack(*SWEEP, "--seeds", "1..3", "--dask", "local", "--workers", "2", "--out", str(out),
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    assert proc.stderr.readline().startswith("synack experiment --sweep: 12 runs on a local Dask cluster")
+    assert proc.stderr.readline().startswith("[1/12] ")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "Error" not in err, err
+    assert err.splitlines()[-1].startswith("synack: interrupted: "), err
+    assert 1 <= len(rows_of(out)) < 12
+
+
 def test_a_terminal_shows_a_progress_bar(tmp_path):
     leader, follower = pty.openpty()
     proc = _synack(*SWEEP, "--seeds", "1", "--workers", "1", "--out", str(tmp_path / "r.csv"),

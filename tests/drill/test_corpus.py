@@ -63,8 +63,15 @@ def kernel_results():
         pytest.skip(f"kernel target: {why}")
     seed = int.from_bytes(os.urandom(4), "big")
     settings = Settings(seed=seed, tolerance_floor_usecs=KERNEL_TOLERANCE_FLOOR_US)
-    results = run_many([str(SCRIPTS_DIR / s) for s in LINUX], "kernel", settings, jobs=12)
-    return seed, dict(zip(LINUX, results, strict=True))
+    results = dict(zip(LINUX, run_many([str(SCRIPTS_DIR / s) for s in LINUX], "kernel", settings, jobs=12),
+                       strict=True))
+    # Real time on a shared machine: a script that failed among twelve at once runs again
+    # alone; only a failure that repeats counts (a wrong script fails every time).
+    again = [s for s, r in results.items() if r.status != "pass"]
+    if again:
+        results.update(zip(again, run_many([str(SCRIPTS_DIR / s) for s in again], "kernel", settings, jobs=1),
+                           strict=True))
+    return seed, results
 
 
 @pytest.mark.parametrize("script", LINUX)

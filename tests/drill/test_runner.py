@@ -189,3 +189,15 @@ def test_cli_kernel_target_without_root_says_what_is_missing(tmp_path, monkeypat
     assert main(["drill", "--target", "kernel", str(good)]) == 2
     assert capsys.readouterr().err.strip() == ("synack: --target kernel needs root and /dev/net/tun: "
                                                "creating a TUN device needs root (CAP_NET_ADMIN)")
+
+
+def test_an_exception_inside_the_stack_is_an_error_at_the_line_not_a_traceback(monkeypatch):
+    from synack.drill import sim
+
+    def broken(self, packet):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sim.SimTarget, "inject", broken)
+    r = run("")
+    assert r.status == "error" and r.failure.line == 6
+    assert r.failure.message == "sim raised RuntimeError: boom"

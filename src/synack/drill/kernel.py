@@ -34,7 +34,8 @@ from ..trace.events import Recorder, SegmentReceived, SegmentSent, Tracer
 from ..wire.errors import MalformedPacket
 from ..wire.ip import parse_packet
 from .profiles import SysctlOutcome
-from .runner import DrillSocket, Outcome, PendingCall, PollGen, Runner, ScriptError
+from .calls import DrillSocket, Outcome, PendingCall, PollGen, ScriptError
+from .runner import Runner
 
 ANY_HORIZON_US = 20_000_000
 #: how long a call without a time range may take before it counts as blocked

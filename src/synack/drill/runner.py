@@ -20,7 +20,6 @@ import random
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from collections.abc import Generator
 
 from ..trace.events import Recorder
 from ..wire.errors import MalformedPacket
@@ -29,17 +28,11 @@ from ..wire.ip import parse_packet
 from ..wire.tcp import ACK, SYN, TcpSegment
 from . import model as m
 from . import packets as pk
+from .calls import DrillSocket, PendingCall, PollGen, _ScriptError
 from .profiles import SysctlOutcome
 
 DEFAULT_TOLERANCE_US = 4000
 TOLERANCE_PERCENT = 12.5
-
-#: Generator a system call runs as: yields the time (µs) it wants to be woken at, or None,
-#: while it would block; returns its Outcome.
-CallGen = Generator[int | None, None, "Outcome"]
-#: poll(2) on a target: the revents of each descriptor
-PollGen = Generator[int | None, None, list[int]]
-
 
 class ScriptFailure(Exception):
     """The stack did not do what the script says (or the script asked for the impossible)."""
@@ -106,45 +99,6 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.status == "pass"
-
-
-@dataclass
-class Outcome:
-    """A system call's result: its return value, errno, and a mismatch found in what it
-    returned through its arguments (getsockopt values, poll revents)."""
-
-    retval: int
-    errno: int | None = None
-    mismatch: str | None = None
-    new_socket: Any = None
-
-
-class DrillSocket:
-    """A socket the script opened, and what the script knows about it."""
-
-    def __init__(self, obj: Any, family: int, nonblocking: bool = False) -> None:
-        self.obj = obj
-        self.family = family
-        self.nonblocking = nonblocking
-        self.listening = False
-        self.connecting = False
-        self.port = 0
-        self.flow: pk.Flow | None = None
-
-
-class PendingCall:
-    """A system call that has started and not yet returned."""
-
-    def __init__(self, event: m.Event, call: m.Syscall, gen: CallGen, started: int, end: int | None) -> None:
-        self.event = event
-        self.call = call
-        self.gen = gen
-        self.started = started
-        self.end = end                 # when it must return (µs), None: at once
-        self.wake: int | None = None
-        self.outcome: Outcome | None = None
-        self.finished: int | None = None
-        self.error: BaseException | None = None
 
 
 class Target(Protocol):
@@ -262,6 +216,13 @@ class Runner:
         except _ScriptError as e:
             where = self.event
             failure = Failure(where.line if where else 0, str(e), where.source if where else "")
+            status = "error"
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as e:  # the stack (or the target) broke on this line: say where, no traceback
+            where = self.event
+            failure = Failure(where.line if where else 0, f"{self.target.name} raised {type(e).__name__}: {e}",
+                              where.source if where else "")
             status = "error"
         rec = self.target.recorder
         return Result(self.script.path, self.target.name, self.profile, status, failure, self.skipped,
@@ -644,14 +605,6 @@ class Runner:
     def add_socket(self, s: DrillSocket) -> None:
         self.sockets.append(s)
         self.under_test = s
-
-
-class _ScriptError(Exception):
-    """The script asks for something the interpreter cannot do (a bad argument, an
-    unknown system call): the script is at fault, not the stack."""
-
-
-ScriptError = _ScriptError
 
 
 def _is_inbound(ev: m.Event) -> bool:

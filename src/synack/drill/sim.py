@@ -28,7 +28,8 @@ from ..trace.events import Recorder, SegmentReceived, SegmentSent, Tracer
 from ..wire.errors import MalformedPacket
 from ..wire.ip import parse_packet
 from .profiles import SysctlOutcome, profile, sim_sysctl
-from .runner import DrillSocket, Outcome, PendingCall, PollGen, Runner, ScriptError
+from .calls import DrillSocket, Outcome, PendingCall, PollGen, ScriptError
+from .runner import Runner
 
 _NS = 1000          # ns per µs
 #: how far ``*`` (any time) looks ahead for a packet, in script µs

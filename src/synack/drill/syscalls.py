@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from . import model as m
 from . import symbols
-from .runner import CallGen, DrillSocket, Outcome
+from .calls import CallGen, DrillSocket, Outcome
 
 if TYPE_CHECKING:  # pragma: no cover
     from .runner import Runner

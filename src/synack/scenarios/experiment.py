@@ -39,6 +39,7 @@ from typing import Any
 
 from ..link.sim import Network
 from ..stack.host import Host
+from ..stack.packet import Packet
 from ..tcp import cc as cc_registry
 from ..tcp.config import TcpConfig
 from ..tcp.state import State
@@ -266,10 +267,22 @@ class _KeepRttEvents(list):
             list.append(self, ev)
 
 
-def _src_port(packet: bytes) -> int:
-    """The TCP source port of an IPv4 packet (0 if too short)."""
+def _size(packet: Any) -> int:
+    """Octets of a packet the host hands the link: bytes, or a value that knows its size."""
+    return len(packet) if type(packet) is bytes else packet.size
+
+
+def _src_port(packet: Any) -> int:
+    """The TCP source port of a packet (bytes of IPv4, or a value carrying its segment)."""
+    if type(packet) is not bytes:
+        return packet.seg.src_port
     ihl = (packet[0] & 15) * 4
     return int.from_bytes(packet[ihl:ihl + 2], "big") if len(packet) >= ihl + 2 else 0
+
+
+# The link takes what a host sends through ``take_outgoing`` (packet values; the simulator)
+# or ``take_packets`` (bytes), and delivers through ``deliver_packet`` (values) or
+# ``deliver`` (bytes): the hosts below watch both ways.
 
 
 class _Receiver(Host):
@@ -285,6 +298,11 @@ class _Receiver(Host):
             self.rx_bytes += len(packet)
         super().deliver(packet, now, checksum_ok)
 
+    def deliver_packet(self, pkt: Packet, now: int) -> None:
+        if self.counting:
+            self.rx_bytes += pkt.size
+        super().deliver_packet(pkt, now)
+
 
 class _DelayingReceiver(_Receiver):
     """A receiving host that holds each flow's outgoing packets back by that flow's extra
@@ -299,8 +317,7 @@ class _DelayingReceiver(_Receiver):
         self._ready: list = []
         self._n = 0
 
-    def take_packets(self) -> list[bytes]:
-        out = super().take_packets()
+    def _hold(self, out: list) -> list:
         extra = self._extra
         ready, self._ready = self._ready, []
         now = self._net.now
@@ -313,6 +330,12 @@ class _DelayingReceiver(_Receiver):
             else:
                 ready.append(packet)
         return ready
+
+    def take_packets(self) -> list[bytes]:
+        return self._hold(super().take_packets())
+
+    def take_outgoing(self) -> list[Packet | bytes]:
+        return self._hold(super().take_outgoing())
 
     def next_deadline(self) -> int | None:
         d = super().next_deadline()
@@ -343,7 +366,7 @@ class _QueueWatch:
         self.head = 0
         self.series = QueueSeries(capacity=capacity)
 
-    def packets(self, now: int, pkts: list[bytes]) -> None:
+    def packets(self, now: int, pkts: list) -> None:
         s = self.series
         ends = self.ends
         t0 = self.start
@@ -360,7 +383,7 @@ class _QueueWatch:
                 s.drops += 1
                 continue
             begin = max(now, self.free_at)
-            self.free_at = int(begin + -(-len(packet) * 8 * NS_PER_S // self.bps))
+            self.free_at = int(begin + -(-_size(packet) * 8 * NS_PER_S // self.bps))
             ends.append(self.free_at)
             s.t.append((now - t0) / NS_PER_S)
             s.packets.append(len(ends) - self.head)
@@ -378,11 +401,16 @@ class _Sender(Host):
         self._net = net
         self.watch: _QueueWatch | None = None
 
-    def take_packets(self) -> list[bytes]:
-        out = super().take_packets()
+    def _watch(self, out: list) -> list:
         if out and self.watch is not None:
             self.watch.packets(self._net.now, out)
         return out
+
+    def take_packets(self) -> list[bytes]:
+        return self._watch(super().take_packets())
+
+    def take_outgoing(self) -> list[Packet | bytes]:
+        return self._watch(super().take_outgoing())
 
 
 def _rcv_buf(cfg: ExperimentConfig) -> int:

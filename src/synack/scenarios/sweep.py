@@ -25,6 +25,7 @@ on any executor and in any order; only ``wall_s`` differs.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -649,10 +650,18 @@ class DaskExecutor:
             raise SpecError("dask", "needs dask.distributed: pip install 'synack[cluster]'") from None
         self._cluster = None
         self._futures: list = []
+        # Dask's own warnings (a slow event loop on a busy machine, ...) are not the user's
+        # business here: errors still show
+        self._log = logging.getLogger("distributed")
+        self._log_level = self._log.level
+        self._log.setLevel(logging.ERROR)
         if address == "local":
             n = workers or default_workers()
+            # no dashboard; the scheduler's HTTP endpoints on a free loopback port (not 8787,
+            # which another cluster on this machine may hold)
             self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                         dashboard_address=None, silence_logs=40)
+                                         dashboard_address=None, silence_logs=logging.CRITICAL,
+                                         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
             self.label = f"a local Dask cluster of {n} process{'es' if n > 1 else ''}"
             self.client = Client(self._cluster)
         else:
@@ -667,12 +676,17 @@ class DaskExecutor:
 
     def __exit__(self, exc_type: Any, *_: Any) -> None:
         try:
-            if exc_type is not None and self._futures:
-                self.client.cancel(self._futures)
+            if exc_type is not None:
+                # stopped early (Ctrl-C): results still on their way fail as the connections
+                # close, and tornado would log each of those failures with a traceback
+                logging.getLogger("tornado.application").setLevel(logging.CRITICAL)
+                if self._futures:
+                    self.client.cancel(self._futures)
             self.client.close()
         finally:
             if self._cluster is not None:
                 self._cluster.close()
+            self._log.setLevel(self._log_level)
 
     def map_unordered(self, runner: Runner, runs: Iterable[Run]) -> Iterator[dict]:
         from distributed import as_completed
@@ -682,12 +696,17 @@ class DaskExecutor:
             fut = self.client.submit(runner, run, pure=False)
             by_future[fut] = run
         self._futures = list(by_future)
-        for fut in as_completed(self._futures):
+        # results are gathered in the client's own thread, so this one only ever waits on a
+        # condition: Ctrl-C here interrupts nothing of Dask's
+        for fut, result in as_completed(self._futures, with_results=True, raise_errors=False):
             run = by_future[fut]
-            try:
-                yield fut.result()
-            except Exception as e:  # a worker lost, a task killed
-                yield failed_row(run, f"{type(e).__name__}: {e}")
+            if fut.status == "error":  # a worker lost, a task killed: (type, exception, traceback)
+                exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
+                yield failed_row(run, f"{type(exc).__name__}: {exc}")
+            elif fut.status == "cancelled":
+                yield failed_row(run, "cancelled on the Dask cluster")
+            else:
+                yield result
             fut.release()
 
 
