@@ -85,9 +85,16 @@ class Output(Tcb):
         self._emit(self._segment(self.snd.snd_nxt, self.rcv.rcv_nxt, ACK), now)
 
     def _send_rst(self, seq: Seq, now: int, ack: Seq | None = None) -> None:
+        """<SEQ=seq><CTL=RST> (with ``ack``: <SEQ=seq><ACK=ack><CTL=RST,ACK>). On a connection
+        that uses timestamps it carries TSopt too (RFC 7323 §3.2: "SHOULD be sent in an <RST>
+        segment"), which lets a peer doing PAWS tell it from an old one."""
         flags = RST | ACK if ack is not None else RST
+        options: tuple = ()
+        if self.ts_ok:
+            options = (_NOP, _NOP, _tuple_new(Timestamps, (
+                (now // _TS_TICK + self.ts_off) & MASK, self.rcv.ts_recent)))
         self._emit(TcpSegment(self.local_port, self.remote_port, seq, ack if ack is not None else Seq(0),
-                              flags, 0), now)
+                              flags, 0, _EMPTY, options), now)
 
     def _output(self, now: int) -> None:
         """Send what the windows allow (the sender's segmentation), then a bare ACK if one is owed."""
