@@ -112,8 +112,9 @@ def test_established_data_retransmitted_with_doubling_rto(isns):
 
 def test_established_ack_of_a_retransmission_gives_no_rtt_sample(isns):
     """RFC 6298 §3, RFC 9293 §3.8.1 MUST-18 (Karn): an ACK for a retransmitted segment is
-    ambiguous and is not measured; SRTT keeps the handshake's 100 ms. The backed-off timer is
-    reset once new data is acknowledged: the next segment's RTO is 300 ms again."""
+    ambiguous and is not measured; SRTT keeps the handshake's 100 ms. The backed-off RTO
+    (600 ms) stays until a valid sample (RFC 6298 §5): the next segment is retransmitted 600
+    ms after it left, and only an ACK that measures an RTT brings the RTO down again."""
     t = tcb(isns).established(rtt=ms(100))
     t.send(b"a" * 10)
     t.expect_sent("P.", data=b"a" * 10)
@@ -125,8 +126,23 @@ def test_established_ack_of_a_retransmission_gives_no_rtt_sample(isns):
     t1 = t.now
     t.send(b"b" * 10)
     t.expect_sent("P.", seq=t.iss + 11, data=b"b" * 10, at=t1)
-    t.advance(ms(300))
-    t.expect_sent("P.", seq=t.iss + 11, data=b"b" * 10, cause="rto", at=t1 + ms(300))
+    t.advance(ms(599))
+    t.expect_silence()
+    t.advance(ms(1))
+    t.expect_sent("P.", seq=t.iss + 11, data=b"b" * 10, cause="rto", at=t1 + ms(600))
+    t.advance(ms(100))  # this ACK is again ambiguous: the backoff (now 1.2 s) stays
+    t.peer_sends(".", seq=t.irs + 1, ack=t.iss + 21)
+    t2 = t.now
+    t.send(b"c" * 10)
+    t.expect_sent("P.", seq=t.iss + 21, at=t2)
+    t.advance(ms(100))  # a clean sample of 100 ms: the RTO collapses (SRTT + 4 RTTVAR = 250 ms)
+    t.peer_sends(".", seq=t.irs + 1, ack=t.iss + 31)
+    assert t.conn.rtt.backoff == 0 and t.conn.rtt.timeout == ms(250)
+    t3 = t.now
+    t.send(b"d" * 10)
+    t.expect_sent("P.", seq=t.iss + 31, at=t3)
+    t.advance(ms(250))
+    t.expect_sent("P.", seq=t.iss + 31, cause="rto", at=t3 + ms(250))
 
 
 def test_established_ack_of_new_data_restarts_the_timer(isns):

@@ -620,9 +620,12 @@ class Connection(Handshake, Control):
             self.timers.arm(Timer.TIME_WAIT, now + 2 * self.config.msl, now)
             return
         if rcv.rcv_wnd == 0 and seg.seq == rcv.rcv_nxt and f & ACK:
-            # Zero window: valid ACKs are still processed (RFC 9293 §3.10.7.4, MUST-66).
+            # Zero window: valid ACKs and URGs are still processed (RFC 9293 §3.10.7.4; §3.4
+            # MUST-66), the text is not: the user learns that urgent data is coming.
             self._drop(seg, now, "zero-window", "data beyond a zero receive window")
             if self._ack_field(seg, now):
+                if f & URG and seg.urg_ptr and self.state in RECEIVING:
+                    rcv.urgent(seg)
                 self._send_ack(now)
             return
         if f & SYN and st is not TIME_WAIT and st is not SYN_RECEIVED:

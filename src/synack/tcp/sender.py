@@ -619,7 +619,9 @@ class Sender(SendSequence):
             # does this on entering ESTABLISHED; a CLOSE in SYN-RECEIVED (RFC 9293 §3.10.4)
             # completes the handshake in FIN-WAIT-1 instead.
             self.rtt.after_syn_timeout()
-        self.rtt.reset_backoff()
+        # A backed-off RTO stays until a valid RTT sample (RtoEstimator.sample) collapses it:
+        # an ACK of retransmitted data gives none (Karn; RFC 9293 §3.8.1 MUST-18, RFC 6298
+        # §5 after (5.7)). The count of retransmissions towards R1 and R2 starts again.
         self.retries = 0
         # Congestion control (RFC 5681 §3, RFC 6582 §3.2). With SACK, _sack_ack does it.
         if st in SENDING and self.lr is None:
