@@ -43,9 +43,9 @@ class Output(Tcb):
         if flags & SYN:
             # RFC 7323 §2.2: "The window field in a segment where the SYN bit is set
             # MUST NOT be scaled". RFC 3168 §6.1.1: the ECN-setup bits.
-            wnd = rcv.window_to_advertise()
-            if wnd > 65535:
-                wnd = 65535
+            wnd = rcv.syn_window()
+            if flags & ACK:
+                rcv.rcv_adv = seq_add(rcv.rcv_nxt, wnd)  # the first window we offer
             flags |= self._syn_ecn_bits(flags)
         elif flags & ACK:
             wnd = rcv.window_to_advertise()
