@@ -259,7 +259,7 @@ def test_refused_is_a_rst_ack_and_connection_refused_error():
 def test_abort_sends_rst_instead_of_fin_and_the_peer_gets_connection_reset():
     res = run("abort")
     assert not sent(res, "client", "F.")
-    (rst,) = sent(res, "client", "R")
+    (rst,) = sent(res, "client", "R.")                           # Linux's RST,ACK (ACK = RCV.NXT)
     (req,) = [e for e in sent(res, "client") if e.seg.payload]
     assert rst.seg.seq == req.seg.seq + len(req.seg.payload)     # SND.NXT: the server accepts it
     (linger,) = calls(res, "client", "setsockopt")

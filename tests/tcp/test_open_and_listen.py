@@ -61,7 +61,7 @@ def test_closed_after_the_connection_ended_answers_with_rst(isns):
     """RFC 9293 §3.10.7.1: once the TCB is deleted (here by ABORT), segments get a reset."""
     t = Tcb(isns).established()
     t.abort()
-    t.expect_sent("R", seq=t.iss + 1)
+    t.expect_sent("R.", seq=t.iss + 1)  # (Linux's RST,ACK: rst_ack)
     t.peer_sends(".", seq=t.irs + 1, ack=t.iss + 1, data=b"late")
     t.expect_sent("R", seq=t.iss + 1)
     t.expect_silence()

@@ -191,9 +191,10 @@ def test_syn_received_close_with_queued_data_sends_data_then_fin_once_establishe
 
 @BOTH
 def test_syn_received_abort_sends_rst_seq_snd_nxt(isns, make):
-    """RFC 9293 §3.10.5 SYN-RECEIVED: send <SEQ=SND.NXT><CTL=RST>, enter CLOSED."""
+    """RFC 9293 §3.10.5 SYN-RECEIVED: send <SEQ=SND.NXT><CTL=RST>, enter CLOSED (Linux's
+    RST,ACK also acknowledges the peer's SYN)."""
     t = make(isns)
     t.abort()
-    t.expect_sent("R", seq=t.iss + 1, len=0)
+    t.expect_sent("R.", seq=t.iss + 1, ack=t.irs + 1, len=0)
     t.expect_silence()
     t.expect_state("CLOSED")

@@ -68,7 +68,7 @@ def test_established_every_segment_carries_timestamps_the_rst_too(isns):
     assert ts_of(data) is not None and ts_of(fin) is not None
     t.advance(ms(5))
     t.abort()
-    rst = t.expect_sent("R")
+    rst = t.expect_sent("R.")
     assert ts_of(rst) == (ts_of(fin)[0] + 5, ts_of(fin)[1])
 
 

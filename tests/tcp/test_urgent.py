@@ -113,7 +113,7 @@ def test_close_with_unread_data_sends_rst_instead_of_fin(isns):
     t.peer_sends("P.", seq=t.irs + 1, ack=t.iss + 1, data=b"unread")
     t.expect_sent(".")
     t.conn.close(t.now, keep_receiving=False)
-    t.expect_sent("R", seq=t.iss + 1)
+    t.expect_sent("R.", seq=t.iss + 1, ack=t.irs + 7)  # (Linux's RST,ACK: rst_ack)
     t.expect_state("CLOSED")
     assert t.conn.error is None                                    # the user asked for it
 
@@ -147,7 +147,7 @@ def test_close_in_close_wait_with_unread_data_resets(isns):
     t2.peer_sends("FP.", seq=t2.irs + 1, ack=t2.iss + 1, data=b"bye")
     t2.expect_sent(".")
     t2.conn.close(t2.now, keep_receiving=False)
-    t2.expect_sent("R")
+    t2.expect_sent("R.")
 
 
 # ------------------------------------------------------------------------------ MSG_OOB parity

@@ -364,7 +364,7 @@ class Connection(Handshake, Control):
             rcv.rd_closed = True
             if rcv.buf and (st is SYN_RECEIVED or st in _SYNCHRONIZED_OPEN):
                 # RFC 9293 §3.6.1 SHLD-3: unread data is lost; say so with <SEQ=SND.NXT><CTL=RST>.
-                self._send_rst(snd.snd_nxt, now)
+                self._active_reset(now)
                 rcv.discard()
                 self._enter_closed(now, "CLOSE with unread data: RST", "RFC 9293 §3.6.1 SHLD-3")
                 return
@@ -388,12 +388,12 @@ class Connection(Handshake, Control):
 
     def abort(self, now: int) -> None:
         """ABORT call (RFC 9293 §3.10.5): send <SEQ=SND.NXT><CTL=RST> where the peer is
-        synchronized with us, flush everything, enter CLOSED."""
+        synchronized with us (with ``rst_ack``, Linux's RST,ACK), flush everything, enter CLOSED."""
         st = self.state
         if st is CLOSED:
             raise ConnectionDoesNotExist("connection does not exist")
         if st is SYN_RECEIVED or st in _SYNCHRONIZED_OPEN:
-            self._send_rst(self.snd.snd_nxt, now)
+            self._active_reset(now)
         self.error = ConnectionAborted("connection aborted")
         self.rcv.discard()
         self._enter_closed(now, "ABORT", "RFC 9293 §3.10.5")

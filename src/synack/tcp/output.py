@@ -84,6 +84,12 @@ class Output(Tcb):
         """<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>."""
         self._emit(self._segment(self.snd.snd_nxt, self.rcv.rcv_nxt, ACK), now)
 
+    def _active_reset(self, now: int) -> None:
+        """The reset the connection sends of its own accord (ABORT, a CLOSE that loses unread
+        data, keep-alives given up): <SEQ=SND.NXT><CTL=RST> (RFC 9293 §3.10.5), or with
+        ``rst_ack`` <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> as Linux's tcp_send_active_reset."""
+        self._send_rst(self.snd.snd_nxt, now, self.rcv.rcv_nxt if self.config.rst_ack else None)
+
     def _send_rst(self, seq: Seq, now: int, ack: Seq | None = None) -> None:
         """<SEQ=seq><CTL=RST> (with ``ack``: <SEQ=seq><ACK=ack><CTL=RST,ACK>). On a connection
         that uses timestamps it carries TSopt too (RFC 7323 §3.2: "SHOULD be sent in an <RST>
