@@ -12,7 +12,10 @@ for a pinned earlier revision of synack (``--before``, default e039404, the last
 before the core was split by owner), alternately, best of ``--repeat`` runs each: on a
 shared machine only a comparison within one run means anything. The old revision comes
 from ``git archive`` into a temporary directory; without git, only today's figures are
-shown. CPU seconds are reported beside wall seconds.
+shown. CPU seconds are reported beside wall seconds. ``--instructions`` also counts the
+instructions each workload costs under ``valgrind --tool=callgrind`` (a small and a large run,
+the difference divided by the difference in work, so start-up does not count): a figure the
+machine's load does not move.
 """
 
 from __future__ import annotations
@@ -69,9 +72,9 @@ def bench_cycles(n: int) -> dict:
         net.run_until(lambda: bool(lst.accept_queue))
         sc = lst.accept()
         conn.close(net.now)
-        net.run_until(lambda: sc.at_eof)
+        net.run_until(lambda sc=sc: sc.at_eof)
         sc.close(net.now)
-        net.run_until(lambda: sc.state.value == "CLOSED")
+        net.run_until(lambda sc=sc: sc.state.value == "CLOSED")
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     net.run()  # let the TIME-WAITs expire
     return {"cycles": n, "wall_s": wall, "cpu_s": cpu, "cycles_per_s": n / wall}
@@ -163,6 +166,43 @@ def run_child(src: Path, script: Path, fn: str, size: int, warm: int) -> dict:
     raise RuntimeError(f"{fn} failed in {src}: {out.stderr.strip().splitlines()[-1:] or out.returncode}")
 
 
+_IR_CHILD = """
+import runpy, sys
+sys.path.insert(0, {src!r})
+runpy.run_path({script!r})[{fn!r}]({size})
+"""
+
+#: measure -> (function, small size, large size, unit of work, work per unit of size)
+INSTRUCTIONS = {
+    "cycles": ("bench_cycles", 20, 220, "cycle", 1),
+    "bulk": ("bench_bulk", 100_000, 1_100_000, "MB", 1e-6),
+}
+
+
+def count_instructions(src: Path, script: Path, fn: str, size: int) -> int | None:
+    """Instructions of a whole child process running ``fn(size)``, or None without valgrind."""
+    code = _IR_CHILD.format(src=str(src), script=str(script), fn=fn, size=size)
+    env = dict(os.environ, PYTHONPATH=str(src), PYTHONHASHSEED="0")
+    try:
+        out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+                              "-c", code], capture_output=True, text=True, env=env, timeout=3600)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in out.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.split(":")[-1])
+    return None
+
+
+def instructions_per_unit(src: Path, script: Path, name: str) -> float | None:
+    fn, small, large, _unit, per = INSTRUCTIONS[name]
+    a = count_instructions(src, script, fn, small)
+    b = count_instructions(src, script, fn, large)
+    if a is None or b is None:
+        return None
+    return (b - a) / ((large - small) * per)
+
+
 def checkout(rev: str, into: Path) -> Path | None:
     """``git archive`` of ``rev`` unpacked into ``into``; None when git cannot."""
     try:
@@ -187,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"the revision to compare with (default {BEFORE}); 'none' to skip it")
     ap.add_argument("--repeat", type=int, default=2, metavar="N", help="runs of each, the best counts (default 2)")
     ap.add_argument("--only", choices=sorted(WORKLOADS), action="append", help="run only these workloads")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count instructions with valgrind (minutes; independent of the machine's load)")
     args = ap.parse_args(argv)
     if args.repeat < 1:
         ap.error("argument --repeat: must be at least 1")
@@ -215,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
                         results[side][name] = r
                 if name == "memory":
                     break  # (deterministic: no need to repeat)
+            if args.instructions and name in INSTRUCTIONS:
+                for side, src, script in sides:
+                    ir = instructions_per_unit(src, script, name)
+                    if ir is not None:
+                        results[side][name]["instructions_per_" + INSTRUCTIONS[name][3]] = ir
     rows = []
     for name, key in (("cycles", "cycles_per_s"), ("bulk", "segments_per_s"), ("memory", "bytes_per_endpoint")):
         if name not in names:
@@ -241,14 +288,24 @@ def main(argv: list[str] | None = None) -> int:
         t = Table(title=title)
         for col in ("measure", "before", "now", "change", "aim", "met"):
             t.add_column(col)
-        for r in rows:
-            t.add_row(*r)
+        for row in rows:
+            t.add_row(*row)
         Console().print(t)
     except ImportError:
         print(title)
-        for r in rows:
-            print("  " + "  ".join(f"{c:>14}" for c in r))
+        for row in rows:
+            print("  " + "  ".join(f"{c:>14}" for c in row))
     for line in extra:
+        print(line)
+    for name, (_fn, _s, _l, unit, _p) in INSTRUCTIONS.items():
+        key = "instructions_per_" + unit
+        now_ir = results["now"].get(name, {}).get(key)
+        if now_ir is None:
+            continue
+        before_ir = results["before"].get(name, {}).get(key)
+        line = f"{name}: {now_ir / 1e6:,.2f} M instructions per {unit}"
+        if before_ir:
+            line += f" ({before_ir / 1e6:,.2f} M before: {before_ir / now_ir:.2f}x fewer)"
         print(line)
     meta = {"python": sys.version.split()[0], "machine": platform.machine(), "cpus": os.cpu_count(),
             "load": os.getloadavg() if hasattr(os, "getloadavg") else None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import importlib
 import io
 import subprocess
 import sys
@@ -19,7 +20,8 @@ from synack.apps.http import HttpError, body_bytes, get, serve
 from synack.apps.progress import Transfer, wanted
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
-from test_net_cmd import CLI, free_udp_ports, start_listen  # noqa: E402
+_net_cmd = importlib.import_module("test_net_cmd")   # the UDP helpers of the CLI tests
+CLI, free_udp_ports, start_listen = _net_cmd.CLI, _net_cmd.free_udp_ports, _net_cmd.start_listen
 
 
 def _with_server(client):

@@ -26,7 +26,7 @@ PORT = 7
 
 async def main(netns: str, name: str) -> None:
     link, own, _ = TunLink.create(ADDR, name=name, netns=netns, offload=False)
-    stack = streams.Stack(real_host(own), link)
+    stack = streams.Stack(real_host(f"{own}/24"), link)  # (the prefix: its broadcast is no source)
     echo = APPS["echo"]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -11,7 +11,6 @@ import socket
 
 import pytest
 from attack_helpers import SYNACK, Bystander, RawPeer, scapy
-from pending import pending
 
 #: Linux's net.ipv4.tcp_min_snd_mss
 MIN_SND_MSS = 48
@@ -24,7 +23,6 @@ def data_segments(arena, peer, mark, want: int, wait: float = 1.0) -> list:
 
 
 # ------------------------------------------------------------------ MSS 0 and 1
-@pending("mss-floor")
 @pytest.mark.parametrize("mss", [0, 1])
 def test_a_tiny_mss_does_not_cut_the_echo_into_tiny_segments(arena, bystander, mss):
     peer = RawPeer(arena)
@@ -51,11 +49,11 @@ def test_a_normal_mss_is_used_as_given(arena, bystander):
 
 # ------------------------------------------------------------------ bad sources and LAND
 BAD_SOURCES = [
-    pytest.param("224.0.0.5", marks=pending("must-63"), id="multicast-224.0.0.5"),
-    pytest.param("255.255.255.255", marks=pending("must-63"), id="limited-broadcast"),
-    pytest.param("10.99.0.255", marks=pending("must-63"), id="subnet-broadcast"),
-    pytest.param("127.0.0.1", marks=pending("must-63"), id="loopback"),
-    pytest.param(SYNACK, marks=pending("must-63"), id="land-own-address"),
+    pytest.param("224.0.0.5", id="multicast-224.0.0.5"),
+    pytest.param("255.255.255.255", id="limited-broadcast"),
+    pytest.param("10.99.0.255", id="subnet-broadcast"),
+    pytest.param("127.0.0.1", id="loopback"),
+    pytest.param(SYNACK, id="land-own-address"),
     pytest.param("0.0.0.0", id="unspecified"),
 ]
 

@@ -28,9 +28,10 @@ def free_udp_ports(n: int) -> list[int]:
     return ports
 
 
-def start_listen(tmp_path, *args) -> tuple[subprocess.Popen, "os.PathLike"]:
+def start_listen(tmp_path, *args) -> tuple[subprocess.Popen, os.PathLike]:
     err = tmp_path / "listen.err"
-    proc = subprocess.Popen(CLI + ["listen", *args], stdout=subprocess.DEVNULL, stderr=open(err, "wb"))
+    with open(err, "wb") as stderr:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(CLI + ["listen", *args], stdout=subprocess.DEVNULL, stderr=stderr)
     end = time.monotonic() + 15
     while b"listening on" not in err.read_bytes():
         assert proc.poll() is None, err.read_text()
@@ -92,7 +93,8 @@ def test_without_root_one_line_points_to_demo():
 @pytest.mark.parametrize("argv, message", [
     (["connect", "10.99.0.2", "7", "--udp", "0", "--peer", "nope"], "--peer: 'nope' is not ADDRESS:PORT"),
     (["connect", "10.99.0.2", "7", "--udp", "0"], "--udp needs --peer HOST:PORT"),
-    (["listen", "7", "--udp", "0", "--peer", "127.0.0.1:9", "--addr", "bogus"], "--addr: 'bogus' is not ADDRESS/PREFIX"),
+    (["listen", "7", "--udp", "0", "--peer", "127.0.0.1:9", "--addr", "bogus"],
+     "--addr: 'bogus' is not ADDRESS/PREFIX"),
     (["listen", "0", "--udp", "0", "--peer", "127.0.0.1:9"], "port must be between 1 and 65535, not 0"),
     (["listen", "7", "--peer", "127.0.0.1:9"], "--peer goes with --udp LOCAL_PORT"),
     (["get", "ftp://10.99.0.2/x"], "URL: only http:// is supported"),

@@ -31,6 +31,7 @@ from synack.wire.ipv6 import emit_ipv6
 from synack.wire.seq import Seq
 from synack.wire.tcp import (ACK, FIN, PSH, SYN, URG, Eol, FastOpen, Mss, Nop, Sack, SackPermitted,
                              TcpSegment, Timestamps, UnknownOption, WindowScale, emit_tcp)
+import contextlib
 
 BUDGET = float(os.environ.get("SYNACK_FUZZ_SECONDS", "2"))
 A4, B4, A6, B6 = "10.0.0.1", "10.0.0.2", "fd00::1", "fd00::2"
@@ -136,10 +137,8 @@ def run_budget(target, name: str, seed: int) -> int:
 
 def _parsers(data: bytes) -> None:
     for parse in (parse_packet, parse_ip, parse_icmp_packet):
-        try:
+        with contextlib.suppress(MalformedPacket):
             parse(data)
-        except MalformedPacket:
-            pass
     try:
         hdr, seg = parse_packet(data)
     except MalformedPacket:

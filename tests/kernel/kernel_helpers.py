@@ -111,6 +111,7 @@ class Capture:
         if snaplen:
             args[1:1] = ["-s", str(snaplen)]
         self.proc = ns.popen(*args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        assert self.proc.stderr is not None
         line = self.proc.stderr.readline()  # "listening on skXXXX, link-type RAW ..."
         if "listening on" not in line:
             raise RuntimeError(f"tcpdump did not start: {line.strip()}")

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from kernel_helpers import KERNEL_ADDR, SYNACK_ADDR, SYNACK_ADDR6, Capture, in_thread, recv_all, wait_until
@@ -167,7 +168,7 @@ def test_listen_in_a_missing_namespace_is_one_line():
 
 
 # ------------------------------------------------------------------------ signals
-def listening(ns, dev, tmp_path, *args) -> tuple[subprocess.Popen, os.PathLike]:
+def listening(ns, dev, tmp_path, *args) -> tuple[subprocess.Popen, Path]:
     err_path = tmp_path / "listen.err"
     proc = synack(ns, dev, err_path, "listen", *args)
     ready(err_path)

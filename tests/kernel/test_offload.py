@@ -205,8 +205,11 @@ def test_synack_sacks_a_hole_inside_a_kernel_super_segment(netns, tmp_path, fami
     # synack answered the data beyond the hole with a duplicate ACK naming the hole's start
     # and a SACK block for everything after it, up to the end of the super-segment
     sacks = [e.seg for e in rec.events if type(e) is SegmentSent and e.seg.option(Sack) is not None]
+
     def covers(g: TcpSegment) -> bool:
-        left, r = (int(x) for x in g.option(Sack).blocks[0])
+        opt = g.option(Sack)
+        assert isinstance(opt, Sack)
+        left, r = (int(x) for x in opt.blocks[0])
         return int(g.ack) == start and left == end and (r - right) & 0xFFFFFFFF < 0x80000000
 
     assert any(covers(g) for g in sacks), [(int(g.ack), g.option(Sack)) for g in sacks[:5]]

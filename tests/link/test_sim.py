@@ -401,11 +401,11 @@ def test_corruption_flips_one_to_three_payload_bits_that_a_checksum_detects():
         a.outq.append(sent[i])
     net.run()
     assert len(b.inbox) == 300
-    for (_, got), i in zip(b.inbox, range(300)):
+    for (_, got), i in zip(b.inbox, range(300), strict=False):
         orig = sent[i]
         assert len(got) == len(orig) and got != orig
         assert got[:20] == orig[:20]  # the IP header is left alone: routing still works
-        flipped = sum(bin(x ^ y).count("1") for x, y in zip(got, orig))
+        flipped = sum(bin(x ^ y).count("1") for x, y in zip(got, orig, strict=False))
         assert 1 <= flipped <= 3
         assert _ones_complement_sum(got[20:]) != _ones_complement_sum(orig[20:])
 
@@ -594,7 +594,8 @@ def _scenario(seed: int):
     net.drop_if(lambda pkt: payload_of(pkt.raw)[:4] == numbered(7)[:4], count=3)
     net.drop_nth("b", "a", 10)
     net.run()
-    log = lambda h: [(t, bytes(p)) for t, p in h.inbox]
+    def log(h):
+        return [(t, bytes(p)) for t, p in h.inbox]
     return net.recorder.events, log(a), log(b), net.now
 
 

@@ -47,10 +47,14 @@ class Peer:
         synack = self.answers()[0]
         assert synack.flags == SYN | ACK
         self.irs = int(synack.seq)
-        self.tsecr = synack.option(Timestamps).tsval
+        ts = synack.option(Timestamps)
+        assert isinstance(ts, Timestamps)
+        self.tsecr = ts.tsval
         self.deliver(self.segment(1, ACK))
         assert self.answers() == []
-        self.conn = self.listener.accept()
+        conn = self.listener.accept()
+        assert conn is not None
+        self.conn = conn
 
     def segment(self, offset: int, flags: int = ACK | PSH, payload: bytes = b"", *, seq: int | None = None,
                 options: tuple | None = None) -> TcpSegment:
@@ -166,7 +170,7 @@ def test_a_super_segment_that_ends_with_fin_closes_the_stream(peer):
 
 
 def test_a_super_segment_beyond_the_offered_window_is_trimmed_to_it():
-    """With the default 64 KB receive buffer, a TSO segment larger than the window is cut
+    """With a 32 KB receive buffer, a TSO segment larger than the window is cut
     at the window's right edge (RFC 9293 §3.10.7.4): what fits is taken and acknowledged."""
     p = Peer(rcv_buf=32768)
     p.deliver(p.segment(0, payload=DATA[:SUPER]))

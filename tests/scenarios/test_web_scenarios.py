@@ -109,12 +109,13 @@ def test_tshark_reads_every_demo_capture_without_complaint(tmp_path, name):
     res = run(name)
     path = tmp_path / f"{name}.pcapng"
     write_pcapng(res.net.recorder.events, path, res.net.recorder.names)
-    expert = subprocess.run([TSHARK, "-r", str(path), "-q", "-z", "expert,warn"], capture_output=True, text=True,
+    tshark = str(TSHARK)
+    expert = subprocess.run([tshark, "-r", str(path), "-q", "-z", "expert,warn"], capture_output=True, text=True,
                             timeout=60)
     assert expert.returncode == 0, expert.stderr
     assert "Malformed" not in expert.stdout and "Illegal characters" not in expert.stdout
     assert "Protocol " not in expert.stdout.split("Summary", 1)[-1], expert.stdout  # no protocol warning
     if name == "web":
-        protos = subprocess.run([TSHARK, "-r", str(path), "-T", "fields", "-e", "frame.protocols"],
+        protos = subprocess.run([tshark, "-r", str(path), "-T", "fields", "-e", "frame.protocols"],
                                 capture_output=True, text=True, timeout=60).stdout.split()
         assert any(p.endswith(":dns") for p in protos) and any(p.endswith(":http") for p in protos)

@@ -14,6 +14,7 @@ import pytest
 from harness import established, ms, sec
 
 from synack.link.sim import Network
+from synack.tcp.config import TcpConfig
 from synack.tcp.rfc5961 import ChallengeAckLimiter
 from synack.tcp.state import State
 from synack.trace.events import SegmentDropped, SegmentSent
@@ -80,7 +81,8 @@ def test_only_an_rst_exactly_at_rcv_nxt_resets():
         forge(net, conn, dict(seq=peer.rcv_nxt + off))
     net.run_for(ms(5))
     assert peer.state is State.ESTABLISHED
-    assert [d.reason for d in server_drops(net)][-3:] == ["rst-not-exact"] * 3
+    # (the first draws a challenge ACK; the next two come within the connection's 500 ms)
+    assert [d.reason for d in server_drops(net)][-3:] == ["rst-not-exact"] + ["challenge-ack-limit"] * 2
     forge(net, conn, dict(seq=peer.rcv_nxt))
     net.run_for(ms(5))
     assert peer.state is State.CLOSED and peer.error.code == "reset"
@@ -89,8 +91,8 @@ def test_only_an_rst_exactly_at_rcv_nxt_resets():
 def test_challenge_acks_are_limited_per_host_and_per_second():
     """RFC 5961 §7: over the host's limit (here 10 a second), in-window RSTs and SYNs are
     dropped without an answer; the next second the budget is back. The budget is shared by
-    all the host's connections."""
-    net, client, server, conn, peer = pair(challenge_ack_limit=10)
+    all the host's connections. (Each connection's own limit, one per 500 ms, is off here.)"""
+    net, client, server, conn, peer = pair(challenge_ack_limit=10, config=TcpConfig(invalid_ratelimit=None))
     # a second connection on the same server host shares the budget
     conn2 = client.connect("10.0.0.2", PORT, net.now)
     lst = next(iter(server.listeners.values()))
@@ -115,7 +117,7 @@ def test_challenge_acks_are_limited_per_host_and_per_second():
 
 def test_a_syn_outside_the_window_also_draws_a_limited_challenge_ack():
     """RFC 5961 §4.2: "irrespective of the sequence number"; the throttle applies to it."""
-    net, client, server, conn, peer = pair(challenge_ack_limit=1)
+    net, client, server, conn, peer = pair(challenge_ack_limit=1, config=TcpConfig(invalid_ratelimit=None))
     ts = (Timestamps(peer.ts_recent + 1, 0),) if peer.ts_ok else ()
     for i, seq in enumerate((peer.rcv_nxt + 2**31, peer.rcv_nxt - 5000)):
         forge(net, conn, dict(flags=SYN, seq=seq, wnd=65535, options=(Mss(1460),) + ts), at=i * ms(1))
@@ -149,8 +151,8 @@ def test_the_limiter_counts_in_fixed_windows():
 
 
 def test_a_tcb_without_a_limiter_always_answers():
-    """The core without a host: no limiter, every challenge is sent (the harness's TCB)."""
-    t = established()
+    """The core without a host and without its own limit: every challenge is sent."""
+    t = established(invalid_ratelimit=None)
     for i in range(50):
         t.peer_sends("R", seq=t.peer_nxt + 10 + i)
         t.expect_sent(".", seq=t.our_nxt, ack=t.peer_nxt, len=0)

@@ -8,7 +8,7 @@ reassembly queue, inside the receive window, and between SND.UNA and MAX.SND.WND
 from __future__ import annotations
 
 import pytest
-from harness import Tcb
+from harness import Tcb, ms
 
 from synack.tcp.errors import ConnectionReset
 from synack.wire.seq import Seq
@@ -76,6 +76,7 @@ def test_established_window_spanning_2_32_accepts_and_challenges_correctly():
     t.expect_silence()
     t.peer_sends(".", seq=5, ack=101)       # empty, in window past 0: acceptable
     t.expect_silence()
+    t.advance(ms(500))  # (one ACK per 500 ms answers unacceptable segments: invalid_ratelimit)
     t.peer_sends(".", seq=TOP - 3, ack=101)  # empty, just below RCV.NXT: unacceptable
     t.expect_sent(".", seq=101, ack=TOP - 2)
     t.peer_sends("R", seq=TOP - 2)

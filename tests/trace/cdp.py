@@ -44,7 +44,7 @@ class Cdp:
         self.log_path = os.path.join(profile, "chromium.log")
         self.log = open(self.log_path, "w")  # noqa: SIM115 - open as long as the browser runs
         shell = f'exec "$0" "$@" 3<&{cmd_r} 4>&{out_w} {cmd_r}<&- {out_w}>&-'
-        self.proc = subprocess.Popen(["bash", "-c", shell, CHROMIUM, *FLAGS, f"--user-data-dir={profile}",
+        self.proc = subprocess.Popen(["bash", "-c", shell, str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}",
                                       "about:blank"],
                                      pass_fds=(cmd_r, out_w), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=self.log)

@@ -142,7 +142,7 @@ def test_keyboard_play_and_the_url(browser, report):
     assert browser.problems() == []
 
 
-@pytest.mark.parametrize("name", ["sack-recovery", "story", "fast-open"])
+@pytest.mark.parametrize("name", ["sack-recovery", "story", "fast-open", "web", "ports"])
 def test_no_two_labels_overlap_at_the_normal_zoom(browser, tmp_path, name):
     browser.open(_scenario_report(tmp_path, name))
     browser.js("window.synackReport.zoom(1)")

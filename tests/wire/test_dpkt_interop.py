@@ -13,7 +13,7 @@ from synack.wire import emit_packet, parse_packet
 from synack.wire.checksum import pack_address
 from synack.wire.seq import Seq
 from synack.wire.tcp import (
-    ACK, SYN, Eol, FastOpen, Flags, Mss, Nop, Sack, SackPermitted, TcpSegment, Timestamps, UnknownOption,
+    ACK, SYN, Eol, FastOpen, Mss, Nop, Sack, SackPermitted, TcpSegment, Timestamps, UnknownOption,
     WindowScale,
 )
 from wire_strategies import ADDR_PAIRS, canonical, option_lists, segments, typed

@@ -13,7 +13,7 @@ from synack.wire import MalformedPacket, emit_packet, parse_packet
 from synack.wire.checksum import pack_address
 from synack.wire.seq import Seq
 from synack.wire.tcp import (
-    ACK, CWR, ECE, FIN, NS, PSH, RST, SYN, URG, Eol, FastOpen, Flags, Mss, Nop, Sack,
+    ACK, CWR, ECE, FIN, NS, PSH, RST, SYN, URG, Eol, FastOpen, Mss, Nop, Sack,
     SackPermitted, TcpSegment, Timestamps, UnknownOption, WindowScale, emit_options, emit_tcp,
     parse_options, parse_tcp, seg_summary,
 )

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from synack.wire.seq import Seq
 from synack.wire.tcp import (
-    ACK, FIN, SYN, Eol, FastOpen, Flags, Mss, Nop, Sack, SackPermitted, TcpSegment, Timestamps,
+    ACK, FIN, SYN, Eol, FastOpen, Mss, Nop, Sack, SackPermitted, TcpSegment, Timestamps,
     UnknownOption, WindowScale,
 )
 

@@ -48,6 +48,8 @@ class PortRegistry:
                 return True
         conn_reuse = self.conn_reuse
         for key, conn in host.conns.items():
+            # (a 4-tuple in TIME-WAIT is a record: the socket's option is its connection's)
+            conn = getattr(conn, "connection", None) or conn
             if key[1] == port and overlap(addr, key[0]) and not (reuse and conn_reuse.get(conn)):
                 return True
         return False

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import NoReturn
 
 #: subcommand modules, in the order ``--help`` lists them
 MODULES = ["synack.cli.demo_cmd", "synack.cli.trace_cmd", "synack.cli.net_cmd", "synack.cli.experiment_cmd",
@@ -38,7 +39,7 @@ def subcommand(name: str, help: str) -> Callable:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2 (argparse's convention)
+    def error(self, message: str) -> NoReturn:  # one line, exit 2 (argparse's convention)
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
@@ -65,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:

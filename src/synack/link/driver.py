@@ -40,6 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..stack.host import Host
+from .fair import FairBatches
 from ..tcp.config import TcpConfig
 from ..trace.events import Recorder
 
@@ -111,10 +112,15 @@ class Driver:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: int | None = None
         self._waiters: list[asyncio.Future] = []
+        #: (condition, future) of wait_for(): resolved by the driver once the condition holds
+        self._conds: list[tuple[Callable[[], bool], asyncio.Future]] = []
         self._thread_waiting = 0
         self._loop_ident: int | None = None
         self.closed = False
         self.batches = 0
+        #: a budget of packets per connection per wake-up (link/fair.py)
+        self.fair = FairBatches()
+        self._round_due = False
 
     @property
     def now(self) -> int:
@@ -151,19 +157,28 @@ class Driver:
         with self.lock:
             now = self.clock()
             deliver = host.deliver
-            if checksum_ok is False:
-                for p in packets:
-                    deliver(p, now)
-            elif checksum_ok is True:
-                for p in packets:
-                    deliver(p, now, True)
-            else:
-                for p, ok in zip(packets, checksum_ok, strict=False):
-                    deliver(p, now, ok)
+            # At most fair.budget packets per connection this wake-up; the rest after the
+            # loop has let the others in (link/fair.py).
+            for p, ok in self.fair.take(packets, checksum_ok):
+                deliver(p, now, ok)
             d = host.next_deadline()
             if d is not None and d <= now:
                 host.on_timeout(now)
             self._after()
+            self._next_round()
+
+    def _next_round(self) -> None:
+        """Lock held: if packets over a connection's budget wait, take them on the next
+        turn of the loop (after what else is ready: other links' packets, timers)."""
+        if self.fair.pending and not self._round_due and self.loop is not None and not self.closed:
+            self._round_due = True
+            self.loop.call_soon(self._round)
+
+    def _round(self) -> None:
+        self._round_due = False
+        if self.closed:
+            return
+        self._receive([])
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -282,6 +297,26 @@ class Driver:
             for f in waiters:
                 if not f.done():
                     f.set_result(None)
+        conds = self._conds
+        if conds:
+            # Conditions are checked here, so that a coroutine resumes only when its own
+            # condition holds: with a thousand connections waiting, a batch that concerns
+            # one of them wakes one coroutine, not a thousand.
+            closed = self.closed
+            keep = []
+            for entry in conds:
+                cond, f = entry
+                if f.done():
+                    continue
+                try:
+                    ready = closed or cond()
+                except Exception:
+                    ready = True  # the waiter evaluates it again and sees the error itself
+                if ready:
+                    f.set_result(None)
+                else:
+                    keep.append(entry)
+            self._conds = keep
         if self._thread_waiting:
             self.cond.notify_all()
 
@@ -300,22 +335,24 @@ class Driver:
         await f
 
     async def wait_for(self, cond: Callable[[], bool], timeout: float | None = None) -> bool:
-        """(asyncio) Wait until ``cond()``; False if ``timeout`` seconds pass first."""
+        """(asyncio, on the driver's loop) Wait until ``cond()``; False if ``timeout``
+        seconds pass first. The driver checks ``cond`` after every batch and resumes the
+        caller only once it holds (or the driver closes), unlike :meth:`wait`, which
+        resumes every waiter after every batch."""
         if cond():
             return True
-        end = None if timeout is None else time.monotonic() + timeout
-        while not cond():
-            if end is None:
-                await self.wait()
-                continue
-            left = end - time.monotonic()
-            if left <= 0:
-                return False
-            try:
-                await asyncio.wait_for(self.wait(), left)
-            except TimeoutError:
-                return cond()
-        return True
+        if self.closed:
+            return False
+        f = self.loop.create_future()  # type: ignore[union-attr]
+        self._conds.append((cond, f))
+        try:
+            if timeout is None:
+                await f
+            else:
+                await asyncio.wait_for(f, timeout)
+        except TimeoutError:
+            pass
+        return cond()
 
     def wait_thread(self, cond: Callable[[], bool], timeout: float | None = None) -> bool:
         """(threads, lock held) Wait until ``cond()``; False after ``timeout`` seconds."""

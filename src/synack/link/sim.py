@@ -108,7 +108,7 @@ class LinkPacket:
 
     def __init__(self, raw: bytes | Packet, src_host: str, dst_host: str | None) -> None:
         self._pkt = raw
-        self._raw: bytes | None = raw if type(raw) is bytes else None  # type: ignore[assignment]
+        self._raw: bytes | None = None if isinstance(raw, Packet) else raw
         self.src_host = src_host
         self.dst_host = dst_host
         self._parsed = False
@@ -263,11 +263,11 @@ class _Node:
         """Attach ``host`` (again, after a reboot): its methods, no timer entry yet."""
         self.host = host
         cls = type(host)
-        # Values where both ends can: a host that queues Packet values and takes them
-        # (unless a subclass changed how it takes bytes, e.g. to count them).
-        owner = next((c for c in cls.__mro__ if "deliver_packet" in c.__dict__), None)
-        values = owner is not None and getattr(cls, "deliver", None) is owner.__dict__.get("deliver")
-        self.take = host.take_outgoing if hasattr(host, "take_outgoing") else host.take_packets
+        # Values where the host offers them: a host that queues Packet values and takes
+        # them, unless a subclass changed how it hands out or takes bytes (to watch or
+        # count them), which it then must see.
+        values = _paired(cls, "deliver", "deliver_packet")
+        self.take = host.take_outgoing if _paired(cls, "take_packets", "take_outgoing") else host.take_packets
         self.next_deadline = host.next_deadline
         self.deliver = host.deliver
         #: takes a Packet value without its bytes, or None (bytes only)
@@ -280,6 +280,15 @@ class _Node:
         self.spin = 0
         #: the host keeps a ``changed`` flag (synack's Host does): flush only when it is set
         self.tracked = hasattr(host, "changed")
+
+
+def _paired(cls: type, method: str, values_method: str) -> bool:
+    """Does ``cls`` have ``values_method``, defined in a subclass of (or beside) the class
+    that defines ``method``? (Not when a subclass overrides ``method`` alone.)"""
+    mro = cls.__mro__
+    values_at = next((i for i, c in enumerate(mro) if values_method in c.__dict__), None)
+    method_at = next((i for i, c in enumerate(mro) if method in c.__dict__), None)
+    return values_at is not None and method_at is not None and values_at <= method_at
 
 
 _SPIN_LIMIT = 10_000
@@ -505,8 +514,9 @@ class Network:
             if dst is None:
                 dst = self._route.get(ipaddress.ip_address(packet.dst).packed)
         elif packet:
-            v = packet[0] >> 4  # type: ignore[index]
-            dst = self._route.get(packet[16:20] if v == 4 else packet[24:40] if v == 6 else b"")  # type: ignore[index]
+            raw: bytes = packet  # type: ignore[assignment]
+            v = raw[0] >> 4
+            dst = self._route.get(raw[16:20] if v == 4 else raw[24:40] if v == 6 else b"")
         else:
             dst = None
         if dst is None:
@@ -538,7 +548,7 @@ class Network:
     def _scripted(self, node: _Node, dst: _Node, packet: bytes | Packet) -> bool:
         view = LinkPacket(packet, node.name, dst.name)
         for fault in self._rules:
-            if fault.predicate(view):
+            if fault.predicate is not None and fault.predicate(view):
                 fault.hits += 1
                 if fault.remaining is not None:
                     fault.remaining -= 1
@@ -551,9 +561,9 @@ class Network:
     def _held(self, node: _Node, dst: _Node, link: _Link, packet: bytes | Packet) -> bool:
         view = LinkPacket(packet, node.name, dst.name)
         for hold in self._holds:
-            if hold.predicate(view):
+            if hold.predicate is not None and hold.predicate(view):
                 hold.hits += 1
-                hold.packets.append((dst, link, packet.raw if type(packet) is Packet else packet))  # type: ignore[union-attr]
+                hold.packets.append((dst, link, packet.raw if isinstance(packet, Packet) else packet))
                 if hold.remaining is not None:
                     hold.remaining -= 1
                     if hold.remaining <= 0:
@@ -566,8 +576,7 @@ class Network:
         reordering, jitter."""
         now = self.now
         rng = self.rng
-        value = type(packet) is Packet
-        size = packet.size if value else len(packet)  # type: ignore[union-attr, arg-type]
+        size = packet.size if isinstance(packet, Packet) else len(packet)
         if p.mtu is not None and size > p.mtu:
             self._drop(node, dst, packet, "too-big", f"{size} > mtu {p.mtu}")
             if p.icmp_too_big:
@@ -583,18 +592,21 @@ class Network:
                 return
             if link.free_at > now:
                 start = link.free_at
-            start += -(-size * 8 * NS_PER_S // p.bandwidth_bps)  # ceil: the serialisation delay
-            start = int(start)
+            start = int(start - (-size * 8 * NS_PER_S // p.bandwidth_bps))  # ceil: the serialisation delay
             link.free_at = start
             tx_ends.append(start)
         if p.loss and rng.random() < p.loss:
             self._drop(node, dst, packet, "link-loss")
             return
-        if p.ecn_mark and (packet.ecn in (1, 2) if value else _ect(packet)) \
-                and rng.random() < p.ecn_mark:  # type: ignore[union-attr, arg-type]
-            # RFC 3168 §5: CE instead of a drop
-            packet = packet.marked(3) if value else _mark_ce(packet)  # type: ignore[union-attr, arg-type]
-            self.ce_marked += 1
+        if p.ecn_mark:
+            # RFC 3168 §5: an ECN-capable packet is marked CE instead of being dropped
+            if isinstance(packet, Packet):
+                if packet.ecn in (1, 2) and rng.random() < p.ecn_mark:
+                    packet = packet.marked(3)
+                    self.ce_marked += 1
+            elif _ect(packet) and rng.random() < p.ecn_mark:
+                packet = _mark_ce(packet)
+                self.ce_marked += 1
         arrive = start + p.delay
         copies = 2 if p.duplicate and rng.random() < p.duplicate else 1
         heap = self._heap
@@ -602,7 +614,7 @@ class Network:
             pkt = packet
             t = arrive
             if p.corrupt and rng.random() < p.corrupt:
-                pkt = _corrupt(packet.raw if value else packet, rng)  # type: ignore[union-attr, arg-type]
+                pkt = _corrupt(packet.raw if isinstance(packet, Packet) else packet, rng)
             if p.reorder and rng.random() < p.reorder:
                 t += p.delay if p.reorder_delay is None else p.reorder_delay
             if p.jitter:
@@ -616,16 +628,18 @@ class Network:
         ``delay``."""
         from ..wire.icmp import DEST_UNREACH, FRAG_NEEDED, V6_PACKET_TOO_BIG, emit_icmp_error
 
-        if type(packet) is Packet:
+        if isinstance(packet, Packet):
             far = packet.dst
-            packet = packet.raw
+            raw = packet.raw
         else:
-            far = _addresses(packet, self._addr_str)[1]  # type: ignore[arg-type]
+            raw = packet
+            far = _addresses(raw, self._addr_str)[1]
+        mtu = p.mtu or 0
         try:
-            if packet[0] >> 4 == 4:
-                err = emit_icmp_error(far, packet, DEST_UNREACH, FRAG_NEEDED, p.mtu)
+            if raw[0] >> 4 == 4:
+                err = emit_icmp_error(far, raw, DEST_UNREACH, FRAG_NEEDED, mtu)
             else:
-                err = emit_icmp_error(far, packet, V6_PACKET_TOO_BIG, 0, p.mtu)
+                err = emit_icmp_error(far, raw, V6_PACKET_TOO_BIG, 0, mtu)
         except ValueError:
             return  # not an IP packet we can quote
         self._seq += 1

@@ -32,6 +32,14 @@ Offloads (:class:`LinkFeatures`), on by default
     ``offload="off"`` opens the device without the header: the kernel sends and receives
     wire-sized, fully checksummed packets only, and tcpdump on the device shows what a
     wire would carry.
+
+Batches
+    Each wake-up reads up to :data:`READ_BATCH` packets into one buffer that lives as long
+    as the device, and the driver answers the whole batch with one flush. A tun device has
+    no sendmmsg or recvmmsg: it is one packet per syscall, which is why merging segments
+    into GSO writes pays. ``IFF_MULTI_QUEUE`` is not used: it spreads a device's packets
+    over several file descriptors for several readers, and synack's Host is one Python
+    thread, so more queues would only add syscalls.
 """
 
 from __future__ import annotations
@@ -97,6 +105,9 @@ CLONE_NEWNET = 0x40000000
 TUN_PATH = "/dev/net/tun"
 #: packets read per wake-up at most, so that timers and the application get their turn
 READ_BATCH = 64
+#: octets read per wake-up at most (super-segments are 64 KB): the batch is answered (its
+#: ACKs written) before the next is read, so the kernel keeps sending while synack works
+READ_BYTES = 256 * 1024
 #: the device's transmit queue (kernel -> synack), in packets. Linux gives a tun 500; a
 #: burst of a thousand connecting clients, each with a SYN and then a window of data,
 #: overflows that while synack is busy, and every drop costs a retransmission timeout.
@@ -323,6 +334,8 @@ class TunLink:
         #: when a list: one (src, dst, src port, dst port, seq, position, run length, octets,
         #: gso_size) per packet merged into a GSO write, for captures (synack.link.capture)
         self.merge_log: list | None = None
+        #: octets read per wake-up at most (see READ_BYTES)
+        self.read_bytes = READ_BYTES
         self._loop: Any = None
         self._receive: Callable[..., None] | None = None
         self._hdr = VNET_HDR_LEN if features.vnet_hdr else 0
@@ -421,6 +434,7 @@ class TunLink:
             return
         hbuf = self._hbuf
         vouched: list = []
+        budget = self.read_bytes
         for _ in range(READ_BATCH):
             try:
                 n = readv(fd, iov) - VNET_HDR_LEN
@@ -437,6 +451,9 @@ class TunLink:
             if hbuf[1] & 0x7F:
                 self.rx_super += 1
             batch.append(bytes(view[:n]))
+            budget -= n
+            if budget <= 0:
+                break
         if batch:
             self.rx_packets += len(batch)
             self._receive(batch, vouched)  # type: ignore[misc]

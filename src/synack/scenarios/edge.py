@@ -313,8 +313,9 @@ def syn_flood(r: _Run) -> None:
     only draws a "challenge ACK" to the real client, which the attacker never sees; a real
     client that had lost the connection would answer it with an RST at exactly RCV.NXT. A
     forged SYN draws a challenge ACK too, and so does data whose ACK value is too old (RFC 5961
-    §5). Challenge ACKs are rate-limited per host (RFC 5961 §7) so that the attacker cannot
-    use them as an amplifier. The connection survives and carries on.
+    §5). Challenge ACKs are rate-limited (RFC 5961 §7), one per 500 ms per connection as
+    Linux does and a few a second per host, so that the attacker cannot use them as an
+    amplifier. The connection survives and carries on.
     """,
     ko="""
     공격자는 연결의 양쪽 주소와 포트를 알지만 세그먼트는 볼 수 없어서 시퀀스 번호를 추측합니다.
@@ -322,8 +323,9 @@ def syn_flood(r: _Run) -> None:
     안에 있지만 RCV.NXT와 정확히 같지 않은 RST는 예전에는 연결을 끊기에 충분했지만, RFC 5961(RFC 9293
     §3.10.7.4) 이후로는 진짜 클라이언트에게 "챌린지 ACK"를 보낼 뿐이고 공격자는 그것을 볼 수 없습니다.
     정말로 연결을 잃은 클라이언트라면 정확히 RCV.NXT에 맞춘 RST로 답할 것입니다. 위조된 SYN과 ACK 값이
-    너무 오래된 데이터(RFC 5961 §5)도 챌린지 ACK를 받습니다. 챌린지 ACK는 호스트마다 속도가 제한되어
-    (RFC 5961 §7) 공격자가 증폭기로 쓸 수 없습니다. 연결은 살아남아 계속 쓰입니다.
+    너무 오래된 데이터(RFC 5961 §5)도 챌린지 ACK를 받습니다. 챌린지 ACK는 속도가 제한되어(RFC 5961
+    §7) 리눅스처럼 연결마다 500ms에 하나, 호스트 전체로 초당 몇 개까지만 나가므로 공격자가 증폭기로 쓸
+    수 없습니다. 연결은 살아남아 계속 쓰입니다.
     """,
     lanes=(CLIENT, SERVER, ATTACKER),
     challenge_ack_limit=5,
@@ -376,10 +378,11 @@ def blind_reset(r: _Run) -> None:
     resets = r.of("error", SERVER) + r.of("error", CLIENT)
     r.note(f"{len(outside)} forged RSTs fell outside the window and were dropped silently; "
            f"{len(challenged)} forged segments drew a challenge ACK to the real client, and "
-           f"{len(limited)} more were dropped without one, over this server's limit of 5 challenge ACKs a second.",
+           f"{len(limited)} more were dropped without one, over this server's limits (one challenge ACK per "
+           f"500 ms per connection, 5 a second in all).",
            f"위조된 RST {len(outside)}개는 윈도 밖이라 조용히 버려졌고, 위조된 세그먼트 {len(challenged)}개는 "
-           f"진짜 클라이언트에게 챌린지 ACK를 보내게 했으며, {len(limited)}개는 이 서버의 초당 5개 제한을 넘어 "
-           f"챌린지 ACK 없이 버려졌습니다.")
+           f"진짜 클라이언트에게 챌린지 ACK를 보내게 했으며, {len(limited)}개는 이 서버의 제한(연결마다 500ms에 "
+           f"하나, 전체로 초당 5개)을 넘어 챌린지 ACK 없이 버려졌습니다.")
     if not resets and not conn.connection.error:
         r.note("No forged segment reset the connection or added data to it: the second request "
                "and reply went through.",

@@ -298,10 +298,10 @@ class _Receiver(Host):
             self.rx_bytes += len(packet)
         super().deliver(packet, now, checksum_ok)
 
-    def deliver_packet(self, pkt: Packet, now: int) -> None:
+    def deliver_packet(self, pkt: Packet, now: int, raw: bytes | None = None) -> None:
         if self.counting:
             self.rx_bytes += pkt.size
-        super().deliver_packet(pkt, now)
+        super().deliver_packet(pkt, now, raw)
 
 
 class _DelayingReceiver(_Receiver):

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..tcp.connection import Connection
 from ..tcp.state import State
+from ..tcp.timewait import TimeWait
 from ..trace.events import Tracer
 from ..wire.tcp import TcpSegment
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["ConnectionTable", "HostServices", "Parent"]
 
 _CLOSED, _LISTEN, _SYN_RECEIVED = State.CLOSED, State.LISTEN, State.SYN_RECEIVED
+_TIME_WAIT = State.TIME_WAIT
 
 
 class Parent(Protocol):
@@ -63,6 +65,8 @@ class HostServices(Protocol):
     #: Linux's net.ipv4.tcp_syncookies and tcp_max_syn_backlog
     syncookies: int
     max_syn_backlog: int
+    #: Linux's net.ipv4.tcp_max_tw_buckets: TIME-WAIT entries kept at most (None: no cap)
+    max_tw_buckets: int | None
     #: how a closed port is answered (see Host), and the TTL of what the host sends
     reject_with: str
     ttl: int
@@ -85,7 +89,7 @@ class HostServices(Protocol):
         not; ``traced=False`` and ``isn`` serve a SYN cookie's throwaway or rebuilt TCB."""
         ...
 
-    def updated(self, conn: Connection, now: int) -> None:
+    def updated(self, conn: Connection | TimeWait, now: int) -> None:
         """Take what ``conn`` queued and keep the table current (a connection's owner)."""
         ...
 
@@ -101,26 +105,35 @@ class HostServices(Protocol):
 class ConnectionTable:
     """Connections, listeners and deadlines of one host (see the module docstring)."""
 
-    __slots__ = ("host", "conns", "listeners", "children", "bound", "_heap", "_deadline", "_n")
+    __slots__ = ("host", "conns", "listeners", "children", "bound", "_heap", "_deadline", "_n",
+                 "time_wait", "tw_overflows")
 
     def __init__(self, host: HostServices) -> None:
         #: the host whose table this is
         self.host = host
-        #: (local addr, local port, remote addr, remote port) -> the connection
-        self.conns: dict[tuple, Connection] = {}
+        #: (local addr, local port, remote addr, remote port) -> the connection (a TimeWait
+        #: record once it is in TIME-WAIT)
+        self.conns: dict[tuple, Connection | TimeWait] = {}
         #: (local addr or None for every address, port) -> the listener
         self.listeners: dict[tuple, Any] = {}
         #: connection -> the listener it belongs to until accepted (SYN queue, accept queue)
         self.children: dict[Connection, Parent] = {}
         #: (local address, local port) -> how many connections use it
         self.bound: dict[tuple, int] = {}
-        self._heap: list = []                    # (deadline, n, conn), possibly stale
-        self._deadline: dict[Connection, int] = {}
+        # (deadline, n, 4-tuple), possibly stale: the 4-tuple, not the connection, so that a
+        # stale entry keeps nothing alive (a deleted TCB, or a connection its TIME-WAIT
+        # record replaced, would otherwise stay in memory until its old deadline)
+        self._heap: list = []
+        self._deadline: dict[Connection | TimeWait, int] = {}
         self._n = 0
+        #: 4-tuples in TIME-WAIT (each a TimeWait record), and how many connections went
+        #: straight to CLOSED because there were ``max_tw_buckets`` already (TCPTimeWaitOverflow)
+        self.time_wait = 0
+        self.tw_overflows = 0
 
     def __repr__(self) -> str:
-        return (f"<ConnectionTable {len(self.conns)} connections, {len(self.listeners)} listeners, "
-                f"{len(self._deadline)} timers>")
+        return (f"<ConnectionTable {len(self.conns)} connections ({self.time_wait} in TIME-WAIT), "
+                f"{len(self.listeners)} listeners, {len(self._deadline)} timers>")
 
     # ------------------------------------------------------------------ demultiplexing
     def listener_for(self, addr: str, port: int) -> Any:
@@ -135,7 +148,7 @@ class ConnectionTable:
         k = (conn.local_addr, conn.local_port)
         self.bound[k] = self.bound.get(k, 0) + 1
 
-    def unregister(self, conn: Connection) -> None:
+    def unregister(self, conn: Connection | TimeWait) -> None:
         """Remove ``conn`` (if it is the one registered under its 4-tuple)."""
         if self.conns.get(conn.cid) is conn:
             del self.conns[conn.cid]
@@ -161,13 +174,32 @@ class ConnectionTable:
         return self.children.get(conn)
 
     # ------------------------------------------------------------------ after every event
-    def updated(self, conn: Connection, now: int) -> None:
+    def updated(self, conn: Connection | TimeWait, now: int) -> None:
         """Keep the table current after an event of ``conn``: forget a deleted TCB (or a
         passive one that went back to LISTEN), move a child that completed its handshake
-        to the accept queue, and reschedule its deadline."""
+        to the accept queue, hand a connection that entered TIME-WAIT to a small record
+        (tcp/timewait.py), and reschedule its deadline."""
+        if type(conn) is TimeWait:
+            self._record_updated(conn)
+            return
+        assert isinstance(conn, Connection)  # (for the type checker: the two kinds of entry)
         st = conn.state
+        if st is _TIME_WAIT:
+            if self.conns.get(conn.cid) is not conn:
+                return  # taken over by its record: its user may still read it, nothing more
+            rec = self._to_time_wait(conn, now)
+            if rec is not None:
+                self._reschedule(rec, rec.deadline)
+                return
+            st = conn.state  # (CLOSED: no room for another TIME-WAIT entry)
         children = self.children
         if st is _CLOSED or (st is _LISTEN and conn in children):
+            rec_ = self.conns.get(conn.cid)
+            if rec_ is not conn and type(rec_) is TimeWait and rec_.connection is conn:
+                # Its TIME-WAIT record took it over, and its user deleted the TCB (ABORT
+                # in TIME-WAIT, RFC 9293 §3.10.5): the record goes too.
+                rec_.connection_closed()
+                self._record_updated(rec_)
             # Deleted TCB, or a passive connection that went back to LISTEN (the
             # listener itself keeps listening).
             self.unregister(conn)
@@ -187,28 +219,68 @@ class ConnectionTable:
         elif dl.get(conn) != d:
             dl[conn] = d
             self._n += 1
-            heapq.heappush(self._heap, (d, self._n, conn))
+            heapq.heappush(self._heap, (d, self._n, conn.cid))
+
+    def _record_updated(self, rec: TimeWait) -> None:
+        """After an event of a TIME-WAIT record: gone when CLOSED, else rescheduled."""
+        if rec.state is _CLOSED:
+            if self.conns.get(rec.cid) is rec:
+                self.time_wait -= 1
+                self.unregister(rec)
+            self._deadline.pop(rec, None)
+            return
+        self._reschedule(rec, rec.deadline)
+
+    def _reschedule(self, entry: Connection | TimeWait, d: int | None) -> None:
+        dl = self._deadline
+        if d is None:
+            dl.pop(entry, None)
+        elif dl.get(entry) != d:
+            dl[entry] = d
+            self._n += 1
+            heapq.heappush(self._heap, (d, self._n, entry.cid))
+
+    def _to_time_wait(self, conn: Connection, now: int) -> TimeWait | None:
+        """``conn`` entered TIME-WAIT: a :class:`TimeWait` record takes its place in the
+        table (and its timer), unless ``max_tw_buckets`` are kept already: then the TCB is
+        deleted at once, traced, as Linux does when its TIME-WAIT table overflows (None)."""
+        cap = self.host.max_tw_buckets
+        if cap is not None and self.time_wait >= cap:
+            self.tw_overflows += 1
+            conn.time_wait_ended(now, f"TIME-WAIT table full ({self.time_wait} entries, max_tw_buckets)",
+                                 "Linux net.ipv4.tcp_max_tw_buckets", trace=True)
+            return None
+        rec = TimeWait.of(conn, now)
+        self.conns[conn.cid] = rec
+        self._deadline.pop(conn, None)
+        self.children.pop(conn, None)
+        self.time_wait += 1
+        return rec
 
     # ------------------------------------------------------------------ the deadline heap
     def next_deadline(self) -> int | None:
         """The earliest timer of any connection, in ns, or None."""
         heap = self._heap
         dl = self._deadline
+        conns = self.conns
         while heap:
-            d, _, conn = heap[0]
-            if dl.get(conn) == d:
+            d, _, cid = heap[0]
+            conn = conns.get(cid)
+            if conn is not None and dl.get(conn) == d:
                 return d
             heapq.heappop(heap)  # stale entry
         return None
 
-    def due(self, now: int) -> Iterator[Connection]:
+    def due(self, now: int) -> Iterator[Connection | TimeWait]:
         """The connections whose timers are due at ``now``, earliest first; each leaves the
         heap as it is given (the connection's next event reschedules it)."""
         heap = self._heap
         dl = self._deadline
+        conns = self.conns
         while heap and heap[0][0] <= now:
-            d, _, conn = heapq.heappop(heap)
-            if dl.get(conn) != d:
+            d, _, cid = heapq.heappop(heap)
+            conn = conns.get(cid)
+            if conn is None or dl.get(conn) != d:
                 continue
             del dl[conn]
             yield conn

@@ -29,16 +29,18 @@ from ..tcp.fastopen import CookieCache, FastOpenKey
 from ..tcp.isn import IsnGenerator
 from ..tcp.rfc5961 import ChallengeAckLimiter
 from ..tcp.state import State
+from ..tcp.timewait import IsnAfterTimeWait, TimeWait
 from ..trace.events import NULL_TRACER, Recorder, SegmentDropped, SegmentReceived, SegmentSent, Tracer
 from ..wire.errors import MalformedPacket
 from ..wire.ip import ecn_of, parse_packet
-from ..wire.tcp import TcpSegment
+from ..wire.tcp import SYN, TcpSegment
 from . import icmp as _icmp
 from .demux import ConnectionTable
 from .fragments import Reassembler
 # ``from synack.stack.host import Listener`` still works.
 from .listener import Listener
 from .packet import Packet
+from .sources import SourceCheck
 
 __all__ = ["Host", "Listener", "EPHEMERAL_PORTS", "Packet"]
 
@@ -46,7 +48,7 @@ EPHEMERAL_PORTS = (32768, 60999)  # Linux's net.ipv4.ip_local_port_range
 
 _NOT_RETRANSMISSIONS = frozenset({None, "zero-window-probe", "keepalive", "syncookie"})
 _tuple_new = tuple.__new__
-_SYN_RECEIVED = State.SYN_RECEIVED
+_SYN_RECEIVED, _TIME_WAIT = State.SYN_RECEIVED, State.TIME_WAIT
 
 
 def _oserror(code: int, what: str) -> OSError:
@@ -97,12 +99,19 @@ class Host:
         fastopen_secret: bytes | None = None,
         challenge_ack_limit: int | None = 1000,
         reject_with: str = "tcp-reset",
+        max_tw_buckets: int | None = 131072,
     ) -> None:
         if not addrs:
             raise ValueError("addrs: a host needs at least one address")
         self.name = name
-        self.addrs = [str(ipaddress.ip_address(a)) for a in addrs]
+        # An address may come with its prefix ("10.0.0.2/24"): the subnet's broadcast
+        # address is then known too, and never accepted as a source (stack/sources.py).
+        ifaces = [ipaddress.ip_interface(a) for a in addrs]
+        self.addrs = [str(i.ip) for i in ifaces]
         self._addrset = frozenset(self.addrs)
+        #: RFC 9293 §3.9.2.3 MUST-63: the sources no connection may come from
+        self.sources = SourceCheck(self._addrset, frozenset(
+            str(i.network.broadcast_address) for i in ifaces if i.version == 4 and i.network.prefixlen < 31))
         self.rng = random.Random(seed)
         self.recorder = recorder if recorder is not None else Recorder(on=False)
         for a in self.addrs:
@@ -139,6 +148,11 @@ class Host:
         self.syncookies = syncookies
         self.max_syn_backlog = max_syn_backlog
         self.synack_retries = synack_retries
+        if max_tw_buckets is not None and (not isinstance(max_tw_buckets, int) or max_tw_buckets < 0):
+            raise ValueError(f"max_tw_buckets must be a non-negative int or None, not {max_tw_buckets!r}")
+        #: Linux's net.ipv4.tcp_max_tw_buckets (131072 on the machine measured): at most this
+        #: many 4-tuples wait in TIME-WAIT; a connection beyond them is deleted at once, traced
+        self.max_tw_buckets = max_tw_buckets
         #: RFC 5961 §7: challenge ACKs this host sends per second, at most (None: no limit)
         self.challenge = ChallengeAckLimiter(challenge_ack_limit)
         #: how a segment for no connection and no listener is answered: "tcp-reset"
@@ -160,8 +174,9 @@ class Host:
         return f"<Host {self.name} {' '.join(self.addrs)}>"
 
     @property
-    def conns(self) -> dict[tuple, Connection]:
-        """Connections by (local addr, local port, remote addr, remote port)."""
+    def conns(self) -> dict[tuple, Connection | TimeWait]:
+        """Connections by (local addr, local port, remote addr, remote port); one in
+        TIME-WAIT is a small record (tcp/timewait.py)."""
         return self.table.conns
 
     @property
@@ -196,15 +211,13 @@ class Host:
             if self.tracer.on:
                 self.tracer.emit(SegmentDropped(now, self.name, None, "", "", None, e.reason, e.detail))
             return
-        self._arrives(hdr.src, hdr.dst, seg, ecn_of(hdr), now, packet)
+        self.deliver_packet(_tuple_new(Packet, (hdr.src, hdr.dst, seg, ecn_of(hdr), hdr.ttl)), now, packet)
 
-    def deliver_packet(self, pkt: Packet, now: int) -> None:
+    def deliver_packet(self, pkt: Packet, now: int, raw: bytes | None = None) -> None:
         """A packet arrived as values (the simulator carries them beside the bytes): the
-        same as :meth:`deliver` of its bytes, without encoding and parsing them."""
-        self._arrives(pkt.src, pkt.dst, pkt.seg, pkt.ecn, now, pkt)
-
-    def _arrives(self, src: str, dst: str, seg: TcpSegment, ecn: int, now: int,
-                 packet: bytes | Packet) -> None:
+        same as :meth:`deliver` of its bytes (``raw``, when they exist), without encoding
+        and parsing them."""
+        src, dst, seg, ecn, _ = pkt
         tr = self.tracer
         if dst not in self._addrset:
             if tr.on:
@@ -216,12 +229,31 @@ class Host:
         if tr.on:
             tr.emit(SegmentReceived(now, self.name, key if conn is not None else None, src, dst, seg))
         if conn is not None:
-            if conn.state is _SYN_RECEIVED and table.children:
+            st = conn.state
+            if st is _SYN_RECEIVED and table.children and isinstance(conn, Connection):
                 lst = table.children.get(conn)
                 if lst is not None and lst._hold_ack(conn, seg, now):
                     return  # the accept queue is full: the handshake waits (stack/listener.py)
+            elif st is _TIME_WAIT and seg.flags & SYN and type(conn) is TimeWait:
+                lst = table.listener_for(dst, seg.dst_port)
+                if lst is not None and conn.accepts_syn(seg, now):
+                    # RFC 6191 (RFC 9293 §3.6.1 MAY-2, SHLD-4): a newer SYN ends the
+                    # TIME-WAIT and opens a new connection, its ISS above the old SND.NXT.
+                    conn.reopened(now)
+                    self.updated(conn, now)
+                    lst.segment(key, seg, now, isn=IsnAfterTimeWait(conn.new_iss(), self.isn))
+                    return
             # RFC 3168 §6.1.3: Congestion Experienced in the IP header, for TCP to echo.
             conn.segment_arrives(seg, now, conn.ecn_ok and ecn == 3)
+            return
+        why = self.sources.why(src, dst)
+        if why is not None and (src not in self._addrset or (src, seg.src_port, dst, seg.dst_port) not in table.conns):
+            # RFC 9293 §3.9.2.3 MUST-63: a SYN from an invalid source is ignored, and so is
+            # anything else from there that matches no connection (no RST either: RFC 1122
+            # §3.2.1.3). Our own address is valid only for a connection we opened to ourselves.
+            if tr.on:
+                tr.emit(SegmentDropped(now, self.name, None, src, dst, seg, "bad-source",
+                                       f"source {src} is {why} (RFC 9293 §3.9.2.3 MUST-63)"))
             return
         lst = table.listener_for(dst, seg.dst_port)
         if lst is not None:
@@ -235,7 +267,7 @@ class Host:
                                    "no connection or listener for this port"))
         if self.reject_with != "tcp-reset":
             # A firewall-style REJECT (an ICMP error quotes the packet's bytes), or a drop.
-            _icmp.reject(self.table, packet if type(packet) is bytes else packet.raw, src, dst, seg, now)  # type: ignore[union-attr]
+            _icmp.reject(self.table, raw if raw is not None else pkt.raw, src, dst, seg, now)
             return
         rst = reset_for(seg)
         if rst is not None:
@@ -366,7 +398,7 @@ class Host:
         raise _oserror(errno.ENETUNREACH, f"host {self.name} has no IPv{6 if v6 else 4} address "
                                           f"to reach {remote_addr}")
 
-    def call(self, conn: Connection, now: int) -> None:
+    def call(self, conn: Connection | TimeWait, now: int) -> None:
         """Kept for callers written before connections told their host of every call
         themselves: there is nothing left to flush, so this only makes sure the host has
         seen ``conn``'s latest state."""
@@ -374,7 +406,7 @@ class Host:
             self.updated(conn, now)
 
     # ------------------------------------------------------------ the owner of connections
-    def updated(self, conn: Connection, now: int) -> None:
+    def updated(self, conn: Connection | TimeWait, now: int) -> None:
         """``conn`` had an event: take and trace what it queued, keep the table current."""
         self.changed = True
         out = conn.out

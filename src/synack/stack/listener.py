@@ -26,7 +26,7 @@ views can draw a flood.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..tcp.connection import Connection
 from ..tcp.cookies import CookieOptions
@@ -35,7 +35,7 @@ from ..tcp.isn import FixedIsn
 from ..tcp.state import State
 from ..trace.events import FastOpenEvent, ListenQueue, SegmentDropped, StateChanged, SynCookieMode
 from ..wire.seq import Seq, seq_add
-from ..wire.tcp import ACK, CWR, ECE, RST, SYN, FastOpen, Mss, SackPermitted, TcpSegment, Timestamps, WindowScale
+from ..wire.tcp import ACK, CWR, ECE, FIN, RST, SYN, FastOpen, Mss, SackPermitted, TcpSegment, Timestamps, WindowScale
 
 if TYPE_CHECKING:  # pragma: no cover
     from .demux import ConnectionTable, HostServices
@@ -48,7 +48,8 @@ class ListenerStats:
     """Counters of one listener (Linux's ListenDrops, ListenOverflows, SyncookiesSent...)."""
 
     __slots__ = ("syns", "syn_dropped", "accept_overflows", "cookies_sent", "cookies_accepted",
-                 "cookies_rejected", "half_open_dropped", "fastopen_accepted", "fastopen_cookies")
+                 "cookies_rejected", "cookies_unverified", "half_open_dropped", "fastopen_accepted",
+                 "fastopen_cookies")
 
     def __init__(self) -> None:
         #: SYNs that reached the listener, and those dropped (ListenDrops)
@@ -57,6 +58,9 @@ class ListenerStats:
         self.accept_overflows = 0
         #: SYN cookies sent, accepted and rejected (SyncookiesSent, ...Recv, ...Failed)
         self.cookies_sent = self.cookies_accepted = self.cookies_rejected = 0
+        #: later segments of cookie connections dropped without RST until their first
+        #: octet comes again (the handshake's ACK and first data were lost)
+        self.cookies_unverified = 0
         #: half-open connections given up before they were accepted
         self.half_open_dropped = 0
         #: Fast Open: SYNs whose data was accepted, and cookies issued
@@ -77,7 +81,7 @@ class Listener:
     the SYN queue; see the module docstring.
     """
 
-    __slots__ = ("table", "addr", "port", "backlog", "_syn_backlog", "config", "accept_queue",
+    __slots__ = ("table", "host", "addr", "port", "backlog", "_syn_backlog", "config", "accept_queue",
                  "pending", "closed", "syncookies", "cookie_mode", "_overflow_at", "fastopen",
                  "_tfo_open", "stats")
 
@@ -87,6 +91,8 @@ class Listener:
         #: the host's connection table (stack/demux.py), through which the listener
         #: registers its connections and reaches the host's services
         self.table = table
+        #: the host this listener belongs to (what it lends: HostServices)
+        self.host: HostServices = table.host
         self.addr = addr
         self.port = port
         self.backlog = backlog
@@ -107,11 +113,6 @@ class Listener:
         self.fastopen = fastopen
         self._tfo_open: set | None = None
         self.stats = ListenerStats()
-
-    @property
-    def host(self) -> HostServices:
-        """The host this listener belongs to."""
-        return self.table.host
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -180,11 +181,13 @@ class Listener:
                 f"accept={len(self.accept_queue)}/{self.backlog}>")
 
     # ------------------------------------------------------------------ host side
-    def segment(self, key: tuple, seg: TcpSegment, now: int) -> None:
-        """SEGMENT ARRIVES for no TCB but this listener (RFC 9293 §3.10.7.2)."""
+    def segment(self, key: tuple, seg: TcpSegment, now: int, isn: Any = None) -> None:
+        """SEGMENT ARRIVES for no TCB but this listener (RFC 9293 §3.10.7.2). ``isn``: the
+        ISN source for the connection a SYN makes (one that ended a TIME-WAIT starts above
+        the old connection, tcp/timewait.py); None: the host's."""
         f = seg.flags
         if f & SYN and not f & (ACK | RST):
-            self._syn(key, seg, now)
+            self._syn(key, seg, now, isn)
             return
         if f & ACK and not f & (SYN | RST) and self._cookie_ack(key, seg, now):
             return
@@ -193,7 +196,7 @@ class Listener:
         conn.open(now, active=False, trace=False)
         conn.segment_arrives(seg, now)  # (the connection tells the host what it sends)
 
-    def _syn(self, key: tuple, seg: TcpSegment, now: int) -> None:
+    def _syn(self, key: tuple, seg: TcpSegment, now: int, isn: Any = None) -> None:
         st = self.stats
         st.syns += 1
         if len(self.accept_queue) >= self.backlog:
@@ -219,7 +222,7 @@ class Listener:
                                       f"SYN queue has room again ({len(self.pending)}/{self.syn_backlog})"))
         host = self.host
         # Not owned by the host until it is kept: the queue's trace comes before its SYN,ACK.
-        conn = host.new_connection(key, self.config, owned=False)
+        conn = host.new_connection(key, self.config, owned=False, isn=isn)
         conn.open(now, active=False, trace=False)
         tfo = self._fastopen(key, seg, now) if self.fastopen and seg.options else None
         if tfo is not None:
@@ -287,7 +290,7 @@ class Listener:
         # (so that anything derived from the ISS, like the TSval offset, is what the TCB
         # rebuilt from the cookie will use).
         mss = seg.mss
-        if mss is None:
+        if not mss:  # (an MSS of 0 is no MSS, as in tcp/handshake.py)
             mss = 1220 if ":" in key[0] else 536
         ws = seg.option(WindowScale)
         offered_ts = seg.option(Timestamps) is not None
@@ -334,8 +337,19 @@ class Listener:
         opts = host.syncookie_maker.check(key, seq_add(seg.seq, -1), seq_add(seg.ack, -1), now,
                                           ts.tsecr if ts else None)
         if opts is None:
-            self.stats.cookies_rejected += 1
             tr = host.tracer
+            if (seg.payload or seg.flags & FIN) and host.syncookie_maker.fresh(seq_add(seg.ack, -1), now):
+                # A later segment of a connection whose cookie ACK (and first data) was
+                # lost: the MAC covers the client's ISN, which only a segment at the first
+                # octet tells. No RST: the client sends again from SND.UNA, the first
+                # octet, and that segment carries the proof.
+                self.stats.cookies_unverified += 1
+                if tr.on:
+                    tr.emit(SegmentDropped(now, tr.host, None, key[2], key[0], seg, "cookie-unverifiable",
+                                           "data beyond the first octet with a fresh SYN cookie in SEG.ACK: "
+                                           "dropped, no RST; its first octet comes again and proves the cookie"))
+                return True
+            self.stats.cookies_rejected += 1
             if tr.on:
                 tr.emit(SegmentDropped(now, tr.host, None, key[2], key[0], seg, "bad-cookie",
                                        "ACK for no connection, not a valid SYN cookie: RST"))

@@ -174,6 +174,10 @@ class TcpConfig:
     ecn: str
     #: The sender's SWS override timeout (RFC 9293 §3.8.6.2.1 (4), MUST-38): 0.1 to 1 s.
     sws_override: int
+    #: At most one ACK per this interval answers segments outside the window, ACKs of
+    #: unsent data and challenges (RFC 5961 §7), per connection: Linux's
+    #: net.ipv4.tcp_invalid_ratelimit (500 ms). None: answer every one (RFC 9293 as written).
+    invalid_ratelimit: int | None
     #: A duplicate ACK (SEG.SEQ = SND.WL1, SEG.ACK = SND.WL2) updates SND.WND only if the
     #: window grows or is zero (Linux tcp_may_update_window); False: as RFC 9293 §3.10.7.4.
     window_update_grows_only: bool
@@ -243,6 +247,8 @@ class TcpConfig:
             raise ValueError(f"ecn must be 'off', 'passive' or 'on', not {self.ecn!r}")
         if not ms(100) <= self.sws_override <= ms(1000):
             raise ValueError("sws_override must be between 0.1 and 1 s (RFC 9293 §3.8.6.2.1)")
+        if self.invalid_ratelimit is not None and not 0 <= self.invalid_ratelimit <= sec(60):
+            raise ValueError(f"invalid_ratelimit must be between 0 and 60 s or None, not {self.invalid_ratelimit}")
         if self.ooo_limit is not None and self.ooo_limit < 0:
             raise ValueError(f"ooo_limit must not be negative, not {self.ooo_limit}")
         if self.keepalive_idle <= 0 or self.keepalive_interval <= 0:
@@ -279,5 +285,6 @@ _COMMON: dict[str, Any] = {
     "keepalive": False, "keepalive_idle": sec(7200), "keepalive_interval": sec(75), "keepalive_count": 9,
     "synack_retries": None, "icmp_abort_synchronized": False, "window_scale": True, "timestamps": True,
     "sack": True, "rack": True, "ecn": "passive", "sws_override": ms(200), "rfc1337": False,
+    "invalid_ratelimit": ms(500),
 }
 

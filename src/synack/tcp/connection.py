@@ -148,37 +148,13 @@ class Connection(Handshake, Control):
     at_eof = _of("rcv.at_eof", "the peer's FIN arrived and every octet before it was read")
     read_offset = _of("rcv.read_offset", "stream offset of the next octet RECEIVE returns")
     urgent_mark = _of("rcv.urgent_mark", "stream offset of the octet after the urgent data (RCV.UP), or None")
-
-    @property
-    def eff_snd_mss(self) -> int:
-        """Eff.snd.MSS (RFC 9293 §3.7.1): the data a full-sized segment carries, SendMSS
-        (``snd_mss``) less the options on every segment (12 octets with timestamps)."""
-        return self.snd.eff_mss()
-
-    @property
-    def urgent_remaining(self) -> int:
-        """MUST-33: how many octets of urgent data the user has still to read (counting
-        those that have not arrived yet); 0 when none."""
-        mark = self.rcv.urgent_mark
-        if mark is None:
-            return 0
-        left = mark - self.rcv.read_offset
-        return left if left > 0 else 0
+    urgent_remaining = _of("rcv.urgent_remaining", "MUST-33: octets of urgent data still to read (0: none)")
+    eff_snd_mss = _of("snd.eff_snd_mss", "Eff.snd.MSS (RFC 9293 §3.7.1): the data a full-sized segment carries")
+    fastopen = _of("_tfo", "this connection's Fast Open state (RFC 7413), or None")
 
     def urgent_octet(self) -> int | None:
-        """The last octet of urgent data (the one before RCV.UP) if it has arrived and has
-        not been read yet, else None: what a BSD socket reads with MSG_OOB."""
-        rcv = self.rcv
-        mark = rcv.urgent_mark
-        if mark is None:
-            return None
-        i = mark - 1 - rcv.read_offset
-        return rcv.buf[i] if 0 <= i < len(rcv.buf) else None
-
-    @property
-    def fastopen(self) -> ClientFastOpen | ServerFastOpen | None:
-        """This connection's Fast Open state (RFC 7413), or None."""
-        return self._tfo
+        """The last octet of urgent data if it arrived and was not read yet (MSG_OOB's)."""
+        return self.rcv.urgent_octet()
 
     def next_deadline(self) -> int | None:
         """The earliest pending timer, or None."""
@@ -235,9 +211,20 @@ class Connection(Handshake, Control):
         self._set_state(TIME_WAIT, now, cause, "RFC 9293 §3.10.7.4")
         timers.arm(Timer.TIME_WAIT, now + 2 * self.config.msl, now)
 
-    def path_confirmed(self) -> None:
-        """Data got through: forget a soft ICMP error (as Linux does)."""
-        self.icmp_error = None
+    def time_wait_ended(self, now: int, cause: str, rule: str, trace: bool = False) -> None:
+        """TIME-WAIT ends elsewhere: the record that took this connection over
+        (tcp/timewait.py) ended it and traced it (``trace=False``), or the host has no room
+        for another TIME-WAIT entry (``trace=True``). The TCB is deleted: CLOSED."""
+        if self.state is not TIME_WAIT:
+            return
+        if trace:
+            self._enter_closed(now, cause, rule)
+            return
+        self.timers.forget_all()
+        self.snd.clear()
+        self.rcv.forget_out_of_order()
+        self._set_state(CLOSED, now, cause, rule, trace=False)
+        self._told_state = CLOSED
 
     # ------------------------------------------------------------------ timers
     def on_timeout(self, now: int) -> None:
@@ -423,22 +410,6 @@ class Connection(Handshake, Control):
             "sacked": lr.sb.sacked_bytes if lr is not None else 0,
         }
 
-    def _abandon_passive(self, now: int, cause: str, err: TcpError) -> None:
-        """Give up a passive SYN-RECEIVED connection: back to LISTEN (RFC 9293 §3.10.7.4),
-        or, for a Fast Open connection the user may already hold, fail with ``err``."""
-        tfo = self._tfo
-        if tfo is not None and tfo.accepted:
-            self._fail(err, now, cause, "RFC 7413 §4.2.2")
-        else:
-            self._return_to_listen(now, cause)
-
-    def _return_to_listen(self, now: int, cause: str) -> None:
-        """MUST-11: a passive SYN-RECEIVED goes back to LISTEN, its queues flushed."""
-        self.timers.cancel_all(now)
-        self.snd.reset_for_listen()
-        self.soft_error = None
-        self._set_state(LISTEN, now, cause, "RFC 9293 §3.10.7.4")
-
     # ------------------------------------------------------------------ SEGMENT ARRIVES
     def segment_arrives(self, seg: TcpSegment, now: int, ce: bool = False) -> None:
         """SEGMENT ARRIVES (RFC 9293 §3.10.7) for a segment addressed to this TCB.
@@ -518,10 +489,12 @@ class Connection(Handshake, Control):
     def _acceptable(self, seg: TcpSegment) -> bool:
         """The segment acceptability test of RFC 9293 §3.10.7.4 (first check)."""
         rcv = self.rcv
-        wnd = rcv.rcv_wnd
+        rn = rcv.rcv_nxt
+        wnd = seq_dist(rcv.rcv_adv, rn)  # RCV.WND
+        if wnd < 0:
+            wnd = 0
         f = seg.flags
         slen = len(seg.payload) + (1 if f & SYN else 0) + (1 if f & FIN else 0)
-        rn = rcv.rcv_nxt
         if slen == 0:
             if wnd == 0:
                 return seg.seq == rn
@@ -552,10 +525,9 @@ class Connection(Handshake, Control):
             if _ts.ts_lt(ts.tsval, rcv.ts_recent) and \
                     _ts.paws_rejects(ts.tsval, rcv.ts_recent, rcv.ts_recent_age, now):
                 # An old duplicate: ACK (with a D-SACK for its data) and drop.
-                self._drop(seg, now, "paws", f"TSval {ts.tsval} older than TS.Recent "
-                                              f"{rcv.ts_recent} (RFC 7323 §5.3)")
-                rcv.old_duplicate(seg)
-                self._send_ack(now)
+                news = rcv.old_duplicate(seg)
+                self._oow_ack(seg, now, "paws", f"TSval {ts.tsval} older than TS.Recent "
+                                                 f"{rcv.ts_recent} (RFC 7323 §5.3)", news)
                 return
         # First: sequence number, with RFC 5961 §3 validation of RSTs.
         if f & RST:
@@ -633,9 +605,12 @@ class Connection(Handshake, Control):
             # "irrespective of the sequence number", rate-limited like the others (§7).
             self._challenge_ack(seg, now, "syn-in-synchronized", "challenge ACK (RFC 5961 §4)")
             return
-        self._drop(seg, now, "out-of-window", "unacceptable segment: ACK sent")
-        rcv.old_duplicate(seg)  # RFC 2883: report data received twice as a D-SACK
-        self._send_ack(now)
+        news = rcv.old_duplicate(seg)  # RFC 2883: report data received twice as a D-SACK
+        if len(seg.payload) <= 1 and seq_add(seg.seq, 1) == rcv.rcv_nxt:
+            # A probe: SEG.SEQ = RCV.NXT - 1 with no data or one octet is how keep-alives
+            # and zero-window probes ask for an ACK (RFC 9293 §3.8.4, §3.8.6.1 MUST-37).
+            news = True
+        self._oow_ack(seg, now, "out-of-window", "unacceptable segment", news)
 
     def _ack_field(self, seg: TcpSegment, now: int) -> bool:
         """Fifth check, for ESTABLISHED and later. Returns False when processing stops."""
@@ -643,8 +618,7 @@ class Connection(Handshake, Control):
         ack = seg.ack
         if ack.gt(snd.snd_nxt):
             # Acknowledges something not yet sent: ACK, drop, return.
-            self._drop(seg, now, "ack-of-unsent", "ACK beyond SND.NXT")
-            self._send_ack(now)
+            self._oow_ack(seg, now, "ack-of-unsent", "ACK beyond SND.NXT")
             return False
         # RFC 5961 §5 (MAY-12): too old to be plausible. RFC 9293 §3.10.7.4 fifth: "All
         # incoming segments whose ACK value doesn't satisfy the above condition MUST be
@@ -711,11 +685,29 @@ class Connection(Handshake, Control):
             self._enter_closed(now, "RST received", "RFC 9293 §3.10.7.4")
 
     def _challenge_ack(self, seg: TcpSegment, now: int, reason: str, detail: str) -> None:
-        """Drop ``seg`` and send a challenge ACK (RFC 5961 §3.2, §4.2, §5.2), unless the
-        host's limiter says too many were sent (RFC 5961 §7): then drop it silently."""
+        """Drop ``seg`` and send a challenge ACK (RFC 5961 §3.2, §4.2, §5.2), unless this
+        connection answered an unacceptable segment less than ``invalid_ratelimit`` ago or
+        the host's limiter says too many were sent (RFC 5961 §7): then drop it silently."""
+        if not self.rcv.oow_ack_allowed(now):
+            self._drop(seg, now, "challenge-ack-limit", f"{reason}: challenge ACK suppressed (one per "
+                                                        f"{(self.config.invalid_ratelimit or 0) // 10**6} ms "
+                                                        f"per connection, RFC 5961 §7)")
+            return
         lim = self.challenge
         if lim is None or lim.allow(now):
             self._drop(seg, now, reason, detail)
             self._send_ack(now)
         else:
             self._drop(seg, now, "challenge-ack-limit", f"{reason}: challenge ACK suppressed (RFC 5961 §7)")
+
+    def _oow_ack(self, seg: TcpSegment, now: int, reason: str, detail: str, news: bool = False) -> None:
+        """Drop an unacceptable ``seg`` and answer it with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+        (RFC 9293 §3.10.7.4), at most once per ``config.invalid_ratelimit`` per connection
+        (Linux's tcp_invalid_ratelimit), so that a flood of them is not answered in kind;
+        ``news``: the ACK reports a new D-SACK block, and leaves whatever the limit says."""
+        if self.rcv.oow_ack_allowed(now, news):
+            self._drop(seg, now, reason, detail + ": ACK sent")
+            self._send_ack(now)
+        else:
+            gap = (self.config.invalid_ratelimit or 0) // 10**6
+            self._drop(seg, now, reason, f"{detail}: no ACK (one per {gap} ms)")

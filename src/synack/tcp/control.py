@@ -26,6 +26,10 @@ class Control(Output):
 
     __slots__ = ()
 
+    def path_confirmed(self) -> None:
+        """Data got through: forget a soft ICMP error (as Linux does)."""
+        self.icmp_error = None
+
     def set_keepalive(self, on: bool, now: int, *, idle: int | None = None,
                       interval: int | None = None, count: int | None = None) -> None:
         """Turn keep-alives on or off for this connection (RFC 9293 §3.8.4 MUST-24), with

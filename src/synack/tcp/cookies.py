@@ -142,6 +142,13 @@ class SynCookies:
             ts = (ts - (1 << TS_BITS)) & MASK
         return ts
 
+    def fresh(self, iss: Seq, now: int) -> bool:
+        """Could ``iss`` (SEG.ACK - 1) be a cookie made in the last MAX_AGE periods? Only its
+        time counter can tell without the client's ISN the MAC covers: a later segment of a
+        cookie connection (beyond the first octet, SEG.SEQ - 1 is not that ISN) passes, and
+        so do 2 in 16 random values."""
+        return ((now // self.period) - (int(iss) >> 28)) & 0xF <= MAX_AGE
+
     def check(self, cid: tuple, irs: Seq, iss: Seq, now: int,
               tsecr: int | None = None) -> CookieOptions | None:
         """The options a valid cookie carries, or None. ``irs`` is SEG.SEQ - 1 and ``iss``

@@ -17,16 +17,19 @@ from ..wire.tcp import (ACK, CWR, ECE, FIN, RST, SYN, FastOpen, Mss, Nop, SackPe
                         Timestamps, WindowScale)
 from . import fastopen as _fastopen
 from . import timestamps as _ts
-from .errors import ConnectionRefused
+from .errors import ConnectionRefused, TcpError
 from .fastopen import ClientFastOpen, CookieCache, ServerFastOpen
 from .output import Output
 from .state import State
 from .timers import Timer
 
-__all__ = ["Handshake", "DEFAULT_SND_MSS_V4", "DEFAULT_SND_MSS_V6"]
+__all__ = ["Handshake", "DEFAULT_SND_MSS_V4", "DEFAULT_SND_MSS_V6", "MIN_SND_MSS"]
 
 DEFAULT_SND_MSS_V4 = 536  # RFC 9293 §3.7.1 MUST-15
 DEFAULT_SND_MSS_V6 = 1220
+#: The smallest send MSS a peer's option can ask for (Linux's net.ipv4.tcp_min_snd_mss,
+#: since CVE-2019-11479): a peer announcing less gets segments of this size.
+MIN_SND_MSS = 48
 
 _NOP = Nop()
 _SACK_PERM = SackPermitted()
@@ -98,7 +101,7 @@ class Handshake(Output):
             sack, ts, ws, ecr = self.sack_ok, self.ts_ok, self.ws_ok, self.rcv.ts_recent
         opts: tuple = ()
         if ts:
-            off = self.ts_off = _ts.ts_offset(self.snd.iss)
+            off = self.ts_off = self._ts_offset()
             tso = _tuple_new(Timestamps, ((self._now // _ts.TS_TICK + off) & MASK, ecr))
             opts = (_SACK_PERM, tso) if sack else (_NOP, _NOP, tso)
         elif sack:
@@ -106,6 +109,14 @@ class Handshake(Output):
         if ws:
             opts += (_NOP, _WSCALE[cfg.window_shift()])
         return opts
+
+    def _ts_offset(self) -> int:
+        """This connection's TSval offset: per 4-tuple from the host's RFC 6528 generator
+        (the same for every incarnation, RFC 6191), else a mixing of the ISS."""
+        per_tuple = getattr(self.isn, "ts_offset", None)
+        if per_tuple is not None:
+            return per_tuple(self.local_addr, self.local_port, self.remote_addr, self.remote_port)
+        return _ts.ts_offset(self.snd.iss)
 
     def _syn_ecn_bits(self, flags: int) -> int:
         """RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR, an ECN-setup SYN,ACK ECE
@@ -153,10 +164,16 @@ class Handshake(Output):
 
     def _take_peer_mss(self, seg: TcpSegment) -> None:
         """RFC 9293 §3.7.1 MUST-15/16: the send MSS is the peer's MSS option, or 536/1220
-        without one, capped by our own path limit."""
+        without one, capped by our own path limit.
+
+        An MSS of 0 counts as no option, and anything below :data:`MIN_SND_MSS` is raised
+        to it, as Linux does: a peer must not make us cut 3 KB into 3,000 one-octet
+        segments (the CVE-2019-11479 class of resource exhaustion)."""
         peer = seg.mss
-        if peer is None:
+        if not peer:
             peer = DEFAULT_SND_MSS_V6 if self.ipv6 else DEFAULT_SND_MSS_V4
+        elif peer < MIN_SND_MSS:
+            peer = MIN_SND_MSS
         self.snd.take_peer_mss(peer)
 
     def _listen_state(self, seg: TcpSegment, now: int) -> None:
@@ -262,6 +279,22 @@ class Handshake(Output):
         self._drop(seg, now, "bad-ack", "SYN-RECEIVED: unacceptable ACK")
         self._send_rst(seg.ack, now)
         return False
+
+    def _abandon_passive(self, now: int, cause: str, err: TcpError) -> None:
+        """Give up a passive SYN-RECEIVED connection: back to LISTEN (RFC 9293 §3.10.7.4),
+        or, for a Fast Open connection the user may already hold, fail with ``err``."""
+        tfo = self._tfo
+        if tfo is not None and tfo.accepted:
+            self._fail(err, now, cause, "RFC 7413 §4.2.2")
+        else:
+            self._return_to_listen(now, cause)
+
+    def _return_to_listen(self, now: int, cause: str) -> None:
+        """MUST-11: a passive SYN-RECEIVED goes back to LISTEN, its queues flushed."""
+        self.timers.cancel_all(now)
+        self.snd.reset_for_listen()
+        self.soft_error = None
+        self._set_state(State.LISTEN, now, cause, "RFC 9293 §3.10.7.4")
 
     # ------------------------------------------------------------------ SYN cookies, Fast Open
     def forget_syn_ack(self, now: int) -> None:

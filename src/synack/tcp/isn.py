@@ -75,6 +75,16 @@ class IsnGenerator:
         m = now // ISN_TICK_NS  # RFC 9293 §3.4.1 MUST-8: the 4 µs clock
         return Seq((m + f) & MASK)
 
+    def ts_offset(self, local_addr: str, local_port: int, remote_addr: str, remote_port: int) -> int:
+        """The TSval offset of this 4-tuple (RFC 7323 §7.1): the same keyed hash without
+        the clock, so that every incarnation of a 4-tuple counts on from the same offset and
+        a new SYN's TSval is newer than the last one its TIME-WAIT saw (RFC 6191)."""
+        h = self._hash.copy()
+        h.update(b"tsval")
+        h.update(_endpoint(local_addr, local_port))
+        h.update(_endpoint(remote_addr, remote_port))
+        return int.from_bytes(h.digest(), "big")
+
     def __repr__(self) -> str:
         return "IsnGenerator(secret=<hidden>)"
 

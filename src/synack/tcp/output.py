@@ -48,11 +48,7 @@ class Output(Tcb):
                 rcv.rcv_adv = seq_add(rcv.rcv_nxt, wnd)  # the first window we offer
             flags |= self._syn_ecn_bits(flags)
         elif flags & ACK:
-            wnd = rcv.window_to_advertise()
-            if self.rcv_wscale:
-                wnd = rcv.scaled_window(wnd)
-            elif wnd > 65535:
-                wnd = 65535
+            wnd = rcv.advertise()
             if rcv.sackr is not None:
                 options = rcv.ack_options((self._now // _TS_TICK + self.ts_off) & MASK)
             elif self.ts_ok:

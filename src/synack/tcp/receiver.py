@@ -24,12 +24,12 @@ from .reassembly import Reassembly
 from .sack import SackReceiver
 from .state import State
 from .tcb import ReceiveSequence
-from .timers import Timer
+from .timers import DELAYED_ACK_SLOT, Timer
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection
 
-__all__ = ["Receiver", "RECEIVING"]
+__all__ = ["Receiver", "RECEIVING", "ooo_segments"]
 
 #: States in which arriving segment text is delivered (RFC 9293 §3.10.7.4, seventh).
 RECEIVING = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2})
@@ -38,6 +38,14 @@ _NOP = Nop()
 _tuple_new = tuple.__new__
 _EMPTY = b""
 _DELAYED_ACK = Timer.DELAYED_ACK
+
+
+def ooo_segments(limit: int) -> int:
+    """How many pieces apart the out-of-order queue holds for a limit of ``limit`` octets:
+    one per 128 octets (512 at the default 64 KiB), and never fewer than 64. Full-sized
+    segments never reach it (a 64 KiB window holds 45); a peer that sends tiny segments,
+    each after a hole, does."""
+    return max(64, limit >> 7)
 
 
 class Receiver(ReceiveSequence):
@@ -58,6 +66,10 @@ class Receiver(ReceiveSequence):
         "ts_recent", "ts_recent_age",  # RFC 7323 §4.3 TS.Recent and when it was set
         "last_ack_sent",               # RFC 7323 §4.3 Last.ACK.sent
         "ece",         # RFC 3168 §6.1.3: echo ECE until the sender's CWR
+        "ofo_drops",   # out-of-order segments dropped because the queue was full (TCPOFODrop)
+        "oow_ack_at",  # when an ACK last answered an unacceptable segment, or None
+        "oow_acks_skipped",  # such ACKs not sent because of the rate limit (TCPACKSkipped*)
+        "oow_dsack",   # the D-SACK block the last old duplicate gave, or None
     )
 
     def __init__(self, conn: Connection, rcv_mss: int) -> None:
@@ -78,6 +90,10 @@ class Receiver(ReceiveSequence):
         self.ts_recent = self.ts_recent_age = 0
         self.last_ack_sent = self.rcv_nxt
         self.ece = False
+        self.ofo_drops = 0
+        self.oow_ack_at: int | None = None
+        self.oow_acks_skipped = 0
+        self.oow_dsack: tuple[int, int] | None = None
 
     def __repr__(self) -> str:
         return (f"<Receiver rcv_nxt={int(self.rcv_nxt)} rcv_wnd={self.rcv_wnd} readable={len(self.buf)} "
@@ -136,6 +152,25 @@ class Receiver(ReceiveSequence):
         nxt = self.rcv_nxt - 1 if self.fin_received else self.rcv_nxt  # data-only RCV.NXT
         return self.abs + (self.rcv_up - nxt)
 
+    @property
+    def urgent_remaining(self) -> int:
+        """MUST-33: how many octets of urgent data the user has still to read (counting
+        those that have not arrived yet); 0 when none."""
+        mark = self.urgent_mark
+        if mark is None:
+            return 0
+        left = mark - self.read_offset
+        return left if left > 0 else 0
+
+    def urgent_octet(self) -> int | None:
+        """The last octet of urgent data (the one before RCV.UP) if it has arrived and has
+        not been read yet, else None: what a BSD socket reads with MSG_OOB."""
+        mark = self.urgent_mark
+        if mark is None:
+            return None
+        i = mark - 1 - self.read_offset
+        return self.buf[i] if 0 <= i < len(self.buf) else None
+
     def take(self, max_bytes: int) -> bytes:
         """Remove and return up to ``max_bytes`` octets from the receive buffer."""
         rb = self.buf
@@ -149,11 +184,11 @@ class Receiver(ReceiveSequence):
 
     def window_update_after_read(self, now: int) -> None:
         """A window update when reading opened the window a lot (RFC 9293 §3.8.6.2.2)."""
-        buf = self.conn.config.rcv_buf
+        half = self.conn.config.rcv_buf >> 1
         before = self.rcv_wnd
-        if before < buf >> 1:
-            self.window_to_advertise()
-            if self.rcv_wnd - before >= min(buf >> 1, self.rcv_mss):
+        if before < half:
+            after = self.window_to_advertise()
+            if after - before >= (half if half < self.rcv_mss else self.rcv_mss):
                 self.conn._send_ack(now)
 
     def discard(self) -> None:
@@ -175,23 +210,28 @@ class Receiver(ReceiveSequence):
         elif free > 0xFFFF << conn.rcv_wscale:
             free = 0xFFFF << conn.rcv_wscale  # the most the 16-bit field can offer (RFC 7323 §2)
         rn = self.rcv_nxt
-        adv = self.rcv_adv
-        new_right = seq_add(rn, free)
-        if seq_dist(new_right, adv) >= min(buf >> 1, self.rcv_mss):
-            self.rcv_adv = adv = new_right
-        w = seq_dist(adv, rn)
+        w = seq_dist(self.rcv_adv, rn)  # the right edge, as an offset from RCV.NXT
+        step = buf >> 1
+        if step > self.rcv_mss:
+            step = self.rcv_mss
+        if free - w >= step:
+            self.rcv_adv = seq_add(rn, free)
+            w = free
         return w if w > 0 else 0
 
-    def scaled_window(self, w: int) -> int:
-        """The window field for ``w`` octets: w >> Rcv.Wind.Shift rounded up, so that the
-        right edge the peer sees never moves left (RFC 7323 §2.4); RCV.ADV follows."""
+    def advertise(self) -> int:
+        """The window field of a segment with ACK (not a SYN): the window to advertise,
+        scaled (RFC 7323 §2.3: rounded up, so that the right edge the peer sees never
+        moves left, §2.4; RCV.ADV follows) or capped at 65535."""
+        w = self.window_to_advertise()
         s = self.conn.rcv_wscale
+        if not s:
+            return w if w <= 65535 else 65535
         f = (w + (1 << s) - 1) >> s
         if f > 0xFFFF:
             f = 0xFFFF
-        edge = seq_add(self.rcv_nxt, f << s)
-        if seq_dist(edge, self.rcv_adv) > 0:
-            self.rcv_adv = edge
+        if f << s > w:
+            self.rcv_adv = seq_add(self.rcv_nxt, f << s)
         return f
 
     def ack_options(self, tsval: int) -> tuple:
@@ -205,7 +245,7 @@ class Receiver(ReceiveSequence):
             opts = (_NOP, _NOP, _tuple_new(Timestamps, (tsval, self.ts_recent)))
         sr = self.sackr
         if sr is not None and (self.ooo or sr.dsack is not None):
-            blocks = sr.blocks(self.ooo.blocks() if self.ooo else [], 3 if ts_ok else 4)
+            blocks = sr.blocks(self.ooo if self.ooo is not None else [], 3 if ts_ok else 4)
             if blocks:
                 rn = self.rcv_nxt - 1 if self.fin_received else self.rcv_nxt
                 ra = self.abs
@@ -223,8 +263,27 @@ class Receiver(ReceiveSequence):
         self.ack_now = False
         self.unacked = 0
         timers = self.conn.timers
-        if timers.pending(_DELAYED_ACK) is not None:
+        if timers.at[DELAYED_ACK_SLOT] is not None:
             timers.cancel(_DELAYED_ACK, now)
+
+    def oow_ack_allowed(self, now: int, news: bool = False) -> bool:
+        """May an ACK answer an unacceptable segment (outside the window, acknowledging
+        unsent data, or a challenge of RFC 5961) at ``now``? At most one per
+        ``config.invalid_ratelimit``, as Linux's tcp_oow_rate_limited: a flood of such
+        segments draws a trickle of ACKs, not one each. ``news``: the ACK carries a D-SACK
+        block never reported (see :meth:`old_duplicate`) and always leaves. Counts what it
+        refuses."""
+        gap = self.conn.config.invalid_ratelimit
+        if gap is None or news:
+            if news:
+                self.oow_ack_at = now
+            return True
+        last = self.oow_ack_at
+        if last is not None and now - last < gap:
+            self.oow_acks_skipped += 1
+            return False
+        self.oow_ack_at = now
+        return True
 
     # ------------------------------------------------------------------ SACK and D-SACK
     def _sack_state(self) -> SackReceiver:
@@ -242,21 +301,13 @@ class Receiver(ReceiveSequence):
 
     def _sack_overlap(self, start: int, n: int) -> int:
         """How many of octets [start, start + n) the out-of-order queue holds already; the
-        first run of them becomes the next D-SACK block (RFC 2883 §4)."""
-        end = start + n
-        covered = 0
+        first run of them becomes the next D-SACK block (RFC 2883 §4). O(log n)."""
         ooo = self.ooo
-        if ooo:
-            for hs, he in ooo.blocks():
-                if he <= start:
-                    continue
-                if hs >= end:
-                    break
-                s = hs if hs > start else start
-                e = he if he < end else end
-                if not covered:
-                    self._sack_state().duplicate(s, e)
-                covered += e - s
+        if not ooo:
+            return 0
+        covered, first = ooo.overlap(start, start + n)
+        if first is not None:
+            self._sack_state().duplicate(first[0], first[1])
         return covered
 
     def _dsack(self, start: int, end: int) -> None:
@@ -266,17 +317,29 @@ class Receiver(ReceiveSequence):
         if start < end:
             self._sack_state().duplicate(start, end)
 
-    def old_duplicate(self, seg: TcpSegment) -> None:
-        """A segment whose data lies before RCV.NXT arrived again: D-SACK it (RFC 2883 §4)."""
+    def old_duplicate(self, seg: TcpSegment) -> bool:
+        """A segment whose data lies before RCV.NXT arrived again: D-SACK it (RFC 2883 §4).
+
+        True when that D-SACK block is news: not the one the last such segment gave. The
+        ACK that carries news always leaves (a sender learns from it that it retransmitted
+        in vain, as Linux answers every data segment); the same old data again, like every
+        other unacceptable segment, is answered at most once per ``invalid_ratelimit``."""
         if not self.conn.sack_ok or not seg.payload:
-            return
+            return False
         rn = self.rcv_nxt - 1 if self.fin_received else self.rcv_nxt
         back = seq_dist(rn, seg.seq)
         if back <= 0:
-            return
+            return False
         n = len(seg.payload)
         start = self.abs - back
-        self._dsack(start, start + (n if n < back else back))
+        end = start + (n if n < back else back)
+        self._dsack(start, end)
+        if start < 0:
+            start = 0
+        if start >= end or self.oow_dsack == (start, end):
+            return False
+        self.oow_dsack = (start, end)
+        return True
 
     # ------------------------------------------------------------------ SEGMENT ARRIVES
     def urgent(self, seg: TcpSegment) -> None:
@@ -358,21 +421,30 @@ class Receiver(ReceiveSequence):
         # (a full-sized segment carries 12 octets fewer beside the timestamps option)
         if delay is None or self.unacked >= 2 * (self.rcv_mss - 12 if conn.ts_ok else self.rcv_mss):
             self.ack_now = True
-        elif not self.ack_now and conn.timers.pending(_DELAYED_ACK) is None:
+        elif not self.ack_now and conn.timers.at[DELAYED_ACK_SLOT] is None:
             conn.timers.arm(_DELAYED_ACK, now + delay, now)
 
     def _out_of_order(self, seq: Seq, payload: bytes, now: int) -> None:
-        """Queue data beyond a hole and ACK at once (a duplicate ACK, RFC 5681 §4.2)."""
+        """Queue data beyond a hole and ACK at once (a duplicate ACK, RFC 5681 §4.2).
+
+        The queue is bounded in octets and in pieces held apart (:func:`ooo_segments`): the
+        newest segment beyond either bound is dropped, counted in ``ofo_drops`` and traced,
+        and the peer sends it again once the holes before it are filled."""
         conn = self.conn
-        if self.ooo is None:
+        ooo = self.ooo
+        if ooo is None:
             cfg = conn.config
-            self.ooo = Reassembly(cfg.ooo_limit if cfg.ooo_limit is not None else cfg.rcv_buf)
+            limit = cfg.ooo_limit if cfg.ooo_limit is not None else cfg.rcv_buf
+            ooo = self.ooo = Reassembly(limit, ooo_segments(limit))
         start = self.abs + (seq - self.rcv_nxt)
         if conn.sack_ok:
             self._sack_arrival(start, len(payload))  # RFC 2018 §4 blocks, RFC 2883 D-SACK
-        if not self.ooo.add(start, payload, self.abs):
+        if not ooo.add(start, payload, self.abs):
+            self.ofo_drops += 1
+            held = (f"{ooo.segments} pieces held apart, the most it keeps" if ooo.refused == "segments"
+                    else f"{ooo.held} of {ooo.limit} octets held")
             conn._drop(TcpSegment(conn.remote_port, conn.local_port, seq, Seq(0), ACK, 0, payload),
-                       now, "ooo-full", "out-of-order queue full (RFC 9293 SHLD-31)")
+                       now, "ooo-full", f"out-of-order queue full: {held} (RFC 9293 SHLD-31)")
         self.ack_now = True
 
     def fin_arrives(self, now: int) -> None:

@@ -7,7 +7,9 @@ RACK and TLP (:mod:`synack.tcp.rack`) and PRR (:mod:`synack.tcp.prr`), and decid
 lost, which segment goes next, how many octets PRR allows. The sender
 (:mod:`synack.tcp.sender`) acts: it tells this object what it sent and what each ACK said,
 builds and sends the segments, and alone talks to the congestion control algorithm, which
-owns cwnd and ssthresh. Positions are absolute stream offsets (ints); times are ns.
+owns cwnd and ssthresh. What the sender does in SACK recovery (on each ACK, on the loss
+timers, when it may send) is :class:`SackSending`, a part of the sender kept here beside
+the decisions it carries out. Positions are absolute stream offsets (ints); times are ns.
 
 The states (:class:`CaState`, named as Linux's ``ca_state``):
 
@@ -24,12 +26,26 @@ The states (:class:`CaState`, named as Linux's ``ca_state``):
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
 
+from ..wire.seq import Seq, seq_add, seq_dist
+from ..wire.tcp import ACK, FIN, PSH, Sack, TcpSegment, Timestamps
 from .prr import Prr
 from .rack import WC_DEL_ACK, Rack, Tlp
 from .sack import DUPTHRESH, LOST, SACKED, Scoreboard, SegmentRecord, is_dsack
+from .state import SENDING
+from .tcb import SendSequence
+from .timers import LOSS_SLOT, RTO_SLOT, Timer
 
-__all__ = ["CaState", "OPEN", "RECOVERY", "LOSS", "LossRecovery", "WC_DEL_ACK"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .cc import CongestionControl
+    from .connection import Connection
+    from .rtt import RttEstimator
+
+__all__ = ["CaState", "OPEN", "RECOVERY", "LOSS", "LossRecovery", "SackSending", "WC_DEL_ACK"]
+
+_EMPTY = b""
+_RTO, _TLP, _RACK = Timer.RTO, Timer.TLP, Timer.RACK
 
 
 class CaState(enum.StrEnum):
@@ -234,3 +250,257 @@ class LossRecovery:
     def tlp_allowed(self) -> bool:
         """May a loss probe be scheduled now (RFC 8985 §7.2)?"""
         return self.use_rack and self.state is OPEN and self.tlp.end is None
+
+
+class SackSending(SendSequence):
+    """The sender's part in SACK recovery (the base of :class:`~synack.tcp.sender.Sender`):
+    each ACK through the scoreboard, RACK and TLP (RFC 8985) into recovery and PRR (RFC
+    6675 §5, RFC 9937 §4), transmissions as NextSeg() and PRR allow, and the loss timers.
+    The sender's fields it changes are kept here; the sender sets them up."""
+
+    __slots__ = ("rtt_seq", "retransmits", "dupacks", "cwr", "ecn_rec")
+
+    #: the end of the segment being timed for an RTT sample, or None (Karn: none in flight)
+    rtt_seq: Seq | None
+    #: segments retransmitted so far
+    retransmits: int
+    #: duplicate ACKs counted (RFC 5681 §3.2; with SACK, RFC 6675 DupAcks capped at 2)
+    dupacks: int
+    #: RFC 3168: set CWR on the next new data; SND.NXT at the last window reduction
+    cwr: bool
+    ecn_rec: Seq | None
+
+    # What else of the sender it reads (declared for readers and type checkers).
+    if TYPE_CHECKING:  # pragma: no cover
+        conn: Connection
+        lr: LossRecovery | None
+        cc: CongestionControl
+        rtt: RttEstimator
+        una_abs: int
+        buf: bytearray
+        buf_seq: Seq
+        fin_queued: bool
+
+        @property
+        def flight_size(self) -> int: ...
+        @property
+        def unsent(self) -> int: ...
+        def eff_mss(self) -> int: ...
+        def abs(self, seq: Seq) -> int: ...
+        def trace_cc(self, now: int, cause: str) -> None: ...
+        def arm_rto(self, now: int) -> None: ...
+        def send_data(self, now: int, limit: int | None = None, force: bool = False) -> None: ...
+
+    def _sack_in(self, seg: TcpSegment) -> list:
+        """The SACK blocks of an arriving ACK as stream offsets, in the order received
+        (RFC 2018 §3); a block that is empty or reaches past SND.NXT is ignored."""
+        for o in seg.options:
+            if type(o) is Sack:
+                break
+        else:
+            return []
+        una = self.snd_una
+        ua = self.una_abs
+        top = seq_dist(self.snd_nxt, una)
+        out = []
+        for left, right in o.blocks:
+            a = seq_dist(left, una)
+            b = seq_dist(right, una)
+            if a < b <= top:
+                out.append((ua + a, ua + b))
+        return out
+
+    def _sack_ack(self, seg: TcpSegment, una_before: Seq, now: int) -> None:
+        """An ACK in a SACK connection: the scoreboard and RACK (RFC 8985 §6.2), the loss
+        probe's outcome (§7.4), entering and leaving recovery (RFC 6675 §5), PRR (RFC 9937
+        §4) or window growth, and the loss-recovery timers."""
+        lr = self.lr
+        assert lr is not None
+        cc = self.cc
+        timers = self.conn.timers
+        o = seg.options
+        # (the SACK option may stand anywhere in the list, RFC 9293 §3.2 MUST-64; the usual
+        # NOP, NOP, TS alone has none)
+        blocks = self._sack_in(seg) if o and not (len(o) == 3 and type(o[2]) is Timestamps) else []
+        acked = seq_dist(self.snd_una, una_before)
+        una = self.una_abs
+        flight = seq_dist(self.snd_nxt, self.snd_una)
+        delivered = lr.on_ack(una, blocks, una + flight, now)
+        if not delivered and not acked:
+            return  # no news for loss recovery (a window update, a duplicate)
+        if delivered and lr.rack.rtt:
+            cc.on_rtt_sample(lr.rack.rtt, now)  # per-ACK samples (RFC 9406 wants several)
+        srtt = self.rtt.srtt
+        if lr.tlp.end is not None and lr.tlp.on_ack(una, blocks, lr.rack.dsack_seen) and lr.state is OPEN:
+            # RFC 8985 §7.4.2: the probe repaired a tail loss: respond as to a loss.
+            ss = cc.on_congestion_event(self.flight_size + acked, now)
+            cc.set_cwnd(cc.cwnd if cc.cwnd < ss else ss, now)
+            self.trace_cc(now, "tlp-recovered")
+        if lr.state is not OPEN and una >= lr.recovery_point and lr.exit() is RECOVERY:
+            cc.exit_recovery(self.flight_size, now)  # PRR brought pipe to ssthresh
+            self.trace_cc(now, "recovery-exit")
+        if lr.sb.nsacked or lr.state is not OPEN or not lr.use_rack:
+            timeout = lr.detect_loss(now, srtt)
+        else:
+            timeout = lr.marked = 0  # (nothing can be lost: see LossRecovery.detect_loss)
+        if lr.state is OPEN and lr.marked:
+            self._enter_fast_recovery(now)
+        state = lr.state
+        if state is RECOVERY:
+            pipe = lr.sb.pipe()
+            # RFC 9937 SafeACK: SND.UNA advanced and no further loss indicated.
+            sndcnt = lr.prr.on_ack(delivered, pipe, acked > 0 and not lr.marked)
+            before = cc.cwnd
+            cc.set_cwnd(pipe + sndcnt, now)
+            if cc.cwnd != before:
+                self.trace_cc(now, "prr")
+        elif acked > 0:
+            before = cc.cwnd
+            cc.on_ack(acked, flight, now, srtt)  # (slow start after an RTO)
+            if cc.cwnd != before:
+                self.trace_cc(now, "ack")
+        # RFC 3042 limited transmit in send_data, on RFC 6675 DupAcks (SACKs of new data).
+        self.dupacks = (lr.dupacks if lr.dupacks < 2 else 2) if state is OPEN else 0
+        if timeout:
+            timers.arm(_RACK, now + timeout, now)  # RFC 8985 §6.2 step 5: wait reo_wnd more
+        elif state is OPEN and flight and lr.use_rack and lr.tlp.end is None:
+            if acked > 0 or timers.at[LOSS_SLOT] is None:
+                self._arm_tlp(now)
+        elif timers.at[LOSS_SLOT] is not None and (timers.armed(_RACK) or self.snd_una == self.snd_nxt
+                                                   or state is not OPEN):
+            timers.cancel(_TLP, now)
+
+    def _enter_fast_recovery(self, now: int) -> None:
+        """RFC 6675 §5 (4): fast recovery begins. ssthresh comes from the congestion
+        control algorithm; PRR (RFC 9937) then leads cwnd down to it."""
+        lr = self.lr
+        assert lr is not None
+        flight = self.flight_size
+        ss = self.cc.on_congestion_event(flight, now)
+        lr.enter_recovery(self.abs(self.snd_nxt), flight, ss)
+        self.rtt_seq = None
+        self.conn.timers.cancel(_TLP, now)
+        if self.conn.ecn_ok:
+            # RFC 3168 §6.1.2: this reduction also answers any ECE of this window.
+            self.cwr = True
+            self.ecn_rec = self.snd_nxt
+        self.trace_cc(now, "fast-retransmit")
+
+    def _send_recovery(self, now: int) -> None:
+        """Transmit during SACK-based recovery: NextSeg() (RFC 6675 §4) picks what: lost
+        segments, then new data, then (RFC 6675 without RACK) rules (3) and (4). How much:
+        PRR's sndcnt in fast recovery (RFC 9937 §4), cwnd - pipe after a timeout (RFC 6675
+        §5.1). A budget above zero allows one more segment (PRR settles the difference)."""
+        lr = self.lr
+        assert lr is not None
+        rec = lr.state is RECOVERY
+        budget = lr.prr.budget if rec else self.cc.cwnd - lr.sb.pipe()
+        mss = self.eff_mss()
+        while budget > 0:
+            r = lr.sb.next_lost()
+            if r is not None:
+                cause = "rto" if not rec else "fast-retransmit" if not lr.prr.out else "sack-recovery"
+                budget -= self._resend(r, now, cause)
+                continue
+            before = self.snd_nxt
+            self.send_data(now, limit=-(-budget // mss) * mss)
+            if self.snd_nxt != before:
+                budget -= seq_dist(self.snd_nxt, before)
+                continue
+            r = lr.rule3()
+            if r is not None:
+                budget -= self._resend(r, now, "sack-recovery")
+                continue
+            r = lr.rescue(self.una_abs)
+            if r is None:
+                break
+            budget -= self._resend(r, now, "rescue", rescue=True)
+        if rec:
+            lr.prr.budget = budget if budget > 0 else 0
+
+    def _resend(self, r: SegmentRecord, now: int, cause: str, rescue: bool = False) -> int:
+        """Retransmit scoreboard record ``r`` (one segment, with the FIN if it ends with
+        it; RFC 6675 (C.1)). Returns its length in sequence space."""
+        conn = self.conn
+        start, end = r.start, r.end
+        n = end - start
+        seq = seq_add(self.snd_una, start - self.una_abs)
+        sbuf = self.buf
+        off = seq_dist(seq, self.buf_seq)
+        data = len(sbuf) - off
+        if data > n:
+            data = n
+        flags = ACK
+        if data > 0:
+            payload = bytes(sbuf[off:off + data])
+            if off + data == len(sbuf):
+                flags |= PSH
+        else:
+            data = 0
+            payload = _EMPTY
+        if data < n and self.fin_queued:
+            flags |= FIN
+        conn._emit(conn._segment(seq, conn.rcv.rcv_nxt, flags, payload), now, cause)
+        self.retransmits += 1
+        self.rtt_seq = None  # Karn (RFC 6298 §3)
+        assert self.lr is not None
+        self.lr.resent(start, end, now, rescue)
+        if conn.timers.at[RTO_SLOT] is None:
+            self.arm_rto(now)
+        return n
+
+    def _arm_tlp(self, now: int) -> None:
+        """RFC 8985 §7.2: (re)start the probe timeout, PTO = 2*SRTT (plus WCDelAckT with a
+        single segment in flight); a PTO that would come after the RTO is cut to it, so the
+        probe goes out in the RTO's place (the RTO is then restarted from the probe)."""
+        lr = self.lr
+        assert lr is not None
+        timers = self.conn.timers
+        at = now + lr.pto(self.rtt.srtt, seq_dist(self.snd_nxt, self.snd_una))
+        rto = timers.at[RTO_SLOT]
+        if rto is not None and at > rto:
+            at = rto
+        timers.arm(_TLP, at, now)
+
+    def tlp_expired(self, now: int) -> None:
+        """RFC 8985 §7.3: the loss probe: one segment of new data if the peer's window
+        allows, else the last segment again, to draw an ACK whose SACKs let RACK find the
+        losses at the tail of the flight; the RTO is then rearmed."""
+        lr = self.lr
+        assert lr is not None
+        if self.conn.state not in SENDING or self.snd_una == self.snd_nxt or lr.state is not OPEN \
+                or lr.tlp.end is not None:
+            return
+        before = self.snd_nxt
+        room = seq_dist(self.snd_una + self.snd_wnd, before)
+        if self.unsent and room > 0:
+            self.send_data(now, limit=self.eff_mss(), force=True)
+        if self.snd_nxt != before:
+            lr.tlp.sent(self.abs(self.snd_nxt), False)
+        else:
+            r = lr.sb.last_unsacked()
+            if r is None:
+                return
+            self._resend(r, now, "tlp")
+            lr.tlp.sent(self.abs(self.snd_nxt), True)
+        self.conn.timers.cancel(_TLP, now)
+        self.arm_rto(now)
+
+    def rack_expired(self, now: int) -> None:
+        """RFC 8985 §6.3: the reordering window has passed for the segments RACK waited on:
+        those not delivered now are lost."""
+        lr = self.lr
+        assert lr is not None
+        conn = self.conn
+        if conn.state not in SENDING or self.snd_una == self.snd_nxt:
+            return
+        timeout = lr.detect_loss(now, self.rtt.srtt)
+        if lr.state is OPEN and lr.marked:
+            self._enter_fast_recovery(now)
+        if lr.state is RECOVERY:
+            pipe = lr.sb.pipe()
+            self.cc.set_cwnd(pipe + lr.prr.on_ack(0, pipe, False), now)
+            self.trace_cc(now, "prr")
+        if timeout:
+            conn.timers.arm(_RACK, now + timeout, now)
+        conn._output(now)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from operator import attrgetter
+from typing import Protocol
 
 __all__ = ["SACKED", "LOST", "RETRANS", "EVER_RTX", "DUPTHRESH", "SackReceiver", "SegmentRecord",
            "Scoreboard", "is_dsack"]
@@ -49,7 +50,11 @@ DUPTHRESH = 3
 # ==========================================================================================
 
 class SackReceiver:
-    """The data receiver's SACK state (RFC 2018 §4, RFC 2883 §4), on absolute offsets."""
+    """The data receiver's SACK state (RFC 2018 §4, RFC 2883 §4), on absolute offsets.
+
+    Building the blocks of one ACK costs O(log n) in the pieces the reassembly queue holds:
+    at most 8 remembered blocks are looked up by binary search (``block_at``), and only the
+    few highest pieces are read when a block was never reported (``last``)."""
 
     __slots__ = ("recent", "dsack")
 
@@ -73,38 +78,63 @@ class SackReceiver:
         if start < end:
             self.dsack = (start, end)
 
-    def blocks(self, held: list, max_blocks: int) -> list[tuple[int, int]]:
+    def blocks(self, held: HeldBlocks | list, max_blocks: int) -> list[tuple[int, int]]:
         """The SACK blocks for the ACK being built, at most ``max_blocks`` (4, or 3 beside
-        the timestamps option). ``held`` is the reassembly queue's ``blocks()``: disjoint
-        (start, end) ranges above RCV.NXT in ascending order. A pending D-SACK block is
+        the timestamps option). ``held`` is the reassembly queue (or a list of its disjoint
+        (start, end) ranges above RCV.NXT, in ascending order). A pending D-SACK block is
         consumed (RFC 2883 §4 (2): each duplicate is reported in one ACK)."""
+        q: HeldBlocks = _ListBlocks(held) if isinstance(held, list) else held
         out: list[tuple[int, int]] = []
         d = self.dsack
         if d is not None:
             self.dsack = None
             out.append(d)
-            h = _containing(held, d[0], d[1])
+            h = q.block_at(d[0], d[1])
             if h is not None and h != d:
                 out.append(h)  # RFC 2883 §4 (4): the larger block holding the duplicate
         reported: list[tuple[int, int]] = []
         for s, e in self.recent:
             if len(out) >= max_blocks:
                 break
-            h = _containing(held, s, e)
+            h = q.block_at(s, e)
             if h is None or h in reported:
                 continue
             reported.append(h)
             if h not in out:
                 out.append(h)
         # Blocks never reported yet (none in the usual order of events): newest offsets first.
-        for h in reversed(held):
-            if len(out) >= max_blocks:
-                break
-            if h not in reported and h not in out:
-                reported.append(h)
-                out.append(h)
+        if len(out) < max_blocks:
+            for h in q.last(max_blocks + len(reported) + len(out)):
+                if len(out) >= max_blocks:
+                    break
+                if h not in reported and h not in out:
+                    reported.append(h)
+                    out.append(h)
         self.recent = reported
         return out
+
+
+class HeldBlocks(Protocol):
+    """What :meth:`SackReceiver.blocks` asks of the reassembly queue."""
+
+    def block_at(self, start: int, end: int | None = None) -> tuple[int, int] | None: ...
+
+    def last(self, k: int) -> list[tuple[int, int]]: ...
+
+
+class _ListBlocks:
+    """A sorted list of disjoint (start, end) ranges, seen as a reassembly queue."""
+
+    __slots__ = ("held",)
+
+    def __init__(self, held: list) -> None:
+        self.held = held
+
+    def block_at(self, start: int, end: int | None = None) -> tuple[int, int] | None:
+        return _containing(self.held, start, start + 1 if end is None else end)
+
+    def last(self, k: int) -> list[tuple[int, int]]:
+        return list(reversed(self.held[-k:])) if k > 0 else []
 
 
 def _containing(held: list, s: int, e: int) -> tuple[int, int] | None:

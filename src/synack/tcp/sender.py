@@ -23,16 +23,14 @@ from typing import TYPE_CHECKING
 
 from ..trace.events import CongestionChanged, RttSample
 from ..wire.seq import MASK, Seq, seq_add, seq_dist
-from ..wire.tcp import ACK, CWR, ECE, FIN, PSH, Sack, TcpSegment, Timestamps
+from ..wire.tcp import ACK, CWR, ECE, FIN, PSH, TcpSegment, Timestamps
 from . import cc as cc_registry
 from . import timestamps as _ts
 from .errors import ConnectionTimeout
-from .recovery import OPEN, RECOVERY, LossRecovery
+from .recovery import OPEN, LossRecovery, SackSending
 from .rtt import RttEstimator
-from .sack import SegmentRecord
-from .state import State
-from .tcb import SendSequence
-from .timers import Timer
+from .state import SENDING, State
+from .timers import LOSS_SLOT, PROBE_SLOT, RTO_SLOT, Timer
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import TcpConfig
@@ -41,7 +39,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Sender", "SENDING", "MAX_SEGMENT_BYTES"]
 
 #: States in which data and FIN may be (re)transmitted once the SYN is acknowledged.
-SENDING = frozenset({State.ESTABLISHED, State.CLOSE_WAIT, State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK})
 _HANDSHAKE = frozenset({State.SYN_SENT, State.SYN_RECEIVED})
 _NOT_SENDING = frozenset({State.CLOSED, State.LISTEN, State.TIME_WAIT})
 #: the largest ``max_segment_bytes``: what one IP packet can carry at most (64 KiB)
@@ -51,21 +48,21 @@ _RTO, _PERSIST, _SWS, _TLP, _RACK = Timer.RTO, Timer.PERSIST, Timer.SWS_OVERRIDE
 _FIN_WAIT_1 = State.FIN_WAIT_1
 
 
-class Sender(SendSequence):
+class Sender(SackSending):
     """SND.* and the send side's data (see the module docstring)."""
 
+    # (rtt_seq, retransmits, dupacks, cwr and ecn_rec are slots of SackSending)
     __slots__ = (
         "conn", "snd_mss", "max_segment_bytes",
         "buf", "buf_seq", "fin_queued",
         "rtx_nxt", "rtx_cause",     # go-back-N: the next octet to resend, and why
         "rtt", "cc",                # RFC 6298 estimator; the congestion control algorithm
-        "rtt_seq", "rtt_time",      # the segment being timed (its end) and when it left
+        "rtt_time",                 # when the segment being timed (rtt_seq) left
         "rtx_since", "retries",     # first unanswered (re)transmission (R2 counts from it); RTOs
-        "dupacks", "recover",       # RFC 5681 duplicate ACKs; RFC 6582 ``recover``
-        "persist_backoff", "retransmits",
+        "recover",                  # RFC 6582 ``recover``
+        "persist_backoff",
         "urgent",                   # SND.UP is live: segments before it carry URG
         "lr", "una_abs",            # SACK loss recovery (or None); SND.UNA as a stream offset
-        "cwr", "ecn_rec",           # RFC 3168: set CWR on new data; SND.NXT at the last reduction
     )
 
     def __init__(self, conn: Connection, snd_mss: int, cfg: TcpConfig) -> None:
@@ -130,7 +127,8 @@ class Sender(SendSequence):
         """How many more octets SEND accepts now."""
         if self.fin_queued:
             return 0
-        return max(self.conn.config.snd_buf - len(self.buf), 0)
+        n = self.conn.config.snd_buf - len(self.buf)
+        return n if n > 0 else 0
 
     def eff_mss(self) -> int:
         """Octets of data a full segment carries: SendMSS less the options every segment
@@ -142,6 +140,12 @@ class Sender(SendSequence):
         if conn.rcv.sack_room():
             m -= 28 if ts_ok else 36  # NOP, NOP, kind, length, 3 or 4 blocks
         return m if m > 0 else 1
+
+    @property
+    def eff_snd_mss(self) -> int:
+        """Eff.snd.MSS (RFC 9293 §3.7.1): the data a full-sized segment carries, SendMSS
+        (``snd_mss``) less the options on every segment (12 octets with timestamps)."""
+        return self.eff_mss()
 
     def abs(self, seq: Seq) -> int:
         """A send sequence number as a stream offset (SND.UNA is ``una_abs``)."""
@@ -255,8 +259,8 @@ class Sender(SendSequence):
         at = now + self.rtt.timeout
         cfg = conn.config
         r2 = cfg.r2_syn if conn.state in _HANDSHAKE else cfg.r2
-        if r2 is not None and self.rtx_since is not None:
-            at = min(at, self.rtx_since + r2)
+        if r2 is not None and self.rtx_since is not None and self.rtx_since + r2 < at:
+            at = self.rtx_since + r2
         conn.timers.arm(_RTO, at, now, self.rtt.backoff)
 
     def send_data(self, now: int, limit: int | None = None, force: bool = False) -> None:
@@ -340,7 +344,7 @@ class Sender(SendSequence):
                         # waits for an ACK, or, with nothing in flight to bring one, for
                         # the override timeout of rule (4).
                         if n < (self.max_snd_wnd >> 1) or not (idle or nodelay):
-                            if idle and timers.pending(_PERSIST) is None:
+                            if idle and timers.at[PROBE_SLOT] is None:
                                 timers.arm(_SWS, now + conn.config.sws_override, now)
                             break
                     elif not idle and not nodelay and not fin_queued:
@@ -384,19 +388,19 @@ class Sender(SendSequence):
                     limit -= n
             if self.rtx_since is None:
                 self.rtx_since = now
-            if timers.pending(_RTO) is None:
+            if timers.at[RTO_SLOT] is None:
                 self.arm_rto(now)
-            if timers.pending(_PERSIST) is not None:
+            if timers.at[PROBE_SLOT] is not None:
                 timers.cancel(_PERSIST, now)
                 self.persist_backoff = 0
             if end_off == blen + 1:
                 break  # (the FIN went)
         # Zero window with data waiting and nothing in flight: the persist timer
         # (RFC 9293 §3.8.6.1) keeps asking for a window update.
-        if self.snd_wnd == 0 and nxt_off == una_off and blen - nxt_off > 0 and timers.pending(_PERSIST) is None:
+        if self.snd_wnd == 0 and nxt_off == una_off and blen - nxt_off > 0 and timers.at[PROBE_SLOT] is None:
             timers.arm(_PERSIST, now + self.rtt.timeout, now, 0)
         if sent_new and lr is not None and lr.use_rack and lr.state is OPEN and lr.tlp.end is None \
-                and not timers.armed(_RACK):
+                and (timers.at[LOSS_SLOT] is None or timers.loss is not _RACK):
             # RFC 8985 §7.2: the probe timer (re)starts after every transmission of new data,
             # the FIN included, so that it covers the end of the flight (each ACK that
             # advances SND.UNA restarts it too: _sack_ack).
@@ -561,7 +565,7 @@ class Sender(SendSequence):
                 self.max_snd_wnd = w
             self.snd_wl1 = seg.seq
             self.snd_wl2 = ack
-            if old == 0 and w > 0 and conn.timers.pending(_PERSIST) is not None:
+            if old == 0 and w > 0 and conn.timers.at[PROBE_SLOT] is not None:
                 conn.timers.cancel(_PERSIST, now)
                 self.persist_backoff = 0
         if self.snd_wnd == 0 and self.rtx_since is not None:
@@ -697,218 +701,3 @@ class Sender(SendSequence):
         if lr is not None:
             return lr.state.value
         return "recovery" if self.dupacks >= 3 else "open"
-
-    # ------------------------------------------------------------------ SACK loss recovery
-    def _sack_in(self, seg: TcpSegment) -> list:
-        """The SACK blocks of an arriving ACK as stream offsets, in the order received
-        (RFC 2018 §3); a block that is empty or reaches past SND.NXT is ignored."""
-        for o in seg.options:
-            if type(o) is Sack:
-                break
-        else:
-            return []
-        una = self.snd_una
-        ua = self.una_abs
-        top = seq_dist(self.snd_nxt, una)
-        out = []
-        for left, right in o.blocks:
-            a = seq_dist(left, una)
-            b = seq_dist(right, una)
-            if a < b <= top:
-                out.append((ua + a, ua + b))
-        return out
-
-    def _sack_ack(self, seg: TcpSegment, una_before: Seq, now: int) -> None:
-        """An ACK in a SACK connection: the scoreboard and RACK (RFC 8985 §6.2), the loss
-        probe's outcome (§7.4), entering and leaving recovery (RFC 6675 §5), PRR (RFC 9937
-        §4) or window growth, and the loss-recovery timers."""
-        lr = self.lr
-        assert lr is not None
-        cc = self.cc
-        timers = self.conn.timers
-        o = seg.options
-        # (the SACK option may stand anywhere in the list, RFC 9293 §3.2 MUST-64; the usual
-        # NOP, NOP, TS alone has none)
-        blocks = self._sack_in(seg) if o and not (len(o) == 3 and type(o[2]) is Timestamps) else []
-        acked = seq_dist(self.snd_una, una_before)
-        una = self.una_abs
-        flight = seq_dist(self.snd_nxt, self.snd_una)
-        delivered = lr.on_ack(una, blocks, una + flight, now)
-        if not delivered and not acked:
-            return  # no news for loss recovery (a window update, a duplicate)
-        if delivered and lr.rack.rtt:
-            cc.on_rtt_sample(lr.rack.rtt, now)  # per-ACK samples (RFC 9406 wants several)
-        srtt = self.rtt.srtt
-        if lr.tlp.end is not None and lr.tlp.on_ack(una, blocks, lr.rack.dsack_seen) and lr.state is OPEN:
-            # RFC 8985 §7.4.2: the probe repaired a tail loss: respond as to a loss.
-            ss = cc.on_congestion_event(self.flight_size + acked, now)
-            cc.set_cwnd(cc.cwnd if cc.cwnd < ss else ss, now)
-            self.trace_cc(now, "tlp-recovered")
-        if lr.state is not OPEN and una >= lr.recovery_point and lr.exit() is RECOVERY:
-            cc.exit_recovery(self.flight_size, now)  # PRR brought pipe to ssthresh
-            self.trace_cc(now, "recovery-exit")
-        if lr.sb.nsacked or lr.state is not OPEN or not lr.use_rack:
-            timeout = lr.detect_loss(now, srtt)
-        else:
-            timeout = lr.marked = 0  # (nothing can be lost: see LossRecovery.detect_loss)
-        if lr.state is OPEN and lr.marked:
-            self._enter_fast_recovery(now)
-        state = lr.state
-        if state is RECOVERY:
-            pipe = lr.sb.pipe()
-            # RFC 9937 SafeACK: SND.UNA advanced and no further loss indicated.
-            sndcnt = lr.prr.on_ack(delivered, pipe, acked > 0 and not lr.marked)
-            before = cc.cwnd
-            cc.set_cwnd(pipe + sndcnt, now)
-            if cc.cwnd != before:
-                self.trace_cc(now, "prr")
-        elif acked > 0:
-            before = cc.cwnd
-            cc.on_ack(acked, flight, now, srtt)  # (slow start after an RTO)
-            if cc.cwnd != before:
-                self.trace_cc(now, "ack")
-        # RFC 3042 limited transmit in send_data, on RFC 6675 DupAcks (SACKs of new data).
-        self.dupacks = (lr.dupacks if lr.dupacks < 2 else 2) if state is OPEN else 0
-        if timeout:
-            timers.arm(_RACK, now + timeout, now)  # RFC 8985 §6.2 step 5: wait reo_wnd more
-        elif state is OPEN and flight and lr.use_rack and lr.tlp.end is None:
-            if acked > 0 or timers.pending(_TLP) is None:
-                self._arm_tlp(now)
-        elif timers.pending(_TLP) is not None and (timers.armed(_RACK) or self.snd_una == self.snd_nxt
-                                                   or state is not OPEN):
-            timers.cancel(_TLP, now)
-
-    def _enter_fast_recovery(self, now: int) -> None:
-        """RFC 6675 §5 (4): fast recovery begins. ssthresh comes from the congestion
-        control algorithm; PRR (RFC 9937) then leads cwnd down to it."""
-        lr = self.lr
-        assert lr is not None
-        flight = self.flight_size
-        ss = self.cc.on_congestion_event(flight, now)
-        lr.enter_recovery(self.abs(self.snd_nxt), flight, ss)
-        self.rtt_seq = None
-        self.conn.timers.cancel(_TLP, now)
-        if self.conn.ecn_ok:
-            # RFC 3168 §6.1.2: this reduction also answers any ECE of this window.
-            self.cwr = True
-            self.ecn_rec = self.snd_nxt
-        self.trace_cc(now, "fast-retransmit")
-
-    def _send_recovery(self, now: int) -> None:
-        """Transmit during SACK-based recovery: NextSeg() (RFC 6675 §4) picks what: lost
-        segments, then new data, then (RFC 6675 without RACK) rules (3) and (4). How much:
-        PRR's sndcnt in fast recovery (RFC 9937 §4), cwnd - pipe after a timeout (RFC 6675
-        §5.1). A budget above zero allows one more segment (PRR settles the difference)."""
-        lr = self.lr
-        assert lr is not None
-        rec = lr.state is RECOVERY
-        budget = lr.prr.budget if rec else self.cc.cwnd - lr.sb.pipe()
-        mss = self.eff_mss()
-        while budget > 0:
-            r = lr.sb.next_lost()
-            if r is not None:
-                cause = "rto" if not rec else "fast-retransmit" if not lr.prr.out else "sack-recovery"
-                budget -= self._resend(r, now, cause)
-                continue
-            before = self.snd_nxt
-            self.send_data(now, limit=-(-budget // mss) * mss)
-            if self.snd_nxt != before:
-                budget -= seq_dist(self.snd_nxt, before)
-                continue
-            r = lr.rule3()
-            if r is not None:
-                budget -= self._resend(r, now, "sack-recovery")
-                continue
-            r = lr.rescue(self.una_abs)
-            if r is None:
-                break
-            budget -= self._resend(r, now, "rescue", rescue=True)
-        if rec:
-            lr.prr.budget = budget if budget > 0 else 0
-
-    def _resend(self, r: SegmentRecord, now: int, cause: str, rescue: bool = False) -> int:
-        """Retransmit scoreboard record ``r`` (one segment, with the FIN if it ends with
-        it; RFC 6675 (C.1)). Returns its length in sequence space."""
-        conn = self.conn
-        start, end = r.start, r.end
-        n = end - start
-        seq = seq_add(self.snd_una, start - self.una_abs)
-        sbuf = self.buf
-        off = seq_dist(seq, self.buf_seq)
-        data = len(sbuf) - off
-        if data > n:
-            data = n
-        flags = ACK
-        if data > 0:
-            payload = bytes(sbuf[off:off + data])
-            if off + data == len(sbuf):
-                flags |= PSH
-        else:
-            data = 0
-            payload = _EMPTY
-        if data < n and self.fin_queued:
-            flags |= FIN
-        conn._emit(conn._segment(seq, conn.rcv.rcv_nxt, flags, payload), now, cause)
-        self.retransmits += 1
-        self.rtt_seq = None  # Karn (RFC 6298 §3)
-        assert self.lr is not None
-        self.lr.resent(start, end, now, rescue)
-        if conn.timers.pending(_RTO) is None:
-            self.arm_rto(now)
-        return n
-
-    def _arm_tlp(self, now: int) -> None:
-        """RFC 8985 §7.2: (re)start the probe timeout, PTO = 2*SRTT (plus WCDelAckT with a
-        single segment in flight); a PTO that would come after the RTO is cut to it, so the
-        probe goes out in the RTO's place (the RTO is then restarted from the probe)."""
-        lr = self.lr
-        assert lr is not None
-        timers = self.conn.timers
-        at = now + lr.pto(self.rtt.srtt, seq_dist(self.snd_nxt, self.snd_una))
-        rto = timers.pending(_RTO)
-        if rto is not None and at > rto:
-            at = rto
-        timers.arm(_TLP, at, now)
-
-    def tlp_expired(self, now: int) -> None:
-        """RFC 8985 §7.3: the loss probe: one segment of new data if the peer's window
-        allows, else the last segment again, to draw an ACK whose SACKs let RACK find the
-        losses at the tail of the flight; the RTO is then rearmed."""
-        lr = self.lr
-        assert lr is not None
-        if self.conn.state not in SENDING or self.snd_una == self.snd_nxt or lr.state is not OPEN \
-                or lr.tlp.end is not None:
-            return
-        before = self.snd_nxt
-        room = seq_dist(self.snd_una + self.snd_wnd, before)
-        if self.unsent and room > 0:
-            self.send_data(now, limit=self.eff_mss(), force=True)
-        if self.snd_nxt != before:
-            lr.tlp.sent(self.abs(self.snd_nxt), False)
-        else:
-            r = lr.sb.last_unsacked()
-            if r is None:
-                return
-            self._resend(r, now, "tlp")
-            lr.tlp.sent(self.abs(self.snd_nxt), True)
-        self.conn.timers.cancel(_TLP, now)
-        self.arm_rto(now)
-
-    def rack_expired(self, now: int) -> None:
-        """RFC 8985 §6.3: the reordering window has passed for the segments RACK waited on:
-        those not delivered now are lost."""
-        lr = self.lr
-        assert lr is not None
-        conn = self.conn
-        if conn.state not in SENDING or self.snd_una == self.snd_nxt:
-            return
-        timeout = lr.detect_loss(now, self.rtt.srtt)
-        if lr.state is OPEN and lr.marked:
-            self._enter_fast_recovery(now)
-        if lr.state is RECOVERY:
-            pipe = lr.sb.pipe()
-            self.cc.set_cwnd(pipe + lr.prr.on_ack(0, pipe, False), now)
-            self.trace_cc(now, "prr")
-        if timeout:
-            conn.timers.arm(_RACK, now + timeout, now)
-        conn._output(now)

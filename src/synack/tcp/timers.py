@@ -22,7 +22,7 @@ from ..trace.events import TimerArmed, TimerCancelled, TimerFired
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection
 
-__all__ = ["Timer", "Timers"]
+__all__ = ["Timer", "Timers", "RTO_SLOT", "DELAYED_ACK_SLOT", "PROBE_SLOT", "LOSS_SLOT"]
 
 
 class Timer(enum.IntEnum):
@@ -55,34 +55,50 @@ _LABELS = ("rto", "time-wait", "delayed-ack", "persist", "sws-override", "tlp", 
 #: Timer -> the slot that holds its deadline
 _SLOT = (0, 1, 2, 3, 3, 4, 4, 5)
 _NSLOTS = 6
+#: the timer a slot holds unless it is the other of a pair
+_PRIMARY = (Timer.RTO, Timer.TIME_WAIT, Timer.DELAYED_ACK, Timer.PERSIST, Timer.TLP, Timer.KEEPALIVE)
+#: slots of ``Timers.at`` for reading a deadline on hot paths without a call: RTO, delayed
+#: ACK, the persist / SWS-override pair, the TLP / RACK pair
+RTO_SLOT, DELAYED_ACK_SLOT, PROBE_SLOT, LOSS_SLOT = 0, 2, 3, 4
 
 
 class Timers:
     """The deadlines of one connection's timers (see the module docstring)."""
 
-    __slots__ = ("conn", "at", "kind", "next")
+    __slots__ = ("conn", "at", "probe", "loss", "next")
 
     def __init__(self, conn: Connection) -> None:
         #: the connection whose tracer and id label the events
         self.conn = conn
         #: deadline by slot (ns), None when not armed
         self.at: list[int | None] = [None] * _NSLOTS
-        #: which Timer each slot was last armed as
-        self.kind: list[Timer] = [Timer.RTO, Timer.TIME_WAIT, Timer.DELAYED_ACK, Timer.PERSIST,
-                                  Timer.TLP, Timer.KEEPALIVE]
+        #: which of each shared pair was last armed: PERSIST or SWS_OVERRIDE, TLP or RACK
+        self.probe = Timer.PERSIST
+        self.loss = Timer.TLP
         #: the earliest deadline of any slot (kept as slots change), or None
         self.next: int | None = None
 
     def __repr__(self) -> str:
-        armed = ", ".join(f"{self.kind[i].label}={d}" for i, d in enumerate(self.at) if d is not None)
+        armed = ", ".join(f"{self._kind(i).label}={d}" for i, d in enumerate(self.at) if d is not None)
         return f"Timers({armed})"
+
+    def _kind(self, slot: int) -> Timer:
+        """Which timer the slot holds (the one last armed, for a shared slot)."""
+        if slot == 3:
+            return self.probe
+        if slot == 4:
+            return self.loss
+        return _PRIMARY[slot]
 
     def arm(self, timer: Timer, at: int, now: int, backoff: int = 0) -> None:
         """(Re)start ``timer`` to expire at ``at`` (ns); ``backoff`` goes into the trace."""
         slot = _SLOT[timer]
         old = self.at[slot]
         self.at[slot] = at
-        self.kind[slot] = timer
+        if slot == 3:
+            self.probe = timer
+        elif slot == 4:
+            self.loss = timer
         nxt = self.next
         if nxt is None or at < nxt:
             self.next = at
@@ -105,14 +121,20 @@ class Timers:
             conn = self.conn
             tr = conn.tr
             if tr.on:
-                tr.emit(TimerCancelled(now, tr.host, conn.cid, _LABELS[self.kind[slot]]))
+                tr.emit(TimerCancelled(now, tr.host, conn.cid, _LABELS[self._kind(slot)]))
 
     def cancel_all(self, now: int) -> None:
         """Stop every timer (the TCB is being deleted or reset)."""
         at = self.at
         for slot in range(_NSLOTS):
             if at[slot] is not None:
-                self.cancel(self.kind[slot], now)
+                self.cancel(self._kind(slot), now)
+
+    def forget_all(self) -> None:
+        """Stop every timer without a trace: another owner took over what they were for
+        (a TIME-WAIT record, tcp/timewait.py, which traces its own timer)."""
+        self.at = [None] * _NSLOTS
+        self.next = None
 
     def pending(self, timer: Timer) -> int | None:
         """The deadline of ``timer``'s slot (whichever of a pair is armed), or None."""
@@ -121,12 +143,12 @@ class Timers:
     def armed(self, timer: Timer) -> bool:
         """Is ``timer`` itself (not the other of its pair) running?"""
         slot = _SLOT[timer]
-        return self.at[slot] is not None and self.kind[slot] is timer
+        return self.at[slot] is not None and self._kind(slot) is timer
 
     def which(self, timer: Timer) -> Timer | None:
         """Which timer of ``timer``'s slot is running, or None."""
         slot = _SLOT[timer]
-        return self.kind[slot] if self.at[slot] is not None else None
+        return self._kind(slot) if self.at[slot] is not None else None
 
     def next_deadline(self) -> int | None:
         """The earliest deadline of any running timer, or None."""
@@ -152,5 +174,5 @@ class Timers:
         conn = self.conn
         tr = conn.tr
         if tr.on:
-            tr.emit(TimerFired(now, tr.host, conn.cid, _LABELS[self.kind[slot]], backoff))
+            tr.emit(TimerFired(now, tr.host, conn.cid, _LABELS[self._kind(slot)], backoff))
         return True

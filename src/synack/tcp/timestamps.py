@@ -7,10 +7,12 @@ The TSval clock (RFC 7323 §5.4) ticks once a millisecond, the finest rate the R
 PAWS to work (at most one tick per millisecond, at least one per second). It is derived from
 ``now`` (integer ns) plus a per-connection offset (RFC 7323 §7.1 recommends a random offset
 per connection, so that TSvals reveal neither uptime nor a clock shared by connections).
-synack has no randomness in the core (STYLE rule 1), so the offset is a mixing of the ISS,
-which is itself an RFC 6528 keyed hash: TSvals differ from connection to connection and a
-trace replays byte for byte, but an observer who knows this mixing and sees the SYN can
-recover the (simulated) clock. That is the trade the project's determinism asks for.
+synack has no randomness in the core (STYLE rule 1): a host's RFC 6528 generator gives each
+4-tuple its offset, a keyed hash of the 4-tuple without the clock (``IsnGenerator.ts_offset``),
+so TSvals differ from connection to connection, a trace replays byte for byte, and a new
+incarnation of a 4-tuple goes on counting where the last one left off, which RFC 6191 needs
+to let its SYN end a TIME-WAIT. Without such a generator (fixed ISNs in tests, a SYN
+cookie's connection) the offset is :func:`ts_offset`, a mixing of the ISS.
 
 Timestamp values are compared modulo 2**32 (RFC 7323 §5.2: "the timestamp values ... use
 modular arithmetic"), like sequence numbers, through :func:`ts_lt`.

@@ -173,8 +173,11 @@ JS = r"""
   var scroller = $("scroller"), sizer = $("sizer"), svg = $("ladder"), ov = $("overview");
   var details = $("details"), status = $("step-status"), zstatus = $("zoom-status"), playBtn = $("btn-play");
   var nh = D.hosts.length;
-  var HEAD = 44, TIME_W = 70, SIDE = 150, GAP = nh <= 2 ? 500 : Math.max(300, 480 - 60 * (nh - 2));
-  var STRIP_W = 180, STRIP_GAP = 12;
+  var HEAD = 44, TIME_W = 70, SIDE = 150, STRIP_W = 180, STRIP_GAP = 12;
+  // lifelines as far apart as the view allows (labels are written between them), 300-520 px
+  var avail = scroller ? scroller.clientWidth : 1000;
+  var GAP = nh <= 1 ? 500 : Math.max(300, Math.min(520, Math.floor(
+    (avail - TIME_W - 2 * SIDE - strips.length * (STRIP_W + STRIP_GAP) - 12) / (nh - 1))));
   var xs = D.hosts.map(function (_, i) { return TIME_W + SIDE + i * GAP; });
   var right = TIME_W + 2 * SIDE + Math.max(0, nh - 1) * GAP;
   var W = right + strips.length * (STRIP_W + STRIP_GAP) + 8;

@@ -678,6 +678,28 @@ def _layout_two(rows: list[_Row], lanes: list[str], t0: float, width: int | None
     return lines
 
 
+def _label_room(r: _Row, mw: int) -> int:
+    """Columns left for a segment row's label once both its ends and the arrow are written."""
+    if r.kind != "seg" or r.seg is None:
+        return mw
+    s = r.seg
+    return mw - display_width(f"{s.ends[0]} ──  ─ ⋯ {s.ends[1]}")
+
+
+def _many_pieces(r: _Row, text: str, mw: int, split: bool) -> list[str]:
+    """A row's middle in lines of at most ``mw`` columns. With ``split`` a segment keeps both
+    its ends and the arrow on the first line and continues its label below, indented."""
+    if display_width(text) <= mw:
+        return [text]
+    if split and r.kind == "seg" and r.seg is not None:
+        s = r.seg
+        mark = {"full": "──▶", "lost": "──✗", "dep": "─ ⋯", "arr": "──▶"}[s.mode]
+        lead = "⋯ ─" if s.mode == "arr" else "──"
+        parts = _split_label(s.label, _label_room(r, mw))
+        return [f"{s.ends[0]} {lead} {parts[0]} {mark} {s.ends[1]}"] + [f"    {p}" for p in parts[1:]]
+    return wrap_text(text, mw)
+
+
 def _layout_many(rows: list[_Row], lanes: list[str], t0: float, width: int | None) -> list:
     tw = max([len("ms")] + [len(_time_text(r, t0)) for r in rows[1:]])
     sws = [max([display_width(h)] + [display_width(r.states.get(h, "")) for r in rows]) for h in lanes]
@@ -704,6 +726,10 @@ def _layout_many(rows: list[_Row], lanes: list[str], t0: float, width: int | Non
         head += [(_pad(h, w, "<"), "bold"), ("  ", "")]
     lines.append(head)
     blank = " " * (tw + 2 + sum(w + 2 for w in sws))
+    # one style for the whole ladder: labels continue below their arrow only when every
+    # row that needs it has room for more than crumbs of its label
+    split = all(_label_room(r, mw) >= 32 for r in rows
+                if r.kind == "seg" and display_width(mid_text(r)) > mw)
     for r in rows:
         line = [(_pad("" if r is rows[0] else _time_text(r, t0), tw, ">"), "dim"), ("  ", "")]
         for h, w in zip(lanes, sws, strict=False):
@@ -716,7 +742,7 @@ def _layout_many(rows: list[_Row], lanes: list[str], t0: float, width: int | Non
             style = "red"
         elif r.kind == "seg" and r.seg is not None and r.seg.rtx:
             style = "yellow"
-        pieces = wrap_text(mid_text(r), mw) if display_width(mid_text(r)) > mw else [mid_text(r)]
+        pieces = _many_pieces(r, mid_text(r), mw, split)
         line.append((_pad(pieces[0], mw, "<"), style))
         notes = _notes_lines(r.notes, fit.nw)
         if notes and not fit.under:
