@@ -59,6 +59,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/synflood.py
 	$(PIP_INSTALL) -e '.[cluster]' && $(PY) benchmarks/sweep.py
 	$(PY) benchmarks/adversarial.py
+	$(PY) benchmarks/report.py
 	@if [ "$$(id -u)" = 0 ] && [ -e /dev/net/tun ]; then $(PY) benchmarks/kernel.py; else echo "kernel benchmark skipped: needs root and /dev/net/tun"; fi
 
 clean:
