@@ -16,6 +16,7 @@ from simhelp import (ACK, CLIENT, FIN, ISNS, PORT, RST, SERVER, SYN,
                      is_syn, open_connection, payload, run_until_closed, sent, states,
                      time_wait_deadlines, transfer, two_hosts)
 
+from synack.tcp.config import TcpConfig
 from synack.tcp.errors import ConnectionAborted, ConnectionRefused, ConnectionReset, ConnectionTimeout
 from synack.tcp.state import State
 from synack.trace.events import ConnectionError_, TimerFired
@@ -120,7 +121,8 @@ def test_every_syn_lost_backs_off_exponentially_then_times_out_at_r2(wrap):
     syns = net.drop_if(lambda pkt: is_syn(pkt.seg))
     wall = time.perf_counter()
 
-    c = client.connect(server.addrs[0], PORT, net.now)
+    # (the rfc profile: Linux's linear SYN timeouts are tests/tcp/test_retransmission.py's)
+    c = client.connect(server.addrs[0], PORT, net.now, config=TcpConfig(profile="rfc"))
     assert net.run_until(lambda: c.state is State.CLOSED, sec(600))
 
     wall = time.perf_counter() - wall

@@ -28,8 +28,8 @@ def tcb(isns, **cfg) -> Tcb:
 def test_syn_sent_syn_retransmitted_at_1_3_7_15_31_63_127_s_then_r2_syn_times_out(isns):
     """RFC 6298 (2.1) initial RTO 1 s, (5.5) doubled at each expiry (1, 2, 4, ... s, at most
     120 s); RFC 9293 §3.8.3 MUST-22/MUST-23: the SYN is retried for R2 = 180 s, then the
-    connection closes with ConnectionTimeout."""
-    t = tcb(isns).syn_sent()
+    connection closes with ConnectionTimeout. (The rfc profile: Linux's differ, below.)"""
+    t = tcb(isns, profile="rfc").syn_sent()
     t.advance(DEFAULT.r2_syn - 1)
     for at in (1, 3, 7, 15, 31, 63, 127):
         t.expect_sent("S", seq=t.iss, mss=1460, data=b"", cause="rto", at=sec(at))
@@ -44,7 +44,7 @@ def test_syn_sent_syn_retransmitted_at_1_3_7_15_31_63_127_s_then_r2_syn_times_ou
 
 def test_syn_sent_r2_syn_is_settable(isns):
     """RFC 9293 §3.8.3 MUST-21: the application can set R2 for a connection (here 10 s)."""
-    t = tcb(isns, r2_syn=sec(10)).syn_sent()
+    t = tcb(isns, profile="rfc", r2_syn=sec(10)).syn_sent()
     t.advance(sec(10) - 1)
     for at in (1, 3, 7):
         t.expect_sent("S", cause="rto", at=sec(at))
@@ -52,6 +52,23 @@ def test_syn_sent_r2_syn_is_settable(isns):
     t.advance(1)
     t.expect_state("CLOSED")
     assert isinstance(t.conn.error, ConnectionTimeout)
+
+
+def test_linux_syn_sent_first_four_retransmissions_keep_the_rto_then_ten_end_it(isns):
+    """The linux profile: tcp_syn_linear_timeouts = 4 keeps the first retransmissions 1 s
+    apart (0, 1, 2, 3, 4, 5 s), then the RTO doubles (7, 11, 19, 35, 67 s); after
+    tcp_syn_retries + 4 = 10 retransmissions the connection times out at 131 s, as measured
+    on Linux 6.x (well before R2 for a SYN)."""
+    t = tcb(isns, profile="linux").syn_sent()
+    t.advance(sec(131) - 1)
+    for at in (1, 2, 3, 4, 5, 7, 11, 19, 35, 67):
+        t.expect_sent("S", seq=t.iss, cause="rto", at=sec(at))
+    t.expect_silence()
+    t.expect_state("SYN-SENT")
+    t.advance(1)
+    t.expect_state("CLOSED")
+    t.expect_silence()
+    assert isinstance(t.conn.error, ConnectionTimeout) and "10 SYN retransmissions" in str(t.conn.error)
 
 
 def test_syn_received_syn_ack_retransmitted_with_backoff_then_r2_syn_times_out(isns):

@@ -600,6 +600,13 @@ class Connection(Handshake, Control):
                     rcv.urgent(seg)
                 self._send_ack(now)
             return
+        if st is SYN_RECEIVED and f & (SYN | ACK) == SYN and seg.seq == rcv.irs and self.passive \
+                and self.config.syn_received_resends_synack:
+            # The peer's SYN again: our SYN,ACK was lost, so send it again (Linux
+            # tcp_check_req); RFC 9293 §3.10.7.4 would answer with a bare ACK.
+            self._drop(seg, now, "syn-retransmitted", "the peer's SYN again: SYN,ACK resent")
+            self.snd.retransmit_head(now, "syn-retransmitted")
+            return
         if f & SYN and st is not TIME_WAIT and st is not SYN_RECEIVED:
             # RFC 5961 §4.2: a SYN in a synchronized state draws a challenge ACK
             # "irrespective of the sequence number", rate-limited like the others (§7).

@@ -465,11 +465,20 @@ class Sender(SackSending):
             conn._abandon_passive(now, "SYN,ACK retransmissions exhausted",
                                   ConnectionTimeout("connection timed out: no ACK of our SYN,ACK"))
             return
+        syn_sent = st is State.SYN_SENT
+        if syn_sent and cfg.syn_retries is not None and self.retries >= cfg.syn_retries + cfg.syn_linear_timeouts:
+            # Linux's tcp_syn_retries (plus the linear ones): the SYN is given up sooner than
+            # R2 for a SYN (RFC 9293 §3.8.3 MUST-23 asks at least 3 minutes of it).
+            conn._fail(ConnectionTimeout(f"connection timed out: {self.retries} SYN retransmissions unanswered"),
+                       now, "SYN retries exhausted", "Linux tcp_syn_retries")
+            return
         self.retries += 1
         if self.retries == cfg.r1:
             # MUST-20 / SHLD-9: at R1, report the delivery problem (negative advice).
             conn._advise(f"R1 reached: {self.retries} retransmissions without acknowledgment")
-        self.rtt.back_off()                       # RFC 6298 (5.5)
+        if not (syn_sent and self.retries <= cfg.syn_linear_timeouts):
+            self.rtt.back_off()                   # RFC 6298 (5.5)
+        # (else Linux's tcp_syn_linear_timeouts: the first SYN retransmissions keep the RTO)
         self.rtt_seq = None                       # Karn's algorithm (RFC 6298 §3)
         if not handshake:
             self.cc.on_rto(self.flight_size, now)  # RFC 5681 §3.1 (4): loss window
@@ -560,6 +569,8 @@ class Sender(SackSending):
         if (self.snd_wl1.lt(seg.seq) or (self.snd_wl1 == seg.seq and self.snd_wl2.le(ack))) and una.le(ack):
             old = self.snd_wnd
             w = seg.wnd << conn.snd_wscale  # RFC 7323 §2.3: SEG.WND << Snd.Wind.Shift
+            if ack == una and seg.seq == self.snd_wl1 and 0 < w < old and conn.config.window_update_grows_only:
+                return  # a duplicate ACK only opens the window (Linux tcp_may_update_window)
             self.snd_wnd = w
             if w > self.max_snd_wnd:
                 self.max_snd_wnd = w
