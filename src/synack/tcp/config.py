@@ -155,8 +155,8 @@ class TcpConfig:
     #: says. False (Linux, RFC 5927 §4.1): only SYN-SENT and SYN-RECEIVED abort, later
     #: states keep the error as a soft error.
     icmp_abort_synchronized: bool
-    #: In SYN-SENT, end the connection on any Destination Unreachable, soft or hard (Linux
-    #: tcp_v4_err); False keeps soft errors soft there too (RFC 9293 §3.9.2.2 MUST-56).
+    #: In SYN-SENT, end the connection on any ICMP error, soft or hard (Linux tcp_v4_err,
+    #: tcp_v6_err); False keeps soft errors soft there too (RFC 9293 §3.9.2.2 MUST-56).
     icmp_abort_syn_sent: bool
     # -- flow control and loss recovery --
     #: Offer window scaling in the SYN (RFC 7323 §2); the shift comes from ``rcv_buf_max``.

@@ -91,6 +91,12 @@ class Control(Output):
         if st is State.CLOSED or st is State.LISTEN or st is State.TIME_WAIT:
             return "ignored"
         if reason == "frag-needed" and mtu:
+            if self.ipv6 and mtu < 1280:
+                # RFC 8201 §4: the path MTU never goes below IPv6's minimum link MTU; such a
+                # Packet Too Big is forged or broken (Linux ignores it for TCP).
+                return "ignored"
+            if not self.ipv6 and mtu < 552:
+                mtu = 552  # Linux's floor (net.ipv4.route.min_pmtu)
             mss = mtu - (60 if self.ipv6 else 40)  # RFC 9293 §3.7.1: MTU - fixed headers
             if mss < 88:
                 mss = 88  # (a forged tiny MTU must not shrink segments to nothing)
@@ -100,6 +106,8 @@ class Control(Output):
             self.snd.path_mtu(mss, now)
             return "pmtu"
         err: TcpError = Unreachable(reason, detail or reason)
+        if st is State.SYN_SENT and self.config.icmp_abort_syn_sent:
+            hard = True  # Linux's tcp_v4_err / tcp_v6_err: any ICMP error ends a connection attempt
         if hard and (st is State.SYN_SENT or st is State.SYN_RECEIVED or self.config.icmp_abort_synchronized):
             if reason == "port-unreachable":
                 # Linux reports ECONNREFUSED, as for an RST in SYN-SENT.
