@@ -512,6 +512,8 @@ class Connection(Handshake, Control):
                 and seg.seq == rcv.irs):
             seg = self._trim_simultaneous_syn(seg)
             f = seg.flags
+            if self.config.ack_simultaneous_synack:
+                rcv.ack_now = True  # Linux acknowledges the SYN,ACK that ends a simultaneous open
         ts = None
         if self.ts_ok and not f & RST:
             # RFC 7323 §3.2 and §5.3 R1 (PAWS), before the sequence number check.
