@@ -17,6 +17,7 @@ from .constants import (
     MSG_DONTWAIT,
     MSG_FASTOPEN,
     MSG_OOB,
+    MSG_PEEK,
     SHUT_RD,
     SHUT_RDWR,
     SHUT_WR,
@@ -31,9 +32,11 @@ from .constants import (
     SOMAXCONN,
     TCP_CONGESTION,
     TCP_FASTOPEN,
+    TCP_INFO,
     TCP_KEEPCNT,
     TCP_KEEPIDLE,
     TCP_KEEPINTVL,
+    TCP_MAXSEG,
     TCP_NODELAY,
 )
 from .errors import SimulationIdle
@@ -55,4 +58,6 @@ __all__ = [
     # urgent data, keep-alive, Fast Open
     "MSG_OOB", "MSG_FASTOPEN", "SO_KEEPALIVE", "SO_OOBINLINE", "TCP_KEEPIDLE", "TCP_KEEPINTVL",
     "TCP_KEEPCNT", "TCP_FASTOPEN",
+    # the segment size, the connection's state (struct tcp_info), reading without taking
+    "TCP_MAXSEG", "TCP_INFO", "MSG_PEEK",
 ]

@@ -34,6 +34,10 @@ TCP_KEEPIDLE = getattr(_socket, "TCP_KEEPIDLE", 4)
 TCP_KEEPINTVL = getattr(_socket, "TCP_KEEPINTVL", 5)
 TCP_KEEPCNT = getattr(_socket, "TCP_KEEPCNT", 6)
 TCP_FASTOPEN = getattr(_socket, "TCP_FASTOPEN", 23)
+# The segment size, the connection's state, reading without taking; Linux values.
+TCP_MAXSEG = _socket.TCP_MAXSEG
+TCP_INFO = getattr(_socket, "TCP_INFO", 11)
+MSG_PEEK = _socket.MSG_PEEK
 SOMAXCONN = _socket.SOMAXCONN
 
 CLOSED = State.CLOSED

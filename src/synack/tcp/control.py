@@ -13,12 +13,27 @@ from dataclasses import replace
 
 from . import cc as cc_registry
 from . import keepalive as _keepalive
+from ..wire.seq import seq_dist
+from .cc.reno import INITIAL_SSTHRESH
 from .errors import ConnectionRefused, TcpError, Unreachable
 from .output import Output
+from .sack import LOST, RETRANS, SACKED
 from .state import State
 from .timers import Timer
 
-__all__ = ["Control"]
+__all__ = ["Control", "LINUX_STATES", "TCPI_OPT_TIMESTAMPS", "TCPI_OPT_SACK", "TCPI_OPT_WSCALE", "TCPI_OPT_ECN"]
+
+#: Linux's TCP state numbers (include/net/tcp_states.h), as tcpi_state gives them
+LINUX_STATES = {
+    State.ESTABLISHED: 1, State.SYN_SENT: 2, State.SYN_RECEIVED: 3, State.FIN_WAIT_1: 4,
+    State.FIN_WAIT_2: 5, State.TIME_WAIT: 6, State.CLOSED: 7, State.CLOSE_WAIT: 8, State.LAST_ACK: 9,
+    State.LISTEN: 10, State.CLOSING: 11,
+}
+#: tcpi_options bits (linux/tcp.h)
+TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE, TCPI_OPT_ECN = 1, 2, 4, 8
+#: tcpi_ca_state (Linux's enum tcp_ca_state)
+_CA_STATES = {"open": 0, "disorder": 1, "cwr": 2, "recovery": 3, "loss": 4}
+_US = 1000
 
 
 class Control(Output):
@@ -68,6 +83,65 @@ class Control(Output):
             self._now = now
             self._output(now)
             self._settle(now)
+
+    def peek(self, max_bytes: int) -> bytes:
+        """Up to ``max_bytes`` octets of what RECEIVE would return, left in place (the
+        socket's MSG_PEEK): the window does not move."""
+        return bytes(self.rcv.buf[:max_bytes])
+
+    def tcp_info(self, now: int) -> dict[str, int]:
+        """The connection as Linux's ``struct tcp_info`` describes it (getsockopt
+        TCP_INFO), by field name without the ``tcpi_`` prefix: times in microseconds
+        (``last_*`` in milliseconds), counts of segments where Linux counts segments, the
+        congestion window and ssthresh in segments of Eff.snd.MSS."""
+        snd, rcv = self.snd, self.rcv
+        rtt = snd.rtt
+        mss = snd.eff_mss() if self.state is not State.LISTEN else 0
+        flight = seq_dist(snd.snd_nxt, snd.snd_una)
+        lr = snd.lr
+        sacked = lost = retrans = 0
+        if lr is not None and lr.sb.segs:
+            segs = lr.sb.segs
+            unacked = len(segs)
+            for r in segs:
+                f = r.flags
+                sacked += f & SACKED != 0
+                lost += f & LOST != 0
+                retrans += f & RETRANS != 0
+        else:
+            unacked = -(-flight // mss) if flight and mss else 0
+        opts = 0
+        if self.ts_ok:
+            opts |= TCPI_OPT_TIMESTAMPS
+        if self.sack_ok:
+            opts |= TCPI_OPT_SACK
+        if self.ws_ok:
+            opts |= TCPI_OPT_WSCALE
+        if self.ecn_ok:
+            opts |= TCPI_OPT_ECN
+        cc = snd.cc
+        unit = mss or 1
+        ss = cc.ssthresh
+        ka = self._ka
+        sent = seq_dist(snd.snd_nxt, snd.iss)
+        got = seq_dist(rcv.rcv_nxt, rcv.irs) if self.state not in (State.LISTEN, State.SYN_SENT) else 0
+        return {
+            "state": LINUX_STATES[self.state], "ca_state": _CA_STATES.get(snd.ca_state, 0),
+            "retransmits": snd.retries, "probes": (ka.probes if ka is not None else 0) or snd.persist_backoff,
+            "backoff": rtt.backoff, "options": opts,
+            "snd_wscale": self.snd_wscale if self.ws_ok else 0, "rcv_wscale": self.rcv_wscale if self.ws_ok else 0,
+            "rto": rtt.timeout // _US, "ato": (self.config.delayed_ack or 0) // _US,
+            "snd_mss": mss, "rcv_mss": rcv.rcv_mss, "unacked": unacked, "sacked": sacked, "lost": lost,
+            "retrans": retrans, "pmtu": self.mss_limit + (60 if self.ipv6 else 40),
+            "rcv_ssthresh": rcv.rcv_wnd, "rtt": (rtt.srtt or 0) // _US, "rttvar": (rtt.rttvar or 0) // _US,
+            "snd_ssthresh": ss // unit if ss < INITIAL_SSTHRESH else 0x7FFFFFFF,  # (TCP_INFINITE_SSTHRESH)
+            "snd_cwnd": cc.cwnd // unit, "advmss": rcv.rcv_mss, "reordering": 3,
+            "rcv_space": self.config.rcv_buf, "total_retrans": snd.retransmits,
+            "bytes_acked": max(seq_dist(snd.snd_una, snd.iss) - 1, 0), "bytes_received": max(got - 1, 0),
+            "segs_out": self.segs_out, "segs_in": self.segs_in, "notsent_bytes": snd.unsent,
+            "min_rtt": (rtt.srtt or 0) // _US, "bytes_sent": max(sent - 1, 0),
+            "snd_wnd": snd.snd_wnd, "rcv_wnd": rcv.rcv_wnd,
+        }
 
     def set_max_segment_bytes(self, n: int | None) -> None:
         """The most data one segment may carry, for a link that splits large segments (TSO):

@@ -183,7 +183,8 @@ class Sender(SackSending):
     def take_peer_mss(self, peer: int) -> None:
         """RFC 9293 §3.7.1 MUST-15/16: the send MSS is the peer's MSS, capped by our path."""
         conn = self.conn
-        self.snd_mss = max(min(peer, conn.mss_limit), 1)
+        user = conn.config.mss  # (TCP_MAXSEG clamps what we send too, as on Linux)
+        self.snd_mss = max(min(peer, conn.mss_limit, user if user else peer), 1)
         # SMSS excludes options (RFC 5681 §2): with timestamps, 12 octets fewer of data.
         self.cc.set_smss(self.eff_mss(), conn.config.initial_window)
 
