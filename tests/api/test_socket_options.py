@@ -8,11 +8,12 @@ import errno
 import socket as real_socket
 
 import pytest
-from api_helpers import connected_pair
+from api_helpers import connected_pair, make_net
 
 from synack import api
 from synack.drill.tcpinfo import decode
 from synack.tcp.config import TcpConfig
+from synack.timeunits import sec
 from synack.wire.tcp import SYN
 from synack.trace.events import SegmentSent
 
@@ -84,3 +85,72 @@ def test_the_constants_are_linuxs():
     assert (api.TCP_MAXSEG, api.MSG_PEEK) == (real_socket.TCP_MAXSEG, real_socket.MSG_PEEK)
     assert api.TCP_INFO == 11
     assert TcpConfig().profile == "linux"
+
+
+def watch(net) -> list:
+    """(TOS or Traffic Class octet, TTL or Hop Limit, segment) of every packet on the wire."""
+    seen: list = []
+
+    def look(p) -> bool:
+        h = p.hdr
+        seen.append((getattr(h, "tos", None) if hasattr(h, "tos") else h.traffic_class,
+                     getattr(h, "ttl", None) if hasattr(h, "ttl") else h.hop_limit, p.seg))
+        return False
+
+    net.drop_if(look)
+    return seen
+
+
+def test_ip_tos_sets_the_ds_field_and_ecn_stays_the_stacks():
+    """RFC 9293 §3.9.1.9 MUST-48, SHLD-21, SHLD-22: the application sets the DS field during
+    the connection and it reaches IP unchanged; the ECN bits stay TCP's (RFC 3168)."""
+    net = make_net()
+    for name in ("client", "server"):
+        net.host(name).config = TcpConfig(ecn="on")
+    cli, conn, _ = connected_pair(net)
+    seen = watch(net)
+    cli.setsockopt(api.IPPROTO_IP, api.IP_TOS, 0xB8 | 3)        # EF, and ECN bits it may not set
+    assert cli.getsockopt(api.IPPROTO_IP, api.IP_TOS) == 0xBB   # read back as set, as Linux does
+    cli.sendall(b"data")
+    assert conn.recv(10) == b"data"
+    data = [(tos, seg) for tos, _, seg in seen if seg.payload]
+    assert [tos for tos, _ in data] == [0xB8 | 2]               # DSCP 46, ECT(0): the stack's ECN
+    net.run_for(sec(1))                                         # the server's delayed ACK
+    acks = [tos for tos, _, seg in seen if not seg.payload]
+    assert acks and set(acks) == {0}                            # the server's socket has its own
+
+
+def test_ipv6_tclass_and_unicast_hops_set_the_ipv6_header():
+    """RFC 9293 §3.9.1.9 MUST-48 and §3.9.2 MUST-49 over IPv6."""
+    net = make_net(client=("fd00::1",), server=("fd00::2",))
+    cli, conn, _ = connected_pair(net, family=api.AF_INET6, server_addr="fd00::2")
+    seen = watch(net)
+    assert cli.getsockopt(api.IPPROTO_IPV6, api.IPV6_UNICAST_HOPS) == 64
+    cli.setsockopt(api.IPPROTO_IPV6, api.IPV6_TCLASS, 0x28)
+    cli.setsockopt(api.IPPROTO_IPV6, api.IPV6_UNICAST_HOPS, 7)
+    cli.sendall(b"six")
+    assert conn.recv(10) == b"six"
+    assert [(tc, hops) for tc, hops, seg in seen if seg.payload] == [(0x28, 7)]
+    for bad in (256, -2):
+        with pytest.raises(OSError) as e:
+            cli.setsockopt(api.IPPROTO_IPV6, api.IPV6_TCLASS, bad)
+        assert e.value.errno == errno.EINVAL
+
+
+def test_ip_ttl_is_per_socket_and_inherited_from_a_listener():
+    """RFC 9293 §3.9.2 MUST-49: the TTL is configurable, per connection."""
+    net = make_net()
+    srv = api.create_server(net, "server", ("", 80))
+    srv.setsockopt(api.IPPROTO_IP, api.IP_TTL, 9)
+    seen = watch(net)
+    cli = api.create_connection(net, "client", ("10.0.0.2", 80))
+    conn, _ = srv.accept()
+    assert conn.getsockopt(api.IPPROTO_IP, api.IP_TTL) == 9
+    conn.sendall(b"hi")
+    assert cli.recv(10) == b"hi"
+    assert {ttl for _, ttl, seg in seen if seg.src_port == 80} == {9}     # the SYN,ACK too
+    assert {ttl for _, ttl, seg in seen if seg.dst_port == 80} == {64}
+    for bad in (0, 256, -2):
+        with pytest.raises(OSError) as e:
+            cli.setsockopt(api.IPPROTO_IP, api.IP_TTL, bad)
+        assert e.value.errno == errno.EINVAL

@@ -13,7 +13,13 @@ from .blocking import socket
 from .constants import (
     AF_INET,
     AF_INET6,
+    IP_TOS,
+    IP_TTL,
+    IPPROTO_IP,
+    IPPROTO_IPV6,
     IPPROTO_TCP,
+    IPV6_TCLASS,
+    IPV6_UNICAST_HOPS,
     MSG_DONTWAIT,
     MSG_FASTOPEN,
     MSG_OOB,
@@ -60,4 +66,6 @@ __all__ = [
     "TCP_KEEPCNT", "TCP_FASTOPEN",
     # the segment size, the connection's state (struct tcp_info), reading without taking
     "TCP_MAXSEG", "TCP_INFO", "MSG_PEEK",
+    # the IP header's fields per socket
+    "IPPROTO_IP", "IPPROTO_IPV6", "IP_TOS", "IP_TTL", "IPV6_TCLASS", "IPV6_UNICAST_HOPS",
 ]

@@ -38,6 +38,13 @@ TCP_FASTOPEN = getattr(_socket, "TCP_FASTOPEN", 23)
 TCP_MAXSEG = _socket.TCP_MAXSEG
 TCP_INFO = getattr(_socket, "TCP_INFO", 11)
 MSG_PEEK = _socket.MSG_PEEK
+# The IP header's fields per socket; Linux values.
+IPPROTO_IP = _socket.IPPROTO_IP
+IPPROTO_IPV6 = _socket.IPPROTO_IPV6
+IP_TOS = _socket.IP_TOS
+IP_TTL = _socket.IP_TTL
+IPV6_TCLASS = getattr(_socket, "IPV6_TCLASS", 67)
+IPV6_UNICAST_HOPS = _socket.IPV6_UNICAST_HOPS
 SOMAXCONN = _socket.SOMAXCONN
 
 CLOSED = State.CLOSED

@@ -19,7 +19,13 @@ from ..tcp import cc as _cc
 from ..timeunits import sec
 from .constants import (
     CLOSED,
+    IP_TOS,
+    IP_TTL,
+    IPPROTO_IP,
+    IPPROTO_IPV6,
     IPPROTO_TCP,
+    IPV6_TCLASS,
+    IPV6_UNICAST_HOPS,
     KEEPALIVE_DEFAULTS,
     SO_ACCEPTCONN,
     SO_ERROR,
@@ -59,6 +65,10 @@ class Options:
     fastopen: int = 0
     #: TCP_MAXSEG (Linux's user_mss); 0: none set
     maxseg: int = 0
+    #: IP_TOS / IPV6_TCLASS (the whole octet as set; the ECN bits on the wire are the stack's)
+    tos: int = 0
+    #: IP_TTL / IPV6_UNICAST_HOPS; None: the host's default
+    ttl: int | None = None
 
     def inherited(self) -> Options:
         """What a socket returned by accept() starts with (Linux copies all but Fast Open)."""
@@ -75,6 +85,10 @@ class Options:
             changes.update(self.keepalive_config())
         if self.maxseg:
             changes["mss"] = self.maxseg
+        if self.tos:
+            changes["tos"] = self.tos
+        if self.ttl is not None:
+            changes["ttl"] = self.ttl
         return changes
 
     def keepalive_config(self) -> dict[str, Any]:
@@ -192,7 +206,48 @@ def _set_maxseg(sock: Any, raw: int) -> None:
     _retune_listeners(sock, mss=raw or None)
 
 
+def _set_tos(tclass: bool) -> Callable[[Any, int], None]:
+    """IP_TOS (any int, its low octet kept) and IPV6_TCLASS (-1 for the default, 0 to 255,
+    else EINVAL): the DS field of the segments sent from now on (RFC 9293 §3.9.1.9 MUST-48,
+    SHLD-21/22), for the connection and those a listener accepts. As on Linux, the ECN bits
+    of the value are not used: ECN is the stack's (RFC 3168)."""
+
+    def setter(sock: Any, raw: int) -> None:
+        if tclass:
+            if not -1 <= raw <= 255:
+                raise oserror(errno.EINVAL)
+            raw = max(raw, 0)
+        tos = raw & 0xFF
+        sock._opts.tos = tos
+        if sock._conn is not None:
+            sock._conn.set_ip_fields(tos=tos)
+        _retune_listeners(sock, tos=tos)
+
+    return setter
+
+
+def _set_ttl(v6: bool) -> Callable[[Any, int], None]:
+    """IP_TTL (1 to 255, or -1 for the default) and IPV6_UNICAST_HOPS (0 to 255, or -1):
+    the TTL / Hop Limit of the segments sent from now on (RFC 9293 §3.9.2 MUST-49)."""
+
+    def setter(sock: Any, raw: int) -> None:
+        if not (-1 <= raw <= 255 if v6 else (raw == -1 or 1 <= raw <= 255)):
+            raise oserror(errno.EINVAL)
+        ttl = None if raw == -1 else raw or None
+        sock._opts.ttl = ttl
+        if sock._conn is not None:
+            sock._conn.set_ip_fields(ttl=ttl)
+        _retune_listeners(sock, ttl=ttl)
+
+    return setter
+
+
 # ---- getters: socket -> the option's octets
+def _get_ttl(sock: Any) -> bytes:
+    ttl = sock._opts.ttl
+    return _int(ttl if ttl is not None else sock._host.ttl)
+
+
 def _get_maxseg(sock: Any) -> bytes:
     # Linux: the current send MSS once connected, else the value set, else 536 (TCP_MSS_DEFAULT).
     conn = sock._conn
@@ -283,6 +338,10 @@ OPTIONS: dict[tuple[int, int], Option] = {
     (IPPROTO_TCP, TCP_CONGESTION): Option("TCP_CONGESTION", _get_congestion, _set_congestion, "name"),
     (IPPROTO_TCP, TCP_MAXSEG): Option("TCP_MAXSEG", _get_maxseg, _set_maxseg),
     (IPPROTO_TCP, TCP_INFO): Option("TCP_INFO", _get_tcp_info),
+    (IPPROTO_IP, IP_TOS): Option("IP_TOS", lambda s: _int(s._opts.tos), _set_tos(False)),
+    (IPPROTO_IPV6, IPV6_TCLASS): Option("IPV6_TCLASS", lambda s: _int(s._opts.tos), _set_tos(True)),
+    (IPPROTO_IP, IP_TTL): Option("IP_TTL", _get_ttl, _set_ttl(False)),
+    (IPPROTO_IPV6, IPV6_UNICAST_HOPS): Option("IPV6_UNICAST_HOPS", _get_ttl, _set_ttl(True)),
 }
 
 

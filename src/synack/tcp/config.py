@@ -137,6 +137,13 @@ class TcpConfig:
     #: Congestion control algorithm, by name (see ``synack.tcp.cc``): CUBIC (RFC 9438), as
     #: Linux's default; "newreno" and "reno" are the RFC 6582 / RFC 5681 alternatives.
     congestion: str
+    #: The IPv4 TOS octet / IPv6 Traffic Class the segments carry (IP_TOS, IPV6_TCLASS): its
+    #: Differentiated Services field (RFC 9293 §3.9.1.9 MUST-48, SHLD-21/22). The ECN bits
+    #: are the stack's (RFC 3168): the two low bits given here are ignored.
+    tos: int
+    #: The TTL / Hop Limit of the segments (IP_TTL, IPV6_UNICAST_HOPS; MUST-49); None: the
+    #: host's (64).
+    ttl: int | None
     #: Limit on out-of-order data held (RFC 9293 SHLD-31); None = rcv_buf.
     ooo_limit: int | None
     # -- keep-alives and half-open limits --
@@ -249,6 +256,10 @@ class TcpConfig:
             raise ValueError("sws_override must be between 0.1 and 1 s (RFC 9293 §3.8.6.2.1)")
         if self.invalid_ratelimit is not None and not 0 <= self.invalid_ratelimit <= sec(60):
             raise ValueError(f"invalid_ratelimit must be between 0 and 60 s or None, not {self.invalid_ratelimit}")
+        if not 0 <= self.tos <= 255:
+            raise ValueError(f"tos must be between 0 and 255, not {self.tos}")
+        if self.ttl is not None and not 1 <= self.ttl <= 255:
+            raise ValueError(f"ttl must be between 1 and 255 or None, not {self.ttl}")
         if self.ooo_limit is not None and self.ooo_limit < 0:
             raise ValueError(f"ooo_limit must not be negative, not {self.ooo_limit}")
         if self.keepalive_idle <= 0 or self.keepalive_interval <= 0:
@@ -285,6 +296,6 @@ _COMMON: dict[str, Any] = {
     "keepalive": False, "keepalive_idle": sec(7200), "keepalive_interval": sec(75), "keepalive_count": 9,
     "synack_retries": None, "icmp_abort_synchronized": False, "window_scale": True, "timestamps": True,
     "sack": True, "rack": True, "ecn": "passive", "sws_override": ms(200), "rfc1337": False,
-    "invalid_ratelimit": ms(500),
+    "invalid_ratelimit": ms(500), "tos": 0, "ttl": None,
 }
 

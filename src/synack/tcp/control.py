@@ -84,6 +84,19 @@ class Control(Output):
             self._output(now)
             self._settle(now)
 
+    def set_ip_fields(self, *, tos: int | None = None, ttl: int | None | bool = False) -> None:
+        """IP_TOS / IPV6_TCLASS (``tos``: the DS field of the segments from now on; the ECN
+        bits stay the stack's, RFC 9293 §3.9.1.9 MUST-48) and IP_TTL / IPV6_UNICAST_HOPS
+        (``ttl``; None: the host's, MUST-49). ValueError names a value out of range."""
+        changes: dict = {}
+        if tos is not None:
+            changes["tos"] = tos
+        if ttl is not False:
+            changes["ttl"] = ttl
+        cfg = replace(self.config, **changes)  # the host's config is shared
+        cfg.validate()
+        self.config = cfg
+
     def peek(self, max_bytes: int) -> bytes:
         """Up to ``max_bytes`` octets of what RECEIVE would return, left in place (the
         socket's MSG_PEEK): the window does not move."""
