@@ -500,7 +500,9 @@ class Connection(Handshake, Control):
                 return seg.seq == rn
             return seg.seq.in_window(rn, wnd)
         if wnd == 0:
-            return False
+            # A bare FIN at RCV.NXT needs no buffer: Linux takes it into a zero window
+            # (fin_in_zero_window); RFC 9293 refuses any segment with SEG.LEN > 0.
+            return slen == 1 and f & FIN != 0 and seg.seq == rn and self.config.fin_in_zero_window
         return seg.seq.in_window(rn, wnd) or seq_add(seg.seq, slen - 1).in_window(rn, wnd)
 
     def _other_states(self, seg: TcpSegment, now: int) -> None:
