@@ -107,3 +107,44 @@ def test_linux_r2_is_tcp_retries2_as_time():
     t.expect_state("ESTABLISHED")
     t.advance(sec(1))
     t.expect_state("CLOSED")
+
+
+# ----------------------------------------------------------------- RFC 1337
+
+@pytest.mark.parametrize("rfc1337", [False, True])
+def test_an_rst_in_time_wait_ends_it_unless_rfc1337_is_on(rfc1337):
+    """RFC 9293 §3.10.7.4: an RST at RCV.NXT in TIME-WAIT closes the connection (both
+    profiles, as Linux's tcp_rfc1337 = 0); ``rfc1337=True`` ignores it (RFC 1337 §3, against
+    TIME-WAIT assassination) and TIME-WAIT runs its 2*MSL."""
+    t = Tcb(LOW, rfc1337=rfc1337).time_wait()
+    t.peer_sends("R", seq=t.irs + 2)
+    t.expect_silence()
+    t.expect_state("TIME-WAIT" if rfc1337 else "CLOSED")
+
+
+@pytest.mark.parametrize("rfc1337", [False, True])
+def test_the_time_wait_record_honours_rfc1337(rfc1337):
+    """The same on a host, where a TIME-WAIT record stands in for the connection."""
+    from synack.link.sim import Network
+    from synack.stack.packet import Packet
+    from synack.tcp.state import State
+    from synack.tcp.timewait import TimeWait
+    from synack.wire.seq import Seq
+    from synack.wire.tcp import RST, TcpSegment
+
+    net = Network(seed=3)
+    client = net.add_host("client", ["10.0.0.1"], config=TcpConfig(rfc1337=rfc1337))
+    server = net.add_host("server", ["10.0.0.2"])
+    lst = server.listen(80, net.now)
+    c = client.connect("10.0.0.2", 80, net.now)
+    assert net.run_until(lambda: lst.accept_queue, sec(1))
+    s = lst.accept()
+    c.close(net.now)
+    assert net.run_until(lambda: s.state is State.CLOSE_WAIT, sec(1))
+    s.close(net.now)
+    assert net.run_until(lambda: c.state is State.TIME_WAIT and s.state is State.CLOSED, sec(1))
+    (rec,) = client.conns.values()
+    assert type(rec) is TimeWait
+    rst = TcpSegment(80, c.local_port, Seq(int(c.rcv_nxt)), Seq(0), RST, 0)
+    client.deliver_packet(Packet("10.0.0.2", "10.0.0.1", rst), net.now)
+    assert (len(client.conns) == 1) is rfc1337

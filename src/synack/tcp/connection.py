@@ -692,6 +692,9 @@ class Connection(Handshake, Control):
             err = ConnectionReset("connection reset by peer")
             err.diagnostic = bytes(seg.payload)
             self._fail(err, now, "RST received", "RFC 9293 §3.10.7.4")
+        elif st is TIME_WAIT and self.config.rfc1337:
+            # RFC 1337 §3 (TIME-WAIT assassination): ignore RSTs in TIME-WAIT.
+            self._drop(seg, now, "rfc1337", "RST in TIME-WAIT ignored (RFC 1337)")
         else:  # CLOSING, LAST-ACK, TIME-WAIT
             self._enter_closed(now, "RST received", "RFC 9293 §3.10.7.4")
 
