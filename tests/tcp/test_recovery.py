@@ -36,6 +36,7 @@ def retransmissions(t):
 def setup(isns, **kw):
     kw.setdefault("congestion", "newreno")
     kw.setdefault("nodelay", True)
+    kw.setdefault("psh_every", 0)  # (PSH on the last segment only, as RFC 9293 MUST-61)
     return opt_established(isns, rtt=ms(20), **kw)
 
 

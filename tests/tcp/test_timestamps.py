@@ -112,7 +112,7 @@ def test_tsvals_of_different_connections_are_offset(isns):
 
 def test_data_segments_leave_room_for_the_option(isns):
     """RFC 9293 §3.7.1: Eff.snd.MSS excludes the options: 1460 - 12 octets of data."""
-    t = opt_established(isns, nodelay=True)
+    t = opt_established(isns, nodelay=True, psh_every=0)
     t.send(bytes(3000))
     sizes = [len(t.expect_sent(".").payload), len(t.expect_sent(".").payload), len(t.expect_sent("P.").payload)]
     assert sizes == [1448, 1448, 104]

@@ -59,7 +59,7 @@ def test_unsynchronized_send_is_queued(isns, state):
 def test_established_and_close_wait_send_segmentizes_with_ack_rcv_nxt(isns, state):
     """RFC 9293 §3.10.2 ESTABLISHED, CLOSE-WAIT: segmentize the buffer and send it with a
     piggybacked acknowledgment (acknowledgment value = RCV.NXT)."""
-    t = at_state(state, isns)
+    t = at_state(state, isns, psh_every=0, minshall=False)  # (RFC 9293: PSH on the last, classic Nagle)
     rcv_nxt = t.peer_nxt
     assert t.send(b"x" * 3000) == 3000
     t.expect_sent(".", seq=t.iss + 1, ack=rcv_nxt, data=b"x" * 1460)
@@ -174,7 +174,7 @@ def test_syn_sent_close_deletes_the_tcb_without_a_segment(isns):
 def test_established_close_sends_fin_after_the_queued_data(isns):
     """RFC 9293 §3.10.4 ESTABLISHED: queue the CLOSE until all preceding SENDs have been
     segmentized, then form a FIN segment and send it; in any case enter FIN-WAIT-1."""
-    t = established(isns)
+    t = established(isns, psh_every=0, minshall=False)  # (RFC 9293: PSH on the last, classic Nagle)
     t.send(b"x" * 2000)
     t.close()
     t.expect_state("FIN-WAIT-1")

@@ -28,6 +28,7 @@ def session(seed: int = 1, drops: tuple = (), v6: bool = False, rack: bool = Tru
     net = _net(seed, v6)
     for h in net.hosts.values():
         h.config.rack = rack
+        h.config.syn_linear_timeouts = 0  # (the SYN backoff doubles from the first: 1 s, 2 s)
     for a, b, n in drops:
         net.drop_nth(a, b, n)
     server_addr = "fd00::2" if v6 else SERVER_ADDR

@@ -497,7 +497,8 @@ def simultaneous_close(r: _Run) -> None:
     network is not flooded. A SYN is retried for at least three minutes (RFC 9293 §3.8.3: R2
     for a SYN). Then the connection gives up: it goes back to CLOSED and connect() raises
     TimeoutError (ETIMEDOUT). The idle gaps between retries are folded in the ladder; the
-    simulator's clock jumps over them.
+    simulator's clock jumps over them. (This is the RFC's schedule: Linux keeps its first four
+    retries 1 s apart and gives up after 131 s, as the linux profile does elsewhere.)
     """,
     ko="""
     네트워크가 클라이언트의 SYN을 모두 잃어버립니다. 클라이언트의 TCP는 SYN이 유실됐는지 답이
@@ -506,10 +507,13 @@ def simultaneous_close(r: _Run) -> None:
     1초, 2초, 4초, 8초 ... (지수 백오프) 이렇게 해서 혼잡한 네트워크를 더 붐비게 하지 않습니다.
     SYN은 적어도 3분 동안 다시 시도합니다(RFC 9293 §3.8.3: SYN의 R2). 그 뒤 연결 시도를 포기하고
     CLOSED 상태로 돌아가며, connect()는 TimeoutError(ETIMEDOUT)를 일으킵니다. 재시도 사이의 빈
-    시간은 사다리 그림에서 접혀 있고, 시뮬레이터의 시계는 그 시간을 건너뜁니다.
+    시간은 사다리 그림에서 접혀 있고, 시뮬레이터의 시계는 그 시간을 건너뜁니다. (이것은 RFC의
+    일정입니다. Linux는 처음 네 번의 재시도를 1초 간격으로 보내고 131초 뒤에 포기합니다.)
     """,
 )
 def lost_syn(r: _Run) -> None:
+    cfg = r.net.hosts[CLIENT].config
+    cfg.syn_linear_timeouts, cfg.syn_retries = 0, None  # the RFC's backoff (RFC 6298 (5.5), MUST-23)
     r.net.drop_if(lambda p: p.src_host == CLIENT and p.seg is not None
                   and p.seg.flags & (SYN | ACK) == SYN)
     server = api.create_server(r.net, SERVER, (SERVER_ADDR, PORT))

@@ -63,6 +63,8 @@ class Sender(SackSending):
         "persist_backoff",
         "urgent",                   # SND.UP is live: segments before it carry URG
         "lr", "una_abs",            # SACK loss recovery (or None); SND.UNA as a stream offset
+        "snd_sml",                  # the end of the last short segment sent (Minshall's Nagle)
+        "psh_count",                # segments sent since the last PSH (psh_every)
     )
 
     def __init__(self, conn: Connection, snd_mss: int, cfg: TcpConfig) -> None:
@@ -90,6 +92,8 @@ class Sender(SackSending):
         self.urgent = False
         self.lr: LossRecovery | None = None
         self.una_abs = 0
+        self.snd_sml = self.iss
+        self.psh_count = 0
         self.cwr = False
         self.ecn_rec: Seq | None = None
 
@@ -285,8 +289,16 @@ class Sender(SackSending):
         sbuf = self.buf
         blen = len(sbuf)
         mss = self.eff_mss()
+        cfg = conn.config
+        if cfg.sws_half_window:
+            # Linux's tcp_bound_to_half_wnd: segments of at most half the largest window the
+            # peer offered (once that is above 536), so a small window is filled at once.
+            half = self.max_snd_wnd >> 1 if self.max_snd_wnd > 536 else self.max_snd_wnd
+            if 0 < half < mss:
+                mss = half if half > 48 else 48
         seg_max = self.max_segment_bytes
         seg_max = mss if seg_max is None or seg_max < mss else seg_max
+        psh_every = cfg.psh_every
         # Positions as offsets into the buffer (octet 0 is sequence number buf_seq; the FIN,
         # if queued, is offset blen): one conversion each way per segment.
         sbuf_seq = self.buf_seq
@@ -348,8 +360,11 @@ class Sender(SackSending):
                             if idle and timers.at[PROBE_SLOT] is None:
                                 timers.arm(_SWS, now + conn.config.sws_override, now)
                             break
-                    elif not idle and not nodelay and not fin_queued:
-                        break  # Nagle (SHLD-7): wait for the outstanding data's ACK
+                    elif not idle and not nodelay and not fin_queued and (
+                            not cfg.minshall or self.snd_una.lt(self.snd_sml)):
+                        # Nagle (SHLD-7): wait for the outstanding data's ACK; Minshall's
+                        # variant (Linux) waits only while a short segment is unacknowledged.
+                        break
                 payload = bytes(sbuf[off:off + n])
                 flags = ACK
                 if off + n == blen:
@@ -357,6 +372,10 @@ class Sender(SackSending):
                     if fin_queued and (not rtx or nxt_off > blen):
                         flags |= FIN
                         n += 1
+                elif psh_every and not rtx and self.psh_count + 1 >= psh_every:
+                    flags |= PSH  # (Linux pushes each buffer it queued: every other segment)
+                if not rtx:
+                    self.psh_count = 0 if flags & PSH else self.psh_count + 1
                 if self.cwr and not rtx:
                     flags |= CWR  # RFC 3168 §6.1.2: the first new data after a reduction
                     self.cwr = False
@@ -383,6 +402,8 @@ class Sender(SackSending):
                     sent_new = True
                 nxt_off = end_off
                 end = self.snd_nxt = seq_add(sbuf_seq, end_off)
+                if n < mss:
+                    self.snd_sml = end
                 if self.rtt_seq is None:
                     self.rtt_seq, self.rtt_time = end, now
                 if limit is not None:
