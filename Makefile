@@ -19,6 +19,9 @@ FAST_TESTS := tests/api tests/test_layering.py tests/test_rfc_figures.py tests/t
 # The golden tests (tests/golden.py): rewritten only by `make golden`.
 GOLDEN_TESTS := tests/scenarios/test_golden_ladders.py tests/trace/test_ladder.py tests/drill/test_conformance.py
 
+# `make test` spreads test files over this many processes (at most 4); JOBS=1 runs them in one.
+JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
+
 .PHONY: demo test check golden bench venv clean apt
 
 $(PY):
@@ -42,7 +45,7 @@ apt:
 	@bash .ci/install-apt
 
 test: $(STAMP) apt
-	$(PY) -m pytest
+	$(PY) -m pytest $(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist loadfile)
 
 check: $(STAMP)
 	$(PY) -m ruff check $(LINTED)

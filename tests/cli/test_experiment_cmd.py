@@ -205,6 +205,12 @@ SWEEP = ["--sweep", "--bandwidth", "2mbit", "--rtt", "40ms", "--queue", "10", "-
          "--cc", "reno,cubic", "--loss", "0,0.02", "--seeds", "1..2"]
 
 
+# Half of its runs take a second or more of wall time, so a Ctrl-C sent when the first run
+# reports lands while others are still running, however fast the simulator gets.
+INTERRUPTIBLE = ["--sweep", "--bandwidth", "2mbit,40mbit", "--rtt", "40ms", "--queue", "10", "--duration", "1s",
+                 "--cc", "reno", "--loss", "0,0.02", "--seeds", "1..2"]
+
+
 def rows_of(path: Path) -> list[dict]:
     """The runs of a JSON Lines results file as a user compares them: sorted, no wall time."""
     rows = [json.loads(line) for line in path.read_text().splitlines()]
@@ -286,22 +292,37 @@ def test_csv_and_parquet_results_hold_the_same_runs(capsys, tmp_path):
     assert tables[0] == tables[1] == tables[2] and len(tables[0]) == 4
 
 
+def _as_from_a_shell() -> None:
+    """The child starts with Ctrl-C as a terminal gives it: default disposition, not blocked,
+    whatever the test runner's process inherited or set (an ignored SIGINT is inherited
+    through exec, and Python then leaves it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _synack(*argv: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "synack.cli", "experiment", *argv], text=True, **kw)
+    return subprocess.Popen([sys.executable, "-m", "synack.cli", "experiment", *argv], text=True,
+                            preexec_fn=_as_from_a_shell, **kw)
+
+
+def _sigint_state(pid: int) -> str:
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return "; ".join(line for line in status if line.startswith(("SigIgn", "SigBlk", "SigCgt")))
 
 
 def test_ctrl_c_keeps_what_finished_and_resume_gives_the_uninterrupted_table(tmp_path):
     whole, part = tmp_path / "whole.jsonl", tmp_path / "part.jsonl"
-    sweep = [*SWEEP, "--workers", "2"]
+    sweep = [*INTERRUPTIBLE, "--workers", "2"]
     proc = _synack(*sweep, "--out", str(part), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stderr is not None
     header = proc.stderr.readline()
     assert header.startswith("synack experiment --sweep: 8 runs")
     first = proc.stderr.readline()                 # the first run finished: press Ctrl-C
     assert first.startswith("[1/8] ")
+    state = _sigint_state(proc.pid)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 130, f"{state}\n{err}"
     last = err.splitlines()[-1]
     assert last.startswith("synack: interrupted: ") and last.endswith(f"are kept in {part}; --resume continues")
     kept = rows_of(part)
@@ -325,7 +346,7 @@ def test_ctrl_c_keeps_what_finished_and_resume_gives_the_uninterrupted_table(tmp
 def test_ctrl_c_on_a_dask_cluster_is_one_line_too(tmp_path):
     pytest.importorskip("distributed", reason="the cluster extra (dask.distributed) is not installed")
     out = tmp_path / "runs.jsonl"
-    proc = _synack(*SWEEP, "--seeds", "1..3", "--dask", "local", "--workers", "2", "--out", str(out),
+    proc = _synack(*INTERRUPTIBLE, "--seeds", "1..3", "--dask", "local", "--workers", "2", "--out", str(out),
                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stderr is not None
     assert proc.stderr.readline().startswith("synack experiment --sweep: 12 runs on a local Dask cluster")

@@ -100,7 +100,7 @@ class Control(Output):
     def peek(self, max_bytes: int) -> bytes:
         """Up to ``max_bytes`` octets of what RECEIVE would return, left in place (the
         socket's MSG_PEEK): the window does not move."""
-        return bytes(self.rcv.buf[:max_bytes])
+        return self.rcv.buf.peek(max_bytes)
 
     def tcp_info(self, now: int) -> dict[str, int]:
         """The connection as Linux's ``struct tcp_info`` describes it (getsockopt
