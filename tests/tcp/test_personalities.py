@@ -37,7 +37,7 @@ def test_the_default_profile_is_linux_and_both_profiles_set_the_same_knobs():
     ("min_rto", ms(200), sec(1)),            # TCP_RTO_MIN; RFC 6298 (2.4)
     ("msl", sec(30), sec(120)),              # TIME-WAIT 60 s; RFC 9293 §3.4.2
     ("delayed_ack", ms(40), ms(200)),
-    ("quickack", 16, 0),
+    ("syn_quick_retry", True, False),
     ("initial_window", 10, 3),               # RFC 6928; RFC 5681 with RFC 3390
     ("congestion", "cubic", "newreno"),
     ("syn_linear_timeouts", 4, 0),
@@ -50,8 +50,8 @@ def test_each_profile_sets_its_values(knob, linux, rfc):
 
 
 def test_every_knob_can_still_be_given():
-    cfg = TcpConfig(profile="rfc", min_rto=ms(200), quickack=4)
-    assert (cfg.profile, cfg.min_rto, cfg.quickack, cfg.msl) == ("rfc", ms(200), 4, sec(120))
+    cfg = TcpConfig(profile="rfc", min_rto=ms(200), initial_window=4)
+    assert (cfg.profile, cfg.min_rto, cfg.initial_window, cfg.msl) == ("rfc", ms(200), 4, sec(120))
     assert dataclasses.replace(cfg, nodelay=True).min_rto == ms(200)  # replace keeps every value
 
 
@@ -60,8 +60,8 @@ def test_bad_profiles_and_knobs_are_named():
         TcpConfig(profile="bsd")
     with pytest.raises(TypeError, match="unexpected keyword argument 'min_rtt'"):
         TcpConfig(min_rtt=1)
-    with pytest.raises(ValueError, match="quickack"):
-        TcpConfig(quickack=-1).validate()
+    with pytest.raises(ValueError, match="psh_every"):
+        TcpConfig(psh_every=-1).validate()
     with pytest.raises(ValueError, match="syn_retries"):
         TcpConfig(syn_retries=0).validate()
 

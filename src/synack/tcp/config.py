@@ -39,10 +39,10 @@ _PROFILE: dict[str, dict[str, Any]] = {
         "msl": sec(30),                        # TCP_TIMEWAIT_LEN = 60 s
         "r2": 924_600 * ms(1),                 # tcp_retries2 = 15 as Linux turns it into time
         "syn_retries": 6, "syn_linear_timeouts": 4,  # tcp_syn_retries, tcp_syn_linear_timeouts
-        "delayed_ack": ms(40), "quickack": 16,  # TCP_ATO_MIN, TCP_MAX_QUICKACKS
+        "delayed_ack": ms(40),                 # TCP_ATO_MIN
         "initial_window": 10, "congestion": "cubic",
         "rst_ack": True, "psh_every": 2, "fin_in_zero_window": True, "minshall": True,
-        "sws_half_window": True, "window_update_grows_only": True, "rst_keeps_unread": True,
+        "sws_half_window": True, "window_update_grows_only": True,
         "icmp_abort_syn_sent": True, "syn_quick_retry": True, "syn_received_resends_synack": True,
         "ack_simultaneous_synack": True,
     },
@@ -52,10 +52,10 @@ _PROFILE: dict[str, dict[str, Any]] = {
         "msl": sec(120),                       # RFC 9293 §3.4.2: two minutes
         "r2": sec(100),                        # RFC 9293 §3.8.3 SHLD-11
         "syn_retries": None, "syn_linear_timeouts": 0,  # R2 for a SYN: a time (MUST-23)
-        "delayed_ack": ms(200), "quickack": 0,  # RFC 9293 §3.8.6.3, RFC 5681 §4.2
+        "delayed_ack": ms(200),                # RFC 9293 §3.8.6.3, RFC 5681 §4.2
         "initial_window": 3, "congestion": "newreno",  # RFC 5681 §3.1 (with RFC 3390), RFC 6582
         "rst_ack": False, "psh_every": 0, "fin_in_zero_window": False, "minshall": False,
-        "sws_half_window": False, "window_update_grows_only": False, "rst_keeps_unread": False,
+        "sws_half_window": False, "window_update_grows_only": False,
         "icmp_abort_syn_sent": False, "syn_quick_retry": False, "syn_received_resends_synack": False,
         "ack_simultaneous_synack": False,
     },
@@ -115,10 +115,6 @@ class TcpConfig:
     syn_quick_retry: bool
     #: Delayed-ACK timeout (RFC 9293 §3.8.6.3 MUST-40: < 500 ms); None acks every segment.
     delayed_ack: int | None
-    #: Quick-ACK mode: the first data segments of a connection (and after an idle time
-    #: longer than the RTO) are acknowledged at once, up to this many (Linux
-    #: TCP_MAX_QUICKACKS); a FIN, or a reply sent within the ACK delay, ends it (ping-pong).
-    quickack: int
     #: Disable Nagle (TCP_NODELAY, RFC 9293 §3.7.4 MUST-17).
     nodelay: bool
     #: Nagle's algorithm as Minshall's variant (Linux): hold a short segment only while
@@ -193,9 +189,6 @@ class TcpConfig:
     #: keep-alive give-up) carry ACK = RCV.NXT (Linux tcp_send_active_reset); False:
     #: <SEQ=SND.NXT><CTL=RST> as RFC 9293 §3.10.5 writes it.
     rst_ack: bool
-    #: An RST leaves received data the user has not read yet to be read before the error
-    #: (Linux); False: the queues are flushed (RFC 9293 §3.10.7.4).
-    rst_keeps_unread: bool
     #: Accept a FIN at RCV.NXT when the receive window is zero (Linux); False: refuse it as
     #: any segment of non-zero length (RFC 9293 §3.10.7.4, Table 6).
     fin_in_zero_window: bool
@@ -244,8 +237,6 @@ class TcpConfig:
             raise ValueError(f"msl must not be negative, not {self.msl}")
         if self.delayed_ack is not None and not 0 < self.delayed_ack < ms(500):
             raise ValueError("delayed_ack must be under 500 ms (RFC 9293 §3.8.6.3 MUST-40)")
-        if not 0 <= self.quickack <= 255:
-            raise ValueError(f"quickack must be between 0 and 255, not {self.quickack}")
         if self.initial_window < 1:
             raise ValueError("initial_window must be at least 1 segment")
         if self.psh_every < 0:

@@ -35,6 +35,8 @@ _NOP = Nop()
 _SACK_PERM = SackPermitted()
 _tuple_new = tuple.__new__
 _EMPTY = b""
+#: Linux's TCP_TIMEOUT_MIN (2 jiffies at HZ=250): the quick SYN retry after an unacceptable ACK
+_SYN_QUICK_RETRY = 8_000_000
 _WSCALE = tuple(WindowScale(s) for s in range(_ts.MAX_SHIFT + 1))  # shift -> its option
 
 
@@ -219,6 +221,9 @@ class Handshake(Output):
                 self._drop(seg, now, "bad-ack", "SYN-SENT: unacceptable acknowledgment")
                 if not f & RST:
                     self._send_rst(seg.ack, now)
+                if self.config.syn_quick_retry and not snd.retransmits:
+                    # Linux: the SYN goes again TCP_TIMEOUT_MIN (8 ms) later, not an RTO later.
+                    self.timers.arm(Timer.RTO, now + _SYN_QUICK_RETRY, now)
                 return
             ack_ok = snd.snd_una.lt(seg.ack) and seg.ack.le(snd.snd_nxt)
         if f & RST:
