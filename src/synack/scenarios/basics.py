@@ -21,6 +21,7 @@ from typing import Any
 from .. import api
 from ..api.errors import SimulationIdle
 from ..link.sim import Network
+from ..tcp.config import TcpConfig
 from ..tcp.state import State
 from ..timeunits import NS_PER_MS, NS_PER_S, ms, sec
 from ..trace.events import AppCall, SegmentSent
@@ -70,7 +71,7 @@ def network(opts: ScenarioOptions, hosts: tuple = ((CLIENT, CLIENT_ADDR), (SERVE
     net.default_path.delay = opts.delay
     net.default_path.loss = opts.loss
     for name, addr, *kw in hosts:
-        net.add_host(name, [addr], **(kw[0] if kw else {}))
+        net.add_host(name, [addr], **{"config": TcpConfig(profile=opts.profile), **(kw[0] if kw else {})})
     drops = None
     if opts.drop:
         drops = DropNth(opts.drop)
@@ -824,6 +825,7 @@ def half_open(r: _Run) -> None:
     crash = r.net.now
     # RFC 9293 §3.5.1: a crash with loss of memory; the client comes back with ISN 400.
     r.net.reboot(CLIENT, isn=FigureIsn(400))
+    r.net.hosts[CLIENT].config.syn_quick_retry = False  # (the figure's RTO; Linux resends in 8 ms)
     # Figure 10: the server writes to a connection whose other end is gone.
     old_5001.sendall(b"are you there?")
     try:
@@ -898,6 +900,7 @@ OLD_SYN_SEQ, CLIENT_ISS, SERVER_ISS_OLD, SERVER_ISS = 90, 100, 300, 400
 )
 def two_way(r: _Run) -> None:
     net = r.net
+    net.hosts[CLIENT].config.syn_quick_retry = False  # (the figure's RTO; Linux resends in 8 ms)
     server = api.create_server(net, SERVER, (SERVER_ADDR, PORT))
     server_host = net.host(SERVER)
     client = api.socket(net, CLIENT)
