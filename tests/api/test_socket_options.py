@@ -47,6 +47,8 @@ def test_tcp_info_has_linuxs_layout_and_describes_the_connection(net):
 
 
 def test_tcp_maxseg_sets_the_mss_offered_and_caps_the_segments_sent(net):
+    """RFC 9293 §3.7.1 MUST-16: the send MSS is the smaller of the peer's MSS and the local
+    limit (here TCP_MAXSEG), less the options every segment carries."""
     srv = api.create_server(net, "server", ("", 80))
     cli = api.socket(net, "client")
     assert cli.getsockopt(api.IPPROTO_TCP, api.TCP_MAXSEG) == 536        # Linux's TCP_MSS_DEFAULT
