@@ -66,8 +66,9 @@ def figure(lines: list[str], offset: int) -> list[str]:
 
 
 def config() -> TcpConfig:
-    """No delayed ACKs: every ACK the figures show leaves at once."""
-    return TcpConfig(delayed_ack=None)
+    """The rfc profile (the figures are RFC 9293's), without delayed ACKs: every ACK the
+    figures show leaves at once."""
+    return TcpConfig(profile="rfc", delayed_ack=None)
 
 
 def network(a_isn, b_isn, offset: int) -> Network:

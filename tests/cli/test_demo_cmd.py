@@ -247,3 +247,14 @@ def test_readme_shows_what_synack_demo_prints(capsys):
     listed = section[section.index("```text\n", section.index("synack demo --list")) + 8:]
     rc, out, _ = demo(capsys, "--list")
     assert listed.startswith(out)
+
+
+def test_profile_chooses_the_hosts_personality(capsys):
+    """--profile rfc: RFC 9293's defaults on the wire (a 65535 window, no scaling needed);
+    the default, linux, offers Linux's 64240 with window scale 10 (docs/personalities.md)."""
+    rc, out, _ = demo(capsys, "handshake", "--profile", "rfc")
+    assert rc == 0 and "win 65535, [mss 1460,sackOK,TS,wscale 0]" in out
+    rc, out, _ = demo(capsys, "handshake")
+    assert rc == 0 and "win 64240, [mss 1460,sackOK,TS,wscale 10]" in out
+    rc, _, err = demo(capsys, "handshake", "--profile", "bsd")
+    assert rc == 2 and "invalid choice: 'bsd'" in err

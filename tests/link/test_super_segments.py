@@ -35,7 +35,10 @@ class Peer:
 
     def __init__(self, v6: bool = False, rcv_buf: int = 1 << 20) -> None:
         self.us, self.them = (SYNACK6, KERNEL6) if v6 else (SYNACK, KERNEL)
-        self.host = Host("synack", [self.us], seed=1, config=TcpConfig(rcv_buf=rcv_buf))
+        # (the SYN,ACK offers all 65535 octets, so that a 64 KB super-segment fits at once also
+        # over IPv6, where whole segments of 1428 would make it 64260)
+        self.host = Host("synack", [self.us], seed=1,
+                         config=TcpConfig(rcv_buf=rcv_buf, syn_window_whole_segments=False))
         self.now = 0
         self.listener = self.host.listen(PORT, self.now)
         self.ts = 1000

@@ -37,7 +37,7 @@ def test_syn_flood_switches_to_cookies_and_the_client_gets_in():
     syn = [e.t for e in sent(res, "client", "S")][0]
     assert est[0] - syn == ms(20)                                      # one round trip
     text = " ".join(res.notes)
-    assert "63.02 s" in text and "cookies sent in all" in text
+    assert "67.02 s" in text and "cookies sent in all" in text
 
 
 def test_blind_reset_never_resets_and_the_limit_holds():
@@ -60,7 +60,7 @@ def test_keepalive_probes_are_answered_then_the_dead_peer_is_given_up():
     assert [round(p.t / sec(1), 2) for p in probes] == [10.05, 20.07, 30.09, 32.09, 34.09]
     (err,) = events(res, "error", "client")
     assert err.error == "timeout" and "keep-alive" in err.detail
-    assert sent(res, "client", "R")
+    assert sent(res, "client", "R.")                             # Linux's RST,ACK
     assert any("TimeoutError" in n for n in res.notes)
 
 

@@ -16,6 +16,7 @@ from simhelp import (ACK, CLIENT, FIN, ISNS, PORT, RST, SERVER, SYN,
                      is_syn, open_connection, payload, run_until_closed, sent, states,
                      time_wait_deadlines, transfer, two_hosts)
 
+from synack.tcp.config import TcpConfig
 from synack.tcp.errors import ConnectionAborted, ConnectionRefused, ConnectionReset, ConnectionTimeout
 from synack.tcp.state import State
 from synack.trace.events import ConnectionError_, TimerFired
@@ -66,6 +67,7 @@ def test_lost_data_segment_is_fast_retransmitted_after_three_duplicate_acks(wrap
 @ISNS
 def test_lost_last_segment_is_retransmitted_when_the_rto_expires(wrap):
     net, client, server = two_hosts(1, wrap=wrap)
+    client.config.rack = False  # (else a tail loss probe goes out in the RTO's place, RFC 8985 §7.2)
     c, s = open_connection(net, client, server)
     # Data segments 1460 + 1460 + 80 are client packets 3, 4, 5; nothing follows the last
     # to produce duplicate ACKs, so only the timer can recover it.
@@ -119,7 +121,8 @@ def test_every_syn_lost_backs_off_exponentially_then_times_out_at_r2(wrap):
     syns = net.drop_if(lambda pkt: is_syn(pkt.seg))
     wall = time.perf_counter()
 
-    c = client.connect(server.addrs[0], PORT, net.now)
+    # (the rfc profile: Linux's linear SYN timeouts are tests/tcp/test_retransmission.py's)
+    c = client.connect(server.addrs[0], PORT, net.now, config=TcpConfig(profile="rfc"))
     assert net.run_until(lambda: c.state is State.CLOSED, sec(600))
 
     wall = time.perf_counter() - wall
@@ -209,7 +212,8 @@ def test_abort_sends_rst_and_the_peer_reports_connection_reset(wrap):
 
     assert c.state is State.CLOSED and isinstance(c.error, ConnectionAborted)
     rst = sent(net, CLIENT)[-1]
-    assert (rst.seg.flags, rst.seg.seq) == (RST, snd_nxt)  # <SEQ=SND.NXT><CTL=RST>
+    # <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>: the linux profile's ABORT (RFC 9293 §3.10.5 has no ACK)
+    assert (rst.seg.flags, rst.seg.seq) == (RST | ACK, snd_nxt)
     assert net.run_until(lambda: s.state is State.CLOSED, sec(1))
     assert isinstance(s.error, ConnectionReset)
     assert states(net, s, SERVER)[-1] == (rst.t + DELAY, "CLOSED")
@@ -234,7 +238,8 @@ def test_lost_fin_is_retransmitted(wrap):
     assert fault.hits == 1
     first, again = [e for e in sent(net, CLIENT) if has(e.seg, FIN)]
     assert first.seg.seq == again.seg.seq and not first.retransmit
-    assert (again.retransmit, again.cause) == (True, "rto")
+    # (a lone FIN: the tail loss probe goes out at the RTO's time, in its place, RFC 8985 §7.2)
+    assert (again.retransmit, again.cause) == (True, "tlp")
     assert again.t - first.t >= ms(200)
     assert_closed_cleanly(net, c, s)
 
@@ -273,7 +278,8 @@ def test_time_wait_acks_a_retransmitted_fin_and_restarts_2msl(wrap):
 
     assert fault.hits == 1
     fin, fin_again = [e for e in sent(net, SERVER) if has(e.seg, FIN)]
-    assert (fin_again.seg.seq, fin_again.retransmit, fin_again.cause) == (fin.seg.seq, True, "rto")
+    # (a lone FIN: the tail loss probe goes out at the RTO's time, in its place, RFC 8985 §7.2)
+    assert (fin_again.seg.seq, fin_again.retransmit, fin_again.cause) == (fin.seg.seq, True, "tlp")
     time_wait_at = [t for t, st in states(net, c, CLIENT) if st == "TIME-WAIT"][0]
     assert time_wait_at == fin.t + DELAY
     arrived = fin_again.t + DELAY

@@ -137,16 +137,28 @@ def test_other_hard_errors_end_a_connect_with_linuxs_errno(how, code):
 def test_soft_errors_never_abort_but_explain_the_timeout():
     """MUST-56: host unreachable does not end SYN-SENT; the SYN goes on being retried, and
     when R2 is reached the error reported is the ICMP one (SHLD-25; Linux reports
-    EHOSTUNREACH instead of ETIMEDOUT)."""
+    EHOSTUNREACH instead of ETIMEDOUT). The rfc profile: Linux's ends SYN-SENT at once (below)."""
     net, client, server, a = nets(reject_with="icmp-host-unreachable",
-                                  config=TcpConfig(r2_syn=sec(10)))
-    client.config = TcpConfig(r2_syn=sec(10))
+                                  config=TcpConfig(profile="rfc", r2_syn=sec(10)))
+    client.config = TcpConfig(profile="rfc", r2_syn=sec(10))
     sock = api.socket(net, "client")
     with pytest.raises(OSError) as e:
         sock.connect((a[1], 81))
     assert e.value.errno == errno.EHOSTUNREACH and net.now >= sec(10)
     acts = [e.action for e in icmp_events(net, "client")]
     assert len(acts) >= 4 and set(acts) == {"soft"}
+
+
+def test_linux_any_icmp_error_ends_a_connection_attempt_at_once():
+    """The linux profile (tcp_v4_err): host unreachable, a soft error, still ends SYN-SENT at
+    once with EHOSTUNREACH; RFC 9293 §3.9.2.2 MUST-56 would keep retrying."""
+    net, client, server, a = nets(reject_with="icmp-host-unreachable")
+    client.config = TcpConfig(profile="linux")
+    sock = api.socket(net, "client")
+    with pytest.raises(OSError) as e:
+        sock.connect((a[1], 81))
+    assert e.value.errno == errno.EHOSTUNREACH and net.now < sec(1)
+    assert [e.action for e in icmp_events(net, "client")] == ["hard"]
 
 
 def test_an_established_connection_keeps_going_through_hard_errors_unless_configured():
@@ -209,19 +221,21 @@ def test_errors_about_no_connection_or_not_tcp_are_ignored_and_other_protocols_d
 @pytest.mark.parametrize("v6", [False, True], ids=["ipv4", "ipv6"])
 def test_path_mtu_discovery_shrinks_segments_and_the_transfer_completes(v6):
     """RFC 1191 / RFC 8201: a 1000-octet link answers bigger packets with Fragmentation
-    Needed / Packet Too Big; the sender lowers its MSS to fit and sends everything again."""
+    Needed / Packet Too Big; the sender lowers its MSS to fit and sends everything again
+    (IPv6's path is 1280, its minimum link MTU: RFC 8201 §4)."""
+    mtu = 1280 if v6 else 1000
     net, client, server, a = nets(v6)
     srv = api.create_server(net, "server", ("", 80), family=api.AF_INET6 if v6 else api.AF_INET)
     cli = api.create_connection(net, "client", (a[1], 80))
     conn, _ = srv.accept()
-    net.set_path("client", "server", mtu=1000, icmp_too_big=True)
+    net.set_path("client", "server", mtu=mtu, icmp_too_big=True)
     data = bytes(range(256)) * 300
     cli.sendall(data)
     got = b""
     while len(got) < len(data):
         got += conn.recv(1 << 16)
     assert got == data and net.now < sec(1)
-    assert cli.connection.snd_mss == 1000 - (60 if v6 else 40)
+    assert cli.connection.snd_mss == mtu - (60 if v6 else 40)
     assert ("frag-needed", "pmtu") in [(e.kind, e.action) for e in icmp_events(net, "client")]
 
 
@@ -239,14 +253,28 @@ def test_without_icmp_a_too_small_path_is_a_black_hole():
     assert not icmp_events(net)
 
 
-def test_a_forged_tiny_mtu_cannot_shrink_segments_below_88_octets():
+def test_a_forged_tiny_mtu_cannot_shrink_segments_below_linuxs_floor():
+    """IPv4: an MTU below 552 counts as 552 (Linux's min_pmtu), so segments keep 512 octets."""
     net, client, server, a = nets()
     lst = server.listen(80, net.now)
     conn = client.connect(a[1], 80, net.now)
     assert net.run_until(lambda: lst.accept_queue, sec(1))
     forge_error(net, conn, DEST_UNREACH, FRAG_NEEDED, 68)
     net.run_for(ms(5))
-    assert conn.snd_mss == 88
+    assert conn.snd_mss == 512
+
+
+def test_a_packet_too_big_below_the_ipv6_minimum_mtu_is_ignored():
+    """RFC 8201 §4: an ICMPv6 Packet Too Big below 1280 does not lower the path MTU."""
+    net, client, server, a = nets(True)
+    lst = server.listen(80, net.now)
+    conn = client.connect(a[1], 80, net.now)
+    assert net.run_until(lambda: lst.accept_queue, sec(1))
+    before = conn.snd_mss
+    forge_error(net, conn, V6_PACKET_TOO_BIG, 0, 1000)
+    net.run_for(ms(5))
+    assert conn.snd_mss == before == 1440
+    assert [(e.kind, e.action) for e in icmp_events(net, "client")] == [("frag-needed", "ignored")]
 
 
 def test_reject_with_is_checked():
@@ -275,7 +303,7 @@ def test_icmp_from_the_linux_kernel_through_tun():
     try:
         rec = Recorder()
         st = Stack.tun("10.99.0.2/24", name="skicmp%d", netns=ns.name, recorder=rec,
-                       config=TcpConfig(r2_syn=sec(2)))
+                       config=TcpConfig(profile="rfc", r2_syn=sec(2)))
         try:
             ns.sysctl("net.ipv4.ip_forward", "1")
             ns.run("ip", "route", "add", "prohibit", "10.99.2.0/24")

@@ -116,9 +116,10 @@ class Tcb:
         iss, irs = isns
         self.iss = Seq(iss)
         self.irs = Seq(irs)
-        cfg = config if config is not None else TcpConfig(delayed_ack=None)
-        if overrides:
-            cfg = dataclasses.replace(cfg, **overrides)
+        if config is None:
+            cfg = TcpConfig(**{"delayed_ack": None, **overrides})
+        else:
+            cfg = dataclasses.replace(config, **overrides) if overrides else config
         cfg.validate()
         self.config = cfg
         self.recorder = Recorder()

@@ -49,8 +49,8 @@ def test_receiver_never_moves_the_right_edge_left(isns):
 
 def test_reading_sends_a_window_update_when_the_window_opens_enough(isns):
     """§3.8.6.2.2: a read that moves the edge by min(RCV.BUFF/2, MSS) or more is announced
-    at once; smaller reads are not."""
-    t = established(isns, rcv_buf=4000)
+    at once; smaller reads are not. (The rfc profile: its SYN offers the whole buffer.)"""
+    t = established(isns, profile="rfc", rcv_buf=4000, delayed_ack=None)
     t.peer_sends("P.", data=bytes(4000))
     t.expect_sent(".", ack=t.irs + 4001, wnd=0)
     t.receive(1000)
@@ -62,7 +62,7 @@ def test_reading_sends_a_window_update_when_the_window_opens_enough(isns):
 # ----------------------------------------------------------------- sender SWS (MUST-38)
 
 def test_sender_holds_a_window_limited_runt_while_data_is_in_flight(isns):
-    t = established(isns)
+    t = established(isns, psh_every=0)  # (PSH on the last segment only: RFC 9293 MUST-61)
     t.peer_sends(".", ack=t.iss + 1, wnd=3000)
     t.send(bytes(5000))
     t.expect_sent(".", data=bytes(MSS))
@@ -101,8 +101,9 @@ def test_sender_override_timer_is_cancelled_by_its_own_name_when_the_window_open
 
 def small_window_peer(isns, wnd: int) -> Tcb:
     """The peer's SYN,ACK offers 2000 octets, the largest window it will ever offer; its
-    next ACK offers ``wnd``."""
-    t = Tcb(isns).syn_sent()
+    next ACK offers ``wnd``. (RFC 9293's sender SWS avoidance as written: not Linux's
+    half-window segments, PSH on the last segment only.)"""
+    t = Tcb(isns, sws_half_window=False, psh_every=0).syn_sent()
     t.peer_sends("S.", seq=t.irs, ack=t.iss + 1, wnd=2000)
     t.expect_sent(".")
     t.peer_sends(".", ack=t.iss + 1, wnd=wnd)

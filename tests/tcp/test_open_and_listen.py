@@ -61,7 +61,7 @@ def test_closed_after_the_connection_ended_answers_with_rst(isns):
     """RFC 9293 §3.10.7.1: once the TCB is deleted (here by ABORT), segments get a reset."""
     t = Tcb(isns).established()
     t.abort()
-    t.expect_sent("R", seq=t.iss + 1)
+    t.expect_sent("R.", seq=t.iss + 1)  # (Linux's RST,ACK: rst_ack)
     t.peer_sends(".", seq=t.irs + 1, ack=t.iss + 1, data=b"late")
     t.expect_sent("R", seq=t.iss + 1)
     t.expect_silence()
@@ -72,10 +72,11 @@ def test_closed_after_the_connection_ended_answers_with_rst(isns):
 
 def test_closed_active_open_sends_syn_and_enters_syn_sent(isns):
     """RFC 9293 §3.10.1: <SEQ=ISS><CTL=SYN> is sent, SND.UNA = ISS, SND.NXT = ISS+1, SYN-SENT.
-    §3.7.1 MUST-14: the SYN carries our MSS (1460 on a 1500-octet IPv4 path)."""
+    §3.7.1 MUST-14: the SYN carries our MSS (1460 on a 1500-octet IPv4 path), and a window
+    of 64240, the 65535-octet buffer in whole segments, as Linux offers it."""
     t = Tcb(isns)
     t.open_active()
-    t.expect_sent("S", seq=t.iss, len=1, mss=1460, wnd=65535, data=b"")
+    t.expect_sent("S", seq=t.iss, len=1, mss=1460, wnd=44 * 1460, data=b"")
     t.expect_silence()
     t.expect_state("SYN-SENT")
     assert (t.conn.snd_una, t.conn.snd_nxt) == (t.iss, t.iss + 1)
@@ -146,7 +147,7 @@ def test_listen_syn_sends_syn_ack_and_enters_syn_received(isns):
     <CTL=SYN,ACK>, SND.NXT = ISS+1, SND.UNA = ISS, SYN-RECEIVED. §3.7.1 MUST-14: with our MSS."""
     t = listen(isns)
     t.peer_sends("S", seq=t.irs, wnd=4000)
-    t.expect_sent("S.", seq=t.iss, ack=t.irs + 1, len=1, mss=1460, wnd=65535)
+    t.expect_sent("S.", seq=t.iss, ack=t.irs + 1, len=1, mss=1460, wnd=44 * 1460)
     t.expect_silence()
     t.expect_state("SYN-RECEIVED")
     c = t.conn

@@ -36,6 +36,7 @@ def retransmissions(t):
 def setup(isns, **kw):
     kw.setdefault("congestion", "newreno")
     kw.setdefault("nodelay", True)
+    kw.setdefault("psh_every", 0)  # (PSH on the last segment only, as RFC 9293 MUST-61)
     return opt_established(isns, rtt=ms(20), **kw)
 
 
@@ -255,14 +256,38 @@ def test_established_tail_loss_probe_sends_new_data_when_it_can(isns):
     t.expect_silence()
 
 
-def test_established_a_lone_segment_is_left_to_the_rto(isns):
+def test_established_a_lone_segment_is_probed_at_the_rto_time_then_the_rto_follows(isns):
     """With one segment in flight the PTO adds the peer's delayed-ACK time (WCDelAckT =
-    200 ms, RFC 8985 §7.2); it would not come before the RTO, so no probe is armed."""
+    200 ms, RFC 8985 §7.2): 240 ms, later than the RTO (200 ms), so the PTO is cut to the
+    RTO's time and the probe goes out in its place; the RTO restarts from the probe (as
+    Linux: "flight of 1 with SACK: probe at about 200 ms, then the RTO")."""
     t = setup(isns)
     t.send(b"x" * 100)
+    sent_at = t.now
     t.drain()
     t.advance(ms(200))
-    t.expect_sent("P.", cause="rto")
+    t.expect_sent("P.", cause="tlp", at=sent_at + ms(200))
+    t.expect_silence()
+    t.advance(ms(200))
+    t.expect_sent("P.", cause="rto", at=sent_at + ms(400))
+
+
+def test_established_the_fin_restarts_the_probe_timer(isns):
+    """RFC 8985 §7.2: the PTO restarts after every transmission of new data, the FIN too.
+    Data leaves, the FIN 30 ms later: the probe (the FIN again, the last segment sent)
+    comes a PTO after the FIN, not after the data."""
+    t = setup(isns)
+    t.send(bytes(4 * MSS))
+    t.drain()
+    t.advance(ms(30))
+    t.close()
+    fin = t.expect_sent("F.", seq=start(t, 4))
+    fin_at = t.now
+    t.advance(ms(39))
+    t.expect_silence()
+    t.advance(ms(1))                                                # PTO = 2 * SRTT = 40 ms
+    probe = t.expect_sent("F.", cause="tlp", at=fin_at + ms(40))
+    assert probe.seq == fin.seq and not probe.payload
 
 
 @pytest.mark.parametrize("rack", [True, False])

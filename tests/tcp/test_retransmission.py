@@ -28,8 +28,8 @@ def tcb(isns, **cfg) -> Tcb:
 def test_syn_sent_syn_retransmitted_at_1_3_7_15_31_63_127_s_then_r2_syn_times_out(isns):
     """RFC 6298 (2.1) initial RTO 1 s, (5.5) doubled at each expiry (1, 2, 4, ... s, at most
     120 s); RFC 9293 §3.8.3 MUST-22/MUST-23: the SYN is retried for R2 = 180 s, then the
-    connection closes with ConnectionTimeout."""
-    t = tcb(isns).syn_sent()
+    connection closes with ConnectionTimeout. (The rfc profile: Linux's differ, below.)"""
+    t = tcb(isns, profile="rfc").syn_sent()
     t.advance(DEFAULT.r2_syn - 1)
     for at in (1, 3, 7, 15, 31, 63, 127):
         t.expect_sent("S", seq=t.iss, mss=1460, data=b"", cause="rto", at=sec(at))
@@ -44,7 +44,7 @@ def test_syn_sent_syn_retransmitted_at_1_3_7_15_31_63_127_s_then_r2_syn_times_ou
 
 def test_syn_sent_r2_syn_is_settable(isns):
     """RFC 9293 §3.8.3 MUST-21: the application can set R2 for a connection (here 10 s)."""
-    t = tcb(isns, r2_syn=sec(10)).syn_sent()
+    t = tcb(isns, profile="rfc", r2_syn=sec(10)).syn_sent()
     t.advance(sec(10) - 1)
     for at in (1, 3, 7):
         t.expect_sent("S", cause="rto", at=sec(at))
@@ -52,6 +52,23 @@ def test_syn_sent_r2_syn_is_settable(isns):
     t.advance(1)
     t.expect_state("CLOSED")
     assert isinstance(t.conn.error, ConnectionTimeout)
+
+
+def test_linux_syn_sent_first_four_retransmissions_keep_the_rto_then_ten_end_it(isns):
+    """The linux profile: tcp_syn_linear_timeouts = 4 keeps the first retransmissions 1 s
+    apart (0, 1, 2, 3, 4, 5 s), then the RTO doubles (7, 11, 19, 35, 67 s); after
+    tcp_syn_retries + 4 = 10 retransmissions the connection times out at 131 s, as measured
+    on Linux 6.x (well before R2 for a SYN)."""
+    t = tcb(isns, profile="linux").syn_sent()
+    t.advance(sec(131) - 1)
+    for at in (1, 2, 3, 4, 5, 7, 11, 19, 35, 67):
+        t.expect_sent("S", seq=t.iss, cause="rto", at=sec(at))
+    t.expect_silence()
+    t.expect_state("SYN-SENT")
+    t.advance(1)
+    t.expect_state("CLOSED")
+    t.expect_silence()
+    assert isinstance(t.conn.error, ConnectionTimeout) and "10 SYN retransmissions" in str(t.conn.error)
 
 
 def test_syn_received_syn_ack_retransmitted_with_backoff_then_r2_syn_times_out(isns):
@@ -112,8 +129,9 @@ def test_established_data_retransmitted_with_doubling_rto(isns):
 
 def test_established_ack_of_a_retransmission_gives_no_rtt_sample(isns):
     """RFC 6298 §3, RFC 9293 §3.8.1 MUST-18 (Karn): an ACK for a retransmitted segment is
-    ambiguous and is not measured; SRTT keeps the handshake's 100 ms. The backed-off timer is
-    reset once new data is acknowledged: the next segment's RTO is 300 ms again."""
+    ambiguous and is not measured; SRTT keeps the handshake's 100 ms. The backed-off RTO
+    (600 ms) stays until a valid sample (RFC 6298 §5): the next segment is retransmitted 600
+    ms after it left, and only an ACK that measures an RTT brings the RTO down again."""
     t = tcb(isns).established(rtt=ms(100))
     t.send(b"a" * 10)
     t.expect_sent("P.", data=b"a" * 10)
@@ -125,8 +143,23 @@ def test_established_ack_of_a_retransmission_gives_no_rtt_sample(isns):
     t1 = t.now
     t.send(b"b" * 10)
     t.expect_sent("P.", seq=t.iss + 11, data=b"b" * 10, at=t1)
-    t.advance(ms(300))
-    t.expect_sent("P.", seq=t.iss + 11, data=b"b" * 10, cause="rto", at=t1 + ms(300))
+    t.advance(ms(599))
+    t.expect_silence()
+    t.advance(ms(1))
+    t.expect_sent("P.", seq=t.iss + 11, data=b"b" * 10, cause="rto", at=t1 + ms(600))
+    t.advance(ms(100))  # this ACK is again ambiguous: the backoff (now 1.2 s) stays
+    t.peer_sends(".", seq=t.irs + 1, ack=t.iss + 21)
+    t2 = t.now
+    t.send(b"c" * 10)
+    t.expect_sent("P.", seq=t.iss + 21, at=t2)
+    t.advance(ms(100))  # a clean sample of 100 ms: the RTO collapses (SRTT + 4 RTTVAR = 250 ms)
+    t.peer_sends(".", seq=t.irs + 1, ack=t.iss + 31)
+    assert t.conn.rtt.backoff == 0 and t.conn.rtt.timeout == ms(250)
+    t3 = t.now
+    t.send(b"d" * 10)
+    t.expect_sent("P.", seq=t.iss + 31, at=t3)
+    t.advance(ms(250))
+    t.expect_sent("P.", seq=t.iss + 31, cause="rto", at=t3 + ms(250))
 
 
 def test_established_ack_of_new_data_restarts_the_timer(isns):
@@ -152,8 +185,9 @@ def test_established_r1_reports_then_r2_times_out(isns):
     """RFC 9293 §3.8.3 MUST-20: after R1 = 3 retransmissions, pass negative advice (a soft
     error for the user, SHLD-9); at R2 = 100 s after the data was first sent, close the
     connection with ConnectionTimeout. RTO 300 ms: resent at 0.3, 0.9, 2.1, 4.5, 9.3, 18.9,
-    38.1, 76.5 s."""
-    t = tcb(isns).established(rtt=ms(100))
+    38.1, 76.5 s. (R2 = 100 s is the RFC's floor, SHLD-11, and the rfc profile's; Linux's
+    tcp_retries2 comes to 924.6 s.)"""
+    t = tcb(isns, r2=sec(100)).established(rtt=ms(100))
     t0 = t.now
     t.send(b"hello?")
     t.expect_sent("P.", data=b"hello?", at=t0)
@@ -162,7 +196,7 @@ def test_established_r1_reports_then_r2_times_out(isns):
         t.advance_to(t0 + ms(at))
         t.expect_sent("P.", seq=t.iss + 1, data=b"hello?", cause="rto", at=t0 + ms(at))
         assert (t.conn.soft_error is not None) == (i >= DEFAULT.r1), f"after retransmission {i}"
-    t.advance_to(t0 + DEFAULT.r2 - 1)
+    t.advance_to(t0 + sec(100) - 1)
     t.expect_silence()
     t.expect_state("ESTABLISHED")
     t.advance(1)

@@ -9,6 +9,7 @@ IRS + 1) plus the examples' base, so each case runs with IRS near 2**32 as well.
 from __future__ import annotations
 
 import pytest
+from harness import ms
 from optpeer import OptTcb, opt_established, sack_of
 
 from synack.tcp.sack import EVER_RTX, LOST, RETRANS, SACKED, SackReceiver, Scoreboard, is_dsack
@@ -308,3 +309,34 @@ def test_sack_option_of_an_established_peer_is_parsed(isns):
     t.drain()
     t.peer_sends(".", ack=t.iss + 1, sacks=[(t.iss + 1449, t.iss + 2897), (t.iss + 5000, t.iss + 6000)])
     assert t.status()["sacked"] == 1448
+
+
+@pytest.mark.parametrize("layout", ["sack-first", "sack-between-nops", "sack-after-ts-and-nop"])
+def test_established_sack_option_anywhere_in_the_list_triggers_fast_retransmit(isns, layout):
+    """RFC 9293 §3.2 MUST-64, RFC 2018 §3: the SACK option counts wherever it stands among
+    the options. Segment 0 of four is lost; three duplicate ACKs whose SACK blocks cover
+    segments 1, 1-2 and 1-3 draw the fast retransmission of segment 0 at once, and the
+    SACKed segments are not sent again."""
+    from synack.wire.seq import Seq
+    from synack.wire.tcp import Nop, Sack, Timestamps
+
+    ts = layout == "sack-after-ts-and-nop"
+    t = opt_established(isns, rtt=ms(20), nodelay=True, congestion="newreno", peer_ts=ts)
+    mss = 1448 if ts else 1460
+    t.send(bytes(4 * mss))
+    t.drain()
+    t.advance(ms(20))
+    una = t.iss + 1
+    for k in (2, 3, 4):
+        blk = Sack(((Seq(una + mss), Seq(una + k * mss)),))
+        if layout == "sack-first":
+            opts = (blk, Nop(), Nop())
+        elif layout == "sack-between-nops":
+            opts = (Nop(), blk, Nop())
+        else:
+            opts = (Timestamps(t.peer_tsval, t.our_last_tsval()), Nop(), Nop(), blk)
+        t.peer_sends(".", ack=una, options=opts)
+    rtx = t.expect_sent(".", seq=una, cause="fast-retransmit")
+    assert len(rtx.payload) == mss
+    t.advance(ms(150))
+    assert [(int(s.seq - una), c) for _, s, c in t.sent if c] == [(0, "fast-retransmit")]

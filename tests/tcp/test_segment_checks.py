@@ -222,10 +222,11 @@ def test_receiving_ack_exactly_max_snd_wnd_old_is_acceptable(isns, state):
 # --------------------------------------------------------------------------- zero window
 
 
-def zero_window(state: str, isns) -> Tcb:
+def zero_window(state: str, isns, profile: str = "rfc") -> Tcb:
     """ESTABLISHED, FIN-WAIT-1 or FIN-WAIT-2 with a 1000-octet receive buffer the peer has
-    filled (RCV.WND = 0); in ESTABLISHED ten octets of ours are unacknowledged."""
-    t = Tcb(isns, rcv_buf=1000).established()
+    filled (RCV.WND = 0); in ESTABLISHED ten octets of ours are unacknowledged. (The rfc
+    profile: Table 6 as written.)"""
+    t = Tcb(isns, rcv_buf=1000, profile=profile).established()
     if state == "ESTABLISHED":
         t.send(b"0123456789")
         t.expect_sent("P.", seq=t.iss + 1, data=b"0123456789")
@@ -288,6 +289,22 @@ def test_established_zero_window_data_acknowledging_our_data_advances_snd_una(is
     assert t.conn.snd_una == t.iss + 11
     t.advance(10**11)
     t.expect_silence()  # nothing left to retransmit
+
+
+def test_established_zero_window_fin_is_refused_by_the_rfc_and_taken_by_linux(isns):
+    """RFC 9293 §3.10.7.4 first, Table 6: a FIN counts in SEG.LEN, so with RCV.WND = 0 it is
+    not acceptable (the rfc profile: ACK of RCV.NXT, still ESTABLISHED). Linux takes a bare
+    FIN at RCV.NXT into a zero window, since it needs no buffer (the linux profile)."""
+    t = zero_window("ESTABLISHED", isns, "rfc")
+    rcv_nxt = t.peer_nxt
+    t.peer_sends("F.", seq=rcv_nxt, ack=t.iss + 11)
+    t.expect_sent(".", ack=rcv_nxt, wnd=0)
+    t.expect_state("ESTABLISHED")
+    t = zero_window("ESTABLISHED", isns, "linux")
+    t.peer_sends("F.", seq=rcv_nxt, ack=t.iss + 11)
+    t.expect_sent(".", ack=rcv_nxt + 1, wnd=0)
+    t.expect_state("CLOSE-WAIT")
+    assert t.conn.readable == 1000                      # the data before it is still there
 
 
 @pytest.mark.parametrize("state", RECEIVING)

@@ -15,6 +15,7 @@ MSS = 1460
 
 
 def handshake(isns, options, **cfg) -> Tcb:
+    cfg.setdefault("psh_every", 0)  # (PSH on the last segment only, as RFC 9293 MUST-61)
     t = Tcb(isns, **cfg).syn_sent()
     t.peer_sends("S.", seq=t.irs, ack=t.iss + 1, options=options)
     t.expect_sent(".", seq=t.iss + 1, ack=t.irs + 1)
@@ -150,7 +151,7 @@ def test_established_a_link_that_splits_segments_gets_segments_larger_than_the_m
     then put up to ``max_segment_bytes`` in one segment. The initial window (ten MSS)
     leaves in one segment instead of ten; the receiver's window still bounds it, and a
     segment the window cuts short carries whole MSS-sized wire segments only."""
-    t = established(isns, nodelay=True)
+    t = established(isns, nodelay=True, psh_every=0)
     t.conn.set_max_segment_bytes(64000)
     t.send(bytes(30 * MSS))
     t.expect_sent(".", seq=t.iss + 1, len=10 * MSS)      # cwnd: ten full-sized segments

@@ -74,12 +74,24 @@ def test_syn_received_active_syn_in_window_gets_challenge_ack(isns):
 @BOTH
 def test_syn_received_retransmitted_syn_is_unacceptable_and_gets_ack(isns, make):
     """RFC 9293 §3.10.7.4 first: the peer's SYN again (SEG.SEQ = IRS = RCV.NXT-1) fails the
-    acceptability test, so it gets <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and is dropped."""
-    t = make(isns)
+    acceptability test, so it gets <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and is dropped (the
+    rfc profile)."""
+    t = make(isns, profile="rfc")
     t.peer_sends("S", seq=t.irs)
     t.expect_sent(".", seq=t.iss + 1, ack=t.irs + 1)
     t.expect_silence()
     t.expect_state("SYN-RECEIVED")
+
+
+def test_linux_syn_received_retransmitted_syn_gets_the_syn_ack_again(isns):
+    """The linux profile (tcp_check_req): the peer's SYN again in a passive SYN-RECEIVED means
+    our SYN,ACK was lost, so it goes again, with the same ISN; the handshake then completes."""
+    t = syn_received(isns, profile="linux")
+    t.peer_sends("S", seq=t.irs)
+    t.expect_sent("S.", seq=t.iss, ack=t.irs + 1)
+    t.expect_silence()
+    t.peer_sends(".", seq=t.irs + 1, ack=t.iss + 1)
+    t.expect_state("ESTABLISHED")
 
 
 # --------------------------------------------------------------------------- fifth: ACK
@@ -191,9 +203,10 @@ def test_syn_received_close_with_queued_data_sends_data_then_fin_once_establishe
 
 @BOTH
 def test_syn_received_abort_sends_rst_seq_snd_nxt(isns, make):
-    """RFC 9293 §3.10.5 SYN-RECEIVED: send <SEQ=SND.NXT><CTL=RST>, enter CLOSED."""
+    """RFC 9293 §3.10.5 SYN-RECEIVED: send <SEQ=SND.NXT><CTL=RST>, enter CLOSED (Linux's
+    RST,ACK also acknowledges the peer's SYN)."""
     t = make(isns)
     t.abort()
-    t.expect_sent("R", seq=t.iss + 1, len=0)
+    t.expect_sent("R.", seq=t.iss + 1, ack=t.irs + 1, len=0)
     t.expect_silence()
     t.expect_state("CLOSED")

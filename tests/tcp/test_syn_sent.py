@@ -121,8 +121,9 @@ def test_syn_sent_syn_without_ack_enters_syn_received(isns):
 
 def test_syn_sent_simultaneous_open_figure_7(isns):
     """RFC 9293 §3.5 Figure 7: each side sends SYN, then SYN,ACK; the peer's SYN,ACK
-    <SEQ=300><ACK=101><CTL=SYN,ACK> takes SYN-RECEIVED to ESTABLISHED (line 6)."""
-    t = syn_sent(isns)                                   # line 2
+    <SEQ=300><ACK=101><CTL=SYN,ACK> takes SYN-RECEIVED to ESTABLISHED (line 6), and
+    nothing more is sent (the rfc profile)."""
+    t = syn_sent(isns, profile="rfc")                    # line 2
     t.peer_sends("S", seq=t.irs)                         # line 3
     t.expect_sent("S.", seq=t.iss, ack=t.irs + 1)        # line 5
     t.peer_sends("S.", seq=t.irs, ack=t.iss + 1)         # line 6
@@ -130,6 +131,17 @@ def test_syn_sent_simultaneous_open_figure_7(isns):
     t.expect_silence()
     t.send(b"x")
     t.expect_sent("P.", seq=t.iss + 1, ack=t.irs + 1, data=b"x")
+
+
+def test_linux_simultaneous_open_acknowledges_the_syn_ack(isns):
+    """The linux profile: the peer's SYN,ACK that ends a simultaneous open is acknowledged."""
+    t = syn_sent(isns, profile="linux")
+    t.peer_sends("S", seq=t.irs)
+    t.expect_sent("S.", seq=t.iss, ack=t.irs + 1)
+    t.peer_sends("S.", seq=t.irs, ack=t.iss + 1)
+    t.expect_state("ESTABLISHED")
+    t.expect_sent(".", seq=t.iss + 1, ack=t.irs + 1)
+    t.expect_silence()
 
 
 def test_syn_sent_simultaneous_open_completes_with_a_plain_ack(isns):

@@ -9,7 +9,7 @@ from optpeer import OptTcb, PEER_TSVAL, opt_established, opt_established_passive
 
 from synack.tcp import timestamps as T
 from synack.trace.events import RttSample, SegmentDropped
-from synack.wire.tcp import Mss, Nop, SackPermitted, Timestamps, WindowScale
+from synack.wire.tcp import RST, Mss, Nop, SackPermitted, Timestamps, WindowScale
 
 DAY = sec(24 * 3600)
 
@@ -57,18 +57,36 @@ def test_config_without_timestamps_neither_offers_nor_accepts_them(isns):
     assert ts_of(ack) is None and not t.conn.ts_ok
 
 
-def test_established_every_segment_but_rst_carries_timestamps(isns):
-    """RFC 7323 §3.2: TSopt "MUST be sent in every non-<RST> segment"; RSTs go without
-    (§5.3: RSTs are acceptable whatever their timestamp)."""
+def test_established_every_segment_carries_timestamps_the_rst_too(isns):
+    """RFC 7323 §3.2: TSopt "MUST be sent in every non-<RST> segment" and "SHOULD be sent
+    in an <RST> segment": the abort's RST echoes TS.Recent like the rest."""
     t = opt_established(isns)
     t.send(b"hello")
     data = t.expect_sent("P.", data=b"hello")
     t.close()
     fin = t.expect_sent("F.")
     assert ts_of(data) is not None and ts_of(fin) is not None
+    t.advance(ms(5))
     t.abort()
-    rst = t.expect_sent("R")
-    assert ts_of(rst) is None
+    rst = t.expect_sent("R.")
+    assert ts_of(rst) == (ts_of(fin)[0] + 5, ts_of(fin)[1])
+
+
+@pytest.mark.parametrize("how", ["close-with-unread-data", "keep-alive-give-up"])
+def test_established_resets_of_a_timestamp_connection_carry_tsopt(isns, how):
+    """RFC 7323 §3.2: every RST the connection sends of its own accord carries TSopt: the
+    one for a CLOSE with unread data (RFC 9293 §3.6.1 SHLD-3) and the keep-alive give-up."""
+    t = opt_established(isns, keepalive=True, keepalive_idle=sec(10), keepalive_interval=sec(1),
+                        keepalive_count=1)
+    if how == "close-with-unread-data":
+        t.peer_sends("P.", data=b"unread")
+        t.expect_sent(".")
+        t.conn.close(t.now, keep_receiving=False)
+    else:
+        t.advance(sec(12))
+        t.expect_sent(".", cause="keepalive")
+    rst = [s for _, s, _ in t.drain() if s.flags & RST]
+    assert len(rst) == 1 and ts_of(rst[0]) is not None
 
 
 def test_tsval_clock_ticks_once_a_millisecond(isns):
@@ -94,7 +112,7 @@ def test_tsvals_of_different_connections_are_offset(isns):
 
 def test_data_segments_leave_room_for_the_option(isns):
     """RFC 9293 §3.7.1: Eff.snd.MSS excludes the options: 1460 - 12 octets of data."""
-    t = opt_established(isns, nodelay=True)
+    t = opt_established(isns, nodelay=True, psh_every=0)
     t.send(bytes(3000))
     sizes = [len(t.expect_sent(".").payload), len(t.expect_sent(".").payload), len(t.expect_sent("P.").payload)]
     assert sizes == [1448, 1448, 104]
@@ -143,7 +161,7 @@ def test_rtt_is_measured_from_the_echoed_tsval(isns):
 def test_rtt_is_measured_after_a_retransmission(isns):
     """With timestamps the ACK says which transmission it answers, so a retransmitted
     segment gives an RTT sample (RFC 7323 §4.2: Karn's rule is not needed)."""
-    t = opt_established(isns)
+    t = opt_established(isns, rack=False)  # (no tail loss probe in the RTO's place)
     before = len(rtt_samples(t))
     t.send(b"x" * 100)
     t.expect_sent("P.", cause=None)

@@ -76,6 +76,20 @@ def test_a_pointer_that_moves_back_is_ignored_and_a_zero_pointer_means_none(isns
     assert t.conn.urgent_mark == 10 + 0xFFFF - 2
 
 
+def test_established_urg_is_processed_when_the_receive_window_is_zero(isns):
+    """RFC 9293 §3.4 MUST-66: with RCV.WND = 0 the text of a segment is refused, but its URG
+    field is processed: the user learns that urgent data is coming (MUST-32), and the ACK
+    still says RCV.NXT with a zero window."""
+    t = established(isns, rcv_buf=1000)
+    t.peer_sends("P.", seq=t.irs + 1, ack=t.iss + 1, data=bytes(1000))
+    ack = t.expect_sent(".", ack=t.irs + 1001)
+    assert ack.wnd == 0
+    t.peer_sends("UP.", seq=t.irs + 1001, ack=t.iss + 1, data=b"!", urg=1)
+    t.expect_sent(".", ack=t.irs + 1001, wnd=0)
+    assert t.conn.readable == 1000
+    assert t.conn.urgent_mark == 1001 and t.conn.urgent_remaining == 1001
+
+
 # ------------------------------------------------------------------------------ RST text, SHLD-3
 def test_an_rst_may_carry_diagnostic_text(isns):
     """SHLD-2 (RFC 9293 §3.5.3): the RST is accepted with its data, which is kept as the
@@ -99,7 +113,7 @@ def test_close_with_unread_data_sends_rst_instead_of_fin(isns):
     t.peer_sends("P.", seq=t.irs + 1, ack=t.iss + 1, data=b"unread")
     t.expect_sent(".")
     t.conn.close(t.now, keep_receiving=False)
-    t.expect_sent("R", seq=t.iss + 1)
+    t.expect_sent("R.", seq=t.iss + 1, ack=t.irs + 7)  # (Linux's RST,ACK: rst_ack)
     t.expect_state("CLOSED")
     assert t.conn.error is None                                    # the user asked for it
 
@@ -133,7 +147,7 @@ def test_close_in_close_wait_with_unread_data_resets(isns):
     t2.peer_sends("FP.", seq=t2.irs + 1, ack=t2.iss + 1, data=b"bye")
     t2.expect_sent(".")
     t2.conn.close(t2.now, keep_receiving=False)
-    t2.expect_sent("R")
+    t2.expect_sent("R.")
 
 
 # ------------------------------------------------------------------------------ MSG_OOB parity

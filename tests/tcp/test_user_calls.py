@@ -59,7 +59,7 @@ def test_unsynchronized_send_is_queued(isns, state):
 def test_established_and_close_wait_send_segmentizes_with_ack_rcv_nxt(isns, state):
     """RFC 9293 §3.10.2 ESTABLISHED, CLOSE-WAIT: segmentize the buffer and send it with a
     piggybacked acknowledgment (acknowledgment value = RCV.NXT)."""
-    t = at_state(state, isns)
+    t = at_state(state, isns, psh_every=0, minshall=False)  # (RFC 9293: PSH on the last, classic Nagle)
     rcv_nxt = t.peer_nxt
     assert t.send(b"x" * 3000) == 3000
     t.expect_sent(".", seq=t.iss + 1, ack=rcv_nxt, data=b"x" * 1460)
@@ -174,7 +174,7 @@ def test_syn_sent_close_deletes_the_tcb_without_a_segment(isns):
 def test_established_close_sends_fin_after_the_queued_data(isns):
     """RFC 9293 §3.10.4 ESTABLISHED: queue the CLOSE until all preceding SENDs have been
     segmentized, then form a FIN segment and send it; in any case enter FIN-WAIT-1."""
-    t = established(isns)
+    t = established(isns, psh_every=0, minshall=False)  # (RFC 9293: PSH on the last, classic Nagle)
     t.send(b"x" * 2000)
     t.close()
     t.expect_state("FIN-WAIT-1")
@@ -213,29 +213,40 @@ def test_unsynchronized_abort_deletes_the_tcb_silently(isns, state):
     assert t.conn.next_deadline() is None
 
 
+RST = pytest.mark.parametrize("rst_ack", [False, True], ids=["rfc-rst", "linux-rst-ack"])
+
+
+def rst(rst_ack: bool) -> str:
+    """The reset ABORT sends: <CTL=RST> (RFC 9293 §3.10.5) or Linux's RST,ACK (``rst_ack``)."""
+    return "R." if rst_ack else "R"
+
+
+@RST
 @pytest.mark.parametrize("state", ["SYN-RECEIVED", "SYN-RECEIVED (active)", "ESTABLISHED",
                                    "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT"])
-def test_synchronized_abort_sends_rst_seq_snd_nxt(isns, state):
+def test_synchronized_abort_sends_rst_seq_snd_nxt(isns, state, rst_ack):
     """RFC 9293 §3.10.5 SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT: send
-    <SEQ=SND.NXT><CTL=RST>, flush every queue, delete the TCB, enter CLOSED."""
-    t = at_state(state, isns)
-    snd_nxt = t.our_nxt
+    <SEQ=SND.NXT><CTL=RST>, flush every queue, delete the TCB, enter CLOSED. Linux's reset
+    (``rst_ack``, the linux profile) also acknowledges RCV.NXT."""
+    t = at_state(state, isns, rst_ack=rst_ack)
+    snd_nxt, rcv_nxt = t.our_nxt, t.conn.rcv_nxt
     t.abort()
-    t.expect_sent("R", seq=snd_nxt, len=0, data=b"")
+    t.expect_sent(rst(rst_ack), seq=snd_nxt, ack=rcv_nxt if rst_ack else 0, len=0, data=b"")
     t.expect_silence()
     t.expect_state("CLOSED")
     assert t.conn.next_deadline() is None
 
 
-def test_established_abort_flushes_unsent_and_unacknowledged_data(isns):
+@RST
+def test_established_abort_flushes_unsent_and_unacknowledged_data(isns, rst_ack):
     """RFC 9293 §3.10.5: all segments queued for transmission (except the RST) or
     retransmission are flushed."""
-    t = established(isns)
+    t = established(isns, rst_ack=rst_ack)
     t.send(b"in flight")
     t.expect_sent("P.", data=b"in flight")
     t.send(b"queued")  # Nagle holds it
     t.abort()
-    t.expect_sent("R", seq=t.iss + 10)
+    t.expect_sent(rst(rst_ack), seq=t.iss + 10)
     t.advance(10**11)
     t.expect_silence()
 

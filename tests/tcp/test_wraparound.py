@@ -68,7 +68,7 @@ def test_established_window_spanning_2_32_accepts_and_challenges_correctly():
     """RFC 9293 §3.10.7.4 first and second with RCV.NXT = 2**32 - 2 and the window reaching
     past 0: a RST at 5 (in the window) gets a challenge ACK, one at 2**32 - 3 (just below)
     is dropped silently, one at RCV.NXT resets."""
-    t = Tcb((100, TOP - 3)).established()
+    t = Tcb((100, TOP - 3), syn_window_whole_segments=False).established()
     assert t.window_edge == Seq(TOP - 2 + 65535)
     t.peer_sends("R", seq=5)
     t.expect_sent(".", seq=101, ack=TOP - 2)

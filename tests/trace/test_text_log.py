@@ -22,19 +22,20 @@ def test_demo_shows_handshake_exchange_close_and_time_wait(capsys):
     lines = [_TS_SYN.sub("TS val N ecr 0", _TS.sub("TS val N ecr N", ln)) for ln in lines]
     expected_in_order = [
         "client    CLOSED -> SYN-SENT  (active OPEN)",
-        # Linux's SYN options and order (RFC 2018 SACK-permitted, RFC 7323 TS and wscale)
-        "client -> server   Flags [S], seq 0, win 65535, "
-        "options [mss 1460,sackOK,TS val N ecr 0,nop,wscale 0], length 0",
+        # Linux's SYN options, order and values (RFC 2018 SACK-permitted, RFC 7323 TS and wscale;
+        # the window in whole segments, scaled by 2**10 after the SYNs)
+        "client -> server   Flags [S], seq 0, win 64240, "
+        "options [mss 1460,sackOK,TS val N ecr 0,nop,wscale 10], length 0",
         "server    LISTEN -> SYN-RECEIVED  (SYN received)",
-        "server -> client   Flags [S.], seq 0, ack 1, win 65535, "
-        "options [mss 1460,sackOK,TS val N ecr N,nop,wscale 0], length 0",
+        "server -> client   Flags [S.], seq 0, ack 1, win 65160, "
+        "options [mss 1460,sackOK,TS val N ecr N,nop,wscale 10], length 0",
         "client    SYN-SENT -> ESTABLISHED  (SYN,ACK received)",
-        "client -> server   Flags [.], seq 1, ack 1, win 65535, options [nop,nop,TS val N ecr N], length 0",
+        "client -> server   Flags [.], seq 1, ack 1, win 63, options [nop,nop,TS val N ecr N], length 0",
         "server    SYN-RECEIVED -> ESTABLISHED  (ACK of SYN)",
-        "client -> server   Flags [P.], seq 1:33, ack 1, win 65535, options [nop,nop,TS val N ecr N], length 32",
-        "server -> client   Flags [P.], seq 1:44, ack 33, win 65503, options [nop,nop,TS val N ecr N], length 43",
+        "client -> server   Flags [P.], seq 1:33, ack 1, win 63, options [nop,nop,TS val N ecr N], length 32",
+        "server -> client   Flags [P.], seq 1:44, ack 33, win 64, options [nop,nop,TS val N ecr N], length 43",
         "client    ESTABLISHED -> FIN-WAIT-1  (CLOSE)",
-        "client -> server   Flags [F.], seq 33, ack 44, win 65492, options [nop,nop,TS val N ecr N], length 0",
+        "client -> server   Flags [F.], seq 33, ack 44, win 63, options [nop,nop,TS val N ecr N], length 0",
         "server    ESTABLISHED -> CLOSE-WAIT  (FIN received)",
         "server    CLOSE-WAIT -> LAST-ACK  (CLOSE)",
         "client    FIN-WAIT-2 -> TIME-WAIT  (FIN received)",

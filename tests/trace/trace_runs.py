@@ -22,10 +22,13 @@ def _net(seed: int = 1, v6: bool = False) -> Network:
     return net
 
 
-def session(seed: int = 1, drops: tuple = (), v6: bool = False) -> Network:
+def session(seed: int = 1, drops: tuple = (), v6: bool = False, rack: bool = True) -> Network:
     """Handshake, a request and a reply, the client closes first, TIME-WAIT runs out.
-    ``drops``: (from, to, n) triples for ``drop_nth``."""
+    ``drops``: (from, to, n) triples for ``drop_nth``; ``rack=False`` turns RACK-TLP off."""
     net = _net(seed, v6)
+    for h in net.hosts.values():
+        h.config.rack = rack
+        h.config.syn_linear_timeouts = 0  # (the SYN backoff doubles from the first: 1 s, 2 s)
     for a, b, n in drops:
         net.drop_nth(a, b, n)
     server_addr = "fd00::2" if v6 else SERVER_ADDR
@@ -46,8 +49,9 @@ def session(seed: int = 1, drops: tuple = (), v6: bool = False) -> Network:
 
 def lossy_session() -> Network:
     """``session`` with the first two SYNs lost (two RTO retransmissions with backoff) and
-    the server's reply lost once (an RTO retransmission of data)."""
-    return session(drops=(("client", "server", 1), ("client", "server", 2), ("server", "client", 2)))
+    the server's reply lost once (an RTO retransmission of data: without RACK-TLP, whose
+    probe would go out at the RTO's time in its place, RFC 8985 §7.2)."""
+    return session(drops=(("client", "server", 1), ("client", "server", 2), ("server", "client", 2)), rack=False)
 
 
 def refused() -> Network:

@@ -13,10 +13,17 @@ from .blocking import socket
 from .constants import (
     AF_INET,
     AF_INET6,
+    IP_TOS,
+    IP_TTL,
+    IPPROTO_IP,
+    IPPROTO_IPV6,
     IPPROTO_TCP,
+    IPV6_TCLASS,
+    IPV6_UNICAST_HOPS,
     MSG_DONTWAIT,
     MSG_FASTOPEN,
     MSG_OOB,
+    MSG_PEEK,
     SHUT_RD,
     SHUT_RDWR,
     SHUT_WR,
@@ -31,9 +38,11 @@ from .constants import (
     SOMAXCONN,
     TCP_CONGESTION,
     TCP_FASTOPEN,
+    TCP_INFO,
     TCP_KEEPCNT,
     TCP_KEEPIDLE,
     TCP_KEEPINTVL,
+    TCP_MAXSEG,
     TCP_NODELAY,
 )
 from .errors import SimulationIdle
@@ -55,4 +64,8 @@ __all__ = [
     # urgent data, keep-alive, Fast Open
     "MSG_OOB", "MSG_FASTOPEN", "SO_KEEPALIVE", "SO_OOBINLINE", "TCP_KEEPIDLE", "TCP_KEEPINTVL",
     "TCP_KEEPCNT", "TCP_FASTOPEN",
+    # the segment size, the connection's state (struct tcp_info), reading without taking
+    "TCP_MAXSEG", "TCP_INFO", "MSG_PEEK",
+    # the IP header's fields per socket
+    "IPPROTO_IP", "IPPROTO_IPV6", "IP_TOS", "IP_TTL", "IPV6_TCLASS", "IPV6_UNICAST_HOPS",
 ]

@@ -51,7 +51,7 @@ from .calls import timeout_value as _timeout_value
 from .calls import traced as _traced
 from .constants import (
     AF_INET, AF_INET6, CLOSE_WAIT, CLOSED, ESTABLISHED, FIN_WAIT_2, IPPROTO_TCP, LISTEN, MSG_DONTWAIT,
-    MSG_FASTOPEN, MSG_OOB, OPENING, SENDING, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_CLOEXEC, SOCK_NONBLOCK,
+    MSG_FASTOPEN, MSG_OOB, MSG_PEEK, OPENING, SENDING, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_CLOEXEC, SOCK_NONBLOCK,
     SOCK_STREAM, SOMAXCONN, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
 )
 from .errors import errno_for, oserror, timed_out, would_block
@@ -563,13 +563,16 @@ class socket:  # noqa: N801 - named after the class it imitates
         self._sync()
         return bool(c.readable or c.fin_received or self._done or self._sk_err or self._shut_rd)
 
-    def _try_recv(self, n: int) -> bytes | None:
-        """One non-blocking RECEIVE (``tcp_recvmsg``): data, b"" at end of stream, or None."""
+    def _try_recv(self, n: int, peek: bool = False) -> bytes | None:
+        """One non-blocking RECEIVE (``tcp_recvmsg``): data, b"" at end of stream, or None.
+        ``peek`` (MSG_PEEK) leaves the data to be read again."""
         if self._listeners:
             raise oserror(errno.ENOTCONN)
         self._sync()
         c = self._conn
         if c is not None and c.readable:
+            if peek:
+                return c.peek(n)
             if c.urgent_mark is None:
                 return self._core(c.receive, n)
             data = self._urgent.read_around_mark(c, n, bool(self._opts.oobinline),
@@ -587,14 +590,14 @@ class socket:  # noqa: N801 - named after the class it imitates
             raise oserror(errno.ENOTCONN)
         return None
 
-    def _recv(self, n: int, call: str, dontwait: bool) -> bytes:
+    def _recv(self, n: int, call: str, dontwait: bool, peek: bool = False) -> bytes:
         if self._listeners:
             raise oserror(errno.ENOTCONN)
         if n == 0:
             return b""
         deadline = self._deadline(dontwait)
         while True:
-            data = self._try_recv(n)
+            data = self._try_recv(n, peek)
             if data is not None:
                 return data
             if deadline == 0:
@@ -626,15 +629,16 @@ class socket:  # noqa: N801 - named after the class it imitates
     @_traced
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         """RECEIVE (RFC 9293 §3.10.3): up to ``bufsize`` octets; b"" at end of stream.
-        ``MSG_OOB`` reads the urgent octet instead, as Linux does."""
+        ``MSG_OOB`` reads the urgent octet instead, as Linux does; ``MSG_PEEK`` returns the
+        data and leaves it to be read again."""
         bufsize = operator.index(bufsize)
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
-        dontwait = self._flags(flags, MSG_DONTWAIT | MSG_OOB)
+        dontwait = self._flags(flags, MSG_DONTWAIT | MSG_OOB | MSG_PEEK)
         self._check_open()
         if operator.index(flags) & MSG_OOB:
             return self._recv_oob(bufsize)
-        return self._recv(bufsize, "recv()", dontwait)
+        return self._recv(bufsize, "recv()", dontwait, bool(operator.index(flags) & MSG_PEEK))
 
     @_traced
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:

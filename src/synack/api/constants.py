@@ -34,6 +34,17 @@ TCP_KEEPIDLE = getattr(_socket, "TCP_KEEPIDLE", 4)
 TCP_KEEPINTVL = getattr(_socket, "TCP_KEEPINTVL", 5)
 TCP_KEEPCNT = getattr(_socket, "TCP_KEEPCNT", 6)
 TCP_FASTOPEN = getattr(_socket, "TCP_FASTOPEN", 23)
+# The segment size, the connection's state, reading without taking; Linux values.
+TCP_MAXSEG = _socket.TCP_MAXSEG
+TCP_INFO = getattr(_socket, "TCP_INFO", 11)
+MSG_PEEK = _socket.MSG_PEEK
+# The IP header's fields per socket; Linux values.
+IPPROTO_IP = _socket.IPPROTO_IP
+IPPROTO_IPV6 = _socket.IPPROTO_IPV6
+IP_TOS = _socket.IP_TOS
+IP_TTL = _socket.IP_TTL
+IPV6_TCLASS = getattr(_socket, "IPV6_TCLASS", 67)
+IPV6_UNICAST_HOPS = _socket.IPV6_UNICAST_HOPS
 SOMAXCONN = _socket.SOMAXCONN
 
 CLOSED = State.CLOSED

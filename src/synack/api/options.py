@@ -19,7 +19,13 @@ from ..tcp import cc as _cc
 from ..timeunits import sec
 from .constants import (
     CLOSED,
+    IP_TOS,
+    IP_TTL,
+    IPPROTO_IP,
+    IPPROTO_IPV6,
     IPPROTO_TCP,
+    IPV6_TCLASS,
+    IPV6_UNICAST_HOPS,
     KEEPALIVE_DEFAULTS,
     SO_ACCEPTCONN,
     SO_ERROR,
@@ -34,7 +40,9 @@ from .constants import (
     TCP_FASTOPEN,
     TCP_KEEPCNT,
     TCP_KEEPIDLE,
+    TCP_INFO,
     TCP_KEEPINTVL,
+    TCP_MAXSEG,
     TCP_NODELAY,
 )
 from .errors import oserror
@@ -55,6 +63,12 @@ class Options:
     oobinline: int = 0
     #: TCP_FASTOPEN: the Fast Open queue length of a listener
     fastopen: int = 0
+    #: TCP_MAXSEG (Linux's user_mss); 0: none set
+    maxseg: int = 0
+    #: IP_TOS / IPV6_TCLASS (the whole octet as set; the ECN bits on the wire are the stack's)
+    tos: int = 0
+    #: IP_TTL / IPV6_UNICAST_HOPS; None: the host's default
+    ttl: int | None = None
 
     def inherited(self) -> Options:
         """What a socket returned by accept() starts with (Linux copies all but Fast Open)."""
@@ -69,6 +83,12 @@ class Options:
             changes["congestion"] = self.congestion
         if self.keepalive != KEEPALIVE_DEFAULTS:
             changes.update(self.keepalive_config())
+        if self.maxseg:
+            changes["mss"] = self.maxseg
+        if self.tos:
+            changes["tos"] = self.tos
+        if self.ttl is not None:
+            changes["ttl"] = self.ttl
         return changes
 
     def keepalive_config(self) -> dict[str, Any]:
@@ -176,7 +196,99 @@ def _set_congestion(sock: Any, raw: int | bytes) -> None:
     _retune_listeners(sock, congestion=name)
 
 
+def _set_maxseg(sock: Any, raw: int) -> None:
+    """TCP_MAXSEG (Linux do_tcp_setsockopt): 0 or 88 to 32767 (EINVAL otherwise). Set before
+    connect() or listen(), it is the MSS the SYN offers and a cap on the segments sent
+    (RFC 9293 §3.7.1 MUST-16); on a connection already open it changes nothing, as on Linux."""
+    if raw != 0 and not 88 <= raw <= 32767:
+        raise oserror(errno.EINVAL)
+    sock._opts.maxseg = raw
+    _retune_listeners(sock, mss=raw or None)
+
+
+def _set_tos(tclass: bool) -> Callable[[Any, int], None]:
+    """IP_TOS (any int, its low octet kept) and IPV6_TCLASS (-1 for the default, 0 to 255,
+    else EINVAL): the DS field of the segments sent from now on (RFC 9293 §3.9.1.9 MUST-48,
+    SHLD-21/22), for the connection and those a listener accepts. As on Linux, the ECN bits
+    of the value are not used: ECN is the stack's (RFC 3168)."""
+
+    def setter(sock: Any, raw: int) -> None:
+        if tclass:
+            if not -1 <= raw <= 255:
+                raise oserror(errno.EINVAL)
+            raw = max(raw, 0)
+        tos = raw & 0xFF
+        sock._opts.tos = tos
+        if sock._conn is not None:
+            sock._conn.set_ip_fields(tos=tos)
+        _retune_listeners(sock, tos=tos)
+
+    return setter
+
+
+def _set_ttl(v6: bool) -> Callable[[Any, int], None]:
+    """IP_TTL (1 to 255, or -1 for the default) and IPV6_UNICAST_HOPS (0 to 255, or -1):
+    the TTL / Hop Limit of the segments sent from now on (RFC 9293 §3.9.2 MUST-49)."""
+
+    def setter(sock: Any, raw: int) -> None:
+        if not (-1 <= raw <= 255 if v6 else (raw == -1 or 1 <= raw <= 255)):
+            raise oserror(errno.EINVAL)
+        ttl = None if raw == -1 else raw or None
+        sock._opts.ttl = ttl
+        if sock._conn is not None:
+            sock._conn.set_ip_fields(ttl=ttl)
+        _retune_listeners(sock, ttl=ttl)
+
+    return setter
+
+
 # ---- getters: socket -> the option's octets
+def _get_ttl(sock: Any) -> bytes:
+    ttl = sock._opts.ttl
+    return _int(ttl if ttl is not None else sock._host.ttl)
+
+
+def _get_maxseg(sock: Any) -> bytes:
+    # Linux: the current send MSS once connected, else the value set, else 536 (TCP_MSS_DEFAULT).
+    conn = sock._conn
+    if conn is not None and conn.state is not CLOSED:
+        return _int(conn.snd.eff_mss())
+    return _int(sock._opts.maxseg or 536)
+
+
+#: struct tcp_info (linux/tcp.h, 6.x: 248 octets), field by field in C's layout
+TCP_INFO_LAYOUT: tuple[tuple[str, str], ...] = (
+    tuple((n, "B") for n in ("state", "ca_state", "retransmits", "probes", "backoff", "options", "wscale", "flags"))
+    + tuple((n, "I") for n in (
+        "rto", "ato", "snd_mss", "rcv_mss", "unacked", "sacked", "lost", "retrans", "fackets",
+        "last_data_sent", "last_ack_sent", "last_data_recv", "last_ack_recv", "pmtu", "rcv_ssthresh",
+        "rtt", "rttvar", "snd_ssthresh", "snd_cwnd", "advmss", "reordering", "rcv_rtt", "rcv_space",
+        "total_retrans"))
+    + tuple((n, "Q") for n in ("pacing_rate", "max_pacing_rate", "bytes_acked", "bytes_received"))
+    + tuple((n, "I") for n in ("segs_out", "segs_in", "notsent_bytes", "min_rtt", "data_segs_in",
+                               "data_segs_out"))
+    + tuple((n, "Q") for n in ("delivery_rate", "busy_time", "rwnd_limited", "sndbuf_limited"))
+    + (("delivered", "I"), ("delivered_ce", "I"), ("bytes_sent", "Q"), ("bytes_retrans", "Q"),
+       ("dsack_dups", "I"), ("reord_seen", "I"), ("rcv_ooopack", "I"), ("snd_wnd", "I"), ("rcv_wnd", "I"),
+       ("rehash", "I"), ("total_rto", "H"), ("total_rto_recoveries", "H"), ("total_rto_time", "I"))
+)
+_TCP_INFO = struct.Struct("@" + "".join(f for _, f in TCP_INFO_LAYOUT))
+_MASKS = {"B": 0xFF, "H": 0xFFFF, "I": 0xFFFFFFFF, "Q": (1 << 64) - 1}
+
+
+def _get_tcp_info(sock: Any) -> bytes:
+    """TCP_INFO: Linux's ``struct tcp_info`` (Connection.tcp_info); a socket without a
+    connection reads as CLOSED (a listener as LISTEN), the rest zero."""
+    conn = sock._conn
+    if conn is not None:
+        sock._sync()
+        info = conn.tcp_info(sock._rt.now)
+    else:
+        info = {"state": 10 if sock._listeners else 7}
+    info["wscale"] = (info.pop("snd_wscale", 0) & 0xF) | ((info.pop("rcv_wscale", 0) & 0xF) << 4)
+    return _TCP_INFO.pack(*(info.get(n, 0) & _MASKS[f] for n, f in TCP_INFO_LAYOUT))
+
+
 def _get_error(sock: Any) -> bytes:
     sock._sync()
     code, sock._sk_err = sock._sk_err, 0
@@ -224,6 +336,12 @@ OPTIONS: dict[tuple[int, int], Option] = {
     (IPPROTO_TCP, TCP_KEEPCNT): Option("TCP_KEEPCNT", _keepalive_field(3), _set_keepalive(TCP_KEEPCNT)),
     (IPPROTO_TCP, TCP_FASTOPEN): Option("TCP_FASTOPEN", lambda s: _int(s._opts.fastopen), _set_fastopen),
     (IPPROTO_TCP, TCP_CONGESTION): Option("TCP_CONGESTION", _get_congestion, _set_congestion, "name"),
+    (IPPROTO_TCP, TCP_MAXSEG): Option("TCP_MAXSEG", _get_maxseg, _set_maxseg),
+    (IPPROTO_TCP, TCP_INFO): Option("TCP_INFO", _get_tcp_info),
+    (IPPROTO_IP, IP_TOS): Option("IP_TOS", lambda s: _int(s._opts.tos), _set_tos(False)),
+    (IPPROTO_IPV6, IPV6_TCLASS): Option("IPV6_TCLASS", lambda s: _int(s._opts.tos), _set_tos(True)),
+    (IPPROTO_IP, IP_TTL): Option("IP_TTL", _get_ttl, _set_ttl(False)),
+    (IPPROTO_IPV6, IPV6_UNICAST_HOPS): Option("IPV6_UNICAST_HOPS", _get_ttl, _set_ttl(True)),
 }
 
 

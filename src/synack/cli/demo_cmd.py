@@ -94,6 +94,8 @@ def configure(p: argparse.ArgumentParser) -> Any:
                    help="probability that any segment is lost, 0..1 or a percentage (default 0)")
     g.add_argument("--delay", type=parse_delay, default=None, metavar="MS",
                    help="one-way delay of every path: 10, 10ms, 0.5s, 500us (default 10 ms)")
+    g.add_argument("--profile", choices=("linux", "rfc"), default="linux",
+                   help="TCP personality: linux (Linux 6.x on the wire, default) or rfc (RFC 9293 strictly)")
     g.add_argument("--drop", type=parse_drop, action="append", default=[], metavar="N",
                    help="drop the Nth segment sent on the network (1 is the first); may repeat")
     g = p.add_argument_group("what is shown")
@@ -130,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
         sc = scenarios.get(args.name)
     except ValueError as e:
         raise CliError(str(e)) from None
-    opts = scenarios.ScenarioOptions(seed=args.seed, loss=args.loss, drop=list(args.drop), lang=args.lang)
+    opts = scenarios.ScenarioOptions(seed=args.seed, loss=args.loss, drop=list(args.drop), lang=args.lang,
+                                     profile=args.profile)
     if args.delay is not None:
         opts.delay = args.delay
     try:

@@ -115,6 +115,8 @@ def configure(p: argparse.ArgumentParser):
                      help="the last flow's round trip over the first's, 1 to 100 (default 1); all share the queue")
     one.add_argument("--duration", metavar="TIME", help="how long the flows run, simulated (default 30s)")
     one.add_argument("--seed", type=parse_seed, default=1, help="random seed (default 1)")
+    one.add_argument("--profile", choices=("linux", "rfc"), default="linux",
+                     help="TCP personality: linux (Linux 6.x on the wire, default) or rfc (RFC 9293 strictly)")
     one.add_argument("--rcv-buf", type=parse_size, default=None, metavar="SIZE",
                      help="receive buffer per connection (default: enough for the path, if the stack scales windows)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
@@ -207,6 +209,7 @@ def _run_one(args: argparse.Namespace) -> int:
     cfg = ExperimentConfig(bandwidth_bps=values["bandwidth"], rtt=values["rtt"], loss=values["loss"],
                            queue_packets=values["queue"].packets(values["bandwidth"], values["rtt"]), flows=flows,
                            cc=ccs, duration=values["duration"], seed=args.seed, rcv_buf=args.rcv_buf,
+                           profile=args.profile,
                            rtt_ratio=values["rtt_ratio"],
                            trace="full" if args.html else "plot" if args.plot else "none")
     bar = _RunProgress(enabled=not args.quiet and sys.stderr.isatty())

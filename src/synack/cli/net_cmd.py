@@ -142,6 +142,8 @@ def _common(p: Any) -> None:
                    help="TUN offloads: TSO/GSO super-segments and checksum offload both ways (default on); "
                         "off: wire-sized packets only, as tcpdump on the device then shows them")
     g.add_argument("--quiet", "-q", action="store_true", help="do not print the live ladder on stderr")
+    g.add_argument("--profile", choices=("linux", "rfc"), default="linux",
+                   help="TCP personality: linux (Linux 6.x on the wire, default) or rfc (RFC 9293 strictly)")
     c = p.add_argument_group("saving what happened (written when the command ends)")
     c.add_argument("--pcap", metavar="FILE", help="save the run as a pcapng capture (wire-sized segments)")
     c.add_argument("--jsonl", metavar="FILE", help="save the trace as JSON Lines")
@@ -162,7 +164,7 @@ def _stack(args: Any, role: str) -> Any:
         raise CliError(str(e)) from None
     _check_outputs(args)
     rec = _recorder(args)
-    config = TcpConfig(rcv_buf=RCV_BUF)
+    config = TcpConfig(profile=args.profile, rcv_buf=RCV_BUF)
     # The SYN queue as Linux sizes it with SYN cookies on: as long as the accept queue
     # (the listen backlog, capped by somaxconn).
     host_options = {"recorder": rec, "config": config, "max_syn_backlog": SOMAXCONN}

@@ -1,23 +1,12 @@
 """Profiles and settings: how a script's ``// profile:`` and its sysctl lines become
 synack settings.
 
-Until ``tcp/config.py`` has personalities of its own, this module is the one place that
-maps a profile onto the existing :class:`~synack.tcp.config.TcpConfig` knobs and
-:class:`~synack.stack.host.Host` arguments that approximate it:
-
-``linux``
-    Linux 6.x on the wire, as far as synack's knobs reach: TcpConfig's defaults already
-    follow Linux (RTO 1 s initial, 200 ms floor; delayed ACKs of 40 ms; IW10; CUBIC;
-    TIME-WAIT 60 s; passive ECN; SACK, timestamps and window scaling offered), and the
-    Host's SYN-cookie, SYN-backlog and SYN,ACK-retry settings are Linux's sysctls.
-``rfc``
-    RFC 9293 and its companions, strictly where synack has a knob: the RFC 6298 1 s
-    minimum RTO, a 2-minute MSL (TIME-WAIT 4 min, RFC 9293 §3.4.2), RFC 5681 NewReno with
-    the RFC 3390 initial window (3 segments of 1460 octets), delayed ACKs of 200 ms.
-
-What cannot be approximated (quick-ACK mode, the window scale Linux derives from
-``tcp_rmem``, TLP without SACK, ...) is a known gap of the corpus
-(``tests/drill/known_gaps.toml``), to be closed when the personalities exist.
+A profile is one of ``tcp/config.py``'s personalities: ``TcpConfig(profile="linux")`` (Linux
+6.x on the wire) or ``TcpConfig(profile="rfc")`` (RFC 9293 and its companions strictly);
+``docs/personalities.md`` lists every difference. This module adds the
+:class:`~synack.stack.host.Host` arguments a script's host gets (Linux's SYN-cookie,
+SYN-backlog and SYN,ACK-retry sysctls) and maps the sysctl lines of a script onto synack's
+settings.
 """
 
 from __future__ import annotations
@@ -27,37 +16,36 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..timeunits import ms, sec
+from ..tcp.config import PROFILES, TcpConfig, profile_defaults
+from ..timeunits import sec
 
-PROFILES = ("linux", "rfc")
+__all__ = ["PROFILES", "Profile", "profile", "SysctlOutcome", "SYSCTLS", "UNMAPPED", "sim_sysctl",
+           "CommandItem", "parse_command"]
 
 
 @dataclass(frozen=True)
 class Profile:
     name: str
-    #: TcpConfig fields
-    config: dict[str, Any] = field(default_factory=dict)
     #: Host keyword arguments
     host: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
 
+    def tcp_config(self) -> TcpConfig:
+        """A fresh TcpConfig of this personality (the host's, which sysctl lines change)."""
+        return TcpConfig(profile=self.name)
 
+
+_HOST = {"syncookies": 1, "max_syn_backlog": 2048, "synack_retries": 5}
 _PROFILES = {
-    "linux": Profile("linux", {}, {"syncookies": 1, "max_syn_backlog": 2048, "synack_retries": 5},
-                     "Linux 6.x defaults (TcpConfig's own)"),
-    "rfc": Profile("rfc", {"min_rto": sec(1), "initial_rto": sec(1), "msl": sec(120), "congestion": "newreno",
-                           "initial_window": 3, "delayed_ack": ms(200)},
-                   {"syncookies": 1, "max_syn_backlog": 2048, "synack_retries": 5},
-                   "RFC 9293 with RFC 6298, RFC 5681/3390, RFC 6582 where synack has a knob"),
+    "linux": Profile("linux", _HOST, "Linux 6.x on the wire (TcpConfig(profile='linux'))"),
+    "rfc": Profile("rfc", _HOST, "RFC 9293 and its companion RFCs strictly (TcpConfig(profile='rfc'))"),
 }
 
 
 def profile(name: str) -> Profile:
     """The profile called ``name``; ValueError names the known ones."""
-    try:
-        return _PROFILES[name]
-    except KeyError:
-        raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {name!r}") from None
+    profile_defaults(name)  # (the same check and message as TcpConfig's)
+    return _PROFILES[name]
 
 
 # ----------------------------------------------------------------------------- sysctls

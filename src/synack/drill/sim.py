@@ -17,12 +17,10 @@ runner checks against the line's time range.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import replace
 from typing import Any
 
 from .. import api
 from ..stack.host import Host
-from ..tcp.config import TcpConfig
 from ..tcp.state import State
 from ..trace.events import Recorder, SegmentReceived, SegmentSent, Tracer
 from ..wire.errors import MalformedPacket
@@ -91,7 +89,7 @@ class SimTarget:
     def setup(self, runner: Runner) -> None:
         st = runner.settings
         prof = profile(runner.profile)
-        config = replace(TcpConfig(), **prof.config)
+        config = prof.tcp_config()
         self.host = Host("synack", [st.local_ip4, st.local_ip6], seed=st.seed, recorder=self.recorder,
                          config=config, **prof.host)
         self.recorder.names[st.remote_ip4] = "script"

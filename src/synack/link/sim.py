@@ -629,7 +629,7 @@ class Network:
         if p.ecn_mark:
             # RFC 3168 §5: an ECN-capable packet is marked CE instead of being dropped
             if isinstance(packet, Packet):
-                if packet.ecn in (1, 2) and rng.random() < p.ecn_mark:
+                if (packet.ecn & 3) in (1, 2) and rng.random() < p.ecn_mark:
                     packet = packet.marked(3)
                     self.ce_marked += 1
             elif _ect(packet) and rng.random() < p.ecn_mark:

@@ -39,6 +39,8 @@ class ScenarioOptions:
     #: language of the result's ``notes`` ("en" or "ko"); scenarios that do not translate
     #: their notes may ignore it
     lang: str = "en"
+    #: the hosts' TCP personality (docs/personalities.md): "linux" or "rfc"
+    profile: str = "linux"
 
 
     def validate(self) -> None:
@@ -47,6 +49,8 @@ class ScenarioOptions:
             raise ValueError(f"loss must be a probability between 0 and 1, got {self.loss!r}")
         if self.delay < 0:
             raise ValueError(f"delay must not be negative, got {self.delay!r} ns")
+        if self.profile not in ("linux", "rfc"):
+            raise ValueError(f"profile must be linux or rfc, not {self.profile!r}")
         bad = [n for n in self.drop if n < 1]
         if bad:
             raise ValueError(f"drop counts segments from 1, got {bad[0]}")

@@ -21,6 +21,7 @@ from typing import Any
 from .. import api
 from ..api.errors import SimulationIdle
 from ..link.sim import Network
+from ..tcp.config import TcpConfig
 from ..tcp.state import State
 from ..timeunits import NS_PER_MS, NS_PER_S, ms, sec
 from ..trace.events import AppCall, SegmentSent
@@ -70,7 +71,7 @@ def network(opts: ScenarioOptions, hosts: tuple = ((CLIENT, CLIENT_ADDR), (SERVE
     net.default_path.delay = opts.delay
     net.default_path.loss = opts.loss
     for name, addr, *kw in hosts:
-        net.add_host(name, [addr], **(kw[0] if kw else {}))
+        net.add_host(name, [addr], **{"config": TcpConfig(profile=opts.profile), **(kw[0] if kw else {})})
     drops = None
     if opts.drop:
         drops = DropNth(opts.drop)
@@ -497,7 +498,8 @@ def simultaneous_close(r: _Run) -> None:
     network is not flooded. A SYN is retried for at least three minutes (RFC 9293 §3.8.3: R2
     for a SYN). Then the connection gives up: it goes back to CLOSED and connect() raises
     TimeoutError (ETIMEDOUT). The idle gaps between retries are folded in the ladder; the
-    simulator's clock jumps over them.
+    simulator's clock jumps over them. (This is the RFC's schedule: Linux keeps its first four
+    retries 1 s apart and gives up after 131 s, as the linux profile does elsewhere.)
     """,
     ko="""
     네트워크가 클라이언트의 SYN을 모두 잃어버립니다. 클라이언트의 TCP는 SYN이 유실됐는지 답이
@@ -506,10 +508,13 @@ def simultaneous_close(r: _Run) -> None:
     1초, 2초, 4초, 8초 ... (지수 백오프) 이렇게 해서 혼잡한 네트워크를 더 붐비게 하지 않습니다.
     SYN은 적어도 3분 동안 다시 시도합니다(RFC 9293 §3.8.3: SYN의 R2). 그 뒤 연결 시도를 포기하고
     CLOSED 상태로 돌아가며, connect()는 TimeoutError(ETIMEDOUT)를 일으킵니다. 재시도 사이의 빈
-    시간은 사다리 그림에서 접혀 있고, 시뮬레이터의 시계는 그 시간을 건너뜁니다.
+    시간은 사다리 그림에서 접혀 있고, 시뮬레이터의 시계는 그 시간을 건너뜁니다. (이것은 RFC의
+    일정입니다. Linux는 처음 네 번의 재시도를 1초 간격으로 보내고 131초 뒤에 포기합니다.)
     """,
 )
 def lost_syn(r: _Run) -> None:
+    cfg = r.net.hosts[CLIENT].config
+    cfg.syn_linear_timeouts, cfg.syn_retries = 0, None  # the RFC's backoff (RFC 6298 (5.5), MUST-23)
     r.net.drop_if(lambda p: p.src_host == CLIENT and p.seg is not None
                   and p.seg.flags & (SYN | ACK) == SYN)
     server = api.create_server(r.net, SERVER, (SERVER_ADDR, PORT))
@@ -557,6 +562,8 @@ def lost_syn(r: _Run) -> None:
     """,
 )
 def lost_data(r: _Run) -> None:
+    # The story is the retransmission timer's: no tail loss probe in its place (RFC 8985 §7.2).
+    r.net.hosts[CLIENT].config.rack = False
     server, client, conn = _connected(r)
     r.net.drop_if(lambda p: p.src_host == CLIENT and p.seg is not None and bool(p.seg.payload), count=1)
     client.sendall(REQUEST)
@@ -818,6 +825,7 @@ def half_open(r: _Run) -> None:
     crash = r.net.now
     # RFC 9293 §3.5.1: a crash with loss of memory; the client comes back with ISN 400.
     r.net.reboot(CLIENT, isn=FigureIsn(400))
+    r.net.hosts[CLIENT].config.syn_quick_retry = False  # (the figure's RTO; Linux resends in 8 ms)
     # Figure 10: the server writes to a connection whose other end is gone.
     old_5001.sendall(b"are you there?")
     try:
@@ -892,6 +900,7 @@ OLD_SYN_SEQ, CLIENT_ISS, SERVER_ISS_OLD, SERVER_ISS = 90, 100, 300, 400
 )
 def two_way(r: _Run) -> None:
     net = r.net
+    net.hosts[CLIENT].config.syn_quick_retry = False  # (the figure's RTO; Linux resends in 8 ms)
     server = api.create_server(net, SERVER, (SERVER_ADDR, PORT))
     server_host = net.host(SERVER)
     client = api.socket(net, CLIENT)

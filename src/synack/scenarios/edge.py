@@ -16,6 +16,7 @@ from collections.abc import Callable
 from .. import api
 from ..api.errors import SimulationIdle
 from ..link.sim import Network
+from ..tcp.config import TcpConfig
 from ..timeunits import NS_PER_MS, NS_PER_S, ms
 from ..trace.events import AppCall, SegmentSent
 from ..wire.ip import emit_packet
@@ -110,8 +111,8 @@ class _Run:
         self.net = net = Network(seed=opts.seed)
         net.default_path.delay = opts.delay
         net.default_path.loss = opts.loss
-        net.add_host(CLIENT, [CLIENT_ADDR])
-        net.add_host(SERVER, [SERVER_ADDR], **server_kw)
+        net.add_host(CLIENT, [CLIENT_ADDR], config=TcpConfig(profile=opts.profile))
+        net.add_host(SERVER, [SERVER_ADDR], **{"config": TcpConfig(profile=opts.profile), **server_kw})
         self.attacker: Attacker | None = None
         if ATTACKER in lanes:
             self.attacker = net.attach(Attacker(ATTACKER, ATTACKER_ADDR, net.recorder))
@@ -217,7 +218,7 @@ def _flood(r: _Run, n: int, spacing: int) -> None:
 def _connect_time(opts: ScenarioOptions, syncookies: int) -> int | None:
     """How long the client's connect() takes under the same flood with ``syncookies``
     (a quiet second run for the notes; None if it failed)."""
-    r = _Run(ScenarioOptions(seed=opts.seed, loss=opts.loss, delay=opts.delay, lang=opts.lang),
+    r = _Run(ScenarioOptions(seed=opts.seed, loss=opts.loss, delay=opts.delay, lang=opts.lang, profile=opts.profile),
              (CLIENT, SERVER, ATTACKER), syncookies=syncookies)
     r.net.recorder.on = False
     srv = api.create_server(r.net, SERVER, (SERVER_ADDR, PORT), backlog=FLOOD_BACKLOG)

@@ -73,6 +73,9 @@ class ExperimentConfig:
     cc: tuple[str, ...] = (cc_registry.DEFAULT,)
     duration: int = sec(30)
     seed: int = 1
+    #: the TCP personality of every connection (docs/personalities.md); ``cc`` still chooses
+    #: the congestion control
+    profile: str = "linux"
     #: receive buffer of each connection; None = enough for the path (when the stack
     #: supports windows beyond 64 KiB, RFC 7323) or 65535
     rcv_buf: int | None = None
@@ -440,7 +443,7 @@ def run(cfg: ExperimentConfig, progress: Callable[[int, int], None] | None = Non
         recorder.events = _KeepRttEvents()
     timelines = cfg.trace in ("plot", "full")
     net = Network(seed=cfg.seed, recorder=recorder)
-    base = TcpConfig(rcv_buf=rcv_buf, snd_buf=snd_buf)
+    base = TcpConfig(profile=cfg.profile, rcv_buf=rcv_buf, snd_buf=snd_buf)
     base.validate()
     # the same draws from the network's generator, in the same order, as Network.add_host;
     # the subclasses that watch or delay packets only where they are needed (they cost time)
@@ -469,7 +472,7 @@ def run(cfg: ExperimentConfig, progress: Callable[[int, int], None] | None = Non
     listeners = [receiver.listen(BASE_PORT + i, net.now) for i in range(cfg.flows)]
     senders = []
     for i in range(cfg.flows):
-        conn_cfg = TcpConfig(rcv_buf=rcv_buf, snd_buf=snd_buf, congestion=cfg.algorithm(i))
+        conn_cfg = TcpConfig(profile=cfg.profile, rcv_buf=rcv_buf, snd_buf=snd_buf, congestion=cfg.algorithm(i))
         senders.append(sender.connect(RECEIVER_ADDR, BASE_PORT + i, net.now, config=conn_cfg))
     start = net.now
     end = start + cfg.duration

@@ -267,7 +267,7 @@ class Host:
                     lst.segment(key, seg, now, isn=IsnAfterTimeWait(conn.new_iss(), self.isn))
                     return
             # RFC 3168 §6.1.3: Congestion Experienced in the IP header, for TCP to echo.
-            conn.segment_arrives(seg, now, conn.ecn_ok and ecn == 3)
+            conn.segment_arrives(seg, now, conn.ecn_ok and ecn & 3 == 3)
             return
         why = self.sources.why(src, dst)
         if why is not None and (src not in self._addrset or (src, seg.src_port, dst, seg.dst_port) not in table.conns):
@@ -444,13 +444,15 @@ class Host:
             src, dst, cid = conn.local_addr, conn.remote_addr, conn.cid
             append = self._tx.append
             tr = self.tracer
-            ttl = self.ttl
+            cfg = conn.config
+            ttl = cfg.ttl or self.ttl  # (IP_TTL)
+            ds = cfg.tos & 0xFC        # the DS field (IP_TOS); the ECN field is the stack's
             ecn = conn.ecn_ok
             # (a segment with more data than gso is a super-segment: TSO; TIME-WAIT sends no data)
             gso = conn.snd.gso_size if type(conn) is Connection else _NO_GSO
             for seg, cause in out:
                 # RFC 3168 §6.1: ECT(0) on new data only; the connection says which.
-                append(_tuple_new(Packet, (src, dst, seg, conn.ect(seg, cause) if ecn else 0, ttl,
+                append(_tuple_new(Packet, (src, dst, seg, (ds | conn.ect(seg, cause)) if ecn else ds, ttl,
                                            gso if len(seg.payload) > gso else 0)))
                 if tr.on:
                     tr.emit(SegmentSent(now, self.name, cid, src, dst, seg, cause not in _NOT_RETRANSMISSIONS,

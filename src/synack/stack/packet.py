@@ -56,7 +56,8 @@ class Packet(NamedTuple):
     src: str
     dst: str
     seg: TcpSegment
-    #: the ECN field (RFC 3168 §5): 0 not-ECT, 2 ECT(0), 1 ECT(1), 3 CE
+    #: the IPv4 TOS octet / IPv6 Traffic Class: its two low bits are the ECN field (RFC 3168
+    #: §5: 0 not-ECT, 2 ECT(0), 1 ECT(1), 3 CE), the six above the DS field (IP_TOS)
     ecn: int = 0
     ttl: int = 64
     #: a super-segment: the link cuts its data into wire segments of this many octets
@@ -87,7 +88,7 @@ class Packet(NamedTuple):
 
     def marked(self, ecn: int) -> Packet:
         """The same packet with another ECN field (a router marking CE, RFC 3168 §5)."""
-        return self._replace(ecn=ecn)
+        return self._replace(ecn=(self.ecn & 0xFC) | ecn)
 
 
 class SuperSegment(bytes):

@@ -237,15 +237,16 @@ class Connection(Handshake, Control):
             self._enter_closed(now, "2*MSL elapsed", "RFC 9293 §3.10.8")
             self._settle(now)
             return
-        if timers.expire(Timer.RTO, now, snd.rtt.backoff):
-            snd.rto_expired(now)
         kind = timers.which(Timer.TLP)
         if kind is not None and timers.expire(kind, now):
-            # RFC 8985: the tail loss probe (§7.3) or the RACK reordering timer (§6.2).
+            # RFC 8985: the tail loss probe (§7.3) or the RACK reordering timer (§6.2). First:
+            # a probe due with the RTO goes out in its place and restarts it (§7.2).
             if kind is Timer.TLP:
                 snd.tlp_expired(now)
             else:
                 snd.rack_expired(now)
+        if timers.expire(Timer.RTO, now, snd.rtt.backoff):
+            snd.rto_expired(now)
         if timers.expire(Timer.PERSIST, now, snd.persist_backoff):
             snd.persist_expired(now)  # a zero-window probe, or the SWS override (one slot)
         if timers.expire(Timer.DELAYED_ACK, now) and self.state.synchronized and self.state is not TIME_WAIT:
@@ -350,7 +351,7 @@ class Connection(Handshake, Control):
             rcv.rd_closed = True
             if rcv.buf and (st is SYN_RECEIVED or st in _SYNCHRONIZED_OPEN):
                 # RFC 9293 §3.6.1 SHLD-3: unread data is lost; say so with <SEQ=SND.NXT><CTL=RST>.
-                self._send_rst(snd.snd_nxt, now)
+                self._active_reset(now)
                 rcv.discard()
                 self._enter_closed(now, "CLOSE with unread data: RST", "RFC 9293 §3.6.1 SHLD-3")
                 return
@@ -374,12 +375,12 @@ class Connection(Handshake, Control):
 
     def abort(self, now: int) -> None:
         """ABORT call (RFC 9293 §3.10.5): send <SEQ=SND.NXT><CTL=RST> where the peer is
-        synchronized with us, flush everything, enter CLOSED."""
+        synchronized with us (with ``rst_ack``, Linux's RST,ACK), flush everything, enter CLOSED."""
         st = self.state
         if st is CLOSED:
             raise ConnectionDoesNotExist("connection does not exist")
         if st is SYN_RECEIVED or st in _SYNCHRONIZED_OPEN:
-            self._send_rst(self.snd.snd_nxt, now)
+            self._active_reset(now)
         self.error = ConnectionAborted("connection aborted")
         self.rcv.discard()
         self._enter_closed(now, "ABORT", "RFC 9293 §3.10.5")
@@ -499,7 +500,9 @@ class Connection(Handshake, Control):
                 return seg.seq == rn
             return seg.seq.in_window(rn, wnd)
         if wnd == 0:
-            return False
+            # A bare FIN at RCV.NXT needs no buffer: Linux takes it into a zero window
+            # (fin_in_zero_window); RFC 9293 refuses any segment with SEG.LEN > 0.
+            return slen == 1 and f & FIN != 0 and seg.seq == rn and self.config.fin_in_zero_window
         return seg.seq.in_window(rn, wnd) or seq_add(seg.seq, slen - 1).in_window(rn, wnd)
 
     def _other_states(self, seg: TcpSegment, now: int) -> None:
@@ -511,6 +514,8 @@ class Connection(Handshake, Control):
                 and seg.seq == rcv.irs):
             seg = self._trim_simultaneous_syn(seg)
             f = seg.flags
+            if self.config.ack_simultaneous_synack:
+                rcv.ack_now = True  # Linux acknowledges the SYN,ACK that ends a simultaneous open
         ts = None
         if self.ts_ok and not f & RST:
             # RFC 7323 §3.2 and §5.3 R1 (PAWS), before the sequence number check.
@@ -591,10 +596,20 @@ class Connection(Handshake, Control):
             self.timers.arm(Timer.TIME_WAIT, now + 2 * self.config.msl, now)
             return
         if rcv.rcv_wnd == 0 and seg.seq == rcv.rcv_nxt and f & ACK:
-            # Zero window: valid ACKs are still processed (RFC 9293 §3.10.7.4, MUST-66).
+            # Zero window: valid ACKs and URGs are still processed (RFC 9293 §3.10.7.4; §3.4
+            # MUST-66), the text is not: the user learns that urgent data is coming.
             self._drop(seg, now, "zero-window", "data beyond a zero receive window")
             if self._ack_field(seg, now):
+                if f & URG and seg.urg_ptr and self.state in RECEIVING:
+                    rcv.urgent(seg)
                 self._send_ack(now)
+            return
+        if st is SYN_RECEIVED and f & (SYN | ACK) == SYN and seg.seq == rcv.irs and self.passive \
+                and self.config.syn_received_resends_synack:
+            # The peer's SYN again: our SYN,ACK was lost, so send it again (Linux
+            # tcp_check_req); RFC 9293 §3.10.7.4 would answer with a bare ACK.
+            self._drop(seg, now, "syn-retransmitted", "the peer's SYN again: SYN,ACK resent")
+            self.snd.retransmit_head(now, "syn-retransmitted")
             return
         if f & SYN and st is not TIME_WAIT and st is not SYN_RECEIVED:
             # RFC 5961 §4.2: a SYN in a synchronized state draws a challenge ACK
@@ -677,6 +692,9 @@ class Connection(Handshake, Control):
             err = ConnectionReset("connection reset by peer")
             err.diagnostic = bytes(seg.payload)
             self._fail(err, now, "RST received", "RFC 9293 §3.10.7.4")
+        elif st is TIME_WAIT and self.config.rfc1337:
+            # RFC 1337 §3 (TIME-WAIT assassination): ignore RSTs in TIME-WAIT.
+            self._drop(seg, now, "rfc1337", "RST in TIME-WAIT ignored (RFC 1337)")
         else:  # CLOSING, LAST-ACK, TIME-WAIT
             self._enter_closed(now, "RST received", "RFC 9293 §3.10.7.4")
 

@@ -13,12 +13,27 @@ from dataclasses import replace
 
 from . import cc as cc_registry
 from . import keepalive as _keepalive
+from ..wire.seq import seq_dist
+from .cc.reno import INITIAL_SSTHRESH
 from .errors import ConnectionRefused, TcpError, Unreachable
 from .output import Output
+from .sack import LOST, RETRANS, SACKED
 from .state import State
 from .timers import Timer
 
-__all__ = ["Control"]
+__all__ = ["Control", "LINUX_STATES", "TCPI_OPT_TIMESTAMPS", "TCPI_OPT_SACK", "TCPI_OPT_WSCALE", "TCPI_OPT_ECN"]
+
+#: Linux's TCP state numbers (include/net/tcp_states.h), as tcpi_state gives them
+LINUX_STATES = {
+    State.ESTABLISHED: 1, State.SYN_SENT: 2, State.SYN_RECEIVED: 3, State.FIN_WAIT_1: 4,
+    State.FIN_WAIT_2: 5, State.TIME_WAIT: 6, State.CLOSED: 7, State.CLOSE_WAIT: 8, State.LAST_ACK: 9,
+    State.LISTEN: 10, State.CLOSING: 11,
+}
+#: tcpi_options bits (linux/tcp.h)
+TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE, TCPI_OPT_ECN = 1, 2, 4, 8
+#: tcpi_ca_state (Linux's enum tcp_ca_state)
+_CA_STATES = {"open": 0, "disorder": 1, "cwr": 2, "recovery": 3, "loss": 4}
+_US = 1000
 
 
 class Control(Output):
@@ -69,6 +84,78 @@ class Control(Output):
             self._output(now)
             self._settle(now)
 
+    def set_ip_fields(self, *, tos: int | None = None, ttl: int | None | bool = False) -> None:
+        """IP_TOS / IPV6_TCLASS (``tos``: the DS field of the segments from now on; the ECN
+        bits stay the stack's, RFC 9293 §3.9.1.9 MUST-48) and IP_TTL / IPV6_UNICAST_HOPS
+        (``ttl``; None: the host's, MUST-49). ValueError names a value out of range."""
+        changes: dict = {}
+        if tos is not None:
+            changes["tos"] = tos
+        if ttl is not False:
+            changes["ttl"] = ttl
+        cfg = replace(self.config, **changes)  # the host's config is shared
+        cfg.validate()
+        self.config = cfg
+
+    def peek(self, max_bytes: int) -> bytes:
+        """Up to ``max_bytes`` octets of what RECEIVE would return, left in place (the
+        socket's MSG_PEEK): the window does not move."""
+        return self.rcv.buf.peek(max_bytes)
+
+    def tcp_info(self, now: int) -> dict[str, int]:
+        """The connection as Linux's ``struct tcp_info`` describes it (getsockopt
+        TCP_INFO), by field name without the ``tcpi_`` prefix: times in microseconds
+        (``last_*`` in milliseconds), counts of segments where Linux counts segments, the
+        congestion window and ssthresh in segments of Eff.snd.MSS."""
+        snd, rcv = self.snd, self.rcv
+        rtt = snd.rtt
+        mss = snd.eff_mss() if self.state is not State.LISTEN else 0
+        flight = seq_dist(snd.snd_nxt, snd.snd_una)
+        lr = snd.lr
+        sacked = lost = retrans = 0
+        if lr is not None and lr.sb.segs:
+            segs = lr.sb.segs
+            unacked = len(segs)
+            for r in segs:
+                f = r.flags
+                sacked += f & SACKED != 0
+                lost += f & LOST != 0
+                retrans += f & RETRANS != 0
+        else:
+            unacked = -(-flight // mss) if flight and mss else 0
+        opts = 0
+        if self.ts_ok:
+            opts |= TCPI_OPT_TIMESTAMPS
+        if self.sack_ok:
+            opts |= TCPI_OPT_SACK
+        if self.ws_ok:
+            opts |= TCPI_OPT_WSCALE
+        if self.ecn_ok:
+            opts |= TCPI_OPT_ECN
+        cc = snd.cc
+        unit = mss or 1
+        ss = cc.ssthresh
+        ka = self._ka
+        sent = seq_dist(snd.snd_nxt, snd.iss)
+        got = seq_dist(rcv.rcv_nxt, rcv.irs) if self.state not in (State.LISTEN, State.SYN_SENT) else 0
+        return {
+            "state": LINUX_STATES[self.state], "ca_state": _CA_STATES.get(snd.ca_state, 0),
+            "retransmits": snd.retries, "probes": (ka.probes if ka is not None else 0) or snd.persist_backoff,
+            "backoff": rtt.backoff, "options": opts,
+            "snd_wscale": self.snd_wscale if self.ws_ok else 0, "rcv_wscale": self.rcv_wscale if self.ws_ok else 0,
+            "rto": rtt.timeout // _US, "ato": (self.config.delayed_ack or 0) // _US,
+            "snd_mss": mss, "rcv_mss": rcv.rcv_mss, "unacked": unacked, "sacked": sacked, "lost": lost,
+            "retrans": retrans, "pmtu": self.mss_limit + (60 if self.ipv6 else 40),
+            "rcv_ssthresh": rcv.rcv_wnd, "rtt": (rtt.srtt or 0) // _US, "rttvar": (rtt.rttvar or 0) // _US,
+            "snd_ssthresh": ss // unit if ss < INITIAL_SSTHRESH else 0x7FFFFFFF,  # (TCP_INFINITE_SSTHRESH)
+            "snd_cwnd": cc.cwnd // unit, "advmss": rcv.rcv_mss, "reordering": 3,
+            "rcv_space": self.config.rcv_buf, "total_retrans": snd.retransmits,
+            "bytes_acked": max(seq_dist(snd.snd_una, snd.iss) - 1, 0), "bytes_received": max(got - 1, 0),
+            "segs_out": self.segs_out, "segs_in": self.segs_in, "notsent_bytes": snd.unsent,
+            "min_rtt": (rtt.srtt or 0) // _US, "bytes_sent": max(sent - 1, 0),
+            "snd_wnd": snd.snd_wnd, "rcv_wnd": rcv.rcv_wnd,
+        }
+
     def set_max_segment_bytes(self, n: int | None) -> None:
         """The most data one segment may carry, for a link that splits large segments (TSO):
         up to 64 KiB; None (the default) is one Eff.snd.MSS. Nagle and SWS avoidance still
@@ -91,6 +178,12 @@ class Control(Output):
         if st is State.CLOSED or st is State.LISTEN or st is State.TIME_WAIT:
             return "ignored"
         if reason == "frag-needed" and mtu:
+            if self.ipv6 and mtu < 1280:
+                # RFC 8201 §4: the path MTU never goes below IPv6's minimum link MTU; such a
+                # Packet Too Big is forged or broken (Linux ignores it for TCP).
+                return "ignored"
+            if not self.ipv6 and mtu < 552:
+                mtu = 552  # Linux's floor (net.ipv4.route.min_pmtu)
             mss = mtu - (60 if self.ipv6 else 40)  # RFC 9293 §3.7.1: MTU - fixed headers
             if mss < 88:
                 mss = 88  # (a forged tiny MTU must not shrink segments to nothing)
@@ -100,6 +193,8 @@ class Control(Output):
             self.snd.path_mtu(mss, now)
             return "pmtu"
         err: TcpError = Unreachable(reason, detail or reason)
+        if st is State.SYN_SENT and self.config.icmp_abort_syn_sent:
+            hard = True  # Linux's tcp_v4_err / tcp_v6_err: any ICMP error ends a connection attempt
         if hard and (st is State.SYN_SENT or st is State.SYN_RECEIVED or self.config.icmp_abort_synchronized):
             if reason == "port-unreachable":
                 # Linux reports ECONNREFUSED, as for an RST in SYN-SENT.

@@ -35,17 +35,9 @@ _NOP = Nop()
 _SACK_PERM = SackPermitted()
 _tuple_new = tuple.__new__
 _EMPTY = b""
-_WSCALE: dict[int, WindowScale] = {}  # rcv_buf -> its WindowScale option
-
-
-def _wscale_option(rcv_buf: int) -> WindowScale:
-    """The Window Scale option for a receive buffer (RFC 7323 §2.3), made once per size."""
-    o = _WSCALE.get(rcv_buf)
-    if o is None:
-        if len(_WSCALE) >= 64:
-            _WSCALE.clear()
-        o = _WSCALE[rcv_buf] = WindowScale(_ts.shift_for(rcv_buf))
-    return o
+#: Linux's TCP_TIMEOUT_MIN (2 jiffies at HZ=250): the quick SYN retry after an unacceptable ACK
+_SYN_QUICK_RETRY = 8_000_000
+_WSCALE = tuple(WindowScale(s) for s in range(_ts.MAX_SHIFT + 1))  # shift -> its option
 
 
 class Handshake(Output):
@@ -117,7 +109,7 @@ class Handshake(Output):
         elif sack:
             opts = (_NOP, _NOP, _SACK_PERM)
         if ws:
-            opts += (_NOP, _wscale_option(cfg.rcv_buf))
+            opts += (_NOP, _WSCALE[cfg.window_shift()])
         return opts
 
     def _ts_offset(self) -> int:
@@ -159,7 +151,7 @@ class Handshake(Output):
         if ws is not None and self.ws_ok:
             # RFC 7323 §2.3: a shift above 14 "MUST use 14 instead".
             self.snd_wscale = ws if ws <= _ts.MAX_SHIFT else _ts.MAX_SHIFT
-            self.rcv_wscale = _ts.shift_for(cfg.rcv_buf)
+            self.rcv_wscale = cfg.window_shift()
         else:
             self.snd_wscale = self.rcv_wscale = 0
         self.sack_ok = cfg.sack and sack
@@ -202,7 +194,7 @@ class Handshake(Output):
         # third: SYN. Data carried in the SYN is not acknowledged here: the peer sends it
         # again once the connection is synchronized (Fast Open is a separate mechanism).
         rcv, snd = self.rcv, self.snd
-        rcv.start(seg.seq, self.config.rcv_buf)
+        rcv.start(seg.seq)
         self._negotiate(seg, now)  # RFC 7323, RFC 2018, RFC 3168: what the SYN offers
         self._take_peer_mss(seg)
         snd.start(self._new_iss(now), now)
@@ -229,6 +221,9 @@ class Handshake(Output):
                 self._drop(seg, now, "bad-ack", "SYN-SENT: unacceptable acknowledgment")
                 if not f & RST:
                     self._send_rst(seg.ack, now)
+                if self.config.syn_quick_retry and not snd.retransmits:
+                    # Linux: the SYN goes again TCP_TIMEOUT_MIN (8 ms) later, not an RTO later.
+                    self.timers.arm(Timer.RTO, now + _SYN_QUICK_RETRY, now)
                 return
             ack_ok = snd.snd_una.lt(seg.ack) and seg.ack.le(snd.snd_nxt)
         if f & RST:
@@ -244,7 +239,7 @@ class Handshake(Output):
             self._drop(seg, now, "no-syn", "SYN-SENT: neither SYN nor RST")
             return
         # fourth: SYN.
-        rcv.start(seg.seq, self.config.rcv_buf)
+        rcv.start(seg.seq)
         self._negotiate(seg, now)  # RFC 7323, RFC 2018, RFC 3168: what the SYN,ACK accepts
         self._take_peer_mss(seg)
         tfo = self._tfo

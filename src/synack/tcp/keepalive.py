@@ -99,7 +99,7 @@ class KeepAlive:
             return
         if self.probes >= cfg.keepalive_count:
             # MUST-29 satisfied: keepalive_count probes in a row went unanswered.
-            conn._send_rst(snd.snd_nxt, now)
+            conn._active_reset(now)
             conn._fail(ConnectionTimeout(f"connection timed out: {self.probes} keep-alive probes unanswered"),
                        now, "keep-alive probes unanswered", "RFC 9293 §3.8.4")
             return

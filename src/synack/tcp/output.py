@@ -43,9 +43,9 @@ class Output(Tcb):
         if flags & SYN:
             # RFC 7323 §2.2: "The window field in a segment where the SYN bit is set
             # MUST NOT be scaled". RFC 3168 §6.1.1: the ECN-setup bits.
-            wnd = rcv.window_to_advertise()
-            if wnd > 65535:
-                wnd = 65535
+            wnd = rcv.syn_window()
+            if flags & ACK:
+                rcv.rcv_adv = seq_add(rcv.rcv_nxt, wnd)  # the first window we offer
             flags |= self._syn_ecn_bits(flags)
         elif flags & ACK:
             wnd = rcv.advertise()
@@ -80,10 +80,23 @@ class Output(Tcb):
         """<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>."""
         self._emit(self._segment(self.snd.snd_nxt, self.rcv.rcv_nxt, ACK), now)
 
+    def _active_reset(self, now: int) -> None:
+        """The reset the connection sends of its own accord (ABORT, a CLOSE that loses unread
+        data, keep-alives given up): <SEQ=SND.NXT><CTL=RST> (RFC 9293 §3.10.5), or with
+        ``rst_ack`` <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> as Linux's tcp_send_active_reset."""
+        self._send_rst(self.snd.snd_nxt, now, self.rcv.rcv_nxt if self.config.rst_ack else None)
+
     def _send_rst(self, seq: Seq, now: int, ack: Seq | None = None) -> None:
+        """<SEQ=seq><CTL=RST> (with ``ack``: <SEQ=seq><ACK=ack><CTL=RST,ACK>). On a connection
+        that uses timestamps it carries TSopt too (RFC 7323 §3.2: "SHOULD be sent in an <RST>
+        segment"), which lets a peer doing PAWS tell it from an old one."""
         flags = RST | ACK if ack is not None else RST
+        options: tuple = ()
+        if self.ts_ok:
+            options = (_NOP, _NOP, _tuple_new(Timestamps, (
+                (now // _TS_TICK + self.ts_off) & MASK, self.rcv.ts_recent)))
         self._emit(TcpSegment(self.local_port, self.remote_port, seq, ack if ack is not None else Seq(0),
-                              flags, 0), now)
+                              flags, 0, _EMPTY, options), now)
 
     def _output(self, now: int) -> None:
         """Send what the windows allow (the sender's segmentation), then a bare ACK if one is owed."""

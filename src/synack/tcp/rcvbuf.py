@@ -102,6 +102,19 @@ class ReceiveBuffer:
         self._len -= n
         return _EMPTY.join(parts)
 
+    def peek(self, n: int) -> bytes:
+        """Up to ``n`` octets from the front, left in place (MSG_PEEK)."""
+        out = []
+        head = self._head
+        for c in self._chunks:
+            if n <= 0:
+                break
+            piece = memoryview(c)[head:head + n]
+            out.append(piece)
+            n -= len(piece)
+            head = 0
+        return _EMPTY.join(out)
+
     def clear(self) -> None:
         """Forget everything."""
         self._chunks = _NO_CHUNKS

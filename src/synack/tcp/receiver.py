@@ -101,11 +101,26 @@ class Receiver(ReceiveSequence):
                 f"ooo={len(self.ooo) if self.ooo else 0}>")
 
     # ------------------------------------------------------------------ the handshake
-    def start(self, irs: Seq, rcv_buf: int) -> None:
-        """The peer's SYN: IRS = SEG.SEQ, RCV.NXT = IRS + 1, the first window offered."""
+    def start(self, irs: Seq) -> None:
+        """The peer's SYN: IRS = SEG.SEQ, RCV.NXT = IRS + 1, and the window our SYN offered."""
         self.irs = irs
         self.rcv_nxt = irs + 1
-        self.rcv_adv = self.rcv_nxt + rcv_buf
+        self.rcv_adv = self.rcv_nxt + self.syn_window()
+
+    def syn_window(self) -> int:
+        """The window a SYN or SYN,ACK offers, unscaled (RFC 7323 §2.2): the receive buffer,
+        at most 65535; with ``syn_window_whole_segments`` in whole segments of our MSS, less
+        TSopt once timestamps are agreed (Linux: 64240 = 44 * 1460, 65160 = 45 * 1448)."""
+        conn = self.conn
+        cfg = conn.config
+        w = cfg.rcv_buf - len(self.buf)
+        if w > 65535:
+            w = 65535
+        if cfg.syn_window_whole_segments:
+            m = self.rcv_mss - 12 if conn.ts_ok else self.rcv_mss
+            if 0 < m < w:
+                w -= w % m
+        return w if w > 0 else 0
 
     def take_timestamp(self, tsval: int, now: int) -> None:
         """TS.Recent from the peer's SYN (RFC 7323 §4.3), or updated by an acceptable

@@ -487,15 +487,15 @@ class SackSending(SendSequence):
 
     def _arm_tlp(self, now: int) -> None:
         """RFC 8985 §7.2: (re)start the probe timeout, PTO = 2*SRTT (plus WCDelAckT with a
-        single segment in flight); a PTO that would not come before the RTO is not armed."""
+        single segment in flight); a PTO that would come after the RTO is cut to it, so the
+        probe goes out in the RTO's place (the RTO is then restarted from the probe)."""
         lr = self.lr
         assert lr is not None
         timers = self.conn.timers
         at = now + lr.pto(self.rtt.srtt, seq_dist(self.snd_nxt, self.snd_una))
-        rto = timers.pending(_RTO)
-        if rto is not None and at >= rto:
-            timers.cancel(_TLP, now)
-            return
+        rto = timers.at[RTO_SLOT]
+        if rto is not None and at > rto:
+            at = rto
         timers.arm(_TLP, at, now)
 
     def tlp_expired(self, now: int) -> None:

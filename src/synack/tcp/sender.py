@@ -76,6 +76,8 @@ class Sender(SackSending):
         "persist_backoff",
         "urgent",                   # SND.UP is live: segments before it carry URG
         "lr", "una_abs",            # SACK loss recovery (or None); SND.UNA as a stream offset
+        "snd_sml",                  # the end of the last short segment sent (Minshall's Nagle)
+        "psh_count",                # segments sent since the last PSH (psh_every)
     )
 
     def __init__(self, conn: Connection, snd_mss: int, cfg: TcpConfig) -> None:
@@ -106,6 +108,8 @@ class Sender(SackSending):
         self.urgent = False
         self.lr: LossRecovery | None = None
         self.una_abs = 0
+        self.snd_sml = self.iss
+        self.psh_count = 0
         self.cwr = False
         self.ecn_rec: Seq | None = None
 
@@ -199,7 +203,8 @@ class Sender(SackSending):
     def take_peer_mss(self, peer: int) -> None:
         """RFC 9293 §3.7.1 MUST-15/16: the send MSS is the peer's MSS, capped by our path."""
         conn = self.conn
-        self.snd_mss = max(min(peer, conn.mss_limit), 1)
+        user = conn.config.mss  # (TCP_MAXSEG clamps what we send too, as on Linux)
+        self.snd_mss = max(min(peer, conn.mss_limit, user if user else peer), 1)
         # SMSS excludes options (RFC 5681 §2): with timestamps, 12 octets fewer of data.
         self.cc.set_smss(self.eff_mss(), conn.config.initial_window)
 
@@ -332,12 +337,20 @@ class Sender(SackSending):
         sbuf = self.buf
         blen = len(sbuf)
         mss = self.eff_mss()
+        cfg = conn.config
+        if cfg.sws_half_window:
+            # Linux's tcp_bound_to_half_wnd: segments of at most half the largest window the
+            # peer offered (once that is above 536), so a small window is filled at once.
+            half = self.max_snd_wnd >> 1 if self.max_snd_wnd > 536 else self.max_snd_wnd
+            if 0 < half < mss:
+                mss = half if half > 48 else 48
         seg_max = self.max_segment_bytes
         # TSO: super-segments of whole wire segments (the link cuts them at ``gso_size``);
         # not in urgent mode, whose pointer each wire segment would need of its own (Linux
         # sends urgent data without TSO, too).
         seg_max = mss if seg_max is None or seg_max <= mss or self.urgent else self.tso_size(mss)
         self.gso_size = mss
+        psh_every = cfg.psh_every
         # Positions as offsets into the buffer (octet 0 is sequence number buf_seq; the FIN,
         # if queued, is offset blen): one conversion each way per segment.
         sbuf_seq = self.buf_seq
@@ -404,8 +417,11 @@ class Sender(SackSending):
                             if idle and timers.at[PROBE_SLOT] is None:
                                 timers.arm(_SWS, now + conn.config.sws_override, now)
                             break
-                    elif not idle and not nodelay and not fin_queued:
-                        break  # Nagle (SHLD-7): wait for the outstanding data's ACK
+                    elif not idle and not nodelay and not fin_queued and (
+                            not cfg.minshall or self.snd_una.lt(self.snd_sml)):
+                        # Nagle (SHLD-7): wait for the outstanding data's ACK; Minshall's
+                        # variant (Linux) waits only while a short segment is unacknowledged.
+                        break
                 payload = bytes(sbuf[off:off + n])
                 flags = ACK
                 if off + n == blen:
@@ -413,6 +429,10 @@ class Sender(SackSending):
                     if fin_queued and (not rtx or nxt_off > blen):
                         flags |= FIN
                         n += 1
+                elif psh_every and not rtx and self.psh_count + 1 >= psh_every:
+                    flags |= PSH  # (Linux pushes each buffer it queued: every other segment)
+                if not rtx:
+                    self.psh_count = 0 if flags & PSH else self.psh_count + 1
                 if self.cwr and not rtx:
                     flags |= CWR  # RFC 3168 §6.1.2: the first new data after a reduction
                     self.cwr = False
@@ -439,6 +459,8 @@ class Sender(SackSending):
                     sent_new = True
                 nxt_off = end_off
                 end = self.snd_nxt = seq_add(sbuf_seq, end_off)
+                if n < mss:
+                    self.snd_sml = end
                 if self.rtt_seq is None:
                     self.rtt_seq, self.rtt_time = end, now
                 if limit is not None:
@@ -456,10 +478,11 @@ class Sender(SackSending):
         # (RFC 9293 §3.8.6.1) keeps asking for a window update.
         if self.snd_wnd == 0 and nxt_off == una_off and blen - nxt_off > 0 and timers.at[PROBE_SLOT] is None:
             timers.arm(_PERSIST, now + self.rtt.timeout, now, 0)
-        if sent_new and lr is not None and timers.at[LOSS_SLOT] is None and lr.use_rack and lr.state is OPEN \
-                and lr.tlp.end is None:
-            # RFC 8985 §7.2: a loss probe covers the end of the flight (each ACK that
-            # advances SND.UNA restarts it: _sack_ack).
+        if sent_new and lr is not None and lr.use_rack and lr.state is OPEN and lr.tlp.end is None \
+                and (timers.at[LOSS_SLOT] is None or timers.loss is not _RACK):
+            # RFC 8985 §7.2: the probe timer (re)starts after every transmission of new data,
+            # the FIN included, so that it covers the end of the flight (each ACK that
+            # advances SND.UNA restarts it too: _sack_ack).
             self._arm_tlp(now)
 
     def retransmit_head(self, now: int, cause: str) -> None:
@@ -521,11 +544,20 @@ class Sender(SackSending):
             conn._abandon_passive(now, "SYN,ACK retransmissions exhausted",
                                   ConnectionTimeout("connection timed out: no ACK of our SYN,ACK"))
             return
+        syn_sent = st is State.SYN_SENT
+        if syn_sent and cfg.syn_retries is not None and self.retries >= cfg.syn_retries + cfg.syn_linear_timeouts:
+            # Linux's tcp_syn_retries (plus the linear ones): the SYN is given up sooner than
+            # R2 for a SYN (RFC 9293 §3.8.3 MUST-23 asks at least 3 minutes of it).
+            conn._fail(ConnectionTimeout(f"connection timed out: {self.retries} SYN retransmissions unanswered"),
+                       now, "SYN retries exhausted", "Linux tcp_syn_retries")
+            return
         self.retries += 1
         if self.retries == cfg.r1:
             # MUST-20 / SHLD-9: at R1, report the delivery problem (negative advice).
             conn._advise(f"R1 reached: {self.retries} retransmissions without acknowledgment")
-        self.rtt.back_off()                       # RFC 6298 (5.5)
+        if not (syn_sent and self.retries <= cfg.syn_linear_timeouts):
+            self.rtt.back_off()                   # RFC 6298 (5.5)
+        # (else Linux's tcp_syn_linear_timeouts: the first SYN retransmissions keep the RTO)
         self.rtt_seq = None                       # Karn's algorithm (RFC 6298 §3)
         if not handshake:
             self.cc.on_rto(self.flight_size, now)  # RFC 5681 §3.1 (4): loss window
@@ -616,6 +648,8 @@ class Sender(SackSending):
         if (self.snd_wl1.lt(seg.seq) or (self.snd_wl1 == seg.seq and self.snd_wl2.le(ack))) and una.le(ack):
             old = self.snd_wnd
             w = seg.wnd << conn.snd_wscale  # RFC 7323 §2.3: SEG.WND << Snd.Wind.Shift
+            if ack == una and seg.seq == self.snd_wl1 and 0 < w < old and conn.config.window_update_grows_only:
+                return  # a duplicate ACK only opens the window (Linux tcp_may_update_window)
             self.snd_wnd = w
             if w > self.max_snd_wnd:
                 self.max_snd_wnd = w
@@ -684,7 +718,9 @@ class Sender(SackSending):
             # does this on entering ESTABLISHED; a CLOSE in SYN-RECEIVED (RFC 9293 §3.10.4)
             # completes the handshake in FIN-WAIT-1 instead.
             self.rtt.after_syn_timeout()
-        self.rtt.reset_backoff()
+        # A backed-off RTO stays until a valid RTT sample (RtoEstimator.sample) collapses it:
+        # an ACK of retransmitted data gives none (Karn; RFC 9293 §3.8.1 MUST-18, RFC 6298
+        # §5 after (5.7)). The count of retransmissions towards R1 and R2 starts again.
         self.retries = 0
         # Congestion control (RFC 5681 §3, RFC 6582 §3.2). With SACK, _sack_ack does it.
         if st in SENDING and self.lr is None:

@@ -233,7 +233,10 @@ class TimeWait:
                 return
         wnd = self.rcv_wnd
         if f & RST:
-            if seg.seq == rcv_nxt:
+            if seg.seq == rcv_nxt and self.config.rfc1337:
+                # RFC 1337 §3 (TIME-WAIT assassination): ignore RSTs in TIME-WAIT.
+                self._drop(seg, now, "rfc1337", "RST in TIME-WAIT ignored (RFC 1337)")
+            elif seg.seq == rcv_nxt:
                 self._end(now, "RST received", "RFC 9293 §3.10.7.4")  # (Linux: tcp_rfc1337=0)
             elif wnd and seg.seq.in_window(rcv_nxt, wnd):
                 self._challenge(seg, now, "rst-not-exact", "challenge ACK (RFC 5961 §3.2)")
