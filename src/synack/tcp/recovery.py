@@ -325,7 +325,7 @@ class SackSending(SendSequence):
         timers = self.conn.timers
         o = seg.options
         # (NOP, NOP, TS, the usual layout without SACK, is not searched; a SACK option may
-        # sit anywhere else in the list, RFC 2018 §3)
+        # sit anywhere else in the list: RFC 9293 §3.2 MUST-64, RFC 2018 §3)
         blocks = (self._sack_in(seg) if o and (len(o) != 3 or type(o[2]) is not Timestamps or type(o[0]) is not Nop
                                                or type(o[1]) is not Nop) else [])
         acked = seq_dist(self.snd_una, una_before)
