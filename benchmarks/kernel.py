@@ -10,9 +10,11 @@ namespaces this script creates and deletes, in one run, side by side:
 - a burst: 1,000 kernel clients connect at once to the stack's echo server and each
   echoes 100 KB to 1 MB; how many finish intact, how many are reset;
 
-for synack with TUN offloads on (virtio-net header, TSO/GSO both ways), synack with
-offloads off (one wire-sized packet per read and write), the kernel over a veth pair, and
-PyTCP (pmd-pytcp 0.3.8, in a venv of its own), where it installs and runs.
+for synack with TUN offloads on (virtio-net header, TSO/GSO both ways; synack's sender
+emits TSO super-segments), the same without synack's TSO (one MSS per segment, runs
+merged into GSO writes by the link), synack with offloads off (one wire-sized packet
+per read and write), the kernel over a veth pair, and PyTCP (pmd-pytcp 0.3.8, in a venv
+of its own), where it installs and runs.
 
 synack runs on asyncio streams in this process, one thread; the kernel's side runs in a
 child Python process inside the namespace, so the two do not share a GIL. A table goes to
@@ -290,21 +292,28 @@ async def _cycles_client(ns: Ns, stack: Any, seconds: float, port: int) -> float
 
 
 async def synack_figures(size: int, seconds: float, offload: bool, rcv_buf: int, burst: int,
-                         prof: Profiler, repeat: int, max_segment_bytes: int | None = None) -> dict:
+                         prof: Profiler, repeat: int, max_segment_bytes: int | None = None,
+                         tso: bool = True) -> dict:
     """Every figure for synack with offloads on or off, each the best of ``repeat`` runs
-    (the machine is shared: the best run is the one least disturbed); all runs are kept."""
+    (the machine is shared: the best run is the one least disturbed); all runs are kept.
+    ``tso=False``: offloads on, but synack's sender keeps to one MSS per segment (the link
+    still merges runs of them into GSO writes), for comparison."""
     from synack.api import streams
     from synack.link.tun import TunLink
 
-    tag = "on" if offload else "off"
+    tag = ("on" if tso else "notso") if offload else "off"
     ns = Ns(f"tun{tag}")
     link, own, _ = TunLink.create(f"{SYNACK}/24", name=f"skb{tag}", netns=ns.name, offload=offload)
     host = _host(own, rcv_buf)
+    stack = streams.Stack(host, link)   # (the Host learns the link's features: TSO where it has GSO)
     if max_segment_bytes and link.features.gso:
         host.max_segment_bytes = max_segment_bytes  # the sender emits super-segments; the kernel splits them
-    stack = streams.Stack(host, link)
-    res: dict = {"offload": offload, "features": link.features.describe(), "runs": {},
-                 "max_segment_bytes": host.max_segment_bytes}
+    if not tso:
+        host.gso_max_size = 0
+        host.max_segment_bytes = None
+    res: dict = {"offload": offload, "tso": bool(host.gso_max_size or host.max_segment_bytes),
+                 "features": link.features.describe(), "runs": {},
+                 "max_segment_bytes": host.max_segment_bytes, "gso_max_size": host.gso_max_size}
     port = 5000
     measures = [("kernel_to_synack_mbit_s", "rx", lambda p: _rx(ns, stack, size, p)),
                 ("synack_to_kernel_mbit_s", "tx", lambda p: _tx(ns, stack, size, p)),
@@ -497,20 +506,24 @@ def _fmt(v: Any, width: int = 10) -> str:
     return f"{v:{width},.0f}" if isinstance(v, (int, float)) else f"{'n/a':>{width}}"
 
 
-def table(on: dict, off: dict, ker: dict, pyt: dict) -> list[tuple]:
-    """(measure, synack offloads on, off, kernel over veth, PyTCP, aim) rows."""
-    return [
-        ("bulk kernel -> stack, Mbit/s", on.get("kernel_to_synack_mbit_s"), off.get("kernel_to_synack_mbit_s"),
-         ker.get("kernel_to_kernel_mbit_s"), pyt.get("kernel_to_pytcp_mbit_s"), ">= 2,000"),
-        ("bulk stack -> kernel, Mbit/s", on.get("synack_to_kernel_mbit_s"), off.get("synack_to_kernel_mbit_s"),
-         ker.get("kernel_to_kernel_mbit_s"), pyt.get("pytcp_to_kernel_mbit_s"), ">= 3,000"),
-        ("cycles/s, kernel client -> stack", on.get("kernel_client_synack_server_cycles_per_s"),
-         off.get("kernel_client_synack_server_cycles_per_s"), ker.get("kernel_cycles_per_s"), None,
-         ">= 4,000, 80% k"),
-        ("cycles/s, stack client -> kernel", on.get("synack_client_cycles_per_s"),
-         off.get("synack_client_cycles_per_s"), ker.get("kernel_cycles_per_s"), pyt.get("pytcp_client_cycles_per_s"),
-         ""),
-    ]
+def table(on: dict, off: dict, ker: dict, pyt: dict, notso: dict | None = None) -> list[tuple]:
+    """(measure, synack offloads on, on without TSO, off, kernel over veth, PyTCP, aim) rows."""
+    nt = notso or {}
+    keys = [("bulk kernel -> stack, Mbit/s", "kernel_to_synack_mbit_s", "kernel_to_kernel_mbit_s",
+             "kernel_to_pytcp_mbit_s", ">= 2,000"),
+            ("bulk stack -> kernel, Mbit/s", "synack_to_kernel_mbit_s", "kernel_to_kernel_mbit_s",
+             "pytcp_to_kernel_mbit_s", ">= 3,000"),
+            ("cycles/s, kernel client -> stack", "kernel_client_synack_server_cycles_per_s", "kernel_cycles_per_s",
+             None, ">= 4,000, 80% k"),
+            ("cycles/s, stack client -> kernel", "synack_client_cycles_per_s", "kernel_cycles_per_s",
+             "pytcp_client_cycles_per_s", "")]
+    return [(name, on.get(k), nt.get(k), off.get(k), ker.get(kk), pyt.get(pk) if pk else None, aim)
+            for name, k, kk, pk, aim in keys]
+
+
+def load() -> list[float]:
+    """The 1, 5 and 15 minute load averages (the machine is shared)."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def main() -> int:
@@ -529,6 +542,8 @@ def main() -> int:
                     help="bytes per PyTCP bulk transfer (default 5 MB: it runs at tens of Mbit/s)")
     ap.add_argument("--no-pytcp", action="store_true", help="skip the PyTCP figures")
     ap.add_argument("--only", choices=["on", "off"], help="measure synack with offloads on or off only")
+    ap.add_argument("--no-tso-compare", action="store_true",
+                    help="skip synack with offloads on but its sender's TSO off (one MSS per segment)")
     ap.add_argument("--max-segment-bytes", type=int, default=None, metavar="N",
                     help="with offloads: let synack's sender emit segments of up to N octets of data "
                          "(Host.max_segment_bytes, for example 65000); the kernel splits them")
@@ -540,19 +555,26 @@ def main() -> int:
         print(f"kernel benchmark skipped: {why}")
         return 0
     prof = Profiler(args.profile)
-    on = off = {}
+    on = off = notso = {}
+    load_before = load()
     if args.only != "off":
         on = asyncio.run(synack_figures(args.size, args.seconds, True, args.rcv_buf, args.burst, prof, args.repeat,
                                         args.max_segment_bytes))
+        if not args.no_tso_compare:
+            notso = asyncio.run(synack_figures(args.size, args.seconds, True, args.rcv_buf, 0, prof, args.repeat,
+                                               tso=False))
     if args.only != "on":
         off = asyncio.run(synack_figures(args.size, args.seconds, False, args.rcv_buf,
                                          args.burst if args.burst_offload_off else 0, prof, args.repeat))
     ker = kernel_figures(args.size, args.seconds)
     pyt = pytcp_figures(args.pytcp_size, args.seconds) if not args.no_pytcp else {"error": "skipped (--no-pytcp)"}
-    rows = table(on, off, ker, pyt)
-    print(f"{'measure':34} {'synack on':>10} {'synack off':>10} {'kernel':>10} {'PyTCP':>10}  aim")
-    for name, a, b, k, p, aim in rows:
-        print(f"{name:34} {_fmt(a)} {_fmt(b)} {_fmt(k)} {_fmt(p)}  {aim}")
+    load_after = load()
+    rows = table(on, off, ker, pyt, notso)
+    print(f"{'measure':34} {'synack on':>10} {'no TSO':>10} {'synack off':>10} {'kernel':>10} {'PyTCP':>10}  aim")
+    for name, a, t, b, k, p, aim in rows:
+        print(f"{name:34} {_fmt(a)} {_fmt(t)} {_fmt(b)} {_fmt(k)} {_fmt(p)}  {aim}")
+    print(f"best of {args.repeat} runs per synack figure; load average (1, 5, 15 min) before {load_before}, "
+          f"after {load_after}, on {os.cpu_count()} CPUs")
     if isinstance(on.get("kernel_client_synack_server_cycles_per_s"), float) and ker.get("kernel_cycles_per_s"):
         print(f"synack server cycles / kernel server cycles, same client: "
               f"{on['kernel_client_synack_server_cycles_per_s'] / ker['kernel_cycles_per_s']:.0%} (aim >= 80%)")
@@ -563,7 +585,10 @@ def main() -> int:
                   f"{b['reset']} reset, {b['refused']} refused, {b['timeout']} timed out, {b['corrupt']} corrupt, "
                   f"{b['other']} other errors, in {b['seconds']:.1f} s")
     if on:
-        print(f"synack links: offloads on {on.get('features')}: {on.get('link')}")
+        print(f"synack links: offloads on {on.get('features')}, TSO {'on' if on.get('tso') else 'off'}: "
+              f"{on.get('link')}")
+    if notso:
+        print(f"              offloads on, TSO off: {notso.get('link')}")
     if off:
         print(f"              offloads off: {off.get('link')}")
     if "error" in pyt:
@@ -580,10 +605,11 @@ def main() -> int:
     RESULTS.mkdir(exist_ok=True)
     out = {
         "python": platform.python_version(), "kernel": platform.release(), "size": args.size,
-        "rcv_buf": args.rcv_buf, "synack_offload_on": on, "synack_offload_off": off, "kernel_veth": ker,
-        "pytcp": pyt,
-        "table": [dict(zip(("measure", "synack_on", "synack_off", "kernel", "pytcp", "aim"), r, strict=True))
-                  for r in rows],
+        "rcv_buf": args.rcv_buf, "repeat": args.repeat, "load_before": load_before, "load_after": load_after,
+        "cpus": os.cpu_count(), "synack_offload_on": on, "synack_offload_on_tso_off": notso,
+        "synack_offload_off": off, "kernel_veth": ker, "pytcp": pyt,
+        "table": [dict(zip(("measure", "synack_on", "synack_on_tso_off", "synack_off", "kernel", "pytcp", "aim"), r,
+                           strict=True)) for r in rows],
         "profile_top": prof.top, "synack_cpu_per_wall_s": prof.busy,
     }
     (RESULTS / "kernel.json").write_text(json.dumps(out, indent=2) + "\n")

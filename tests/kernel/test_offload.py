@@ -6,6 +6,8 @@
   together is merged into one; the kernel's socket reads every octet and acknowledges it.
 - Inbound super-segments from the kernel's TSO, with a hole cut inside one: synack SACKs
   the data beyond the hole and the kernel fills it.
+- synack's own super-segments (TSO, on by default with the offloads), with a hole cut
+  inside one: the kernel SACKs past it and synack sends that one wire segment again.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from kernel_helpers import KERNEL_ADDR, KERNEL_ADDR6, PREFIX, PREFIX6, Capture, 
 from synack.api.realtime import Stack
 from synack.link.driver import real_host
 from synack.link.tun import TunLink
-from synack.link.vnet import VNET_HDR, VNET_HDR_LEN
+from synack.link.vnet import VNET_HDR, VNET_HDR_LEN, gso_split
+from synack.stack.packet import SuperSegment
 from synack.trace.events import Recorder, SegmentReceived, SegmentSent
 from synack.wire.ip import emit_packet, parse_packet
 from synack.wire.seq import Seq
@@ -216,4 +219,81 @@ def test_synack_sacks_a_hole_inside_a_kernel_super_segment(netns, tmp_path, fami
     # the kernel sent the hole again, and only the hole
     again = [e.seg for e in rec.events if type(e) is SegmentReceived and int(e.seg.seq) == start]
     assert again and len(again[0].payload) == end - start
+    assert cap.bad() == []
+
+
+class TxHoleLink:
+    """Passes packets through, but the first super-segment synack sends that holds at
+    least four wire segments goes out cut as GSO cuts it, without its second wire segment."""
+
+    def __init__(self, inner: TunLink) -> None:
+        self.inner, self.features = inner, inner.features
+        self.cut: tuple | None = None     # (seq of the hole, its length, the super-segment's length)
+        self.supers = 0
+
+    def start(self, loop, receive) -> None:
+        self.inner.start(loop, receive)
+
+    def send(self, packets: list) -> None:
+        out = []
+        for p in packets:
+            if type(p) is SuperSegment:
+                self.supers += 1
+                pieces = gso_split(p, p.gso_size)
+                if self.cut is None and len(pieces) >= 4:
+                    _, hole = parse_packet(pieces[1])
+                    _, whole = parse_packet(p, verify=False)
+                    self.cut = (int(hole.seq), len(hole.payload), len(whole.payload))
+                    out.extend(pieces[:1] + pieces[2:])   # wire-sized, checksums complete
+                    continue
+            out.append(p)
+        self.inner.send(out)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_hole_in_a_synack_super_segment_is_repaired_by_sending_that_wire_segment_again(netns, tmp_path, family):
+    prefix, kernel = family
+    dev = f"sk{secrets.token_hex(3)}"
+    link, own, _ = TunLink.create(prefix, name=dev, netns=netns.name)
+    rec = Recorder(on=True)
+    v6 = ":" in kernel
+    hole = TxHoleLink(link)
+    stack = Stack(real_host(own, recorder=rec), hole)
+    cap = Capture(netns, dev, str(tmp_path / "txhole.pcap"), snaplen=160)
+    try:
+        srv = netns.socket(socket.AF_INET6 if v6 else socket.AF_INET)
+        srv.bind((kernel, 0))
+        srv.listen()
+        srv.settimeout(10)
+        c = stack.create_connection((kernel, srv.getsockname()[1]), timeout=10)
+        k, _ = srv.accept()
+        k.settimeout(10)
+        data = os.urandom(1 << 20)
+        reader = in_thread(recv_all, k)
+        c.sendall(data)
+        c.close()
+        got = reader.result(20)
+        assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+        k.close()
+        srv.close()
+    finally:
+        stack.close()
+        cap.stop()
+    assert hole.cut is not None, "synack sent no super-segment of four wire segments or more"
+    start, length, whole = hole.cut
+    sent = [e for e in rec.events if type(e) is SegmentSent and e.seg.payload]
+    mss = max(len(e.seg.payload) for e in sent if not e.retransmit and len(e.seg.payload) <= 1500)
+    assert whole >= 4 * mss and length == mss and hole.supers >= 2
+    # what synack sent again: that one wire segment, before anything else, and no timeout
+    again = [e for e in sent if e.retransmit]
+    assert again and (int(again[0].seg.seq), len(again[0].seg.payload)) == (start, length), \
+        [(int(e.seg.seq), len(e.seg.payload), e.cause) for e in again[:5]]
+    assert again[0].cause in ("fast-retransmit", "sack-recovery", "tlp")
+    # the kernel told of the hole with SACK blocks beyond it
+    sacked = [e.seg for e in rec.events if type(e) is SegmentReceived and e.seg.option(Sack) is not None
+              and int(e.seg.ack) == start]
+    assert sacked
     assert cap.bad() == []

@@ -18,7 +18,7 @@ from synack.link.capture import run_events, wire_events
 from synack.trace.events import SegmentDropped, SegmentReceived, SegmentSent
 from synack.trace.pcapng import read_capture, write_pcapng
 from synack.wire.seq import Seq
-from synack.wire.tcp import ACK, FIN, PSH, Nop, TcpSegment, Timestamps
+from synack.wire.tcp import ACK, FIN, PSH, SYN, Mss, Nop, TcpSegment, Timestamps
 
 US, KERNEL = "10.99.0.2", "10.99.0.1"
 OPTS = (Nop(), Nop(), Timestamps(7, 8))
@@ -137,4 +137,23 @@ def test_listen_and_connect_save_pcap_jsonl_and_html(tmp_path):
         sends = [r for r in read_capture(path) if r["event"] == "send"]
         assert {r["src_addr"] for r in sends} == {"10.99.0.1", "10.99.0.2"}
         assert {r["host"] for r in sends if r["src_addr"] != us} == {"peer"}
-        assert sum(r["len"] for r in sends if r["src_addr"] == "10.99.0.1") == len(data)   # the data, once
+        data_octets: set[int] = set()               # the data, every octet (a retransmission on a busy
+        for r in sends:                             # machine sends some twice)
+            if r["src_addr"] == "10.99.0.1" and r["len"]:
+                data_octets.update(range(r["seq"], r["seq"] + r["len"]))
+        assert len(data_octets) == len(data)
+
+
+def test_the_wire_view_cuts_synacks_own_super_segments_at_the_peers_mss():
+    conn = (US, 80, KERNEL, 40000)
+    syn = TcpSegment(40000, 80, Seq(0), Seq(0), SYN, 502, b"", (Mss(1000),))
+    big = data_seg(77, 10 * 988, ACK | PSH, 80, 40000)
+    events = wire_events([SegmentReceived(1, "synack", conn, KERNEL, US, syn),
+                          SegmentSent(2, "synack", conn, US, KERNEL, big, False, None)], "kernel", 1500)
+    ours = [e for e in events if type(e) is SegmentSent and e.host == "synack"]
+    # the kernel cut it at the MSS the peer announced, less the timestamps option
+    assert [len(e.seg.payload) for e in ours] == [988] * 10
+    assert b"".join(e.seg.payload for e in ours) == big.payload
+    assert [e.seg.flags for e in ours] == [ACK] * 9 + [ACK | PSH]
+    assert ours[0].cause == ("tso: wire segment 1 of 10; synack wrote these 9880 octets to the TUN "
+                             "as one super-segment")

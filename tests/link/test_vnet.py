@@ -157,3 +157,37 @@ def test_not_tcp_and_syns_pass_through_untouched():
     syn = emit_packet(*V4, TcpSegment(5001, 40000, Seq(1), Seq(0), SYN, 65535))
     icmp = bytes.fromhex("4500001c0000400040010000") + bytes(8) + bytes(8)
     assert plan_writes([syn, icmp], MTU) == [(NO_OFFLOAD, syn), (NO_OFFLOAD, icmp)]
+
+
+# ------------------------------------------------------------- synack's own super-segments
+def super_segment(n: int, gso_size: int, addrs=V4, partial: bool = True):
+    from synack.stack.packet import Packet
+
+    return Packet(addrs[0], addrs[1], seg(0, n, ACK | PSH), 0, 64, gso_size).super_segment(partial)
+
+
+@pytest.mark.parametrize("addrs", [V4, V6], ids=["ipv4", "ipv6"])
+def test_a_super_segment_with_a_partial_checksum_is_one_buffer_the_kernel_completes(addrs):
+    g = GSO if addrs is V4 else GSO - 20    # a full segment beside timestamps over IPv6
+    ss = super_segment(30_000, g, addrs)
+    full = emit_packet(addrs[0], addrs[1], seg(0, 30_000, ACK | PSH))
+    ihl = 20 if addrs is V4 else 40
+    # the checksum field holds only the pseudo-header sum; completing it gives the real one
+    assert bytes(ss) != full and ss[:ihl + 16] == full[:ihl + 16] and ss[ihl + 18:] == full[ihl + 18:]
+    assert complete_checksum(bytes(ss), ihl, 16) == full
+    (vec,) = plan_writes([ss], MTU)
+    flags, gso_type, _, gso_size, start, off = VNET_HDR.unpack(vec[0])
+    assert (flags, gso_type, gso_size, start, off) == (F_NEEDS_CSUM, GSO_TCPV4 if addrs is V4 else GSO_TCPV6,
+                                                       g, ihl, 16)
+    assert len(vec) == 2 and vec[1] is ss            # written as it is: no copy of the data
+    assert gso_split(joined(vec), gso_size) == gso_split(full, g)
+
+
+def test_a_super_segment_is_cut_where_the_host_says_not_at_the_mtu():
+    # a peer that announced MSS 1000: its wire segments carry 988 octets beside timestamps
+    ss = super_segment(5 * 988, 988, partial=False)
+    assert len(ss) < MTU * 4
+    (vec,) = plan_writes([ss], MTU)
+    assert VNET_HDR.unpack(vec[0])[3] == 988
+    pieces = gso_split(joined(vec), 988)
+    assert [len(parse_packet(p)[1].payload) for p in pieces] == [988] * 5    # checksums verify

@@ -229,10 +229,45 @@ def _new_round(hs: HyStart) -> None:
     hs.on_ack(hs.window_end - hs.delivered, BIG_FLIGHT)
 
 
-def test_hystart_slow_start_grows_by_the_bytes_acked_up_to_l_segments():
+def test_hystart_slow_start_grows_by_the_bytes_acked_up_to_l_segments_per_ack():
     hs = HyStart(SMSS)
     assert hs.on_ack(2000, 20_000) == 2000
-    assert hs.on_ack(12_000, 20_000) == hystart.L_UNPACED * SMSS   # L = 8 without pacing
+    # A stretch ACK of twelve segments stands for six delayed ACKs, each allowed L = 8
+    # segments without pacing: all twelve count.
+    assert hs.on_ack(12_000, 20_000) == 12_000
+    assert hystart.L_UNPACED * SMSS < 12_000
+
+
+# Stretch ACKs (a TSO super-segment acknowledged once) count as the delayed ACKs, one per
+# two full-sized segments, that they stand for, each adding at most L = 1 SMSS.
+RENO_STRETCH = [
+    # (acked octets, cwnd growth)
+    (2000, 1000),     # an ordinary delayed ACK: one SMSS (L = 1 SMSS)
+    (3000, 2000),     # one and a half delayed ACKs' worth: two
+    (45_000, 23_000),  # a 45-segment super-segment acknowledged once: 23
+]
+
+
+def test_reno_slow_start_counts_a_stretch_ack_as_the_acks_it_stands_for():
+    for acked, inc in RENO_STRETCH:
+        alg = Reno(SMSS, 10)
+        ack(alg, acked)
+        assert alg.cwnd == 10_000 + inc
+
+
+def test_reno_slow_start_stops_at_ssthresh_and_the_rest_counts_in_congestion_avoidance():
+    alg = Reno(SMSS, 10)
+    alg.resume(10_000, 12_000)            # cwnd two SMSS below ssthresh
+    ack(alg, 40_000)                      # +2000 to ssthresh, 38 000 more in avoidance
+    assert alg.cwnd == 12_000 + 3 * SMSS  # 38 000 acked: three windows of 12 000
+
+
+def test_reno_congestion_avoidance_counts_a_stretch_ack_of_several_windows():
+    alg = Reno(SMSS, 10)
+    alg.enter_recovery(20_000)            # ssthresh = 10000
+    alg.exit_recovery(20_000)             # cwnd = 10000
+    ack(alg, 25_000)                      # two and a half windows in one ACK
+    assert alg.cwnd == 12_000
 
 
 def test_hystart_enters_css_when_the_round_min_rtt_rises_by_the_threshold():

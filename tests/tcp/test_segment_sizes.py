@@ -7,7 +7,7 @@ import pytest
 from harness import Tcb, established, ms
 
 from synack.tcp.config import TcpConfig
-from synack.wire.tcp import SYN, Mss
+from synack.wire.tcp import SYN, Mss, SackPermitted, Timestamps
 
 # --------------------------------------------------------------------------- §3.7.1 MSS
 
@@ -148,14 +148,16 @@ def test_config_refuses_a_delayed_ack_of_half_a_second():
 def test_established_a_link_that_splits_segments_gets_segments_larger_than_the_mss(isns):
     """A link with TCP segmentation offload splits large segments itself: the sender may
     then put up to ``max_segment_bytes`` in one segment. The initial window (ten MSS)
-    leaves in one segment instead of ten; the receiver's window still bounds it."""
+    leaves in one segment instead of ten; the receiver's window still bounds it, and a
+    segment the window cuts short carries whole MSS-sized wire segments only."""
     t = established(isns, nodelay=True)
     t.conn.set_max_segment_bytes(64000)
     t.send(bytes(30 * MSS))
     t.expect_sent(".", seq=t.iss + 1, len=10 * MSS)      # cwnd: ten full-sized segments
     t.expect_silence()
     t.peer_sends(".", ack=t.iss + 1 + 10 * MSS, wnd=8000)
-    t.expect_sent(".", seq=t.iss + 1 + 10 * MSS, len=8000)  # the peer's window
+    t.expect_sent(".", seq=t.iss + 1 + 10 * MSS, len=5 * MSS)  # the peer's window, in whole MSS
+    t.expect_silence()                                   # (the 700 octets left: SWS avoidance)
 
 
 def test_established_segments_are_one_mss_unless_the_link_splits_them(isns):
@@ -170,3 +172,31 @@ def test_max_segment_bytes_out_of_range_is_refused(isns, n):
     t = established(isns)
     with pytest.raises(ValueError, match="max_segment_bytes"):
         t.conn.set_max_segment_bytes(n)
+
+
+def test_hystart_takes_the_rtt_of_the_newest_segment_a_stretch_ack_covers(isns):
+    """An ACK for segments sent over 5 ms echoes the timestamp of the oldest (RFC 7323
+    §4.3), so its TSecr sample is 5 ms longer than the path's RTT. HyStart++ (RFC 9406)
+    gets the RTT of the newest segment the ACK delivered instead, as with every other
+    ACK, so that stretch and delayed ACKs do not look like a queue building up."""
+    t = Tcb(isns, nodelay=True)
+    t.syn_sent()
+    t.advance(ms(2))
+    (syn_ts,) = [o for o in t.sent[-1][1].options if type(o) is Timestamps]
+    t.peer_sends("S.", seq=t.irs, ack=t.iss + 1, options=(Mss(1460), SackPermitted(), Timestamps(100, syn_ts.tsval)))
+    t.expect_sent(".", seq=t.iss + 1)
+    conn = t.conn
+    assert conn.ts_ok and conn.sack_ok
+    mss = conn.eff_snd_mss
+    t.send(bytes(2 * mss))                       # two segments now ...
+    first = t.sent[-2][1]
+    t.advance(ms(5))
+    t.send(bytes(8 * mss))                       # ... eight more 5 ms later
+    t.advance(ms(2))
+    (ts,) = [o for o in first.options if type(o) is Timestamps]
+    t.peer_sends(".", seq=t.irs + 1, ack=t.iss + 1 + 10 * mss,
+                 options=(Timestamps(101, ts.tsval),))   # one ACK for all ten, echoing the first
+    hs = conn.snd.cc.hs
+    # the RFC 6298 estimator took the echoed timestamp's 7 ms (after the handshake's 2 ms)
+    assert conn.snd.rtt.srtt == (7 * ms(2) + ms(7)) // 8
+    assert hs is not None and hs.last_round_min_rtt == ms(2)   # (the ACK ended the round)

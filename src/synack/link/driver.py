@@ -102,6 +102,10 @@ class Driver:
     def __init__(self, host: Host, link: Any, *, clock: Clock | None = None) -> None:
         self.host = host
         self.link = link
+        # What the link does for the host: with GSO, TSO super-segments by default.
+        use_link = getattr(host, "use_link", None)  # (a stand-in host may have none)
+        if use_link is not None:
+            use_link(getattr(link, "features", None))
         self.clock = clock or Clock()
         #: held while the Host is touched; threads wait on ``cond`` for wake-ups
         self.lock = threading.RLock()

@@ -13,7 +13,8 @@ corrupted copy, an ICMP error that quotes the packet, a drop predicate that read
 The same packets, impairments and random draws result as with bytes all the way.
 
 Per direction ``a -> b`` a :class:`PathParams` says what the link does to a packet, in this
-order: scripted faults (``drop_nth``, ``drop_if``), MTU check, transmit queue and
+order: segmentation offload (``gso``: a super-segment becomes its wire segments, each of
+which goes on alone), scripted faults (``drop_nth``, ``drop_if``), MTU check, transmit queue and
 serialisation (when ``bandwidth_bps`` is set), random loss, duplication, and per copy
 corruption, reordering and jitter. Link drops are traced as ``SegmentDropped`` with
 ``host`` = the sender; the hosts trace their own sends and receives.
@@ -37,6 +38,7 @@ from collections.abc import Callable
 
 from ..stack.packet import Packet
 from ..timeunits import NS_PER_S, ms, sec
+from .gso import GSO_MAX_SIZE, split_packet
 from ..trace.events import Recorder, SegmentDropped, StateChanged
 
 __all__ = ["PathParams", "LinkPacket", "Fault", "Hold", "Network"]
@@ -75,6 +77,11 @@ class PathParams:
     #: of being dropped, as an ECN router's queue management does (RFC 3168 §5); packets
     #: that are not ECT pass unmarked (combine with ``loss`` to drop those)
     ecn_mark: float = 0.0
+    #: the sending host's link does segmentation offload (GSO/TSO) on this path: the host
+    #: sends super-segments of up to 64 KB (``Host.gso_for``), and each is cut into its
+    #: wire segments (``synack.link.gso``) before anything else happens to it, so scripted
+    #: drops, loss and the queue count wire packets
+    gso: bool = False
 
     def validate(self) -> None:
         """Raise ``ValueError`` if a field is out of range."""
@@ -351,6 +358,9 @@ class Network:
                 raise ValueError(f"address {addr} already belongs to host {self._route[key].name!r}")
             packed.append((key, addr))
         node = _Node(host)
+        if hasattr(host, "gso_for"):
+            # The host asks its link, per destination, whether it may send super-segments.
+            host.gso_for = lambda remote, name=name: self._gso_max_size(name, remote)
         for key, addr in packed:
             self._route[key] = node
             self._addr_str[key] = addr
@@ -420,6 +430,15 @@ class Network:
     def set_both(self, a: str, b: str, **kw: Any) -> tuple[PathParams, PathParams]:
         """``set_path`` on both directions between a and b."""
         return self.set_path(a, b, **kw), self.set_path(b, a, **kw)
+
+    def _gso_max_size(self, name: str, remote: str) -> int:
+        """What host ``name``'s link takes towards ``remote``: 64 KB super-segments on a
+        path with ``gso``, else nothing larger than a wire packet (0)."""
+        dst = self._by_addr.get(remote)
+        if dst is None:
+            return 0
+        p = self._paths.get((name, dst.name)) or self.default_path
+        return GSO_MAX_SIZE if p.gso else 0
 
     def _link(self, a: str, b: str) -> _Link:
         link = self._links.get((a, b))
@@ -525,6 +544,15 @@ class Network:
         link = node.out.get(dst)
         if link is None:
             link = node.out[dst] = self._link(node.name, dst.name)
+        if link.params.gso and type(packet) is Packet and packet.gso_size:
+            # GSO: the super-segment leaves as its wire segments (synack.link.gso).
+            for piece in split_packet(packet):
+                self._on_link(node, dst, link, piece)
+            return
+        self._on_link(node, dst, link, packet)
+
+    def _on_link(self, node: _Node, dst: _Node, link: _Link, packet: bytes | Packet) -> None:
+        """One wire packet on the path ``node`` -> ``dst``: faults, then impairments."""
         link.count += 1
         if link.nth:
             for fault in link.nth:

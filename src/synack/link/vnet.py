@@ -16,8 +16,10 @@ and up to 64 KB of data, with a partial checksum. The Host takes it as one segme
 skips verifying a checksum the kernel never computed (the data never left the machine).
 
 Sending, :func:`plan_writes` turns the Host's packets into ``writev`` vectors: a packet
-larger than the MTU becomes one GSO write (the kernel splits it into ``gso_size``
-segments), and a run of consecutive full-sized segments of one flow, as a sender emits
+larger than the MTU, or a :class:`~synack.stack.packet.SuperSegment` (which says its
+``gso_size`` and may carry only the pseudo-header sum as its checksum), becomes one GSO
+write (the kernel splits it into ``gso_size`` segments and completes the checksums), and
+a run of consecutive full-sized segments of one flow, as a sender emits
 them in one burst, is merged into one such write the way wireguard-go's GRO does, without
 copying a payload (each payload is a memoryview in the vector). Merging is safe only for
 segments that differ in nothing but their sequence numbers and data: same addresses,
@@ -131,12 +133,17 @@ def plan_writes(packets: list, mtu: int, ecn_ok: bool = True, merge: bool = True
             continue
         ihl, hl = lay
         size = len(p) - hl
-        if len(p) > mtu:
-            # A super-segment the Host built itself: the kernel cuts it at the MTU.
-            gso_size = mtu - hl
-            h = bytearray(p[:hl])
-            _H.pack_into(h, ihl + 16, pseudo_partial(p, ihl, len(p) - ihl))
-            append((gso_header(p, ihl, hl, gso_size, ecn_ok), h, memoryview(p)[hl:]))
+        g = getattr(p, "gso_size", 0)
+        if g or len(p) > mtu:
+            # A super-segment the Host built itself: the kernel cuts it where the Host says
+            # (a SuperSegment: the peer's MSS), else at the MTU, and completes the checksum.
+            gso_size = g if 0 < g <= mtu - hl else mtu - hl
+            if getattr(p, "partial_checksum", False):
+                append((gso_header(p, ihl, hl, gso_size, ecn_ok), p))
+            else:
+                h = bytearray(p[:hl])
+                _H.pack_into(h, ihl + 16, pseudo_partial(p, ihl, len(p) - ihl))
+                append((gso_header(p, ihl, hl, gso_size, ecn_ok), h, memoryview(p)[hl:]))
             i += 1
             continue
         flags = p[ihl + 13]

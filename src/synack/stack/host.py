@@ -20,7 +20,9 @@ import errno
 import ipaddress
 import os
 import random
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from ..tcp.config import TcpConfig
 from ..tcp.connection import Connection, reset_for
@@ -28,6 +30,7 @@ from ..tcp.cookies import SynCookies
 from ..tcp.fastopen import CookieCache, FastOpenKey
 from ..tcp.isn import IsnGenerator
 from ..tcp.rfc5961 import ChallengeAckLimiter
+from ..tcp.sender import MAX_SEGMENT_BYTES
 from ..tcp.state import State
 from ..tcp.timewait import IsnAfterTimeWait, TimeWait
 from ..trace.events import NULL_TRACER, Recorder, SegmentDropped, SegmentReceived, SegmentSent, Tracer
@@ -74,6 +77,10 @@ def _remote(addr: str) -> str:
         _REMOTES.clear()
     _REMOTES[addr] = norm = str(ra)
     return norm
+
+
+#: a gso_size no segment exceeds
+_NO_GSO = 1 << 30
 
 
 class Host:
@@ -133,8 +140,15 @@ class Host:
         #: set whenever packets were queued or a timer may have moved; a driver that
         #: polls ``take_packets``/``next_deadline`` may clear it and skip polling until set
         self.changed = False
-        #: the most data one segment of a new connection may carry (TSO); None: one MSS
+        #: the most data one segment of a new connection may carry (TSO); None: as the
+        #: link allows (``gso_max_size``), one MSS without offloads
         self.max_segment_bytes: int | None = None
+        #: the largest IP packet the link takes from this host and cuts into wire segments
+        #: itself (GSO, TSO), or 0: none. ``use_link`` sets it from the link's features.
+        self.gso_max_size = 0
+        #: a link that decides per destination (the simulator's paths): remote address ->
+        #: its gso_max_size for that destination; None: ``gso_max_size`` for all
+        self.gso_for: Callable[[str], int] | None = None
         # -- under attack and at the edges (stack/listener.py, stack/icmp.py) --
         if syncookies not in (0, 1, 2):
             raise ValueError("syncookies must be 0 (never), 1 (on SYN queue overflow) or 2 (always), "
@@ -189,6 +203,15 @@ class Host:
         return addr in self._addrset
 
     # ------------------------------------------------------------ link side
+    def use_link(self, features: Any) -> None:
+        """Take what the link does for this host (a ``synack.link.tun.LinkFeatures`` or
+        anything with ``mtu`` and ``gso_max_size``): when it cuts packets larger than its
+        MTU into wire segments (GSO, TSO), connections made from now on send super-segments
+        of up to ``gso_max_size`` octets (``max_segment_bytes``, when set, decides instead)."""
+        mtu = getattr(features, "mtu", None) or self.mtu
+        g = getattr(features, "gso_max_size", 0) or 0
+        self.gso_max_size = g if g > mtu else 0
+
     def deliver(self, packet: bytes, now: int, checksum_ok: bool = False) -> None:
         """An IP packet arrived. Malformed packets become traced drops. ``checksum_ok``: the
         link vouches for the TCP checksum (a TUN device's offload: the kernel's own packets,
@@ -211,13 +234,13 @@ class Host:
             if self.tracer.on:
                 self.tracer.emit(SegmentDropped(now, self.name, None, "", "", None, e.reason, e.detail))
             return
-        self.deliver_packet(_tuple_new(Packet, (hdr.src, hdr.dst, seg, ecn_of(hdr), hdr.ttl)), now, packet)
+        self.deliver_packet(_tuple_new(Packet, (hdr.src, hdr.dst, seg, ecn_of(hdr), hdr.ttl, 0)), now, packet)
 
     def deliver_packet(self, pkt: Packet, now: int, raw: bytes | None = None) -> None:
         """A packet arrived as values (the simulator carries them beside the bytes): the
         same as :meth:`deliver` of its bytes (``raw``, when they exist), without encoding
         and parsing them."""
-        src, dst, seg, ecn, _ = pkt
+        src, dst, seg, ecn = pkt[:4]
         tr = self.tracer
         if dst not in self._addrset:
             if tr.on:
@@ -274,12 +297,19 @@ class Host:
             self.send_segment(dst, src, rst, None, now)
 
     def take_packets(self) -> list[bytes]:
-        """IP packets waiting to be transmitted, oldest first (the queue is emptied)."""
+        """IP packets waiting to be transmitted, oldest first (the queue is emptied). A TSO
+        super-segment is a :class:`~synack.stack.packet.SuperSegment`, which says where the
+        link cuts it; its TCP checksum is left to a link that does GSO (``use_link``)."""
         tx = self._tx
         if not tx:
             return []
         self._tx = []
-        return [p if type(p) is bytes else p.raw for p in tx]  # type: ignore[union-attr]
+        if self.gso_max_size:
+            # The link cuts super-segments (GSO) and completes their checksums.
+            return [p if type(p) is bytes else p.super_segment(True) if p.gso_size  # type: ignore[union-attr]
+                    else p.raw for p in tx]  # type: ignore[union-attr]
+        return [p if type(p) is bytes else p.super_segment(False) if p.gso_size  # type: ignore[union-attr]
+                else p.raw for p in tx]  # type: ignore[union-attr]
 
     def take_outgoing(self) -> list[Packet | bytes]:
         """What :meth:`take_packets` gives, as values where the host has them: a link that
@@ -416,9 +446,12 @@ class Host:
             tr = self.tracer
             ttl = self.ttl
             ecn = conn.ecn_ok
+            # (a segment with more data than gso is a super-segment: TSO; TIME-WAIT sends no data)
+            gso = conn.snd.gso_size if type(conn) is Connection else _NO_GSO
             for seg, cause in out:
                 # RFC 3168 §6.1: ECT(0) on new data only; the connection says which.
-                append(_tuple_new(Packet, (src, dst, seg, conn.ect(seg, cause) if ecn else 0, ttl)))
+                append(_tuple_new(Packet, (src, dst, seg, conn.ect(seg, cause) if ecn else 0, ttl,
+                                           gso if len(seg.payload) > gso else 0)))
                 if tr.on:
                     tr.emit(SegmentSent(now, self.name, cid, src, dst, seg, cause not in _NOT_RETRANSMISSIONS,
                                         cause))
@@ -436,8 +469,15 @@ class Host:
                           tracer=self.tracer if traced else NULL_TRACER,
                           mss_limit=self.mtu - (60 if v6 else 40), owner=self if owned else None)
         conn.challenge = self.challenge  # the host-wide RFC 5961 §7 limit
-        if self.max_segment_bytes is not None:
-            conn.set_max_segment_bytes(self.max_segment_bytes)
+        most = self.max_segment_bytes
+        if most is None:
+            gso = self.gso_for(key[2]) if self.gso_for is not None else self.gso_max_size
+            if gso > self.mtu:
+                # TSO: super-segments as large as the link takes (less the IP header and
+                # the longest TCP header); the sender sizes them (tcp/sender.py).
+                most = min(gso - (40 if v6 else 20) - 60, MAX_SEGMENT_BYTES)
+        if most is not None:
+            conn.set_max_segment_bytes(most)
         return conn
 
     def send_segment(self, src: str, dst: str, seg: TcpSegment, cause: str | None, now: int) -> None:

@@ -7,6 +7,12 @@ values beside the bytes and encodes only where bytes matter (corruption, an ICMP
 quotes the packet, a drop predicate that reads the raw packet), and the receiving host takes
 the segment without parsing it. ``size`` is the length the bytes would have, computed from
 the values, for bandwidth and MTU.
+
+A TSO super-segment (more data than one wire segment carries, for a link that splits it
+as GSO does) says where to split it: ``gso_size``, the data octets of each wire segment
+(0 for a segment that goes on the wire as it is). As bytes it is a :class:`SuperSegment`,
+which keeps ``gso_size`` for the link, and whose TCP checksum field holds only the
+pseudo-header sum where the link completes the checksum (``partial_checksum``).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import NamedTuple
 from ..wire.ip import emit_packet
 from ..wire.tcp import Eol, FastOpen, Mss, Nop, Sack, SackPermitted, TcpSegment, Timestamps, UnknownOption, WindowScale
 
-__all__ = ["Packet", "tcp_header_len"]
+__all__ = ["Packet", "SuperSegment", "tcp_header_len"]
 
 #: octets of each fixed-size option (RFC 9293 §3.1, RFC 7323, RFC 2018)
 _OPTION_LEN = {Nop: 1, Eol: 1, Mss: 4, WindowScale: 3, SackPermitted: 2, Timestamps: 10}
@@ -53,11 +59,21 @@ class Packet(NamedTuple):
     #: the ECN field (RFC 3168 §5): 0 not-ECT, 2 ECT(0), 1 ECT(1), 3 CE
     ecn: int = 0
     ttl: int = 64
+    #: a super-segment: the link cuts its data into wire segments of this many octets
+    gso_size: int = 0
 
     @property
     def raw(self) -> bytes:
         """The packet's bytes (made at each use: keep them if you need them twice)."""
         return emit_packet(self.src, self.dst, self.seg, self.ttl, self.ecn)
+
+    def super_segment(self, partial_checksum: bool) -> SuperSegment:
+        """The bytes of a super-segment (``gso_size`` set), for a link that splits it;
+        ``partial_checksum``: the link completes the TCP checksum (the data is not summed)."""
+        b = SuperSegment(emit_packet(self.src, self.dst, self.seg, self.ttl, self.ecn, partial_checksum))
+        b.gso_size = self.gso_size
+        b.partial_checksum = partial_checksum
+        return b
 
     @property
     def version(self) -> int:
@@ -72,3 +88,12 @@ class Packet(NamedTuple):
     def marked(self, ecn: int) -> Packet:
         """The same packet with another ECN field (a router marking CE, RFC 3168 §5)."""
         return self._replace(ecn=ecn)
+
+
+class SuperSegment(bytes):
+    """The bytes of a TSO super-segment: an IP packet whose data the link cuts into wire
+    segments of ``gso_size`` octets; with ``partial_checksum`` its TCP checksum field holds
+    only the pseudo-header sum (virtio-net ``NEEDS_CSUM``: the link completes it)."""
+
+    gso_size: int = 0
+    partial_checksum: bool = False

@@ -22,7 +22,7 @@ WC_DEL_ACK = 200_000_000
 class Rack:
     """RFC 8985 §6: the most recently delivered segment, and the reordering window."""
 
-    __slots__ = ("xmit_ts", "order", "rtt", "fack", "min_rtt", "reordering_seen", "reo_wnd_mult",
+    __slots__ = ("xmit_ts", "order", "end", "rtt", "fack", "min_rtt", "reordering_seen", "reo_wnd_mult",
                  "reo_wnd_persist", "dsack_round", "dsack_seen")
 
     def __init__(self) -> None:
@@ -30,6 +30,8 @@ class Rack:
         self.xmit_ts = -1
         #: the transmission number of that segment (orders transmissions at the same instant)
         self.order = 0
+        #: its end offset: orders the pieces of one super-segment, which share time and order
+        self.end = 0
         #: RACK.rtt: the RTT of that segment
         self.rtt = 0
         #: RACK.fack: the highest octet delivered (end offset)
@@ -73,10 +75,13 @@ class Rack:
         self.rtt = rtt
         # RACK_sent_after(): later in time, or at the same instant later in order (the
         # RFC breaks ties by sequence number, which misorders a retransmission sent in
-        # the same instant as new data).
-        if r.sent_at > self.xmit_ts or (r.sent_at == self.xmit_ts and r.order > self.order):
+        # the same instant as new data); pieces of one super-segment by sequence number.
+        ts = self.xmit_ts
+        if r.sent_at > ts or (r.sent_at == ts and (r.order > self.order
+                                                   or (r.order == self.order and r.end > self.end))):
             self.xmit_ts = r.sent_at
             self.order = r.order
+            self.end = r.end
 
     def on_dsack_round(self, una: int, snd_nxt: int, dsack: bool) -> None:
         """RFC 8985 §6.2 step 4, first half: a D-SACK widens the reordering window once per
@@ -109,12 +114,12 @@ class Rack:
         lost once RACK.rtt + RACK.reo_wnd have passed since it was sent. Marks them LOST;
         returns (how many were marked, the time in ns until the next would qualify, or 0)."""
         marked = 0
-        rts, rorder, rtt = self.xmit_ts, self.order, self.rtt
+        rts, rorder, rend, rtt = self.xmit_ts, self.order, self.end, self.rtt
         timeout = 0
         for r in sb.segs:
             f = r.flags
             t = r.sent_at
-            if t > rts or (t == rts and r.order >= rorder):
+            if t > rts or (t == rts and (r.order > rorder or (r.order == rorder and r.end >= rend))):
                 if not f & EVER_RTX:
                     break  # sent after the newest delivered segment, and so is all the rest
                 continue

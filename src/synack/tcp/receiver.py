@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..wire.seq import Seq, seq_add, seq_dist
 from ..wire.tcp import ACK, FIN, Nop, Sack, TcpSegment, Timestamps
+from .rcvbuf import ReceiveBuffer
 from .reassembly import Reassembly
 from .sack import SackReceiver
 from .state import State
@@ -53,7 +54,7 @@ class Receiver(ReceiveSequence):
 
     __slots__ = (
         "conn", "rcv_mss",
-        "buf",         # octets the user can RECEIVE, in order
+        "buf",         # octets the user can RECEIVE, in order (a ReceiveBuffer of chunks)
         "abs",         # the stream offset of RCV.NXT (data only: the FIN is not counted)
         "ooo",         # out-of-order queue (Reassembly), allocated on first use
         "ooo_fin",     # stream offset of a FIN that arrived beyond a hole, or None
@@ -77,7 +78,7 @@ class Receiver(ReceiveSequence):
         self.conn = conn
         #: the MSS we announce: the largest segment we accept (RFC 9293 §3.7.1)
         self.rcv_mss = rcv_mss
-        self.buf = bytearray()
+        self.buf = ReceiveBuffer()
         self.abs = 0
         self.ooo: Reassembly | None = None
         self.ooo_fin: int | None = None
@@ -158,14 +159,7 @@ class Receiver(ReceiveSequence):
 
     def take(self, max_bytes: int) -> bytes:
         """Remove and return up to ``max_bytes`` octets from the receive buffer."""
-        rb = self.buf
-        if max_bytes >= len(rb):
-            data = bytes(rb)
-            rb.clear()
-        else:
-            data = bytes(rb[:max_bytes])
-            del rb[:max_bytes]
-        return data
+        return self.buf.take(max_bytes)
 
     def window_update_after_read(self, now: int) -> None:
         """A window update when reading opened the window a lot (RFC 9293 §3.8.6.2.2)."""
@@ -384,14 +378,14 @@ class Receiver(ReceiveSequence):
         """In-order octets at RCV.NXT: into the receive buffer, with whatever they let the
         out-of-order queue release."""
         n = len(payload)
-        self.buf += payload
+        self.buf.append(payload)
         self.rcv_nxt = seq_add(self.rcv_nxt, n)
         self.abs += n
         ooo = self.ooo
         if ooo:
             more = ooo.pop(self.abs)
             if more:
-                self.buf += more
+                self.buf.append(more)
                 self.rcv_nxt = self.rcv_nxt + len(more)
                 self.abs += len(more)
             self.ack_now = True  # a hole was filled: ACK at once (RFC 5681 §4.2)

@@ -97,10 +97,11 @@ class LossRecovery:
                 f"prr={self.prr.delivered}/{self.prr.out} segs={len(self.sb)}>")
 
     # ------------------------------------------------------------------ what was sent
-    def sent(self, start: int, end: int, now: int) -> None:
-        """New data [start, end) left at ``now``."""
+    def sent(self, start: int, end: int, now: int, mss: int = 0) -> None:
+        """New data [start, end) left at ``now``; ``mss``: as a super-segment that the link
+        splits into wire segments of that size."""
         self.xmits += 1
-        self.sb.segs.append(SegmentRecord(start, end, now, 0, self.xmits))
+        self.sb.segs.append(SegmentRecord(start, end, now, 0, self.xmits, mss))
         if self.state is not OPEN:
             self.prr.out += end - start
 
@@ -258,7 +259,7 @@ class SackSending(SendSequence):
     6675 §5, RFC 9937 §4), transmissions as NextSeg() and PRR allow, and the loss timers.
     The sender's fields it changes are kept here; the sender sets them up."""
 
-    __slots__ = ("rtt_seq", "retransmits", "dupacks", "cwr", "ecn_rec")
+    __slots__ = ("rtt_seq", "retransmits", "dupacks", "cwr", "ecn_rec", "gso_size")
 
     #: the end of the segment being timed for an RTT sample, or None (Karn: none in flight)
     rtt_seq: Seq | None
@@ -269,6 +270,8 @@ class SackSending(SendSequence):
     #: RFC 3168: set CWR on the next new data; SND.NXT at the last window reduction
     cwr: bool
     ecn_rec: Seq | None
+    #: data octets per wire segment of the super-segments sent last (TSO: the link's gso_size)
+    gso_size: int
 
     # What else of the sender it reads (declared for readers and type checkers).
     if TYPE_CHECKING:  # pragma: no cover
@@ -287,6 +290,8 @@ class SackSending(SendSequence):
         def unsent(self) -> int: ...
         def eff_mss(self) -> int: ...
         def abs(self, seq: Seq) -> int: ...
+        def fin_seq(self) -> Seq: ...
+        def most_data(self, mss: int) -> int: ...
         def trace_cc(self, now: int, cause: str) -> None: ...
         def arm_rto(self, now: int) -> None: ...
         def send_data(self, now: int, limit: int | None = None, force: bool = False) -> None: ...
@@ -327,8 +332,12 @@ class SackSending(SendSequence):
         delivered = lr.on_ack(una, blocks, una + flight, now)
         if not delivered and not acked:
             return  # no news for loss recovery (a window update, a duplicate)
-        if delivered and lr.rack.rtt:
-            cc.on_rtt_sample(lr.rack.rtt, now)  # per-ACK samples (RFC 9406 wants several)
+        if delivered and lr.rack.rtt and not (delivered == acked and acked < self.eff_mss()):
+            # Per-ACK samples (RFC 9406 wants several), of the newest segment delivered, so
+            # that a stretch ACK does not inflate them; none from a cumulative ACK of less
+            # than a full segment, which the receiver probably delayed (as Linux's
+            # FLAG_ACK_MAYBE_DELAYED keeps such samples from HyStart).
+            cc.on_rtt_sample(lr.rack.rtt, now)
         srtt = self.rtt.srtt
         if lr.tlp.end is not None and lr.tlp.on_ack(una, blocks, lr.rack.dsack_seen) and lr.state is OPEN:
             # RFC 8985 §7.4.2: the probe repaired a tail loss: respond as to a loss.
@@ -399,7 +408,7 @@ class SackSending(SendSequence):
             r = lr.sb.next_lost()
             if r is not None:
                 cause = "rto" if not rec else "fast-retransmit" if not lr.prr.out else "sack-recovery"
-                budget -= self._resend(r, now, cause)
+                budget -= self._resend(r, now, cause, limit=budget)
                 continue
             before = self.snd_nxt
             self.send_data(now, limit=-(-budget // mss) * mss)
@@ -408,21 +417,46 @@ class SackSending(SendSequence):
                 continue
             r = lr.rule3()
             if r is not None:
-                budget -= self._resend(r, now, "sack-recovery")
+                budget -= self._resend(r, now, "sack-recovery", limit=budget)
                 continue
             r = lr.rescue(self.una_abs)
             if r is None:
                 break
-            budget -= self._resend(r, now, "rescue", rescue=True)
+            budget -= self._resend(r, now, "rescue", rescue=True, tail=True)
         if rec:
             lr.prr.budget = budget if budget > 0 else 0
 
-    def _resend(self, r: SegmentRecord, now: int, cause: str, rescue: bool = False) -> int:
+    def _resend(self, r: SegmentRecord, now: int, cause: str, rescue: bool = False, limit: int = 0,
+                tail: bool = False) -> int:
         """Retransmit scoreboard record ``r`` (one segment, with the FIN if it ends with
-        it; RFC 6675 (C.1)). Returns its length in sequence space."""
+        it; RFC 6675 (C.1)). Returns its length in sequence space.
+
+        A super-segment is resent in part: the whole wire segments ``limit`` octets allow
+        (at least one; the most one segment may carry), from its start, or with ``tail``
+        its last wire segment (a loss probe, a rescue retransmission). The rest stays on
+        the scoreboard as it was."""
         conn = self.conn
         start, end = r.start, r.end
         n = end - start
+        mss = self.eff_mss()
+        if n > mss:
+            lr = self.lr
+            assert lr is not None
+            fin = 1 if self.fin_queued and end == self.abs(self.fin_seq()) + 1 else 0
+            if tail:
+                k = (n - fin) % mss or mss
+                if k + fin < n:
+                    r = lr.sb.split(r, end - k - fin)
+                    start = r.start
+                    n = end - start
+            else:
+                most = self.most_data(mss)
+                cap = limit if limit < most else most
+                cap = cap - cap % mss if cap > mss else mss
+                if cap + fin < n:
+                    lr.sb.split(r, start + cap)
+                    end = start + cap
+                    n = cap
         seq = seq_add(self.snd_una, start - self.una_abs)
         sbuf = self.buf
         off = seq_dist(seq, self.buf_seq)
@@ -439,6 +473,7 @@ class SackSending(SendSequence):
             payload = _EMPTY
         if data < n and self.fin_queued:
             flags |= FIN
+        self.gso_size = mss
         conn._emit(conn._segment(seq, conn.rcv.rcv_nxt, flags, payload), now, cause)
         self.retransmits += 1
         self.rtt_seq = None  # Karn (RFC 6298 §3)
@@ -480,7 +515,7 @@ class SackSending(SendSequence):
             r = lr.sb.last_unsacked()
             if r is None:
                 return
-            self._resend(r, now, "tlp")
+            self._resend(r, now, "tlp", tail=True)
             lr.tlp.sent(self.abs(self.snd_nxt), True)
         self.conn.timers.cancel(_TLP, now)
         self.arm_rto(now)

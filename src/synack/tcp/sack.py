@@ -16,9 +16,13 @@ Receiver (:class:`SackReceiver`)
 Sender (:class:`Scoreboard`)
     One :class:`SegmentRecord` per segment sent and not yet cumulatively acknowledged, in
     sequence order: ``start``, ``end`` (exclusive; a FIN counts one octet), ``sent_at`` (the
-    last transmission), ``flags`` and ``order`` (numbering transmissions, so that two sent
-    at the same instant still have a first and a second, which RACK's "sent after" needs).
-    ``flags`` has
+    last transmission), ``flags``, ``order`` (numbering transmissions, so that two sent
+    at the same instant still have a first and a second, which RACK's "sent after" needs)
+    and ``mss``. A TSO super-segment (many wire segments of ``mss`` octets, split by the
+    link) is one record until loss recovery needs to tell its pieces apart: a SACK block
+    that covers part of it splits it at wire-segment boundaries (as Linux's
+    ``tcp_fragment`` does), and so does a retransmission of part of it; the pieces keep
+    the transmission's time and order. ``flags`` has
     ``SACKED`` (the receiver holds it), ``LOST`` (deemed lost: by RFC 6675 IsLost, by RACK,
     or by an RTO), ``RETRANS`` (a retransmission of it is in flight since it was last
     marked lost, or it was retransmitted without being lost) and ``EVER_RTX``. The RFC
@@ -168,9 +172,9 @@ def is_dsack(blocks: list, una: int) -> bool:
 class SegmentRecord:
     """One segment on the RFC 6675 scoreboard: octets [start, end) as stream offsets."""
 
-    __slots__ = ("start", "end", "sent_at", "flags", "order")
+    __slots__ = ("start", "end", "sent_at", "flags", "order", "mss")
 
-    def __init__(self, start: int, end: int, sent_at: int, flags: int = 0, order: int = 0) -> None:
+    def __init__(self, start: int, end: int, sent_at: int, flags: int = 0, order: int = 0, mss: int = 0) -> None:
         #: first octet (absolute stream offset)
         self.start = start
         #: the octet after the last (a FIN counts one)
@@ -181,6 +185,9 @@ class SegmentRecord:
         self.flags = flags
         #: the number of that transmission, counting every one of the connection
         self.order = order
+        #: octets of data per wire segment when the record is a super-segment the link
+        #: splits (its pieces' boundaries); 0: one segment
+        self.mss = mss
 
     def __repr__(self) -> str:
         names = "|".join(n for bit, n in ((SACKED, "SACKED"), (LOST, "LOST"), (RETRANS, "RETRANS"),
@@ -211,23 +218,44 @@ class Scoreboard:
         return f"Scoreboard({self.segs!r})"
 
     # -- updates -----------------------------------------------------------------------
-    def sent(self, start: int, end: int, ts: int, order: int = 0) -> None:
-        """A new segment [start, end) left at ``ts`` (the ``order``-th transmission)."""
-        self.segs.append(SegmentRecord(start, end, ts, 0, order))
+    def sent(self, start: int, end: int, ts: int, order: int = 0, mss: int = 0) -> None:
+        """A new segment [start, end) left at ``ts`` (the ``order``-th transmission); ``mss``:
+        it is a super-segment of wire segments of that size."""
+        self.segs.append(SegmentRecord(start, end, ts, 0, order, mss))
+
+    def _split(self, i: int, at: int) -> SegmentRecord:
+        """Cut record ``i`` at offset ``at`` (start < at < end); returns the second piece,
+        which follows it. Both keep the transmission's time, order and flags."""
+        r = self.segs[i]
+        q = SegmentRecord(at, r.end, r.sent_at, r.flags, r.order, r.mss)
+        r.end = at
+        self.segs.insert(i + 1, q)
+        if r.flags & SACKED:
+            self.nsacked += 1
+        return q
+
+    def split(self, r: SegmentRecord, at: int) -> SegmentRecord:
+        """Cut record ``r`` at offset ``at`` (start < at < end); returns the second piece."""
+        return self._split(bisect_left(self.segs, r.start, key=_start), at)
 
     def retransmitted(self, start: int, end: int, ts: int, order: int = 0) -> int:
-        """[start, end) was sent again at ``ts``: mark the records it covers. Returns the
-        octets of records so marked."""
+        """[start, end) was sent again at ``ts``: mark the records it covers, splitting a
+        record only part of which was sent again. Returns the octets so marked."""
         segs = self.segs
         i = bisect_right(segs, start, key=_start) - 1
         if i < 0:
             i = 0
+        elif segs[i].start < start < segs[i].end:
+            self._split(i, start)
+            i += 1
         n = 0
         while i < len(segs):
             r = segs[i]
             if r.start >= end:
                 break
             if r.end > start:
+                if r.end > end:
+                    self._split(i, end)
                 r.sent_at = ts
                 r.order = order
                 r.flags |= RETRANS | EVER_RTX
@@ -278,18 +306,37 @@ class Scoreboard:
 
     def sack(self, blocks: list, una: int) -> list[SegmentRecord]:
         """Mark the records wholly inside SACK blocks (absolute (start, end) pairs) as
-        SACKED. Blocks at or below ``una`` (D-SACK) and records only partly covered are
-        left alone. Returns the newly SACKed records."""
+        SACKED. A super-segment that a block covers in part is split at the boundaries of
+        the wire segments the block covers whole (so at most two cuts per block, and
+        never finer than the wire segments); blocks at or below ``una`` (D-SACK) and
+        segments covered in part are left alone. Returns the newly SACKed records."""
         segs = self.segs
         new = []
         for s, e in blocks:
             if e <= una or e <= s:
                 continue
             i = bisect_left(segs, s, key=_start)
+            if i:
+                r = segs[i - 1]
+                m = r.mss
+                if m and r.end > s and not r.flags & SACKED:
+                    # The block starts inside a super-segment: cut at the first wire
+                    # segment boundary at or after its start.
+                    cut = r.start + -(-(s - r.start) // m) * m
+                    if cut < r.end and cut < e:
+                        self._split(i - 1, cut)
             while i < len(segs):
                 r = segs[i]
                 if r.end > e:
-                    break
+                    m = r.mss
+                    if not m or r.start >= e or r.flags & SACKED:
+                        break
+                    # The block ends inside a super-segment: cut after the last wire
+                    # segment it covers whole.
+                    cut = r.start + (e - r.start) // m * m
+                    if cut <= r.start:
+                        break
+                    self._split(i, cut)
                 if not r.flags & SACKED:
                     r.flags = (r.flags | SACKED) & ~(LOST | RETRANS)
                     self.sacked_bytes += r.end - r.start

@@ -9,9 +9,15 @@ check of §3.10.7.4), NewReno (RFC 5681, RFC 6582) and the calls into the conges
 algorithm, which owns cwnd and ssthresh only. With SACK, :class:`~synack.tcp.recovery.LossRecovery`
 decides what is lost and what goes next (RFC 6675, RFC 8985, RFC 9937); the sender acts.
 
-Segmentation is ready for offloads: ``max_segment_bytes`` (default: one Eff.snd.MSS) is the
-most data one segment may carry; a link that splits large segments (TSO) may raise it to
-64 KiB. Nagle's and SWS avoidance's "full-sized" stays one MSS.
+Segmentation with offloads (TSO): ``max_segment_bytes`` (default: one Eff.snd.MSS) is the
+most data one segment may carry; a host whose link splits large segments raises it to
+64 KiB, and the sender then emits super-segments sized as Linux's TSO autosizing does
+(:meth:`Sender.tso_size`): about a millisecond of data at the current rate, at most 64 KiB,
+within cwnd and the peer's window, always whole wire segments of Eff.snd.MSS (``gso_size``)
+but for the tail of the data. Nagle's and SWS avoidance's "full-sized" stays one MSS, and
+loss recovery stays per wire segment: the scoreboard splits a super-segment where SACK
+blocks or retransmissions cut it (:mod:`synack.tcp.sack`), and a retransmission carries
+the lost wire segments only.
 
 The buffer holds unacknowledged and unsent data; ``buf[0]`` has sequence number ``buf_seq``.
 Positions for the scoreboard are absolute stream offsets (``una_abs`` is SND.UNA's).
@@ -43,6 +49,13 @@ _HANDSHAKE = frozenset({State.SYN_SENT, State.SYN_RECEIVED})
 _NOT_SENDING = frozenset({State.CLOSED, State.LISTEN, State.TIME_WAIT})
 #: the largest ``max_segment_bytes``: what one IP packet can carry at most (64 KiB)
 MAX_SEGMENT_BYTES = 65536 - 40
+#: the most data a super-segment carries: an IPv4 packet of 65535 octets with the longest
+#: IP header and TCP options still holds it
+_SUPER_MAX = 65535 - 60 - 60
+#: Linux's sk_gso_max_size and sysctl tcp_tso_rtt_log: flows whose minimum RTT is under
+#: 2**9 us get the whole 64 KiB per super-segment, half of it under 2**10 us, ...
+_GSO_MAX = 65536
+_TSO_RTT_LOG = 9
 _EMPTY = b""
 _RTO, _PERSIST, _SWS, _TLP, _RACK = Timer.RTO, Timer.PERSIST, Timer.SWS_OVERRIDE, Timer.TLP, Timer.RACK
 _FIN_WAIT_1 = State.FIN_WAIT_1
@@ -51,7 +64,7 @@ _FIN_WAIT_1 = State.FIN_WAIT_1
 class Sender(SackSending):
     """SND.* and the send side's data (see the module docstring)."""
 
-    # (rtt_seq, retransmits, dupacks, cwr and ecn_rec are slots of SackSending)
+    # (rtt_seq, retransmits, dupacks, cwr, ecn_rec and gso_size are slots of SackSending)
     __slots__ = (
         "conn", "snd_mss", "max_segment_bytes",
         "buf", "buf_seq", "fin_queued",
@@ -72,6 +85,9 @@ class Sender(SackSending):
         self.snd_mss = snd_mss
         #: the most data one segment may carry; None: one Eff.snd.MSS (see the module docstring)
         self.max_segment_bytes: int | None = None
+        #: data octets per wire segment of the super-segments sent last (Eff.snd.MSS then):
+        #: where the link cuts them (its gso_size)
+        self.gso_size = snd_mss
         self.buf = bytearray()
         self.buf_seq = self.iss
         self.fin_queued = False
@@ -194,6 +210,38 @@ class Sender(SackSending):
             raise ValueError(f"max_segment_bytes must be 1..{MAX_SEGMENT_BYTES} or None, not {n!r}")
         self.max_segment_bytes = n
 
+    def most_data(self, mss: int) -> int:
+        """The most data one segment may carry now: whole wire segments of ``mss`` up to
+        ``max_segment_bytes`` (one ``mss`` without TSO)."""
+        most = self.max_segment_bytes
+        if most is None or most <= mss:
+            return mss
+        if most > _SUPER_MAX:
+            most = _SUPER_MAX
+        return most - most % mss if most > mss else mss
+
+    def tso_size(self, mss: int) -> int:
+        """How much data one super-segment carries (Linux's tcp_tso_autosize): about one
+        millisecond at the pacing rate Linux would use (cwnd / SRTT, doubled in slow start
+        and 1.2 times after), plus 64 KiB >> (min RTT in us >> 9) for a short path, at least
+        two wire segments, at most ``most_data``; whole wire segments of ``mss``."""
+        most = self.most_data(mss)
+        srtt = self.rtt.srtt
+        if srtt and most > 2 * mss:
+            cc = self.cc
+            cwnd = cc.cwnd
+            # rate * 1 ms, the rate in octets per ns being cwnd * ratio / SRTT
+            size = cwnd * (200 if cwnd < cc.ssthresh >> 1 else 120) * 10_000 // srtt
+            lr = self.lr
+            min_rtt = lr.rack.min_rtt if lr is not None and lr.rack.min_rtt else srtt
+            r = (min_rtt // 1000) >> _TSO_RTT_LOG
+            if r < 17:
+                size += _GSO_MAX >> r
+            if size < most:
+                segs = size // mss
+                return (segs if segs > 2 else 2) * mss
+        return most
+
     def rewind(self, nxt: Seq) -> None:
         """Data our SYN carried was not taken (RFC 7413 §4.2.1): it leaves again, as new data,
         from ``nxt`` once the connection is established."""
@@ -285,7 +333,11 @@ class Sender(SackSending):
         blen = len(sbuf)
         mss = self.eff_mss()
         seg_max = self.max_segment_bytes
-        seg_max = mss if seg_max is None or seg_max < mss else seg_max
+        # TSO: super-segments of whole wire segments (the link cuts them at ``gso_size``);
+        # not in urgent mode, whose pointer each wire segment would need of its own (Linux
+        # sends urgent data without TSO, too).
+        seg_max = mss if seg_max is None or seg_max <= mss or self.urgent else self.tso_size(mss)
+        self.gso_size = mss
         # Positions as offsets into the buffer (octet 0 is sequence number buf_seq; the FIN,
         # if queued, is offset blen): one conversion each way per segment.
         sbuf_seq = self.buf_seq
@@ -329,8 +381,13 @@ class Sender(SackSending):
                 if usable <= 0:
                     break  # (a window that shrank below what is in flight: SHLD-15)
                 n = remaining if remaining < usable else usable
-                if n > seg_max:
-                    n = seg_max
+                if n > mss:
+                    if rtx:
+                        n = mss  # (going back over sent data: one wire segment at a time)
+                    elif n > seg_max:
+                        n = seg_max
+                    elif n < remaining:
+                        n -= n % mss  # whole wire segments, but for the tail of the data
                 if n < mss and not rtx and not force:
                     # (only our SYN in flight counts as idle: a Fast Open server answers
                     # before the handshake completes, RFC 7413 §4.2.2; Linux's Minshall
@@ -378,7 +435,7 @@ class Sender(SackSending):
             else:
                 if lr is not None:
                     a = self.una_abs + (off - una_off)
-                    lr.sent(a, a + n, now)
+                    lr.sent(a, a + n, now, mss if n > mss else 0)
                     sent_new = True
                 nxt_off = end_off
                 end = self.snd_nxt = seq_add(sbuf_seq, end_off)
@@ -612,7 +669,12 @@ class Sender(SackSending):
         if r is not None:
             rt = self.rtt
             rt.sample(r)
-            self.cc.on_rtt_sample(r, now)  # RFC 9406 (HyStart++) reads RTT samples
+            if self.lr is None:
+                # RFC 9406 (HyStart++) reads RTT samples. With SACK loss recovery it gets
+                # the newest acknowledged segment's instead (_sack_ack): an echoed TSval
+                # dates the oldest segment an ACK covers, so a delayed ACK, or one stretch
+                # ACK for a whole super-segment, inflates this sample.
+                self.cc.on_rtt_sample(r, now)
             tr = conn.tr
             if tr.on:
                 tr.emit(RttSample(now, tr.host, conn.cid, r, rt.srtt, rt.rttvar, rt.timeout))  # type: ignore[arg-type]

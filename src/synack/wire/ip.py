@@ -101,13 +101,16 @@ def parse_packet(packet: bytes, verify: bool = True) -> tuple[IpHeader, TcpSegme
     return hdr, _parse_tcp(payload, asum, verify)
 
 
-def emit_packet(src: str, dst: str, seg: TcpSegment, ttl: int = 64, ecn: int = 0) -> bytes:
+def emit_packet(src: str, dst: str, seg: TcpSegment, ttl: int = 64, ecn: int = 0,
+                partial_checksum: bool = False) -> bytes:
     """Encode ``seg`` inside an IP packet from ``src`` to ``dst`` (DF set for IPv4).
 
     ``ecn`` is the ECN field (RFC 3168 §5: 0 not-ECT, 2 ECT(0), 1 ECT(1), 3 CE): the low two
-    bits of the IPv4 TOS octet or of the IPv6 Traffic Class."""
+    bits of the IPv4 TOS octet or of the IPv6 Traffic Class. ``partial_checksum``: the TCP
+    checksum field holds only the pseudo-header sum, for a link that completes it (a TUN
+    device's ``NEEDS_CSUM``)."""
     v, s, d, asum = _pairs.get((src, dst)) or _pair(src, dst)
-    body = _emit_tcp(seg, asum)
+    body = _emit_tcp(seg, asum, partial_checksum)
     if v == 4:
         return _ipv4_header(s, d, asum, PROTO_TCP, len(body), ttl, ecn, 0, True, b"") + body
     return _ipv6_header(s, d, PROTO_TCP, len(body), ttl, ecn, 0, ()) + body

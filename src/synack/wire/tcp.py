@@ -378,8 +378,11 @@ def emit_options(options) -> bytes:
     return _emit_options(options)
 
 
-def _emit(seg: TcpSegment, addr_sum: int) -> bytes:
-    """Encode ``seg``; ``addr_sum`` is the word sum of the two pseudo-header addresses."""
+def _emit(seg: TcpSegment, addr_sum: int, partial: bool = False) -> bytes:
+    """Encode ``seg``; ``addr_sum`` is the word sum of the two pseudo-header addresses.
+    ``partial``: the checksum field holds the folded pseudo-header sum only, for a link
+    that completes the checksum itself (virtio-net ``NEEDS_CSUM``, Linux's CHECKSUM_PARTIAL);
+    the data is then never summed."""
     sport, dport, seqn, ackn, flags, wnd, payload, options, urg = seg
     if options:
         ob = _emit_options(options)
@@ -402,6 +405,10 @@ def _emit(seg: TcpSegment, addr_sum: int) -> bytes:
     # congruent to 256 times its word sum (an odd payload's last octet is padded on the
     # right for free); multiplying by 256 again (256 * 256 == 1) gives the word sum.
     n = hlen + len(payload)
+    if partial:
+        ps = (addr_sum + 6 + n) % 0xFFFF or 0xFFFF
+        h = _HDR.pack(sport, dport, seqn, ackn, off_flags, wnd, ps, urg)
+        return h + ob + payload
     total = ((addr_sum + 6 + n) << 8) + _from_bytes(h, "little")
     if ob:
         total += _from_bytes(ob, "little")

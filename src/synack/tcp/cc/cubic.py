@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 
 from .hystart import HyStart
-from .reno import INITIAL_SSTHRESH, CongestionControl
+from .reno import INITIAL_SSTHRESH, CongestionControl, slow_start_increase
 
 #: RFC 9438 §4.1.1 constants: the multiplicative decrease factor and the growth constant
 #: (segments / second**3).
@@ -108,17 +108,28 @@ class Cubic(CongestionControl):
         if self.cwnd < self.ssthresh:
             hs = self.hs
             if hs is not None and hs.phase != "done":
-                self.cwnd += hs.on_ack(acked, flight_size)
+                inc = hs.on_ack(acked, flight_size)
                 if hs.phase == "done":
                     # CSS ran its rounds: congestion avoidance from here (RFC 9406 §4.2),
                     # with W_max undefined (RFC 9438 §4.10).
+                    self.cwnd += inc
                     self.ssthresh = self.cwnd
                     self.cwnd_prior = self.cwnd / smss
                     self._reset_origin = True
+                    return
             else:
-                # RFC 5681 slow start, L = 1 SMSS (after a timeout).
-                self.cwnd += acked if acked < smss else smss
-            return
+                # RFC 5681 slow start, L = 1 SMSS (after a timeout); stretch ACKs counted whole.
+                inc = slow_start_increase(acked, smss, smss)
+            room = self.ssthresh - self.cwnd
+            if inc <= room:
+                self.cwnd += inc
+                return
+            # Slow start reaches ssthresh: the rest of the ACK counts in congestion
+            # avoidance (Linux's tcp_slow_start returns it).
+            self.cwnd = self.ssthresh
+            acked -= room
+            if acked <= 0:
+                return
         self._congestion_avoidance(acked, now)
 
     def _congestion_avoidance(self, acked: int, now: int) -> None:

@@ -19,6 +19,7 @@ or a timeout the owner calls :meth:`HyStart.stop`.
 from __future__ import annotations
 
 from ...timeunits import ms
+from .reno import slow_start_increase
 
 #: RFC 9406 §4.3 recommended constants
 MIN_RTT_THRESH = ms(4)
@@ -118,8 +119,7 @@ class HyStart:
                 if self.css_rounds >= CSS_ROUNDS:
                     self.phase = DONE
                     return 0
-        limit = L_UNPACED * self.smss
-        inc = acked if acked < limit else limit
+        inc = slow_start_increase(acked, self.smss, L_UNPACED * self.smss)
         if self.phase is CSS:
             inc //= CSS_GROWTH_DIVISOR
         return inc

@@ -48,6 +48,20 @@ from __future__ import annotations
 INITIAL_SSTHRESH = 1 << 30
 
 
+def slow_start_increase(acked: int, smss: int, limit: int) -> int:
+    """How much slow start grows cwnd on an ACK of ``acked`` new octets: byte counting
+    (RFC 3465 §2.2, RFC 5681 §3.1), min(acked, ``limit``) where ``limit`` is L * SMSS.
+
+    An ACK of more than two full-sized segments is a stretch ACK: a receiver (or its GRO)
+    that took a TSO super-segment of 45 wire segments acknowledges it once. It counts as
+    the ACKs it stands for, one per two full-sized segments (RFC 9293 §3.8.6.3), each
+    limited by L, so that the window grows alike whether the receiver acknowledged every
+    second segment or a whole super-segment at once (Linux counts every segment a
+    stretch ACK covers, ``tcp_slow_start``; with HyStart++'s L = 8 this is the same)."""
+    cap = limit * -(-acked // (2 * smss)) if acked > 2 * smss else limit
+    return acked if acked < cap else cap
+
+
 class CongestionControl:
     """What every algorithm has and does: RFC 5681 slow start and loss responses, in bytes.
 
@@ -153,15 +167,27 @@ class Reno(CongestionControl):
         """New data acknowledged outside recovery (RFC 5681 §3.1, (2) and (3))."""
         if flight_size + acked + self.smss <= self.cwnd:
             return  # not cwnd-limited: do not grow a window nobody uses
+        smss = self.smss
         if self.cwnd < self.ssthresh:
-            # Slow start with appropriate byte counting, L = 1 SMSS (RFC 3465).
-            self.cwnd += acked if acked < self.smss else self.smss
-        else:
-            # Congestion avoidance: about one SMSS per RTT (RFC 5681 §3.1 equation (3)).
-            self._ca_acc += acked
-            if self._ca_acc >= self.cwnd:
-                self._ca_acc -= self.cwnd
-                self.cwnd += self.smss
+            # Slow start with appropriate byte counting, L = 1 SMSS (RFC 3465), stretch
+            # ACKs counted whole; up to ssthresh, the rest of the ACK counts in
+            # congestion avoidance (as Linux's tcp_slow_start returns it).
+            inc = slow_start_increase(acked, smss, smss)
+            room = self.ssthresh - self.cwnd
+            if inc <= room:
+                self.cwnd += inc
+                return
+            self.cwnd = self.ssthresh
+            acked -= room
+        # Congestion avoidance: about one SMSS per RTT (RFC 5681 §3.1 equation (3)); a
+        # stretch ACK of more than a window adds as many SMSS (Linux tcp_cong_avoid_ai).
+        acc = self._ca_acc + acked
+        w = self.cwnd
+        if acc >= w:
+            k = acc // w
+            acc -= k * w
+            self.cwnd += k * smss
+        self._ca_acc = acc
 
     def on_congestion_event(self, flight_size: int, now: int = 0) -> int:
         self._ca_acc = 0
