@@ -19,8 +19,10 @@ from synack.trace.records import check_record
 ANSI = re.compile(r"\x1b\[")
 
 
-def demo(capsys, *argv: str) -> tuple[int, str, str]:
-    """Run ``synack demo ARGV`` in-process: (exit status, stdout, stderr)."""
+def demo(capsys, *argv: str) -> tuple[int | str | None, str, str]:
+    """Run ``synack demo ARGV`` in-process: (exit status, stdout, stderr); the status is
+    SystemExit's code as it came when argparse exits."""
+    rc: int | str | None
     try:
         rc = main(["demo", *argv])
     except SystemExit as e:  # argparse's own errors and --help
@@ -92,10 +94,18 @@ def test_list_names_every_scenario_one_a_line(capsys):
     registry = scenarios.load_all()
     assert [line.split()[0] for line in lines] == list(registry)
     for line, sc in zip(lines, registry.values(), strict=False):
-        name, summary = re.fullmatch(r"(\S+)\s{2,}(\S.*)", line).groups()
+        m = re.fullmatch(r"(\S+)\s{2,}(\S.*)", line)
+        assert m is not None, line
+        name, summary = m.groups()
         assert summary == " ".join(sc.summary.split())
+
+    def summary_column(line: str) -> int:
+        m = re.search(r"\s{2,}\S", line)
+        assert m is not None, line
+        return m.end()
+
     # the summaries start in one column
-    assert len({re.search(r"\s{2,}\S", line).end() for line in lines}) == 1
+    assert len({summary_column(line) for line in lines}) == 1
 
 
 # ------------------------------------------------------------------------------ options

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -28,7 +29,7 @@ def free_udp_ports(n: int) -> list[int]:
     return ports
 
 
-def start_listen(tmp_path, *args) -> tuple[subprocess.Popen, os.PathLike]:
+def start_listen(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
     err = tmp_path / "listen.err"
     with open(err, "wb") as stderr:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(CLI + ["listen", *args], stdout=subprocess.DEVNULL, stderr=stderr)

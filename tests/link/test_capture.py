@@ -138,9 +138,9 @@ def test_listen_and_connect_save_pcap_jsonl_and_html(tmp_path):
         assert {r["src_addr"] for r in sends} == {"10.99.0.1", "10.99.0.2"}
         assert {r["host"] for r in sends if r["src_addr"] != us} == {"peer"}
         data_octets: set[int] = set()               # the data, every octet (a retransmission on a busy
-        for r in sends:                             # machine sends some twice)
-            if r["src_addr"] == "10.99.0.1" and r["len"]:
-                data_octets.update(range(r["seq"], r["seq"] + r["len"]))
+        for rec in sends:                           # machine sends some twice)
+            if rec["src_addr"] == "10.99.0.1" and rec["len"]:
+                data_octets.update(range(rec["seq"], rec["seq"] + rec["len"]))
         assert len(data_octets) == len(data)
 
 

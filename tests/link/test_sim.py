@@ -9,6 +9,7 @@ import struct
 import sys
 import time
 import types
+from collections.abc import Callable
 
 import pytest
 
@@ -56,8 +57,8 @@ class FakeHost:
         self.timers: list[int] = []
         self.fired: list[tuple[int, int]] = []
         self.timeout_calls = 0
-        self.on_deliver = None
-        self.on_fire = None
+        self.on_deliver: Callable[[FakeHost, bytes, int], object] | None = None
+        self.on_fire: Callable[[FakeHost, int, int], object] | None = None
 
     def send(self, dst: str, payload: bytes = b"x" * 40) -> None:
         make = ipv6 if ":" in dst else ipv4
@@ -590,7 +591,12 @@ def _scenario(seed: int):
 
     a.on_deliver = b.on_deliver = bounce
     a.timers.extend(ms(50 * i) for i in range(1, 40))
-    a.on_fire = lambda h, d, now: [h.send("10.0.0.2", numbered(i)) for i in range(5)]
+
+    def burst(h, deadline, now):
+        for i in range(5):
+            h.send("10.0.0.2", numbered(i))
+
+    a.on_fire = burst
     net.drop_if(lambda pkt: payload_of(pkt.raw)[:4] == numbered(7)[:4], count=3)
     net.drop_nth("b", "a", 10)
     net.run()

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import pytest
 from scenario_helpers import events, run, sent
 
@@ -76,8 +78,10 @@ def test_fast_open_saves_a_round_trip_on_the_second_connection():
 
 @pytest.mark.parametrize("name", EDGE)
 def test_no_loss_or_drop_makes_an_edge_scenario_crash(name):
-    for opts in ([{"loss": 0.3, "seed": s} for s in (1, 2)] + [{"drop": [n]} for n in (1, 3, 6)]
-                 + [{"lang": "ko"}, {"delay": 0}]):
+    variants: Sequence[Mapping[str, object]] = (
+        [{"loss": 0.3, "seed": s} for s in (1, 2)] + [{"drop": [n]} for n in (1, 3, 6)]
+        + [{"lang": "ko"}, {"delay": 0}])
+    for opts in variants:
         res = run(name, **opts)
         assert res.notes, opts
 
@@ -100,7 +104,9 @@ def test_the_readme_example_prints_what_the_readme_says(capsys):
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Under attack and at the edges", 1)[1].split("\n## ", 1)[0]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    expected = re.search(r"prints\n\n```text\n(.*?)```", section, re.S).group(1)
+    code_block = re.search(r"```python\n(.*?)```", section, re.S)
+    printed_block = re.search(r"prints\n\n```text\n(.*?)```", section, re.S)
+    assert code_block is not None and printed_block is not None
+    code, expected = code_block.group(1), printed_block.group(1)
     exec(compile(code, "README.md", "exec"), {})
     assert capsys.readouterr().out == expected

@@ -80,6 +80,7 @@ def test_reading_back_gives_the_same_records(lossy):
 
 @pytest.mark.skipif(TSHARK is None, reason="tshark is not installed (Debian package tshark)")
 def test_tshark_reads_it_cleanly_and_agrees_with_the_trace(lossy):
+    assert TSHARK is not None  # the skipif above
     net, path, _ = lossy
     fields = ["frame.number", "tcp.flags.str", "tcp.seq_raw", "tcp.ack_raw", "tcp.len", "tcp.window_size_value",
               "tcp.checksum.status", "ip.checksum.status", "frame.comment", "_ws.malformed",
@@ -250,6 +251,7 @@ def _packet_of(r: dict) -> bytes:
 
 @pytest.mark.skipif(TCPDUMP is None or os.geteuid() != 0, reason="needs tcpdump (Debian package) and root")
 def test_a_tcpdump_capture_of_real_loopback_traffic_renders(tmp_path):
+    assert TCPDUMP is not None  # the skipif above
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen()
@@ -258,6 +260,7 @@ def test_a_tcpdump_capture_of_real_loopback_traffic_renders(tmp_path):
     dump = subprocess.Popen([TCPDUMP, "-i", "lo", "-n", "-U", "--immediate-mode", "-w", str(path),
                              f"tcp port {port}"], stderr=subprocess.PIPE)
     try:
+        assert dump.stderr is not None  # stderr=PIPE
         assert b"listening on" in dump.stderr.readline()
         cli = socket.create_connection(("127.0.0.1", port))
         conn, _ = srv.accept()

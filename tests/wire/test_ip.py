@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -101,7 +102,7 @@ BAD_V4_EMIT = [
 
 @pytest.mark.parametrize("desc, change", BAD_V4_EMIT, ids=[b[0] for b in BAD_V4_EMIT])
 def test_ipv4_emit_rejects_out_of_range_fields(desc, change):
-    args = dict(src=A4, dst=B4, proto=6, payload=b"")
+    args: dict[str, Any] = dict(src=A4, dst=B4, proto=6, payload=b"")
     args.update(change)
     with pytest.raises(ValueError):
         emit_ipv4(**args)
@@ -165,7 +166,7 @@ BAD_V6_EMIT = [
 
 @pytest.mark.parametrize("desc, change", BAD_V6_EMIT, ids=[b[0] for b in BAD_V6_EMIT])
 def test_ipv6_emit_rejects_out_of_range_fields(desc, change):
-    args = dict(src=A6, dst=B6, proto=6, payload=b"")
+    args: dict[str, Any] = dict(src=A6, dst=B6, proto=6, payload=b"")
     args.update(change)
     with pytest.raises(ValueError):
         emit_ipv6(**args)
@@ -206,6 +207,7 @@ def test_tcp_behind_ipv6_extension_headers_verifies_with_the_final_next_header()
     body = emit_tcp(syn(payload=b"hi"), A6, B6)
     packet = emit_ipv6(A6, B6, 6, body, ext_headers=((0, bytes(6)), (60, bytes(14))))
     hdr, seg = parse_packet(packet)
+    assert isinstance(hdr, IPv6Header)
     assert hdr.next_header == 0 and hdr.proto == 6 and seg.payload == b"hi"
 
 

@@ -4,6 +4,7 @@ checksum catches every single-bit error (RFC 9293 §3.1 MUST-3)."""
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -18,7 +19,7 @@ import contextlib
 
 A4, B4, A6, B6 = "10.0.0.1", "10.0.0.2", "fd00::1", "fd00::2"
 
-PARSERS = [
+PARSERS: list[tuple[str, Callable[[bytes], object]]] = [
     ("parse_packet", parse_packet),
     ("parse_ip", parse_ip),
     ("parse_ipv4", parse_ipv4),

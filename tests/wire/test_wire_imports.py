@@ -12,7 +12,7 @@ WIRE = Path(synack.wire.__file__).parent
 
 
 def imported_modules(path: Path) -> set[str]:
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             names.update(a.name.split(".")[0] for a in node.names)

@@ -9,6 +9,7 @@ trip test that compared with ``==`` alone could not see one option turn into ano
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -132,7 +133,7 @@ def segments(draw, options=None, max_payload=64):
 
 
 def syn(seq=0, **kw) -> TcpSegment:
-    base = dict(src_port=40000, dst_port=80, seq=Seq(seq), ack=Seq(0), flags=SYN, wnd=65535)
+    base: dict[str, Any] = dict(src_port=40000, dst_port=80, seq=Seq(seq), ack=Seq(0), flags=SYN, wnd=65535)
     base.update(kw)
     return TcpSegment(**base)
 

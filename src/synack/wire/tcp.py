@@ -289,7 +289,7 @@ def _parse(data: bytes, addr_sum: int, verify: bool) -> TcpSegment:
     ))
 
 
-def parse_tcp(data: bytes, src: str, dst: str, verify: bool = True) -> TcpSegment:
+def parse_tcp(data: bytes | bytearray | memoryview, src: str, dst: str, verify: bool = True) -> TcpSegment:
     """Parse a TCP segment (RFC 9293 §3.1) that travelled from ``src`` to ``dst``.
 
     With ``verify`` the checksum is checked over the IPv4 or IPv6 pseudo-header built
