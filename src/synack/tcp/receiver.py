@@ -22,6 +22,7 @@ from ..wire.seq import Seq, seq_add, seq_dist
 from ..wire.tcp import ACK, FIN, Nop, Sack, TcpSegment, Timestamps
 from .rcvbuf import ReceiveBuffer
 from .reassembly import Reassembly
+from .rfc5961 import oow_answer
 from .sack import SackReceiver
 from .state import State
 from .tcb import ReceiveSequence
@@ -267,17 +268,10 @@ class Receiver(ReceiveSequence):
         segments draws a trickle of ACKs, not one each. ``news``: the ACK carries a D-SACK
         block never reported (see :meth:`old_duplicate`) and always leaves. Counts what it
         refuses."""
-        gap = self.conn.config.invalid_ratelimit
-        if gap is None or news:
-            if news:
-                self.oow_ack_at = now
-            return True
-        last = self.oow_ack_at
-        if last is not None and now - last < gap:
+        ok, self.oow_ack_at = oow_answer(self.oow_ack_at, now, self.conn.config.invalid_ratelimit, news)
+        if not ok:
             self.oow_acks_skipped += 1
-            return False
-        self.oow_ack_at = now
-        return True
+        return ok
 
     # ------------------------------------------------------------------ SACK and D-SACK
     def _sack_state(self) -> SackReceiver:

@@ -58,3 +58,18 @@ class ChallengeAckLimiter:
     def __repr__(self) -> str:
         return (f"ChallengeAckLimiter(limit={self.limit}, period={self.period}, sent={self.sent}, "
                 f"suppressed={self.suppressed})")
+
+
+def oow_answer(last: int | None, now: int, gap: int | None, news: bool = False) -> tuple[bool, int | None]:
+    """The per-connection rule for answering unacceptable segments (outside the window,
+    acknowledging unsent data, or challenged as above): at most one ACK per ``gap``
+    nanoseconds (``TcpConfig.invalid_ratelimit``, as Linux's tcp_oow_rate_limited), so a
+    flood draws a trickle of ACKs, not one each. ``last``: when such an ACK last left, or
+    None. ``news``: the ACK carries a D-SACK block never reported and always leaves.
+    Returns (may the ACK leave, the new ``last``). A connection and its TIME-WAIT record
+    both answer by it."""
+    if gap is None or news:
+        return True, (now if news else last)
+    if last is not None and now - last < gap:
+        return False, last
+    return True, now

@@ -37,6 +37,7 @@ from ..trace.events import SegmentDropped, StateChanged, TimerArmed, TimerFired,
 from ..wire.seq import MASK, Seq, seq_add, seq_dist
 from ..wire.tcp import ACK, ECE, FIN, RST, SYN, Nop, Sack, TcpSegment, Timestamps
 from . import timestamps as _ts
+from .rfc5961 import oow_answer
 from .state import State
 from .timers import Timer
 
@@ -317,16 +318,8 @@ class TimeWait:
 
     def _allowed(self, now: int, news: bool) -> bool:
         """At most one answer to unacceptable segments per ``invalid_ratelimit``."""
-        gap = self.config.invalid_ratelimit
-        if gap is None or news:
-            if news:
-                self.oow_at = now
-            return True
-        last = self.oow_at
-        if last is not None and now - last < gap:
-            return False
-        self.oow_at = now
-        return True
+        ok, self.oow_at = oow_answer(self.oow_at, now, self.config.invalid_ratelimit, news)
+        return ok
 
     def _oow_ack(self, seg: TcpSegment, now: int, reason: str, detail: str, news: bool = False) -> None:
         if self._allowed(now, news):

@@ -120,15 +120,8 @@ class Cubic(CongestionControl):
             else:
                 # RFC 5681 slow start, L = 1 SMSS (after a timeout); stretch ACKs counted whole.
                 inc = slow_start_increase(acked, smss, smss)
-            room = self.ssthresh - self.cwnd
-            if inc <= room:
-                self.cwnd += inc
-                return
-            # Slow start reaches ssthresh: the rest of the ACK counts in congestion
-            # avoidance (Linux's tcp_slow_start returns it).
-            self.cwnd = self.ssthresh
-            acked -= room
-            if acked <= 0:
+            acked = self._slow_start_to_ssthresh(inc, acked)
+            if not acked:
                 return
         self._congestion_avoidance(acked, now)
 

@@ -151,6 +151,17 @@ class CongestionControl:
         self.on_congestion_event(flight_size, now)
         self.cwnd = max(min(self.ssthresh, self.cwnd), self.smss)
 
+    def _slow_start_to_ssthresh(self, inc: int, acked: int) -> int:
+        """Slow start grows cwnd by ``inc`` up to ssthresh. Returns 0 while cwnd stays
+        below it; once it reaches ssthresh, the rest of the ``acked`` octets, which count in
+        congestion avoidance (as Linux's tcp_slow_start returns them)."""
+        room = self.ssthresh - self.cwnd
+        if inc <= room:
+            self.cwnd += inc
+            return 0
+        self.cwnd = self.ssthresh
+        return acked - room
+
 
 class Reno(CongestionControl):
     """RFC 5681: slow start, congestion avoidance, fast retransmit / fast recovery."""
@@ -172,13 +183,9 @@ class Reno(CongestionControl):
             # Slow start with appropriate byte counting, L = 1 SMSS (RFC 3465), stretch
             # ACKs counted whole; up to ssthresh, the rest of the ACK counts in
             # congestion avoidance (as Linux's tcp_slow_start returns it).
-            inc = slow_start_increase(acked, smss, smss)
-            room = self.ssthresh - self.cwnd
-            if inc <= room:
-                self.cwnd += inc
+            acked = self._slow_start_to_ssthresh(slow_start_increase(acked, smss, smss), acked)
+            if not acked:
                 return
-            self.cwnd = self.ssthresh
-            acked -= room
         # Congestion avoidance: about one SMSS per RTT (RFC 5681 §3.1 equation (3)); a
         # stretch ACK of more than a window adds as many SMSS (Linux tcp_cong_avoid_ai).
         acc = self._ca_acc + acked
