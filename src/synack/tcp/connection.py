@@ -22,7 +22,6 @@ errors of the local user raise :mod:`synack.tcp.errors` exceptions.
 
 from __future__ import annotations
 
-from operator import attrgetter
 from typing import Any
 
 from ..trace.events import NULL_TRACER, ConnectionError_, StateChanged, Tracer
@@ -65,11 +64,6 @@ def reset_for(seg: TcpSegment) -> TcpSegment | None:
     if f & ACK:
         return TcpSegment(seg.dst_port, seg.src_port, seg.ack, Seq(0), RST, 0)
     return TcpSegment(seg.dst_port, seg.src_port, Seq(0), seg.seq + seg.len, RST | ACK, 0)
-
-
-def _of(path: str, doc: str) -> Any:
-    """A read-only property that reads ``path`` (such as "snd.snd_una") from the owner."""
-    return property(attrgetter(path), doc=doc)
 
 
 class Connection(Handshake, Control):
@@ -115,42 +109,6 @@ class Connection(Handshake, Control):
     def __repr__(self) -> str:
         return (f"<Connection {self.local_addr}:{self.local_port} -> "
                 f"{self.remote_addr}:{self.remote_port} {self.state}>")
-
-    # ------------------------------------------------------------------ the TCB, read-only
-    snd_una = _of("snd.snd_una", "SND.UNA: oldest unacknowledged sequence number")
-    snd_nxt = _of("snd.snd_nxt", "SND.NXT: next sequence number to be sent")
-    snd_wnd = _of("snd.snd_wnd", "SND.WND: send window offered by the peer")
-    snd_up = _of("snd.snd_up", "SND.UP: send urgent pointer")
-    snd_wl1 = _of("snd.snd_wl1", "SND.WL1: segment sequence number of the last window update")
-    snd_wl2 = _of("snd.snd_wl2", "SND.WL2: segment acknowledgment number of the last window update")
-    iss = _of("snd.iss", "ISS: initial send sequence number")
-    max_snd_wnd = _of("snd.max_snd_wnd", "MAX.SND.WND: largest window the peer ever offered")
-    snd_mss = _of("snd.snd_mss", "SendMSS: the peer's MSS, capped by our path")
-    rtt = _of("snd.rtt", "the RFC 6298 estimator")
-    cc = _of("snd.cc", "the congestion control algorithm (owns cwnd and ssthresh)")
-    retransmits = _of("snd.retransmits", "segments retransmitted so far")
-    flight_size = _of("snd.flight_size", "FlightSize (RFC 5681 §2): octets sent, not acknowledged")
-    send_space = _of("snd.send_space", "how many more octets SEND accepts now")
-    unsent = _of("snd.unsent", "octets SEND accepted that were not transmitted yet")
-    all_acked = _of("snd.all_acked", "everything sent and queued, FIN included, was acknowledged")
-    fin_acked = _of("snd.fin_acked", "our FIN was sent and acknowledged")
-    rcv_nxt = _of("rcv.rcv_nxt", "RCV.NXT: next sequence number expected")
-    rcv_wnd = _of("rcv.rcv_wnd", "RCV.WND: what is left of the window we last advertised")
-    rcv_up = _of("rcv.rcv_up", "RCV.UP: receive urgent pointer")
-    rcv_adv = _of("rcv.rcv_adv", "RCV.NXT + RCV.WND as last advertised")
-    irs = _of("rcv.irs", "IRS: initial receive sequence number")
-    rcv_mss = _of("rcv.rcv_mss", "the MSS we announce")
-    ts_recent = _of("rcv.ts_recent", "RFC 7323 §4.3 TS.Recent")
-    ts_recent_age = _of("rcv.ts_recent_age", "when TS.Recent was set")
-    last_ack_sent = _of("rcv.last_ack_sent", "RFC 7323 §4.3 Last.ACK.sent")
-    fin_received = _of("rcv.fin_received", "the peer's FIN arrived in order")
-    readable = _of("rcv.readable", "octets the user can RECEIVE now")
-    at_eof = _of("rcv.at_eof", "the peer's FIN arrived and every octet before it was read")
-    read_offset = _of("rcv.read_offset", "stream offset of the next octet RECEIVE returns")
-    urgent_mark = _of("rcv.urgent_mark", "stream offset of the octet after the urgent data (RCV.UP), or None")
-    urgent_remaining = _of("rcv.urgent_remaining", "MUST-33: octets of urgent data still to read (0: none)")
-    eff_snd_mss = _of("snd.eff_snd_mss", "Eff.snd.MSS (RFC 9293 §3.7.1): the data a full-sized segment carries")
-    fastopen = _of("_tfo", "this connection's Fast Open state (RFC 7413), or None")
 
     def urgent_octet(self) -> int | None:
         """The last octet of urgent data if it arrived and was not read yet (MSG_OOB's)."""
