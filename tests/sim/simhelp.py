@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Optional
 
 import pytest
 
@@ -108,7 +107,7 @@ CHUNK = 64 * 1024
 
 
 def transfer(net: Network, a: Connection, b: Connection, data_a: bytes, data_b: bytes,
-             timeout: int = sec(3600), close: Optional[str] = "after-send") -> tuple[bytes, bytes]:
+             timeout: int = sec(3600), close: str | None = "after-send") -> tuple[bytes, bytes]:
     """Send ``data_a`` from ``a`` and ``data_b`` from ``b`` at the same time, reading on
     both sides as data arrives. Each side CLOSEs when ``close`` says:
 
@@ -223,13 +222,13 @@ def app_abort(net: Network, conn: Connection) -> None:
 
 # ---------------------------------------------------------------- trace queries
 
-def sent(net: Network, host: Optional[str] = None) -> list[SegmentSent]:
+def sent(net: Network, host: str | None = None) -> list[SegmentSent]:
     """SegmentSent events (of ``host`` if given), in order."""
     return [e for e in net.recorder.events
             if type(e) is SegmentSent and (host is None or e.host == host)]
 
 
-def drops(net: Network, reason: Optional[str] = None) -> list[SegmentDropped]:
+def drops(net: Network, reason: str | None = None) -> list[SegmentDropped]:
     """SegmentDropped events (with ``reason`` if given), in order."""
     return [e for e in net.recorder.events
             if type(e) is SegmentDropped and (reason is None or e.reason == reason)]

@@ -78,7 +78,7 @@ def test_backlog_full_drops_the_third_syn_until_the_server_accepts(wrap):
     for conn in (first, second, third):
         app_close(net, conn)
     for conn in accepted + [late]:
-        assert net.run_until(lambda: conn.at_eof, sec(1))
+        assert net.run_until(lambda conn=conn: conn.at_eof, sec(1))
         app_close(net, conn)
     run_until_closed(net, first, second, third, *accepted, late)
     assert all(conn.error is None for conn in (first, second, third, *accepted, late))

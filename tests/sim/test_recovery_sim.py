@@ -101,7 +101,7 @@ def test_zero_window_stall_recovers_when_the_reader_drains(wrap):
             got += app_receive(net, s)
         if len(got) == len(data):
             break
-        assert net.run_until(lambda: (net.now >= reader_wakes and s.readable) or
+        assert net.run_until(lambda off=off: (net.now >= reader_wakes and s.readable) or
                              (off < len(data) and c.send_space), sec(600))
     assert bytes(got) == data
     zero = [e for e in sent(net, SERVER) if e.seg.wnd == 0]

@@ -168,7 +168,7 @@ def test_an_established_connection_keeps_going_through_hard_errors_unless_config
         net, client, server, a = nets(config=TcpConfig(icmp_abort_synchronized=abort))
         lst = server.listen(80, net.now)
         conn = client.connect(a[1], 80, net.now, config=TcpConfig(icmp_abort_synchronized=abort))
-        assert net.run_until(lambda: lst.accept_queue, sec(1))
+        assert net.run_until(lambda lst=lst: lst.accept_queue, sec(1))
         forge_error(net, conn, DEST_UNREACH, PORT_UNREACH)
         net.run_for(ms(5))
         if abort:

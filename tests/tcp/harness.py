@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from typing import Optional
 
 import pytest
 
@@ -112,7 +111,7 @@ def _secs(ns: int) -> str:
 class Tcb:
     """A Connection driven by a scripted peer; see the module docstring."""
 
-    def __init__(self, isns=LOW, *, config: Optional[TcpConfig] = None, **overrides) -> None:
+    def __init__(self, isns=LOW, *, config: TcpConfig | None = None, **overrides) -> None:
         iss, irs = isns
         self.iss = Seq(iss)
         self.irs = Seq(irs)
@@ -131,8 +130,8 @@ class Tcb:
         self.received: list = []          # every (time, segment) the peer sent us
         self.wire: list = []              # (time, "peer -> us" | "us -> peer", segment, cause), in order
         self.peer_nxt = self.irs          # the peer's SND.NXT
-        self.peer_ack: Optional[Seq] = None  # the last acceptable ACK the peer sent
-        self.our_nxt: Optional[Seq] = None   # highest sequence number we sent + 1
+        self.peer_ack: Seq | None = None  # the last acceptable ACK the peer sent
+        self.our_nxt: Seq | None = None   # highest sequence number we sent + 1
 
     # ------------------------------------------------------------------ plumbing
     def _pull(self) -> None:
@@ -316,14 +315,14 @@ class Tcb:
         return self.conn.status()
 
     # ------------------------------------------------------------------ states, by replay
-    def listen(self) -> "Tcb":
+    def listen(self) -> Tcb:
         """CLOSED -> LISTEN by a passive OPEN (RFC 9293 §3.10.1)."""
         self.open_passive()
         self.expect_silence()
         self.expect_state("LISTEN")
         return self
 
-    def syn_sent(self) -> "Tcb":
+    def syn_sent(self) -> Tcb:
         """CLOSED -> SYN-SENT: <SEQ=ISS><CTL=SYN> (RFC 9293 §3.10.1)."""
         self.open_active()
         self.expect_sent("S", seq=self.iss, mss=self.conn.rcv_mss)
@@ -331,7 +330,7 @@ class Tcb:
         self.expect_state("SYN-SENT")
         return self
 
-    def syn_received(self) -> "Tcb":
+    def syn_received(self) -> Tcb:
         """LISTEN -> SYN-RECEIVED (passive): the peer's SYN, our <SEQ=ISS><ACK=IRS+1><CTL=SYN,ACK>."""
         self.listen()
         self.peer_sends("S", seq=self.irs)
@@ -340,7 +339,7 @@ class Tcb:
         self.expect_state("SYN-RECEIVED")
         return self
 
-    def syn_received_active(self) -> "Tcb":
+    def syn_received_active(self) -> Tcb:
         """SYN-SENT -> SYN-RECEIVED by simultaneous open (RFC 9293 §3.5 MUST-10)."""
         self.syn_sent()
         self.peer_sends("S", seq=self.irs)
@@ -349,7 +348,7 @@ class Tcb:
         self.expect_state("SYN-RECEIVED")
         return self
 
-    def established(self, rtt: int = 0) -> "Tcb":
+    def established(self, rtt: int = 0) -> Tcb:
         """The three-way handshake from our SYN; the SYN,ACK arrives ``rtt`` after it."""
         self.syn_sent()
         self.advance(rtt)
@@ -359,7 +358,7 @@ class Tcb:
         self.expect_state("ESTABLISHED")
         return self
 
-    def established_passive(self, rtt: int = 0) -> "Tcb":
+    def established_passive(self, rtt: int = 0) -> Tcb:
         """The three-way handshake from LISTEN; the ACK arrives ``rtt`` after our SYN,ACK."""
         self.syn_received()
         self.advance(rtt)
@@ -368,7 +367,7 @@ class Tcb:
         self.expect_state("ESTABLISHED")
         return self
 
-    def fin_wait_1(self) -> "Tcb":
+    def fin_wait_1(self) -> Tcb:
         """ESTABLISHED -> FIN-WAIT-1 by CLOSE: <SEQ=ISS+1><ACK=IRS+1><CTL=FIN,ACK>."""
         self.established()
         self.close()
@@ -377,7 +376,7 @@ class Tcb:
         self.expect_state("FIN-WAIT-1")
         return self
 
-    def fin_wait_2(self) -> "Tcb":
+    def fin_wait_2(self) -> Tcb:
         """FIN-WAIT-1 -> FIN-WAIT-2: the peer acknowledges our FIN."""
         self.fin_wait_1()
         self.peer_sends(".", seq=self.irs + 1, ack=self.iss + 2)
@@ -385,7 +384,7 @@ class Tcb:
         self.expect_state("FIN-WAIT-2")
         return self
 
-    def closing(self) -> "Tcb":
+    def closing(self) -> Tcb:
         """FIN-WAIT-1 -> CLOSING: the peer's FIN crosses ours (simultaneous close)."""
         self.fin_wait_1()
         self.peer_sends("F.", seq=self.irs + 1, ack=self.iss + 1)
@@ -394,7 +393,7 @@ class Tcb:
         self.expect_state("CLOSING")
         return self
 
-    def time_wait(self) -> "Tcb":
+    def time_wait(self) -> Tcb:
         """FIN-WAIT-2 -> TIME-WAIT: the peer's FIN, which we acknowledge."""
         self.fin_wait_2()
         self.peer_sends("F.", seq=self.irs + 1, ack=self.iss + 2)
@@ -403,7 +402,7 @@ class Tcb:
         self.expect_state("TIME-WAIT")
         return self
 
-    def close_wait(self) -> "Tcb":
+    def close_wait(self) -> Tcb:
         """ESTABLISHED -> CLOSE-WAIT: the peer's FIN, which we acknowledge."""
         self.established()
         self.peer_sends("F.", seq=self.irs + 1, ack=self.iss + 1)
@@ -412,7 +411,7 @@ class Tcb:
         self.expect_state("CLOSE-WAIT")
         return self
 
-    def last_ack(self) -> "Tcb":
+    def last_ack(self) -> Tcb:
         """CLOSE-WAIT -> LAST-ACK by CLOSE: <SEQ=ISS+1><ACK=IRS+2><CTL=FIN,ACK>."""
         self.close_wait()
         self.close()

@@ -9,6 +9,8 @@ R1 = 3, R2 = 100 s, R2 for a SYN = 180 s) and check exact times.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from harness import Tcb, ms, sec
 
@@ -215,7 +217,7 @@ def test_established_without_r2_retransmits_for_ever(isns):
     t.advance(sec(1000))
     resent = t.drain()
     assert len(resent) > 10
-    gaps = [b[0] - a[0] for a, b in zip(resent, resent[1:])]
+    gaps = [b[0] - a[0] for a, b in pairwise(resent)]
     assert max(gaps) == sec(120)
     t.expect_state("ESTABLISHED")
 
