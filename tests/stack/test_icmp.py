@@ -63,6 +63,7 @@ def test_errors_round_trip_and_name_the_quoted_segment(src, dst, typ, code, info
     hdr, msg = parse_icmp_packet(emit_icmp_error(src, orig, typ, code, info))
     assert (hdr.src, hdr.dst, msg.type, msg.code, msg.mtu) == (src, dst, typ, code, mtu)
     o = msg.orig
+    assert o is not None
     assert (o.src, o.dst, o.proto, o.src_port, o.dst_port, o.seq) == (dst, src, 6, 40000, 80, Seq(123456))
 
 
