@@ -10,8 +10,9 @@ test moves with ``peer_tick()`` or sets), its TSecr the last TSval we sent. ``sa
 ``t.irs``). Everything else is the harness: ``expect_sent``, ``advance``, the states built
 by replaying the exchange.
 
-Helpers read options from our segments: ``ts_of(seg)`` (TSval, TSecr) and ``sack_of(seg)``
-(the SACK blocks as ints, or ``()``).
+Helpers read options from our segments: ``ts_of(seg)`` (TSval, TSecr), ``tsval_of(seg)`` and
+``tsecr_of(seg)`` (for a segment that must carry the option) and ``sack_of(seg)`` (the SACK
+blocks as ints, or ``()``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,20 @@ def ts_of(seg) -> tuple[int, int] | None:
         if type(o) is Timestamps:
             return (o.tsval, o.tsecr)
     return None
+
+
+def tsval_of(seg) -> int:
+    """TSval of a segment that must carry the Timestamps option."""
+    v = ts_of(seg)
+    assert v is not None, f"no Timestamps option in {seg}"
+    return v[0]
+
+
+def tsecr_of(seg) -> int:
+    """TSecr of a segment that must carry the Timestamps option."""
+    v = ts_of(seg)
+    assert v is not None, f"no Timestamps option in {seg}"
+    return v[1]
 
 
 def sack_of(seg) -> tuple:

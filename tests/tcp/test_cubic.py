@@ -224,4 +224,4 @@ def test_no_growth_while_the_sender_does_not_fill_the_window():
 def test_initial_state():
     alg = Cubic(SMSS, 10)
     assert (alg.cwnd, alg.ssthresh, alg.w_max) == (10_000, INITIAL_SSTHRESH, None)
-    assert alg.hs.active
+    assert alg.hs is not None and alg.hs.active

@@ -150,7 +150,7 @@ def test_first_start():
 @pytest.mark.parametrize("limit", [-1, 1.5, None])
 def test_bad_limit(limit):
     with pytest.raises(ValueError, match="limit"):
-        Reassembly(limit)  # type: ignore[arg-type]
+        Reassembly(limit)
 
 
 def test_negative_offset():
