@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, TypeGuard
 
 import pytest
 
 from synack.link.sim import Network
+from synack.stack.host import Host
 from synack.tcp.connection import Connection
 from synack.tcp.isn import FixedIsn
 from synack.tcp.state import State
 from synack.timeunits import ms, sec
 from synack.trace.events import SegmentDropped, SegmentSent, StateChanged, TimerArmed
-from synack.wire.tcp import ACK, FIN, RST, SYN
+from synack.wire.tcp import ACK, FIN, RST, SYN, TcpSegment
 
 CLIENT, SERVER = "client", "server"
 V4 = ("10.0.0.1", "10.0.0.2")
@@ -39,12 +40,12 @@ ISNS = pytest.mark.parametrize("wrap", [pytest.param(False, id="isn-rfc6528"),
                                         pytest.param(True, id="isn-near-2**32")])
 
 #: The impaired path of the big transfer: 5 % loss with reordering, duplication, corruption.
-LOSSY = dict(delay=ms(5), jitter=ms(5), loss=0.05, reorder=0.05, duplicate=0.02, corrupt=0.02)
+LOSSY: dict[str, Any] = dict(delay=ms(5), jitter=ms(5), loss=0.05, reorder=0.05, duplicate=0.02, corrupt=0.02)
 
 
 
 def two_hosts(seed: int = 1, *, wrap: bool = False, addrs: tuple[str, str] = V4,
-              **path) -> tuple[Network, object, object]:
+              **path) -> tuple[Network, Host, Host]:
     """A network with hosts "client" and "server"; ``path`` sets both directions
     (``delay`` defaults to 10 ms). With ``wrap`` the hosts use ISNs near 2**32."""
     net = Network(seed=seed)
@@ -60,7 +61,7 @@ def two_hosts(seed: int = 1, *, wrap: bool = False, addrs: tuple[str, str] = V4,
     return net, client, server
 
 
-def host_of(net: Network, conn: Connection):
+def host_of(net: Network, conn: Connection) -> Host:
     """The host that owns ``conn`` (by its local address)."""
     for h in net.hosts.values():
         if conn.local_addr in h.addrs:
@@ -85,7 +86,7 @@ def open_connection(net: Network, client, server, port: int = PORT, timeout: int
 @dataclass
 class _Side:
     conn: Connection
-    host: object
+    host: Host
     data: memoryview
     #: octets this side expects from its peer
     expect: int
@@ -108,7 +109,7 @@ CHUNK = 64 * 1024
 
 
 def transfer(net: Network, a: Connection, b: Connection, data_a: bytes, data_b: bytes,
-             timeout: int = sec(3600), close: Optional[str] = "after-send") -> tuple[bytes, bytes]:
+             timeout: int = sec(3600), close: str | None = "after-send") -> tuple[bytes, bytes]:
     """Send ``data_a`` from ``a`` and ``data_b`` from ``b`` at the same time, reading on
     both sides as data arrives. Each side CLOSEs when ``close`` says:
 
@@ -170,7 +171,7 @@ def transfer(net: Network, a: Connection, b: Connection, data_a: bytes, data_b: 
             if s.pending and c.send_space:
                 n = min(c.send_space, s.pending)
                 if n >= min(CHUNK, s.pending):
-                    s.off += c.send(s.data[s.off:s.off + n], net.now)
+                    s.off += c.send(s.data[s.off:s.off + n].tobytes(), net.now)
                     acted = True
             if may_close(s):
                 c.close(net.now)
@@ -223,13 +224,13 @@ def app_abort(net: Network, conn: Connection) -> None:
 
 # ---------------------------------------------------------------- trace queries
 
-def sent(net: Network, host: Optional[str] = None) -> list[SegmentSent]:
+def sent(net: Network, host: str | None = None) -> list[SegmentSent]:
     """SegmentSent events (of ``host`` if given), in order."""
     return [e for e in net.recorder.events
             if type(e) is SegmentSent and (host is None or e.host == host)]
 
 
-def drops(net: Network, reason: Optional[str] = None) -> list[SegmentDropped]:
+def drops(net: Network, reason: str | None = None) -> list[SegmentDropped]:
     """SegmentDropped events (with ``reason`` if given), in order."""
     return [e for e in net.recorder.events
             if type(e) is SegmentDropped and (reason is None or e.reason == reason)]
@@ -287,7 +288,7 @@ def time_wait_deadlines(net: Network, conn: Connection, host: str) -> list[int]:
             and e.host == host and e.conn == conn.cid and e.name == "time-wait"]
 
 
-def is_syn(seg) -> bool:
+def is_syn(seg: TcpSegment | None) -> TypeGuard[TcpSegment]:
     """A bare SYN (the active opener's segment)."""
     return seg is not None and bool(seg.flags & SYN) and not seg.flags & ACK
 

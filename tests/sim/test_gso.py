@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ from synack.wire.tcp import ACK, CWR, FIN, PSH, SYN, TcpSegment
 
 MSS = 1448          # Eff.snd.MSS beside timestamps on a 1500-octet path
 BUF = 1 << 20       # both hosts' buffers: the windows never limit the senders here
-LOSSY = dict(jitter=ms(1), loss=0.05, reorder=0.05, duplicate=0.02, corrupt=0.02)
+LOSSY: dict[str, Any] = dict(jitter=ms(1), loss=0.05, reorder=0.05, duplicate=0.02, corrupt=0.02)
 
 
 def gso_hosts(wrap: bool, gso: bool = True, seed: int = 1, addrs=None, **path):

@@ -55,9 +55,11 @@ def test_lost_data_segment_is_fast_retransmitted_after_three_duplicate_acks(wrap
     assert got == data
     assert fault.hits == 1
     (lost,) = drops(net, "scripted")
+    assert lost.seg is not None
     # (full-sized segments carry Eff.snd.MSS: SendMSS less the timestamps option, RFC 7323)
     assert lost.seg.seq == c.iss + 1 + c.eff_snd_mss and len(lost.seg.payload) == c.eff_snd_mss
     (again,) = retransmissions(net, CLIENT)
+    assert again.seg is not None
     assert (again.seg.seq, again.seg.payload, again.cause) == (lost.seg.seq, lost.seg.payload,
                                                                "fast-retransmit")
     assert again.t - lost.t < ms(200)  # well before any RTO could fire
@@ -79,8 +81,10 @@ def test_lost_last_segment_is_retransmitted_when_the_rto_expires(wrap):
     assert got == data
     assert fault.hits == 1
     (lost,) = drops(net, "scripted")
+    assert lost.seg is not None
     assert len(lost.seg.payload) == 3000 - 2 * c.eff_snd_mss
     (again,) = retransmissions(net, CLIENT)
+    assert again.seg is not None
     assert (again.seg.seq, again.seg.payload, again.cause) == (lost.seg.seq, lost.seg.payload, "rto")
     fired = [e for e in net.recorder.events if type(e) is TimerFired and e.host == CLIENT and e.name == "rto"]
     assert [e.t for e in fired] == [again.t]
@@ -147,9 +151,10 @@ def test_lost_handshake_ack_is_recovered_by_the_syn_ack_retransmission(wrap):
     lst = server.listen(PORT, net.now)
     c = client.connect(server.addrs[0], PORT, net.now)
 
-    assert net.run_until(lambda: lst.accept_queue, sec(10))
+    assert net.run_until(lambda: bool(lst.accept_queue), sec(10))
 
     s = lst.accept()
+    assert s is not None
     assert fault.hits == 1 and fault.n == 2
     synacks = [e for e in sent(net, SERVER) if has(e.seg, SYN)]
     assert [(e.retransmit, e.cause) for e in synacks] == [(False, None), (True, "rto")]
@@ -176,9 +181,10 @@ def test_lost_handshake_ack_is_recovered_by_the_first_data_segment(wrap):
     request = payload(1200)
 
     app_send(net, c, request)  # carries ACK: it completes the handshake (RFC 9293 §3.10.7.4)
-    assert net.run_until(lambda: lst.accept_queue, ms(500))  # before the SYN,ACK's RTO
+    assert net.run_until(lambda: bool(lst.accept_queue), ms(500))  # before the SYN,ACK's RTO
 
     s = lst.accept()
+    assert s is not None
     assert net.run_until(lambda: s.readable >= len(request), ms(100))
     assert app_receive(net, s) == request
     assert retransmissions(net, SERVER) == [] and retransmissions(net, CLIENT) == []

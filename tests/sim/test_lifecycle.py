@@ -9,6 +9,7 @@ from simhelp import (CLIENT, ISNS, PORT, SERVER, app_close, app_send, drops, is_
                      payload, run_until_closed, sent, states, transfer, two_hosts)
 
 from synack.stack.host import EPHEMERAL_PORTS
+from synack.tcp.connection import Connection
 from synack.tcp.state import State
 from synack.timeunits import ms, sec
 
@@ -62,11 +63,14 @@ def test_backlog_full_drops_the_third_syn_until_the_server_accepts(wrap):
         (0, False, None)] + [(sec(k), True, "rto") for k in range(1, 6)]
     assert [d.t for d in full] == [e.t + ms(10) for e in third_syns[:5]]  # (the 5 s one is on its way)
 
-    accepted = [lst.accept(), lst.accept()]
+    one, two = lst.accept(), lst.accept()
+    assert one is not None and two is not None
+    accepted = [one, two]
     assert [a.remote_port for a in accepted] == [first.local_port, second.local_port]
-    assert net.run_until(lambda: lst.accept_queue, sec(10))
+    assert net.run_until(lambda: bool(lst.accept_queue), sec(10))
 
     late = lst.accept()
+    assert late is not None
     assert late.remote_port == third.local_port
     # The SYN that got in is the retransmission at 5 s, which arrives after the accepts.
     assert states(net, third, CLIENT)[-1] == (sec(5) + ms(20), "ESTABLISHED")
@@ -77,8 +81,11 @@ def test_backlog_full_drops_the_third_syn_until_the_server_accepts(wrap):
     assert late.receive(len(request), net.now) == request
     for conn in (first, second, third):
         app_close(net, conn)
-    for conn in accepted + [late]:
-        assert net.run_until(lambda: conn.at_eof, sec(1))
-        app_close(net, conn)
+    for peer in accepted + [late]:
+        def at_eof(peer: Connection = peer) -> bool:
+            return peer.at_eof
+
+        assert net.run_until(at_eof, sec(1))
+        app_close(net, peer)
     run_until_closed(net, first, second, third, *accepted, late)
     assert all(conn.error is None for conn in (first, second, third, *accepted, late))

@@ -101,7 +101,7 @@ def test_zero_window_stall_recovers_when_the_reader_drains(wrap):
             got += app_receive(net, s)
         if len(got) == len(data):
             break
-        assert net.run_until(lambda: (net.now >= reader_wakes and s.readable) or
+        assert net.run_until(lambda off=off: (net.now >= reader_wakes and s.readable) or
                              (off < len(data) and c.send_space), sec(600))
     assert bytes(got) == data
     zero = [e for e in sent(net, SERVER) if e.seg.wnd == 0]
@@ -245,8 +245,8 @@ def test_ecn_marks_halve_the_window_without_a_loss(wrap):
     assert got == data
     assert net.ce_marked > 0 and net.dropped.get("link-loss", 0) == 0
     assert c.retransmits == 0                                    # congestion, but no loss
-    before = None
-    halvings = []
+    before: CongestionChanged | None = None
+    halvings: list[tuple[CongestionChanged | None, CongestionChanged]] = []
     for e in net.recorder.events:
         if type(e) is CongestionChanged and e.host == CLIENT:
             if e.cause == "ecn":
@@ -254,6 +254,7 @@ def test_ecn_marks_halve_the_window_without_a_loss(wrap):
             before = e
     assert halvings
     for prev, ev in halvings:
+        assert prev is not None  # a halving follows some earlier cwnd
         assert ev.ssthresh == max(ev.flight_size // 2, 2 * c.eff_snd_mss)  # RFC 5681 (4)
         assert ev.cwnd <= prev.cwnd // 2 + c.eff_snd_mss
     assert any(e.seg.flags & ECE for e in sent(net, SERVER))

@@ -58,7 +58,12 @@ def test_established_later_data_waits_for_the_first_octet_when_ack_and_first_dat
     assert net.run_until(lambda: bool(lst.accept_queue), sec(5))
     peer = lst.accept(net.now)
     got = bytearray()
-    assert net.run_until(lambda: bool(got.extend(peer.receive(1 << 16, net.now))) or len(got) >= len(data), sec(5))
+
+    def read() -> bool:
+        got.extend(peer.receive(1 << 16, net.now))
+        return len(got) >= len(data)
+
+    assert net.run_until(read, sec(5))
     assert bytes(got) == data
     assert conn.state is State.ESTABLISHED and conn.error is None
     assert not resets_from(net, "server")

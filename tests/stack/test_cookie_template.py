@@ -51,7 +51,7 @@ def answers(h: Host, packets: list[tuple[int, bytes]]) -> list[TcpSegment]:
     for now, p in packets:
         h.deliver(p, now)
         for q in h.take_outgoing():
-            raw = q if type(q) is bytes else q.raw
+            raw = q if isinstance(q, bytes) else q.raw
             out.append(parse_packet(raw)[1])
     return out
 

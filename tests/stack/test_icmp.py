@@ -63,6 +63,7 @@ def test_errors_round_trip_and_name_the_quoted_segment(src, dst, typ, code, info
     hdr, msg = parse_icmp_packet(emit_icmp_error(src, orig, typ, code, info))
     assert (hdr.src, hdr.dst, msg.type, msg.code, msg.mtu) == (src, dst, typ, code, mtu)
     o = msg.orig
+    assert o is not None
     assert (o.src, o.dst, o.proto, o.src_port, o.dst_port, o.seq) == (dst, src, 6, 40000, 80, Seq(123456))
 
 
@@ -168,7 +169,7 @@ def test_an_established_connection_keeps_going_through_hard_errors_unless_config
         net, client, server, a = nets(config=TcpConfig(icmp_abort_synchronized=abort))
         lst = server.listen(80, net.now)
         conn = client.connect(a[1], 80, net.now, config=TcpConfig(icmp_abort_synchronized=abort))
-        assert net.run_until(lambda: lst.accept_queue, sec(1))
+        assert net.run_until(lambda lst=lst: lst.accept_queue, sec(1))
         forge_error(net, conn, DEST_UNREACH, PORT_UNREACH)
         net.run_for(ms(5))
         if abort:

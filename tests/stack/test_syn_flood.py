@@ -55,7 +55,10 @@ def drops(net: Network, reason: str) -> list:
     return [e for e in net.recorder.events if isinstance(e, SegmentDropped) and e.reason == reason]
 
 
-def connect(net, client, server_port=PORT, timeout=sec(200), **kw):
+CONNECT_TIMEOUT = sec(200)
+
+
+def connect(net, client, server_port=PORT, timeout=CONNECT_TIMEOUT, **kw):
     """Connect and wait until the client is ESTABLISHED (or gave up); returns (conn, time)."""
     start = net.now
     conn = client.connect(SERVER_ADDR, server_port, net.now, **kw)
@@ -187,33 +190,38 @@ def _negotiated(conn) -> tuple:
 def test_a_cookie_connection_agrees_on_what_a_queued_one_would(client_cfg):
     """RFC 4987 §3.6 loses options; these cookies keep MSS, window scale, SACK-permitted,
     timestamps and ECN, with or without timestamps: both ends agree as after a queued SYN."""
-    results = []
-    for cookies in (0, 2):
-        net, client, server = flood_net(syncookies=cookies, config=TcpConfig(rcv_buf=1 << 20))
-        lst = server.listen(PORT, net.now)
-        cfg = replace(TcpConfig(rcv_buf=1 << 20), **client_cfg)
-        conn, _ = connect(net, client, config=cfg)
-        assert net.run_until(lambda: lst.accept_queue, sec(1))
-        peer = lst.accept(net.now)
-        results.append((_negotiated(conn), _negotiated(peer)))
-        # and data flows both ways with those options
-        conn.send(bytes(range(256)) * 800, net.now)
-        client.call(conn, net.now)
-        peer.send(b"y" * 100_000, net.now)
-        server.call(peer, net.now)
-        got, back = bytearray(), bytearray()
-
-        def done() -> bool:
-            got.extend(peer.receive(1 << 20, net.now))
-            server.call(peer, net.now)
-            back.extend(conn.receive(1 << 20, net.now))
-            client.call(conn, net.now)
-            return len(got) >= 204_800 and len(back) >= 100_000
-
-        assert net.run_until(done, sec(10))
-        assert bytes(got) == bytes(range(256)) * 800 and bytes(back) == b"y" * 100_000
-    queued, cookie = results
+    queued = _negotiate_and_transfer(0, client_cfg)
+    cookie = _negotiate_and_transfer(2, client_cfg)
     assert cookie == queued
+
+
+def _negotiate_and_transfer(cookies: int, client_cfg: dict) -> tuple:
+    """Connect with ``syncookies=cookies``; returns what both ends negotiated, after checking
+    that data flows both ways with those options."""
+    net, client, server = flood_net(syncookies=cookies, config=TcpConfig(rcv_buf=1 << 20))
+    lst = server.listen(PORT, net.now)
+    cfg = replace(TcpConfig(rcv_buf=1 << 20), **client_cfg)
+    conn, _ = connect(net, client, config=cfg)
+    assert net.run_until(lambda: lst.accept_queue, sec(1))
+    peer = lst.accept(net.now)
+    negotiated = (_negotiated(conn), _negotiated(peer))
+    # and data flows both ways with those options
+    conn.send(bytes(range(256)) * 800, net.now)
+    client.call(conn, net.now)
+    peer.send(b"y" * 100_000, net.now)
+    server.call(peer, net.now)
+    got, back = bytearray(), bytearray()
+
+    def done() -> bool:
+        got.extend(peer.receive(1 << 20, net.now))
+        server.call(peer, net.now)
+        back.extend(conn.receive(1 << 20, net.now))
+        client.call(conn, net.now)
+        return len(got) >= 204_800 and len(back) >= 100_000
+
+    assert net.run_until(done, sec(10))
+    assert bytes(got) == bytes(range(256)) * 800 and bytes(back) == b"y" * 100_000
+    return negotiated
 
 
 def test_an_ack_with_a_bad_cookie_is_answered_with_a_reset():

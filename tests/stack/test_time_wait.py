@@ -14,6 +14,7 @@ import pytest
 
 from synack.link.sim import Network
 from synack.tcp.config import TcpConfig
+from synack.tcp.connection import Connection
 from synack.tcp.state import State
 from synack.tcp.timewait import TW_ISN_STEP, TimeWait
 from synack.timeunits import ms, sec
@@ -35,7 +36,7 @@ def pair(trace: bool = True, client_config: TcpConfig | None = None, **server_kw
     return net, client, server, lst
 
 
-def session(net, client, lst, local_port: int = 0):
+def session(net, client, lst, local_port: int = 0) -> tuple[Connection, Connection, int]:
     """Connect, exchange a request and a reply, the server closes first; returns (client's
     connection, server's connection, connect time) once the client is CLOSED."""
     start = net.now
@@ -44,6 +45,7 @@ def session(net, client, lst, local_port: int = 0):
     took = net.now - start
     assert net.run_until(lambda: lst.accept_queue, sec(1))
     s = lst.accept()
+    assert s is not None
     c.send(b"ping", net.now)
     assert net.run_until(lambda: s.readable, sec(1))
     s.send(s.receive(100, net.now), net.now)

@@ -41,7 +41,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from typing import Optional
+from collections.abc import Callable
+from typing import Self
 
 import pytest
 
@@ -112,7 +113,7 @@ def _secs(ns: int) -> str:
 class Tcb:
     """A Connection driven by a scripted peer; see the module docstring."""
 
-    def __init__(self, isns=LOW, *, config: Optional[TcpConfig] = None, **overrides) -> None:
+    def __init__(self, isns=LOW, *, config: TcpConfig | None = None, **overrides) -> None:
         iss, irs = isns
         self.iss = Seq(iss)
         self.irs = Seq(irs)
@@ -131,8 +132,8 @@ class Tcb:
         self.received: list = []          # every (time, segment) the peer sent us
         self.wire: list = []              # (time, "peer -> us" | "us -> peer", segment, cause), in order
         self.peer_nxt = self.irs          # the peer's SND.NXT
-        self.peer_ack: Optional[Seq] = None  # the last acceptable ACK the peer sent
-        self.our_nxt: Optional[Seq] = None   # highest sequence number we sent + 1
+        self.peer_ack: Seq | None = None  # the last acceptable ACK the peer sent
+        self.our_nxt: Seq | None = None   # highest sequence number we sent + 1
 
     # ------------------------------------------------------------------ plumbing
     def _pull(self) -> None:
@@ -208,29 +209,30 @@ class Tcb:
         original transmission); ``at`` the time it was sent.
         """
         self._pull()
-        want = []
+        # (field, how to read it from (time, segment, cause), the value expected)
+        want: list[tuple[str, Callable[[int, TcpSegment, str | None], object], object]] = []
         if flags is not None:
-            want.append(("CTL", lambda s: ctl(s.flags), ctl(flags_of(flags))))
+            want.append(("CTL", lambda _t, s, _c: ctl(s.flags), ctl(flags_of(flags))))
         if seq is not None:
-            want.append(("SEQ", lambda s: int(s.seq), int(Seq(seq))))
+            want.append(("SEQ", lambda _t, s, _c: int(s.seq), int(Seq(seq))))
         if ack is not None:
-            want.append(("ACK", lambda s: int(s.ack), int(Seq(ack))))
+            want.append(("ACK", lambda _t, s, _c: int(s.ack), int(Seq(ack))))
         if wnd is not None:
-            want.append(("WND", lambda s: s.wnd, wnd))
+            want.append(("WND", lambda _t, s, _c: s.wnd, wnd))
         if data is not None:
-            want.append(("DATA", lambda s: bytes(s.payload), bytes(data)))
+            want.append(("DATA", lambda _t, s, _c: bytes(s.payload), bytes(data)))
         if len is not None:
-            want.append(("LEN", lambda s: s.len, len))
+            want.append(("LEN", lambda _t, s, _c: s.len, len))
         if mss is not _UNSET:
-            want.append(("MSS", lambda s: s.mss, mss))
+            want.append(("MSS", lambda _t, s, _c: s.mss, mss))
         if options is not None:
-            want.append(("options", lambda s: tuple(s.options), tuple(options)))
+            want.append(("options", lambda _t, s, _c: tuple(s.options), tuple(options)))
         if urg is not None:
-            want.append(("UP", lambda s: s.urg_ptr, urg))
+            want.append(("UP", lambda _t, s, _c: s.urg_ptr, urg))
         if cause is not _UNSET:
-            want.append(("cause", None, cause))
+            want.append(("cause", lambda _t, _s, c: c, cause))
         if at is not None:
-            want.append(("time", None, at))
+            want.append(("time", lambda t, _s, _c: t, at))
         wanted = "".join(f"<{name}={v}>" for name, _, v in want)
         if not self._queue:
             pytest.fail(f"expected us to send {wanted} but nothing was sent "
@@ -238,10 +240,10 @@ class Tcb:
         t, seg, c = self._queue.popleft()
         bad = []
         for name, get, v in want:
-            got = c if name == "cause" else t if name == "time" else get(seg)
+            got = get(t, seg, c)
             if got != v:
                 if name == "time":
-                    bad.append(f"sent at {_secs(got)}, expected at {_secs(v)}")
+                    bad.append(f"sent at {_secs(t)}, expected at {_secs(at)}")
                 else:
                     bad.append(f"{name}: got {got!r}, expected {v!r}")
         if bad:
@@ -316,14 +318,14 @@ class Tcb:
         return self.conn.status()
 
     # ------------------------------------------------------------------ states, by replay
-    def listen(self) -> "Tcb":
+    def listen(self) -> Self:
         """CLOSED -> LISTEN by a passive OPEN (RFC 9293 §3.10.1)."""
         self.open_passive()
         self.expect_silence()
         self.expect_state("LISTEN")
         return self
 
-    def syn_sent(self) -> "Tcb":
+    def syn_sent(self) -> Self:
         """CLOSED -> SYN-SENT: <SEQ=ISS><CTL=SYN> (RFC 9293 §3.10.1)."""
         self.open_active()
         self.expect_sent("S", seq=self.iss, mss=self.conn.rcv_mss)
@@ -331,7 +333,7 @@ class Tcb:
         self.expect_state("SYN-SENT")
         return self
 
-    def syn_received(self) -> "Tcb":
+    def syn_received(self) -> Self:
         """LISTEN -> SYN-RECEIVED (passive): the peer's SYN, our <SEQ=ISS><ACK=IRS+1><CTL=SYN,ACK>."""
         self.listen()
         self.peer_sends("S", seq=self.irs)
@@ -340,7 +342,7 @@ class Tcb:
         self.expect_state("SYN-RECEIVED")
         return self
 
-    def syn_received_active(self) -> "Tcb":
+    def syn_received_active(self) -> Self:
         """SYN-SENT -> SYN-RECEIVED by simultaneous open (RFC 9293 §3.5 MUST-10)."""
         self.syn_sent()
         self.peer_sends("S", seq=self.irs)
@@ -349,7 +351,7 @@ class Tcb:
         self.expect_state("SYN-RECEIVED")
         return self
 
-    def established(self, rtt: int = 0) -> "Tcb":
+    def established(self, rtt: int = 0) -> Self:
         """The three-way handshake from our SYN; the SYN,ACK arrives ``rtt`` after it."""
         self.syn_sent()
         self.advance(rtt)
@@ -359,7 +361,7 @@ class Tcb:
         self.expect_state("ESTABLISHED")
         return self
 
-    def established_passive(self, rtt: int = 0) -> "Tcb":
+    def established_passive(self, rtt: int = 0) -> Self:
         """The three-way handshake from LISTEN; the ACK arrives ``rtt`` after our SYN,ACK."""
         self.syn_received()
         self.advance(rtt)
@@ -368,7 +370,7 @@ class Tcb:
         self.expect_state("ESTABLISHED")
         return self
 
-    def fin_wait_1(self) -> "Tcb":
+    def fin_wait_1(self) -> Self:
         """ESTABLISHED -> FIN-WAIT-1 by CLOSE: <SEQ=ISS+1><ACK=IRS+1><CTL=FIN,ACK>."""
         self.established()
         self.close()
@@ -377,7 +379,7 @@ class Tcb:
         self.expect_state("FIN-WAIT-1")
         return self
 
-    def fin_wait_2(self) -> "Tcb":
+    def fin_wait_2(self) -> Self:
         """FIN-WAIT-1 -> FIN-WAIT-2: the peer acknowledges our FIN."""
         self.fin_wait_1()
         self.peer_sends(".", seq=self.irs + 1, ack=self.iss + 2)
@@ -385,7 +387,7 @@ class Tcb:
         self.expect_state("FIN-WAIT-2")
         return self
 
-    def closing(self) -> "Tcb":
+    def closing(self) -> Self:
         """FIN-WAIT-1 -> CLOSING: the peer's FIN crosses ours (simultaneous close)."""
         self.fin_wait_1()
         self.peer_sends("F.", seq=self.irs + 1, ack=self.iss + 1)
@@ -394,7 +396,7 @@ class Tcb:
         self.expect_state("CLOSING")
         return self
 
-    def time_wait(self) -> "Tcb":
+    def time_wait(self) -> Self:
         """FIN-WAIT-2 -> TIME-WAIT: the peer's FIN, which we acknowledge."""
         self.fin_wait_2()
         self.peer_sends("F.", seq=self.irs + 1, ack=self.iss + 2)
@@ -403,7 +405,7 @@ class Tcb:
         self.expect_state("TIME-WAIT")
         return self
 
-    def close_wait(self) -> "Tcb":
+    def close_wait(self) -> Self:
         """ESTABLISHED -> CLOSE-WAIT: the peer's FIN, which we acknowledge."""
         self.established()
         self.peer_sends("F.", seq=self.irs + 1, ack=self.iss + 1)
@@ -412,7 +414,7 @@ class Tcb:
         self.expect_state("CLOSE-WAIT")
         return self
 
-    def last_ack(self) -> "Tcb":
+    def last_ack(self) -> Self:
         """CLOSE-WAIT -> LAST-ACK by CLOSE: <SEQ=ISS+1><ACK=IRS+2><CTL=FIN,ACK>."""
         self.close_wait()
         self.close()

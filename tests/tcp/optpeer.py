@@ -10,13 +10,13 @@ test moves with ``peer_tick()`` or sets), its TSecr the last TSval we sent. ``sa
 ``t.irs``). Everything else is the harness: ``expect_sent``, ``advance``, the states built
 by replaying the exchange.
 
-Helpers read options from our segments: ``ts_of(seg)`` (TSval, TSecr) and ``sack_of(seg)``
-(the SACK blocks as ints, or ``()``).
+Helpers read options from our segments: ``ts_of(seg)`` (TSval, TSecr), ``tsval_of(seg)`` and
+``tsecr_of(seg)`` (for a segment that must carry the option) and ``sack_of(seg)`` (the SACK
+blocks as ints, or ``()``).
 """
 
 from __future__ import annotations
 
-from typing import Optional
 
 from harness import LOW, PEER_MSS, Tcb
 
@@ -26,12 +26,26 @@ from synack.wire.tcp import Mss, Nop, Sack, SackPermitted, Timestamps, WindowSca
 PEER_TSVAL = 5000
 
 
-def ts_of(seg) -> Optional[tuple[int, int]]:
+def ts_of(seg) -> tuple[int, int] | None:
     """(TSval, TSecr) of a segment's Timestamps option, or None."""
     for o in seg.options:
         if type(o) is Timestamps:
             return (o.tsval, o.tsecr)
     return None
+
+
+def tsval_of(seg) -> int:
+    """TSval of a segment that must carry the Timestamps option."""
+    v = ts_of(seg)
+    assert v is not None, f"no Timestamps option in {seg}"
+    return v[0]
+
+
+def tsecr_of(seg) -> int:
+    """TSecr of a segment that must carry the Timestamps option."""
+    v = ts_of(seg)
+    assert v is not None, f"no Timestamps option in {seg}"
+    return v[1]
 
 
 def sack_of(seg) -> tuple:
@@ -42,8 +56,8 @@ def sack_of(seg) -> tuple:
     return ()
 
 
-def syn_options(*, ts: Optional[int] = None, ecr: int = 0, sack: bool = False,
-                wscale: Optional[int] = None, mss: int = PEER_MSS) -> tuple:
+def syn_options(*, ts: int | None = None, ecr: int = 0, sack: bool = False,
+                wscale: int | None = None, mss: int = PEER_MSS) -> tuple:
     """A SYN's options in Linux's order: mss, sackOK, TS, nop, wscale (each when asked)."""
     opts: tuple = (Mss(mss),)
     if ts is not None:
@@ -60,7 +74,7 @@ class OptTcb(Tcb):
     """A Tcb whose peer uses timestamps, SACK and window scaling as configured."""
 
     def __init__(self, isns=LOW, *, peer_ts: bool = True, peer_sack: bool = True,
-                 peer_wscale: Optional[int] = None, **cfg) -> None:
+                 peer_wscale: int | None = None, **cfg) -> None:
         super().__init__(isns, **cfg)
         self.peer_ts = peer_ts
         self.peer_sack = peer_sack
@@ -81,8 +95,8 @@ class OptTcb(Tcb):
         return 0
 
     def peer_sends(self, flags="S", seq=None, ack=None, wnd: int = 65535, data: bytes = b"",
-                   options=None, urg: int = 0, *, sacks=(), tsval: Optional[int] = None,
-                   tsecr: Optional[int] = None, ts: bool = True, ce: bool = False):
+                   options=None, urg: int = 0, *, sacks=(), tsval: int | None = None,
+                   tsecr: int | None = None, ts: bool = True, ce: bool = False):
         """As Tcb.peer_sends, with the peer's options added unless ``options`` is given:
         the SYN offers; later segments carry TSopt (``ts=False`` leaves it out) and
         ``sacks``."""

@@ -63,13 +63,20 @@ def cost(t: OptTcb, send: Callable[[OptTcb], object]) -> int:
     return n
 
 
+def ooo_held(t: OptTcb) -> int:
+    """The pieces in the out-of-order queue (allocated with the first one)."""
+    ooo = t.conn.rcv.ooo
+    assert ooo is not None
+    return ooo.segments
+
+
 def next_piece(t: OptTcb) -> None:
-    held = t.conn.rcv.ooo.segments
+    held = ooo_held(t)
     t.peer_sends(".", seq=t.irs + 2 + 2 * held, data=b"o")
 
 
 def duplicate_of_a_held_piece(t: OptTcb) -> None:
-    t.peer_sends(".", seq=t.irs + 2 + 2 * (t.conn.rcv.ooo.segments // 2), data=b"o")
+    t.peer_sends(".", seq=t.irs + 2 + 2 * (ooo_held(t) // 2), data=b"o")
 
 
 def piece_overlapping_two(t: OptTcb) -> None:
@@ -123,12 +130,12 @@ def test_established_the_newest_piece_beyond_the_bound_is_dropped_counted_and_tr
     for i in range(bound):
         t.peer_sends(".", seq=t.irs + 2 + 2 * i, data=b"o")
     t.drain()
-    assert t.conn.rcv.ooo.segments == bound
+    assert ooo_held(t) == bound
     beyond = t.irs + 2 + 2 * bound
     t.peer_sends(".", seq=beyond, data=b"!")
     ack = t.expect_sent(".", ack=t.irs + 1)  # still a duplicate ACK at once (RFC 5681 §4.2)
     assert all(int(left) != int(beyond) for left, _ in sack_of(ack)), "the dropped segment was SACKed"
-    assert t.conn.rcv.ooo.segments == bound and t.conn.rcv.ofo_drops == 1
+    assert ooo_held(t) == bound and t.conn.rcv.ofo_drops == 1
     drops = [e for e in t.recorder.events if isinstance(e, SegmentDropped) and e.reason == "ooo-full"]
     assert len(drops) == 1 and f"{bound} pieces" in drops[0].detail
 
@@ -184,4 +191,4 @@ def test_reassembly_lookups():
 @pytest.mark.parametrize("bad", [0, -1, 2.5])
 def test_reassembly_max_segments_must_be_positive(bad):
     with pytest.raises(ValueError, match="max_segments"):
-        Reassembly(100, max_segments=bad)  # type: ignore[arg-type]
+        Reassembly(100, max_segments=bad)

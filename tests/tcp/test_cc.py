@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import socket as real_socket
+from collections.abc import Callable
 
 import pytest
 
@@ -56,7 +57,7 @@ def test_a_new_algorithm_is_one_small_class():
         alg = cc.create("timid-test", SMSS, 10)
         alg.enter_recovery(40_000, now=0)
         assert (alg.ssthresh, alg.cwnd) == (10_000, 13_000)
-        assert TcpConfig(congestion="timid-test").validate() is None
+        TcpConfig(congestion="timid-test").validate()  # (raises for an unknown algorithm)
     finally:
         del cc.ALGORITHMS["timid-test"]
 
@@ -121,7 +122,7 @@ def test_the_window_does_not_grow_when_the_sender_does_not_use_it():
 
 
 # RFC 5681 §3.2 and RFC 6582 §3.2, FlightSize 20 000 at the third duplicate ACK.
-RECOVERY = [
+RECOVERY: list[tuple[tuple[str, *tuple[int, ...]], int, int]] = [
     # (event,                      cwnd after, ssthresh after)
     (("enter", 20_000),            13_000, 10_000),   # ssthresh = max(F/2, 2 SMSS); cwnd = ssthresh + 3 SMSS
     (("dupack",),                  14_000, 10_000),   # step 4: inflate by one SMSS
@@ -135,8 +136,10 @@ RECOVERY = [
 def test_newreno_fast_recovery_table():
     alg = NewReno(SMSS, 10)
     for (kind, *arg), cwnd, ssthresh in RECOVERY:
-        {"enter": lambda f: alg.enter_recovery(f, 0), "dupack": alg.on_dupack_in_recovery,
-         "partial": alg.on_partial_ack, "exit": lambda f: alg.exit_recovery(f, 0)}[kind](*arg)
+        steps: dict[str, Callable[..., object]] = {
+            "enter": lambda f: alg.enter_recovery(f, 0), "dupack": alg.on_dupack_in_recovery,
+            "partial": alg.on_partial_ack, "exit": lambda f: alg.exit_recovery(f, 0)}
+        steps[kind](*arg)
         assert (alg.cwnd, alg.ssthresh) == (cwnd, ssthresh), kind
 
 
@@ -193,7 +196,7 @@ def test_switching_algorithm_keeps_cwnd_and_ssthresh():
     new = cc.switch(old, "cubic")
     assert type(new) is Cubic
     assert (new.cwnd, new.ssthresh, new.smss) == (old.cwnd, old.ssthresh, SMSS)
-    assert not new.hs.active              # HyStart++ is for the initial slow start only
+    assert new.hs is not None and not new.hs.active  # HyStart++ is for the initial slow start only
 
 
 # ------------------------------------------------------------------------------ HyStart++
@@ -319,6 +322,7 @@ def test_css_returns_to_slow_start_when_the_rtt_falls_below_the_baseline():
 def test_cubic_enters_congestion_avoidance_at_the_end_of_css_without_a_loss():
     alg = Cubic(SMSS, 10)
     hs = alg.hs
+    assert hs is not None
     # Round 1 at 50 ms, round 2 at 60 ms (CSS), then CSS_ROUNDS more rounds.
     for rnd, rtt in enumerate([ms(50)] + [ms(60)] * (hystart.CSS_ROUNDS + 1)):
         for i in range(4):
@@ -338,7 +342,7 @@ def test_cubic_enters_congestion_avoidance_at_the_end_of_css_without_a_loss():
 def test_a_loss_ends_hystart():
     alg = Cubic(SMSS, 10)
     alg.enter_recovery(10_000, now=0)
-    assert not alg.hs.active
+    assert alg.hs is not None and not alg.hs.active
 
 
 # ------------------------------------------------------------------------------ TCP_CONGESTION

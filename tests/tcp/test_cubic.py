@@ -38,7 +38,7 @@ class NoFastConvergence(Cubic):
 def test_constants():
     # RFC 9438 §4.1.1 and §4.3 Figure 4: alpha = 3 * (1 - 0.7) / (1 + 0.7) = 0.9 / 1.7
     assert (BETA_CUBIC, C) == (0.7, 0.4)
-    assert ALPHA_CUBIC == pytest.approx(0.5294117647)
+    assert pytest.approx(0.5294117647) == ALPHA_CUBIC
 
 
 # W_cubic(t) = 0.4 * (t - 3)**3 + 36
@@ -224,4 +224,4 @@ def test_no_growth_while_the_sender_does_not_fill_the_window():
 def test_initial_state():
     alg = Cubic(SMSS, 10)
     assert (alg.cwnd, alg.ssthresh, alg.w_max) == (10_000, INITIAL_SSTHRESH, None)
-    assert alg.hs.active
+    assert alg.hs is not None and alg.hs.active

@@ -224,7 +224,7 @@ def sockets():
 def test_sendto_msg_fastopen_connects_and_sends():
     net, srv = sockets()
     assert srv.getsockopt(api.IPPROTO_TCP, api.TCP_FASTOPEN) == 8
-    for i in range(2):
+    for _ in range(2):
         c = api.socket(net, "client")
         assert c.sendto(REQUEST, api.MSG_FASTOPEN, (SERVER_ADDR, PORT)) == len(REQUEST)
         conn, addr = srv.accept()

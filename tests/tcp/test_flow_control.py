@@ -6,6 +6,8 @@ SHLD-18/19), Nagle and TCP_NODELAY (SHLD-7, MUST-17), and the bounded out-of-ord
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from harness import Tcb, established, ms, sec
 from optpeer import opt_established
@@ -29,10 +31,10 @@ def test_receiver_moves_the_right_edge_only_in_useful_steps(isns):
     """RFC 9293 §3.8.6.2.2: RCV.NXT + RCV.WND stays put until it can move by at least
     min(Fr * RCV.BUFF, Eff.snd.MSS) (Fr = 1/2), however small the reads."""
     t = established(isns, rcv_buf=8000)
-    for k in range(10):
+    for _ in range(10):
         t.peer_sends("P.", data=bytes(700))
         t.receive(300)
-    moves = [(b - a) % 2**32 for a, b in zip(edges(t), edges(t)[1:]) if a != b]
+    moves = [(b - a) % 2**32 for a, b in pairwise(edges(t)) if a != b]
     assert moves and all(m >= min(8000 // 2, MSS) for m in moves)
 
 
@@ -44,7 +46,7 @@ def test_receiver_never_moves_the_right_edge_left(isns):
         if k % 3 == 0:
             t.receive(2000)
     e = edges(t)
-    assert all(Seq(b).ge(Seq(a)) for a, b in zip(e, e[1:]))
+    assert all(Seq(b).ge(Seq(a)) for a, b in pairwise(e))
 
 
 def test_reading_sends_a_window_update_when_the_window_opens_enough(isns):
@@ -154,7 +156,7 @@ def test_zero_window_is_probed_with_exponential_backoff(isns):
     start = t.now
     t.advance(sec(10))
     p = probes(t)
-    gaps = [b - a for a, b in zip([start] + p, p)]
+    gaps = [b - a for a, b in pairwise([start, *p])]
     assert gaps[:4] == [ms(200), ms(400), ms(800), ms(1600)]
     probe = next(s for _, s, c in t.sent if c == "zero-window-probe")
     assert probe.seq == t.iss + 1000 and probe.payload == b""

@@ -45,7 +45,7 @@ def test_deterministic_for_same_inputs():
         ("::ffff:10.0.0.1", 40000, "::ffff:10.0.0.2", 80),  # IPv4-mapped IPv6
     ],
 )
-def test_different_tuples_differ(other):
+def test_different_tuples_differ(other: tuple[str, int, str, int]):
     g = gen()
     assert g(*TUPLE, 0) != g(*other, 0)
 

@@ -53,7 +53,8 @@ def test_reset_for_is_the_closed_state_answer():
     ack = TcpSegment(80, 5000, Seq(300), Seq(2**32 - 1), ACK, 1000, b"x")
     assert reset_for(ack) == TcpSegment(5000, 80, Seq(2**32 - 1), Seq(0), RST, 0)
     fin = TcpSegment(80, 5000, Seq(2**32 - 1), Seq(0), FIN, 1000)
-    assert reset_for(fin).ack == Seq(0)  # SEG.SEQ + SEG.LEN wraps
+    rst = reset_for(fin)
+    assert rst is not None and rst.ack == Seq(0)  # SEG.SEQ + SEG.LEN wraps
     assert reset_for(TcpSegment(80, 5000, Seq(1), Seq(2), RST | ACK, 0)) is None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tracemalloc
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -95,7 +96,7 @@ def check_invariants(q: Reassembly) -> None:
     assert q.held <= q.limit
     for s, e in blocks:
         assert s < e
-    for (_, e1), (s2, _) in zip(blocks, blocks[1:]):
+    for (_, e1), (s2, _) in pairwise(blocks):
         assert e1 < s2, "blocks must neither overlap nor touch"
 
 
@@ -149,7 +150,7 @@ def test_first_start():
 @pytest.mark.parametrize("limit", [-1, 1.5, None])
 def test_bad_limit(limit):
     with pytest.raises(ValueError, match="limit"):
-        Reassembly(limit)  # type: ignore[arg-type]
+        Reassembly(limit)
 
 
 def test_negative_offset():
@@ -198,7 +199,7 @@ def stream_and_chunks(draw):
     # A partition of the stream guarantees full coverage...
     cuts = sorted(set(draw(st.lists(st.integers(1, n - 1), max_size=20)) if n > 1 else []))
     bounds = [0, *cuts, n]
-    chunks = list(zip(bounds, bounds[1:]))
+    chunks = list(pairwise(bounds))
     # ...plus arbitrary overlapping extras and exact duplicates.
     extras = draw(st.lists(st.tuples(st.integers(0, n), st.integers(0, 40)), max_size=20))
     chunks += [(a, min(n, a + length)) for a, length in extras]

@@ -9,6 +9,8 @@ R1 = 3, R2 = 100 s, R2 for a SYN = 180 s) and check exact times.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from harness import Tcb, ms, sec
 
@@ -30,6 +32,7 @@ def test_syn_sent_syn_retransmitted_at_1_3_7_15_31_63_127_s_then_r2_syn_times_ou
     120 s); RFC 9293 §3.8.3 MUST-22/MUST-23: the SYN is retried for R2 = 180 s, then the
     connection closes with ConnectionTimeout. (The rfc profile: Linux's differ, below.)"""
     t = tcb(isns, profile="rfc").syn_sent()
+    assert DEFAULT.r2_syn is not None
     t.advance(DEFAULT.r2_syn - 1)
     for at in (1, 3, 7, 15, 31, 63, 127):
         t.expect_sent("S", seq=t.iss, mss=1460, data=b"", cause="rto", at=sec(at))
@@ -75,6 +78,7 @@ def test_syn_received_syn_ack_retransmitted_with_backoff_then_r2_syn_times_out(i
     """RFC 9293 §3.10.8 and RFC 6298 (5.5): the SYN,ACK is resent at 1, 3, 7 ... s; §3.8.3
     MUST-22: the same R2 applies."""
     t = tcb(isns).syn_received()
+    assert DEFAULT.r2_syn is not None
     t.advance(DEFAULT.r2_syn - 1)
     for at in (1, 3, 7, 15, 31, 63, 127):
         t.expect_sent("S.", seq=t.iss, ack=t.irs + 1, mss=1460, cause="rto", at=sec(at))
@@ -215,7 +219,7 @@ def test_established_without_r2_retransmits_for_ever(isns):
     t.advance(sec(1000))
     resent = t.drain()
     assert len(resent) > 10
-    gaps = [b[0] - a[0] for a, b in zip(resent, resent[1:])]
+    gaps = [b[0] - a[0] for a, b in pairwise(resent)]
     assert max(gaps) == sec(120)
     t.expect_state("ESTABLISHED")
 

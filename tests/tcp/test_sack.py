@@ -318,7 +318,7 @@ def test_established_sack_option_anywhere_in_the_list_triggers_fast_retransmit(i
     segments 1, 1-2 and 1-3 draw the fast retransmission of segment 0 at once, and the
     SACKed segments are not sent again."""
     from synack.wire.seq import Seq
-    from synack.wire.tcp import Nop, Sack, Timestamps
+    from synack.wire.tcp import Nop, Sack, TcpOption, Timestamps
 
     ts = layout == "sack-after-ts-and-nop"
     t = opt_established(isns, rtt=ms(20), nodelay=True, congestion="newreno", peer_ts=ts)
@@ -329,6 +329,7 @@ def test_established_sack_option_anywhere_in_the_list_triggers_fast_retransmit(i
     una = t.iss + 1
     for k in (2, 3, 4):
         blk = Sack(((Seq(una + mss), Seq(una + k * mss)),))
+        opts: tuple[TcpOption, ...]
         if layout == "sack-first":
             opts = (blk, Nop(), Nop())
         elif layout == "sack-between-nops":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from harness import Tcb, established, ms
 
+from synack.tcp.cc.cubic import Cubic
 from synack.tcp.config import TcpConfig
 from synack.wire.tcp import SYN, Mss, SackPermitted, Timestamps
 
@@ -104,7 +105,9 @@ def test_established_delayed_ack_is_sent_within_the_delay(isns):
     t = Tcb(isns, config=TcpConfig()).established()
     t.peer_sends("P.", seq=t.irs + 1, ack=t.iss + 1, data=b"abc")
     t.expect_silence()
-    t.advance(TcpConfig().delayed_ack - 1)
+    delay = TcpConfig().delayed_ack
+    assert delay is not None
+    t.advance(delay - 1)
     t.expect_silence()
     t.advance(1)
     t.expect_sent(".", seq=t.iss + 1, ack=t.irs + 4, at=ms(40))
@@ -197,7 +200,9 @@ def test_hystart_takes_the_rtt_of_the_newest_segment_a_stretch_ack_covers(isns):
     (ts,) = [o for o in first.options if type(o) is Timestamps]
     t.peer_sends(".", seq=t.irs + 1, ack=t.iss + 1 + 10 * mss,
                  options=(Timestamps(101, ts.tsval),))   # one ACK for all ten, echoing the first
-    hs = conn.snd.cc.hs
+    alg = conn.snd.cc
+    assert isinstance(alg, Cubic)                # (the default algorithm, with HyStart++)
+    hs = alg.hs
     # the RFC 6298 estimator took the echoed timestamp's 7 ms (after the handshake's 2 ms)
     assert conn.snd.rtt.srtt == (7 * ms(2) + ms(7)) // 8
     assert hs is not None and hs.last_round_min_rtt == ms(2)   # (the ACK ended the round)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from harness import ms, sec
-from optpeer import OptTcb, PEER_TSVAL, opt_established, opt_established_passive, ts_of
+from optpeer import OptTcb, PEER_TSVAL, opt_established, opt_established_passive, ts_of, tsecr_of, tsval_of
 
 from synack.tcp import timestamps as T
 from synack.trace.events import RttSample, SegmentDropped
@@ -29,14 +29,14 @@ def test_syn_sent_offers_timestamps_with_tsecr_zero_in_linux_order(isns):
     t.open_active()
     syn = t.expect_sent("S", seq=t.iss)
     assert [type(o) for o in syn.options] == [Mss, SackPermitted, Timestamps, Nop, WindowScale]
-    assert ts_of(syn)[1] == 0  # "the TSecr field ... MUST be zero" when ACK is off
+    assert tsecr_of(syn) == 0  # "the TSecr field ... MUST be zero" when ACK is off
 
 
 def test_syn_received_echoes_the_peers_tsval(isns):
     t = OptTcb(isns).listen()
     t.peer_sends("S", seq=t.irs, tsval=777)
     syn_ack = t.expect_sent("S.", seq=t.iss, ack=t.irs + 1)
-    assert ts_of(syn_ack)[1] == 777
+    assert tsecr_of(syn_ack) == 777
 
 
 def test_syn_received_without_peer_timestamps_sends_none(isns):
@@ -69,7 +69,7 @@ def test_established_every_segment_carries_timestamps_the_rst_too(isns):
     t.advance(ms(5))
     t.abort()
     rst = t.expect_sent("R.")
-    assert ts_of(rst) == (ts_of(fin)[0] + 5, ts_of(fin)[1])
+    assert ts_of(rst) == (tsval_of(fin) + 5, tsecr_of(fin))
 
 
 @pytest.mark.parametrize("how", ["close-with-unread-data", "keep-alive-give-up"])
@@ -93,11 +93,11 @@ def test_tsval_clock_ticks_once_a_millisecond(isns):
     """RFC 7323 §5.4: between 1 ms and 1 s per tick; synack ticks every millisecond."""
     t = opt_established(isns)
     t.send(b"a")
-    first = ts_of(t.expect_sent("P.", data=b"a"))[0]
+    first = tsval_of(t.expect_sent("P.", data=b"a"))
     t.advance(ms(150))
     t.peer_sends(".", ack=t.iss + 2)
     t.send(b"b")
-    second = ts_of(t.expect_sent("P.", data=b"b"))[0]
+    second = tsval_of(t.expect_sent("P.", data=b"b"))
     assert (second - first) & 0xFFFFFFFF == 150
 
 
@@ -107,7 +107,7 @@ def test_tsvals_of_different_connections_are_offset(isns):
     b = OptTcb((2**31 + 7, 300))
     a.open_active()
     b.open_active()
-    assert ts_of(a.expect_sent("S"))[0] != ts_of(b.expect_sent("S"))[0]
+    assert tsval_of(a.expect_sent("S")) != tsval_of(b.expect_sent("S"))
 
 
 def test_data_segments_leave_room_for_the_option(isns):
@@ -130,7 +130,7 @@ def test_delayed_ack_echoes_the_earliest_unacknowledged_tsval(isns):
     t.expect_silence()
     t.advance(ms(40))
     ack = t.expect_sent(".", ack=t.irs + 7)
-    assert ts_of(ack)[1] == PEER_TSVAL + 1
+    assert tsecr_of(ack) == PEER_TSVAL + 1
 
 
 def test_out_of_order_segment_does_not_update_ts_recent_but_the_hole_filler_does(isns):
@@ -141,10 +141,10 @@ def test_out_of_order_segment_does_not_update_ts_recent_but_the_hole_filler_does
     t.expect_sent(".", ack=t.irs + 2)
     t.peer_sends("P.", seq=t.irs + 3, data=b"C", tsval=PEER_TSVAL + 3)  # "B" is missing
     dup = t.expect_sent(".", ack=t.irs + 2)
-    assert ts_of(dup)[1] == PEER_TSVAL + 1
+    assert tsecr_of(dup) == PEER_TSVAL + 1
     t.peer_sends("P.", seq=t.irs + 2, data=b"B", tsval=PEER_TSVAL + 4)  # the retransmission
     full = t.expect_sent(".", ack=t.irs + 4)
-    assert ts_of(full)[1] == PEER_TSVAL + 4
+    assert tsecr_of(full) == PEER_TSVAL + 4
 
 
 # ----------------------------------------------------------------- RTTM (§4.1)
@@ -154,7 +154,7 @@ def test_rtt_is_measured_from_the_echoed_tsval(isns):
     t.send(b"x" * 100)
     seg = t.expect_sent("P.")
     t.advance(ms(37))
-    t.peer_sends(".", ack=t.iss + 101, tsecr=ts_of(seg)[0])
+    t.peer_sends(".", ack=t.iss + 101, tsecr=tsval_of(seg))
     assert rtt_samples(t)[-1] == ms(37)
 
 
@@ -168,7 +168,7 @@ def test_rtt_is_measured_after_a_retransmission(isns):
     t.advance(ms(200))  # the RTO (RFC 6298 (2.4): at least 200 ms)
     again = t.expect_sent("P.", cause="rto")
     t.advance(ms(30))
-    t.peer_sends(".", ack=t.iss + 101, tsecr=ts_of(again)[0])
+    t.peer_sends(".", ack=t.iss + 101, tsecr=tsval_of(again))
     assert rtt_samples(t)[before:] == [ms(30)]
 
 
@@ -202,7 +202,7 @@ def test_established_paws_drops_an_old_duplicate_with_an_ack(isns):
     t.expect_sent(".", ack=t.irs + 5)
     t.peer_sends("P.", seq=t.irs + 5, data=b"OLD!", tsval=PEER_TSVAL + 2)
     ack = t.expect_sent(".", ack=t.irs + 5)
-    assert ts_of(ack)[1] == PEER_TSVAL + 10
+    assert tsecr_of(ack) == PEER_TSVAL + 10
     assert len(drops(t, "paws")) == 1
     assert t.receive() == b"new!"
     t.peer_sends("P.", seq=t.irs + 5, data=b"good", tsval=PEER_TSVAL + 11)
@@ -237,7 +237,7 @@ def test_established_ts_recent_expires_after_24_days_idle(isns):
     t.advance(DAY * 25)
     t.peer_sends("P.", seq=t.irs + 2, data=b"b", tsval=PEER_TSVAL + 1)
     ack = t.expect_sent(".", ack=t.irs + 3)
-    assert ts_of(ack)[1] == PEER_TSVAL + 1
+    assert tsecr_of(ack) == PEER_TSVAL + 1
     assert t.receive() == b"ab"
 
 
@@ -257,7 +257,7 @@ def test_syn_received_paws_checks_the_handshake_ack(isns):
 def test_passive_connection_uses_timestamps_too(isns):
     t = opt_established_passive(isns)
     t.send(b"hi")
-    assert ts_of(t.expect_sent("P.", data=b"hi"))[1] == PEER_TSVAL
+    assert tsecr_of(t.expect_sent("P.", data=b"hi")) == PEER_TSVAL
 
 
 @pytest.mark.parametrize("forged", ["in-window SYN", "ACK too old"])

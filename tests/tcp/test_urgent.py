@@ -97,6 +97,7 @@ def test_an_rst_may_carry_diagnostic_text(isns):
     t = established(isns)
     t.peer_sends("R", seq=t.irs + 1, data=b"server shutting down")
     t.expect_state("CLOSED")
+    assert t.conn.error is not None
     assert t.conn.error.code == "reset" and t.conn.error.diagnostic == b"server shutting down"
 
 

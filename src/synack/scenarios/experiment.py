@@ -42,6 +42,7 @@ from ..stack.host import Host
 from ..stack.packet import Packet
 from ..tcp import cc as cc_registry
 from ..tcp.config import TcpConfig
+from ..tcp.connection import Connection
 from ..tcp.state import State
 from ..timeunits import NS_PER_S, ms, sec
 from ..trace.events import CongestionChanged, Recorder, RttSample
@@ -137,8 +138,8 @@ class FlowResult:
     #: the flow's round-trip propagation delay, ns
     rtt: int = 0
     #: the connection at the end of the run, for inspection
-    sender: object = None
-    receiver: object = None
+    sender: Connection | None = None
+    receiver: Connection | None = None
 
 
 @dataclass

@@ -138,7 +138,7 @@ class Reassembly:
         return [(s, s + len(d)) for s, d in blocks[: -k - 1 : -1]]
 
     # -- updates --------------------------------------------------------------------------
-    def add(self, start: int, data: bytes, rcv_nxt: int) -> bool:
+    def add(self, start: int, data: bytes | bytearray | memoryview, rcv_nxt: int) -> bool:
         """Hold the part of ``data`` (which begins at offset ``start``) at or beyond ``rcv_nxt``.
 
         Returns ``True`` when the octets are held (or there was nothing new to hold), and
