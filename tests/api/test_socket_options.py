@@ -13,8 +13,8 @@ from api_helpers import connected_pair, make_net
 from synack import api
 from synack.drill.tcpinfo import decode
 from synack.tcp.config import TcpConfig
-from synack.timeunits import sec
-from synack.wire.tcp import SYN
+from synack.timeunits import ms, sec
+from synack.wire.tcp import SYN, WindowScale
 from synack.trace.events import SegmentSent
 
 
@@ -70,6 +70,45 @@ def test_tcp_maxseg_sets_the_mss_offered_and_caps_the_segments_sent(net):
         with pytest.raises(OSError) as err:
             cli.setsockopt(api.IPPROTO_TCP, api.TCP_MAXSEG, bad)
         assert err.value.errno == errno.EINVAL
+
+
+def test_so_rcvbuf_is_doubled_and_sets_the_window_scale_the_syn_offers(net):
+    """Linux: SO_RCVBUF is capped at rmem_max, doubled, reported doubled; set before
+    connect() half of it is the window's space, which fixes the scale (RFC 7323 §2.2)."""
+    srv = api.create_server(net, "server", ("", 80))
+    cli = api.socket(net, "client")
+    assert cli.getsockopt(api.SOL_SOCKET, api.SO_RCVBUF) == 131072      # tcp_rmem[1]
+    cli.setsockopt(api.SOL_SOCKET, api.SO_RCVBUF, 1)
+    assert cli.getsockopt(api.SOL_SOCKET, api.SO_RCVBUF) == 2304        # SOCK_MIN_RCVBUF
+    cli.setsockopt(api.SOL_SOCKET, api.SO_RCVBUF, 1 << 30)
+    assert cli.getsockopt(api.SOL_SOCKET, api.SO_RCVBUF) == 2 * 212992  # rmem_max, doubled
+    cli.setsockopt(api.SOL_SOCKET, api.SO_RCVBUF, 65536)
+    assert cli.getsockopt(api.SOL_SOCKET, api.SO_RCVBUF) == 131072
+    cli.connect(("10.0.0.2", 80))
+    srv.accept()
+    syn = [e for e in net.recorder.events if isinstance(e, SegmentSent) and e.seg.flags == SYN][0]
+    ws = syn.seg.option(WindowScale)
+    assert ws is not None and ws.shift == 1                            # 65536 needs a shift of 1 (not 10)
+
+
+def test_tcp_user_timeout_times_the_connection_out_with_etimedout(net):
+    """RFC 9293 §3.8.3 MUST-21 (RFC 5482): the application's R2. Counted from the first
+    retransmission, the RTO cut to fire at its end."""
+    cli, conn, _ = connected_pair(net)
+    cli.setsockopt(api.IPPROTO_TCP, api.TCP_USER_TIMEOUT, 1000)
+    assert cli.getsockopt(api.IPPROTO_TCP, api.TCP_USER_TIMEOUT) == 1000
+    with pytest.raises(OSError) as err:
+        cli.setsockopt(api.IPPROTO_TCP, api.TCP_USER_TIMEOUT, -1)
+    assert err.value.errno == errno.EINVAL
+    net.set_path("client", "server", loss=1.0)               # nothing arrives from now on
+    start = net.now
+    cli.sendall(b"x" * 10)
+    with pytest.raises(OSError) as err:
+        cli.recv(100)
+    assert err.value.errno == errno.ETIMEDOUT
+    # a loss probe at 200 ms, the first RTO retransmission at 400 ms, then 1 s of user
+    # timeout (the RTO, backed off to 800 ms and more, cut to end there): not 15 min of R2
+    assert net.now - start == ms(1400)
 
 
 def test_msg_peek_returns_data_and_leaves_it_to_be_read(net):

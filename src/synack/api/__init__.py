@@ -31,6 +31,7 @@ from .constants import (
     SO_KEEPALIVE,
     SO_LINGER,
     SO_OOBINLINE,
+    SO_RCVBUF,
     SO_REUSEADDR,
     SO_TYPE,
     SOCK_STREAM,
@@ -44,6 +45,7 @@ from .constants import (
     TCP_KEEPINTVL,
     TCP_MAXSEG,
     TCP_NODELAY,
+    TCP_USER_TIMEOUT,
 )
 from .errors import SimulationIdle
 from .functions import create_connection, create_server, has_dualstack_ipv6, sleep
@@ -66,6 +68,8 @@ __all__ = [
     "TCP_KEEPCNT", "TCP_FASTOPEN",
     # the segment size, the connection's state (struct tcp_info), reading without taking
     "TCP_MAXSEG", "TCP_INFO", "MSG_PEEK",
+    # the receive buffer, the user timeout (R2 for one connection)
+    "SO_RCVBUF", "TCP_USER_TIMEOUT",
     # the IP header's fields per socket
     "IPPROTO_IP", "IPPROTO_IPV6", "IP_TOS", "IP_TTL", "IPV6_TCLASS", "IPV6_UNICAST_HOPS",
 ]

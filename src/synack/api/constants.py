@@ -21,6 +21,7 @@ SO_REUSEADDR = _socket.SO_REUSEADDR
 SO_ERROR = _socket.SO_ERROR
 SO_TYPE = _socket.SO_TYPE
 SO_ACCEPTCONN = _socket.SO_ACCEPTCONN
+SO_RCVBUF = _socket.SO_RCVBUF
 IPPROTO_TCP = _socket.IPPROTO_TCP
 TCP_NODELAY = _socket.TCP_NODELAY
 TCP_CONGESTION = getattr(_socket, "TCP_CONGESTION", 13)  # Linux's value
@@ -34,6 +35,7 @@ TCP_KEEPIDLE = getattr(_socket, "TCP_KEEPIDLE", 4)
 TCP_KEEPINTVL = getattr(_socket, "TCP_KEEPINTVL", 5)
 TCP_KEEPCNT = getattr(_socket, "TCP_KEEPCNT", 6)
 TCP_FASTOPEN = getattr(_socket, "TCP_FASTOPEN", 23)
+TCP_USER_TIMEOUT = getattr(_socket, "TCP_USER_TIMEOUT", 18)
 # The segment size, the connection's state, reading without taking; Linux values.
 TCP_MAXSEG = _socket.TCP_MAXSEG
 TCP_INFO = getattr(_socket, "TCP_INFO", 11)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..tcp import cc as _cc
-from ..timeunits import sec
+from ..timeunits import ms, sec
 from .constants import (
     CLOSED,
     IP_TOS,
@@ -32,6 +32,7 @@ from .constants import (
     SO_KEEPALIVE,
     SO_LINGER,
     SO_OOBINLINE,
+    SO_RCVBUF,
     SO_REUSEADDR,
     SO_TYPE,
     SOCK_STREAM,
@@ -44,6 +45,7 @@ from .constants import (
     TCP_KEEPINTVL,
     TCP_MAXSEG,
     TCP_NODELAY,
+    TCP_USER_TIMEOUT,
 )
 from .errors import oserror
 
@@ -69,6 +71,10 @@ class Options:
     tos: int = 0
     #: IP_TTL / IPV6_UNICAST_HOPS; None: the host's default
     ttl: int | None = None
+    #: SO_RCVBUF as Linux reports it (doubled); 0: none set
+    rcvbuf: int = 0
+    #: TCP_USER_TIMEOUT (ms); 0: none set
+    user_timeout: int = 0
 
     def inherited(self) -> Options:
         """What a socket returned by accept() starts with (Linux copies all but Fast Open)."""
@@ -89,6 +95,12 @@ class Options:
             changes["tos"] = self.tos
         if self.ttl is not None:
             changes["ttl"] = self.ttl
+        if self.rcvbuf:
+            # Half the doubled size is the window's space; the scale comes from it alone.
+            changes["rcv_buf"] = self.rcvbuf // 2
+            changes["rcv_buf_max"] = None
+        if self.user_timeout:
+            changes["user_timeout"] = ms(self.user_timeout)
         return changes
 
     def keepalive_config(self) -> dict[str, Any]:
@@ -242,6 +254,36 @@ def _set_ttl(v6: bool) -> Callable[[Any, int], None]:
     return setter
 
 
+#: Linux: net.core.rmem_max caps SO_RCVBUF; SOCK_MIN_RCVBUF floors the doubled value;
+#: tcp_rmem[1] is a TCP socket's receive buffer until one is set.
+RMEM_MAX = 212992
+SOCK_MIN_RCVBUF = 2304
+RCVBUF_DEFAULT = 131072
+
+
+def _set_rcvbuf(sock: Any, raw: int) -> None:
+    """SO_RCVBUF (Linux sock_setsockopt): the value capped at rmem_max, doubled for the
+    kernel's bookkeeping (and reported doubled), at least SOCK_MIN_RCVBUF. Set before
+    connect() or listen(), half of it is the receive window's space and fixes the window
+    scale the SYN offers (RFC 7323 §2.2); on an open connection it is only recorded."""
+    size = max(min(raw, RMEM_MAX), 0) * 2
+    sock._opts.rcvbuf = max(size, SOCK_MIN_RCVBUF)
+    _retune_listeners(sock, rcv_buf=sock._opts.rcvbuf // 2, rcv_buf_max=None)
+
+
+def _set_user_timeout(sock: Any, raw: int) -> None:
+    """TCP_USER_TIMEOUT (ms; RFC 5482, RFC 9293 §3.8.3 MUST-21): data unacknowledged that
+    long after its first retransmission times the connection out (ETIMEDOUT); 0: the
+    system's R2 again. Negative: EINVAL, as on Linux."""
+    if raw < 0:
+        raise oserror(errno.EINVAL)
+    sock._opts.user_timeout = raw
+    ut = ms(raw) if raw else None
+    if sock._conn is not None:
+        sock._conn.set_user_timeout(ut)
+    _retune_listeners(sock, user_timeout=ut)
+
+
 # ---- getters: socket -> the option's octets
 def _get_ttl(sock: Any) -> bytes:
     ttl = sock._opts.ttl
@@ -338,6 +380,9 @@ OPTIONS: dict[tuple[int, int], Option] = {
     (IPPROTO_TCP, TCP_CONGESTION): Option("TCP_CONGESTION", _get_congestion, _set_congestion, "name"),
     (IPPROTO_TCP, TCP_MAXSEG): Option("TCP_MAXSEG", _get_maxseg, _set_maxseg),
     (IPPROTO_TCP, TCP_INFO): Option("TCP_INFO", _get_tcp_info),
+    (SOL_SOCKET, SO_RCVBUF): Option("SO_RCVBUF", lambda s: _int(s._opts.rcvbuf or RCVBUF_DEFAULT), _set_rcvbuf),
+    (IPPROTO_TCP, TCP_USER_TIMEOUT): Option("TCP_USER_TIMEOUT", lambda s: _int(s._opts.user_timeout),
+                                            _set_user_timeout),
     (IPPROTO_IP, IP_TOS): Option("IP_TOS", lambda s: _int(s._opts.tos), _set_tos(False)),
     (IPPROTO_IPV6, IPV6_TCLASS): Option("IPV6_TCLASS", lambda s: _int(s._opts.tos), _set_tos(True)),
     (IPPROTO_IP, IP_TTL): Option("IP_TTL", _get_ttl, _set_ttl(False)),

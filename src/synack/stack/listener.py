@@ -294,6 +294,12 @@ class Listener:
             mss = 1220 if ":" in key[0] else 536
         ws = seg.option(WindowScale)
         ts = seg.option(Timestamps)
+        if ts is None and self.config.syncookie_needs_ts:
+            # Linux (tcp_conn_request, tcp_clear_options): without timestamps the cookie
+            # connection has no SACK, window scale or ECN; the SYN,ACK offers an MSS only.
+            seg = seg._replace(options=tuple(o for o in seg.options if type(o) is Mss),
+                               flags=seg.flags & ~(ECE | CWR))
+            ws = None
         # What the client offers; the SYN,ACK keeps what we agree to.
         opts = CookieOptions(mss, ws.shift if ws is not None else None,
                              seg.option(SackPermitted) is not None, ts is not None,

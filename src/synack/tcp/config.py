@@ -44,7 +44,7 @@ _PROFILE: dict[str, dict[str, Any]] = {
         "rst_ack": True, "psh_every": 2, "fin_in_zero_window": True, "minshall": True,
         "sws_half_window": True, "window_update_grows_only": True,
         "icmp_abort_syn_sent": True, "syn_quick_retry": True, "syn_received_resends_synack": True,
-        "ack_simultaneous_synack": True,
+        "ack_simultaneous_synack": True, "syncookie_needs_ts": True,
     },
     "rfc": {
         "rcv_buf_max": None, "syn_window_whole_segments": False,
@@ -57,7 +57,7 @@ _PROFILE: dict[str, dict[str, Any]] = {
         "rst_ack": False, "psh_every": 0, "fin_in_zero_window": False, "minshall": False,
         "sws_half_window": False, "window_update_grows_only": False,
         "icmp_abort_syn_sent": False, "syn_quick_retry": False, "syn_received_resends_synack": False,
-        "ack_simultaneous_synack": False,
+        "ack_simultaneous_synack": False, "syncookie_needs_ts": False,
     },
 }
 
@@ -104,6 +104,10 @@ class TcpConfig:
     r2: int | None
     #: R2 for a SYN: at least three minutes (RFC 9293 §3.8.3 MUST-23).
     r2_syn: int | None
+    #: The user timeout (Linux TCP_USER_TIMEOUT, RFC 5482; RFC 9293 §3.8.3 MUST-21: the
+    #: application sets R2): once the first retransmission of the oldest unacknowledged data
+    #: is this old, the connection times out, the RTO cut to fire then. None: R2 alone.
+    user_timeout: int | None
     #: SYN retransmissions before an active OPEN gives up, counted as Linux's
     #: tcp_syn_retries (plus ``syn_linear_timeouts``); None: ``r2_syn`` alone decides.
     syn_retries: int | None
@@ -202,6 +206,10 @@ class TcpConfig:
     #: In a simultaneous open, the peer's SYN,ACK that completes our handshake is
     #: acknowledged (Linux); False: nothing is sent, as RFC 9293 Figure 7 shows.
     ack_simultaneous_synack: bool
+    #: A SYN-cookie SYN,ACK answering a SYN without timestamps offers only an MSS: no SACK,
+    #: window scale or ECN (Linux tcp_clear_options: the cookie keeps them only in TSval);
+    #: False: it answers what the SYN offered, the ISS encoding it (RFC 4987 §3.6).
+    syncookie_needs_ts: bool
 
     def __init__(self, profile: str = DEFAULT_PROFILE, **knobs: Any) -> None:
         values = dict(_COMMON)
@@ -233,6 +241,8 @@ class TcpConfig:
             raise ValueError(f"snd_buf must be positive, not {self.snd_buf}")
         if not 0 < self.min_rto <= self.initial_rto <= self.max_rto:
             raise ValueError("need 0 < min_rto <= initial_rto <= max_rto")
+        if self.user_timeout is not None and self.user_timeout <= 0:
+            raise ValueError(f"user_timeout must be positive or None, not {self.user_timeout}")
         if self.msl < 0:
             raise ValueError(f"msl must not be negative, not {self.msl}")
         if self.delayed_ack is not None and not 0 < self.delayed_ack < ms(500):
@@ -283,7 +293,7 @@ class TcpConfig:
 #: The knobs both profiles share.
 _COMMON: dict[str, Any] = {
     "mss": None, "rcv_buf": 65535, "snd_buf": 256 * 1024, "initial_rto": sec(1), "max_rto": sec(120), "r1": 3,
-    "r2_syn": sec(180), "nodelay": False, "ooo_limit": None,
+    "r2_syn": sec(180), "user_timeout": None, "nodelay": False, "ooo_limit": None,
     "keepalive": False, "keepalive_idle": sec(7200), "keepalive_interval": sec(75), "keepalive_count": 9,
     "synack_retries": None, "icmp_abort_synchronized": False, "window_scale": True, "timestamps": True,
     "sack": True, "rack": True, "ecn": "passive", "sws_override": ms(200), "rfc1337": False,

@@ -97,6 +97,13 @@ class Control(Output):
         cfg.validate()
         self.config = cfg
 
+    def set_user_timeout(self, user_timeout: int | None) -> None:
+        """TCP_USER_TIMEOUT (ns; None: R2 alone) for this connection (RFC 9293 §3.8.3
+        MUST-21). ValueError names a value out of range."""
+        cfg = replace(self.config, user_timeout=user_timeout)  # the host's config is shared
+        cfg.validate()
+        self.config = cfg
+
     def peek(self, max_bytes: int) -> bytes:
         """Up to ``max_bytes`` octets of what RECEIVE would return, left in place (the
         socket's MSG_PEEK): the window does not move."""

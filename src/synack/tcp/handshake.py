@@ -89,6 +89,10 @@ class Handshake(Output):
         if tfo is not None and (tfo.cookie or not self.passive):
             # RFC 7413 §4.1.1: a client's cookie (empty: a request), a server's new cookie.
             opts += (FastOpen(tfo.cookie),)
+            if len(tfo.cookie) & 3 == 0:
+                # A 2 + 4k octet option ends half a word short: Linux pads it with two NOPs
+                # (tcp_options_write), where a bare list would end in zero octets (EOL).
+                opts += (_NOP, _NOP)
         return opts
 
     def _syn_offer(self) -> tuple:

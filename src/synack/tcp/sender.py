@@ -72,6 +72,7 @@ class Sender(SackSending):
         "rtt", "cc",                # RFC 6298 estimator; the congestion control algorithm
         "rtt_time",                 # when the segment being timed (rtt_seq) left
         "rtx_since", "retries",     # first unanswered (re)transmission (R2 counts from it); RTOs
+        "rtx_first",                # the first RTO retransmission not answered (the user timeout counts from it)
         "recover",                  # RFC 6582 ``recover``
         "persist_backoff",
         "urgent",                   # SND.UP is live: segments before it carry URG
@@ -101,6 +102,7 @@ class Sender(SackSending):
         self.rtt_time = 0
         self.rtx_since: int | None = None
         self.retries = 0
+        self.rtx_first: int | None = None
         self.dupacks = 0
         self.recover: Seq | None = None
         self.persist_backoff = 0
@@ -286,6 +288,7 @@ class Sender(SackSending):
         self.rtx_since = None
         self.rtt.reset_backoff()
         self.retries = 0
+        self.rtx_first = None
 
     def path_mtu(self, mss: int, now: int) -> None:
         """A smaller path MTU (RFC 1191, RFC 8201): segments of ``mss``; everything outstanding
@@ -314,6 +317,10 @@ class Sender(SackSending):
         r2 = cfg.r2_syn if conn.state in _HANDSHAKE else cfg.r2
         if r2 is not None and self.rtx_since is not None and self.rtx_since + r2 < at:
             at = self.rtx_since + r2
+        first = self.rtx_first
+        if first is not None and cfg.user_timeout is not None and first + cfg.user_timeout < at:
+            # Linux tcp_clamp_rto_to_user_timeout: the timer fires when the user timeout ends.
+            at = max(first + cfg.user_timeout, now)
         conn.timers.arm(_RTO, at, now, self.rtt.backoff)
 
     def send_data(self, now: int, limit: int | None = None, force: bool = False) -> None:
@@ -537,6 +544,14 @@ class Sender(SackSending):
             conn._fail(ConnectionTimeout("connection timed out: retransmissions reached R2"),
                        now, "R2 reached", "RFC 9293 §3.8.3 MUST-20")
             return
+        ut = cfg.user_timeout
+        first = self.rtx_first
+        if ut is not None and first is not None and now - first >= ut:
+            # MUST-21: R2 as the application set it (TCP_USER_TIMEOUT), counted as Linux
+            # counts it, from the first retransmission (tcp_retransmits_timed_out).
+            conn._fail(ConnectionTimeout("connection timed out: the user timeout passed"),
+                       now, "user timeout reached", "RFC 9293 §3.8.3 MUST-21")
+            return
         limit = cfg.synack_retries
         if st is State.SYN_RECEIVED and conn.passive and limit is not None and self.retries >= limit:
             # A half-open passive connection gets `synack_retries` SYN,ACK retransmissions
@@ -552,6 +567,8 @@ class Sender(SackSending):
                        now, "SYN retries exhausted", "Linux tcp_syn_retries")
             return
         self.retries += 1
+        if self.rtx_first is None:
+            self.rtx_first = now
         if self.retries == cfg.r1:
             # MUST-20 / SHLD-9: at R1, report the delivery problem (negative advice).
             conn._advise(f"R1 reached: {self.retries} retransmissions without acknowledgment")
@@ -722,6 +739,7 @@ class Sender(SackSending):
         # an ACK of retransmitted data gives none (Karn; RFC 9293 §3.8.1 MUST-18, RFC 6298
         # §5 after (5.7)). The count of retransmissions towards R1 and R2 starts again.
         self.retries = 0
+        self.rtx_first = None
         # Congestion control (RFC 5681 §3, RFC 6582 §3.2). With SACK, _sack_ack does it.
         if st in SENDING and self.lr is None:
             cc = self.cc
