@@ -189,16 +189,30 @@ def _negotiated(conn) -> tuple:
 ], ids=["linux", "no-ts", "no-sack", "no-wscale", "ecn", "no-ts-ecn-mss"])
 def test_a_cookie_connection_agrees_on_what_a_queued_one_would(client_cfg):
     """RFC 4987 §3.6 loses options; these cookies keep MSS, window scale, SACK-permitted,
-    timestamps and ECN, with or without timestamps: both ends agree as after a queued SYN."""
+    timestamps and ECN, with or without timestamps (``syncookie_needs_ts`` off): both ends
+    agree as after a queued SYN."""
     queued = _negotiate_and_transfer(0, client_cfg)
     cookie = _negotiate_and_transfer(2, client_cfg)
     assert cookie == queued
 
 
-def _negotiate_and_transfer(cookies: int, client_cfg: dict) -> tuple:
+def test_a_linux_cookie_without_timestamps_keeps_only_the_mss():
+    """Linux (tcp_clear_options): a cookie SYN,ACK answering a SYN without timestamps offers
+    only an MSS, so the connection has no SACK and no window scale; the peer's MSS of 1300
+    is one of Linux's table and is kept; data still flows both ways."""
+    cfg = dict(timestamps=False, mss=1300)
+    queued = _negotiate_and_transfer(0, cfg, needs_ts=True)
+    cookie = _negotiate_and_transfer(2, cfg, needs_ts=True)
+    assert queued[0][4] and queued[0][1]                     # a queued SYN agrees on SACK and scaling
+    for end in cookie:
+        assert end[0] == 1300 and end[1:] == (False, 0, 0, False, False, False)
+
+
+def _negotiate_and_transfer(cookies: int, client_cfg: dict, needs_ts: bool = False) -> tuple:
     """Connect with ``syncookies=cookies``; returns what both ends negotiated, after checking
     that data flows both ways with those options."""
-    net, client, server = flood_net(syncookies=cookies, config=TcpConfig(rcv_buf=1 << 20))
+    net, client, server = flood_net(syncookies=cookies,
+                                    config=TcpConfig(rcv_buf=1 << 20, syncookie_needs_ts=needs_ts))
     lst = server.listen(PORT, net.now)
     cfg = replace(TcpConfig(rcv_buf=1 << 20), **client_cfg)
     conn, _ = connect(net, client, config=cfg)
