@@ -203,17 +203,6 @@ def instructions_per_unit(src: Path, script: Path, name: str) -> float | None:
     return (b - a) / ((large - small) * per)
 
 
-def checkout(rev: str, into: Path) -> Path | None:
-    """``git archive`` of ``rev`` unpacked into ``into``; None when git cannot."""
-    try:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True,
-                                 timeout=120).stdout
-        subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True, timeout=120)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return into
-
-
 def _fmt(key: str, value: float | None) -> str:
     if value is None:
         return "-"
@@ -221,6 +210,7 @@ def _fmt(key: str, value: float | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import pinned  # the parent only: children run this file without benchmarks/ on sys.path
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller runs (a smoke test of the benchmark)")
     ap.add_argument("--before", default=BEFORE, metavar="REV",
@@ -238,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="synack-before-") as tmp:
         old = None
         if args.before != "none":
-            old = checkout(args.before, Path(tmp))
+            old = pinned.checkout(args.before, Path(tmp))
             if old is None:
                 print(f"note: no figures for {args.before}: git archive failed", file=sys.stderr)
         sides = [("now", ROOT / "src", HERE)]

@@ -141,22 +141,12 @@ def run_child(src: Path, args: argparse.Namespace) -> dict:
     raise RuntimeError(f"the benchmark failed on {src}: {out.stderr.strip().splitlines()[-1:] or out.returncode}")
 
 
-def checkout(rev: str, into: Path) -> Path | None:
-    """``git archive`` of ``rev`` unpacked into ``into``; None when git cannot."""
-    try:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True,
-                                 timeout=120).stdout
-        subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True, timeout=120)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return into
-
-
 def _fmt(x, spec: str) -> str:
     return "-" if x is None else format(x, spec)
 
 
 def main(argv: list[str] | None = None) -> int:
+    import pinned  # the parent only: children run this file without benchmarks/ on sys.path
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--connections", type=int, default=10_000, help="connections in the churn (default 10,000)")
     ap.add_argument("--ports", type=int, default=100, help="width of the client's port range (default 100)")
@@ -171,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     revs: dict[str, dict] = {"now": run_child(ROOT / "src", args)}
     if args.before != "none":
         with tempfile.TemporaryDirectory() as tmp:
-            src = checkout(args.before, Path(tmp))
+            src = pinned.checkout(args.before, Path(tmp))
             if src is None:
                 print(f"note: no figures for {args.before}: git archive failed", file=sys.stderr)
             else:

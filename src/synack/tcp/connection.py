@@ -38,6 +38,7 @@ from .fastopen import ClientFastOpen, ServerFastOpen
 from .handshake import DEFAULT_SND_MSS_V4, DEFAULT_SND_MSS_V6, Handshake
 from .output import CE, ECT0
 from .receiver import RECEIVING, Receiver
+from .rfc5961 import challenge_refused
 from .sender import SENDING, Sender
 from .state import TRANSITIONS, State
 from .tcb import IsnSource, Owner
@@ -660,17 +661,13 @@ class Connection(Handshake, Control):
         """Drop ``seg`` and send a challenge ACK (RFC 5961 §3.2, §4.2, §5.2), unless this
         connection answered an unacceptable segment less than ``invalid_ratelimit`` ago or
         the host's limiter says too many were sent (RFC 5961 §7): then drop it silently."""
-        if not self.rcv.oow_ack_allowed(now):
-            self._drop(seg, now, "challenge-ack-limit", f"{reason}: challenge ACK suppressed (one per "
-                                                        f"{(self.config.invalid_ratelimit or 0) // 10**6} ms "
-                                                        f"per connection, RFC 5961 §7)")
-            return
-        lim = self.challenge
-        if lim is None or lim.allow(now):
+        why = challenge_refused(self.rcv.oow_ack_allowed(now), self.challenge, now, self.config.invalid_ratelimit,
+                                reason)
+        if why is None:
             self._drop(seg, now, reason, detail)
             self._send_ack(now)
         else:
-            self._drop(seg, now, "challenge-ack-limit", f"{reason}: challenge ACK suppressed (RFC 5961 §7)")
+            self._drop(seg, now, "challenge-ack-limit", why)
 
     def _oow_ack(self, seg: TcpSegment, now: int, reason: str, detail: str, news: bool = False) -> None:
         """Drop an unacceptable ``seg`` and answer it with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>

@@ -73,3 +73,17 @@ def oow_answer(last: int | None, now: int, gap: int | None, news: bool = False) 
     if last is not None and now - last < gap:
         return False, last
     return True, now
+
+
+def challenge_refused(conn_allows: bool, limiter: ChallengeAckLimiter | None, now: int,
+                      invalid_ratelimit: int | None, reason: str) -> str | None:
+    """Why a challenge ACK (§3.2, §4.2, §5.2) is not sent, or None when it is: the
+    connection answered an unacceptable segment less than ``invalid_ratelimit`` ago
+    (``conn_allows`` is False, from :func:`oow_answer`), or the host's ``limiter`` says
+    too many were sent (§7). The limiter counts only challenges the connection allowed."""
+    if not conn_allows:
+        gap = (invalid_ratelimit or 0) // 10**6
+        return f"{reason}: challenge ACK suppressed (one per {gap} ms per connection, RFC 5961 §7)"
+    if limiter is None or limiter.allow(now):
+        return None
+    return f"{reason}: challenge ACK suppressed (RFC 5961 §7)"

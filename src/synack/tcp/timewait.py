@@ -37,7 +37,7 @@ from ..trace.events import SegmentDropped, StateChanged, TimerArmed, TimerFired,
 from ..wire.seq import MASK, Seq, seq_add, seq_dist
 from ..wire.tcp import ACK, ECE, FIN, RST, SYN, Nop, Sack, TcpSegment, Timestamps
 from . import timestamps as _ts
-from .rfc5961 import oow_answer
+from .rfc5961 import challenge_refused, oow_answer
 from .state import State
 from .timers import Timer
 
@@ -330,17 +330,12 @@ class TimeWait:
             self._drop(seg, now, reason, f"{detail}: no ACK (one per {gap} ms)")
 
     def _challenge(self, seg: TcpSegment, now: int, reason: str, detail: str) -> None:
-        if not self._allowed(now, False):
-            gap = (self.config.invalid_ratelimit or 0) // 10**6
-            self._drop(seg, now, "challenge-ack-limit",
-                       f"{reason}: challenge ACK suppressed (one per {gap} ms per connection, RFC 5961 §7)")
-            return
-        lim = self.challenge
-        if lim is None or lim.allow(now):
+        why = challenge_refused(self._allowed(now, False), self.challenge, now, self.config.invalid_ratelimit, reason)
+        if why is None:
             self._drop(seg, now, reason, detail)
             self._send_ack(now)
         else:
-            self._drop(seg, now, "challenge-ack-limit", f"{reason}: challenge ACK suppressed (RFC 5961 §7)")
+            self._drop(seg, now, "challenge-ack-limit", why)
 
     # ------------------------------------------------------------------ output and the end
     def _send_ack(self, now: int) -> None:
