@@ -31,12 +31,15 @@ def test_tcp_info_has_linuxs_layout_and_describes_the_connection(net):
     assert info["tcpi_snd_cwnd"] == 10 and info["tcpi_snd_ssthresh"] == 0x7FFFFFFF  # IW10, infinite
     assert info["tcpi_unacked"] == 0 and info["tcpi_total_retrans"] == 0
     assert info["tcpi_ato"] == 40_000 and info["tcpi_rto"] >= 200_000
-    net.default_path.loss = 1.0                                # nothing arrives from now on
+    net.set_path("client", "server", loss=1.0)                 # nothing arrives from now on
     cli.setsockopt(api.IPPROTO_TCP, api.TCP_NODELAY, 1)
     cli.sendall(b"x" * 3000)
+    net.run_for(sec(1))                                        # a loss probe and an RTO later
     info = decode(cli.getsockopt(api.IPPROTO_TCP, api.TCP_INFO, 256))
-    assert info["tcpi_unacked"] == 3 and info["tcpi_bytes_sent"] == 3000
+    assert info["tcpi_unacked"] == 3 and info["tcpi_bytes_retrans"] > 0    # some of it sent again,
+    assert info["tcpi_bytes_sent"] == 3000 + info["tcpi_bytes_retrans"]   # counted in bytes_sent too
     assert info["tcpi_bytes_acked"] == 0 and info["tcpi_notsent_bytes"] == 0
+    assert info["tcpi_total_retrans"] >= 1 and info["tcpi_rto"] > 200_000  # backed off
     # Without a buflen, Python reads the first int, as on a real socket.
     assert cli.getsockopt(api.IPPROTO_TCP, api.TCP_INFO) & 0xFF == 1
     # A listener reads as TCP_LISTEN; TCP_INFO is read-only.

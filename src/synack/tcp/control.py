@@ -159,7 +159,8 @@ class Control(Output):
             "rcv_space": self.config.rcv_buf, "total_retrans": snd.retransmits,
             "bytes_acked": max(seq_dist(snd.snd_una, snd.iss) - 1, 0), "bytes_received": max(got - 1, 0),
             "segs_out": self.segs_out, "segs_in": self.segs_in, "notsent_bytes": snd.unsent,
-            "min_rtt": (rtt.srtt or 0) // _US, "bytes_sent": max(sent - 1, 0),
+            "min_rtt": (rtt.srtt or 0) // _US, "bytes_sent": max(sent - 1, 0) + snd.bytes_retrans,
+            "bytes_retrans": snd.bytes_retrans,
             "snd_wnd": snd.snd_wnd, "rcv_wnd": rcv.rcv_wnd,
         }
 

@@ -259,12 +259,14 @@ class SackSending(SendSequence):
     6675 §5, RFC 9937 §4), transmissions as NextSeg() and PRR allow, and the loss timers.
     The sender's fields it changes are kept here; the sender sets them up."""
 
-    __slots__ = ("rtt_seq", "retransmits", "dupacks", "cwr", "ecn_rec", "gso_size")
+    __slots__ = ("rtt_seq", "retransmits", "bytes_retrans", "dupacks", "cwr", "ecn_rec", "gso_size")
 
     #: the end of the segment being timed for an RTT sample, or None (Karn: none in flight)
     rtt_seq: Seq | None
     #: segments retransmitted so far
     retransmits: int
+    #: data octets sent again (TCP_INFO's tcpi_bytes_retrans)
+    bytes_retrans: int
     #: duplicate ACKs counted (RFC 5681 §3.2; with SACK, RFC 6675 DupAcks capped at 2)
     dupacks: int
     #: RFC 3168: set CWR on the next new data; SND.NXT at the last window reduction
@@ -478,6 +480,7 @@ class SackSending(SendSequence):
         self.gso_size = mss
         conn._emit(conn._segment(seq, conn.rcv.rcv_nxt, flags, payload), now, cause)
         self.retransmits += 1
+        self.bytes_retrans += data
         self.rtt_seq = None  # Karn (RFC 6298 §3)
         assert self.lr is not None
         self.lr.resent(start, end, now, rescue)

@@ -107,6 +107,7 @@ class Sender(SackSending):
         self.recover: Seq | None = None
         self.persist_backoff = 0
         self.retransmits = 0
+        self.bytes_retrans = 0
         self.urgent = False
         self.lr: LossRecovery | None = None
         self.una_abs = 0
@@ -454,6 +455,7 @@ class Sender(SackSending):
             force = False
             if rtx:
                 self.retransmits += 1
+                self.bytes_retrans += n - (end_off == blen + 1)   # (the FIN is no data)
                 self.rtt_seq = None  # Karn
                 if lr is not None:
                     a = self.una_abs + (off - una_off)
@@ -517,6 +519,7 @@ class Sender(SackSending):
                 return
             flags |= FIN
         seg = conn._segment(una, conn.rcv.rcv_nxt, flags, payload)
+        self.bytes_retrans += len(payload)
         conn._emit(seg, now, cause)
         if self.lr is not None:
             self.lr.resent(self.una_abs, self.una_abs + seg.len, now)
