@@ -29,7 +29,7 @@ import enum
 from typing import TYPE_CHECKING
 
 from ..wire.seq import Seq, seq_add, seq_dist
-from ..wire.tcp import ACK, FIN, PSH, Nop, Sack, TcpSegment, Timestamps
+from ..wire.tcp import ACK, FIN, PSH, Sack, TcpSegment
 from .prr import Prr
 from .rack import WC_DEL_ACK, Rack, Tlp
 from .sack import DUPTHRESH, LOST, SACKED, Scoreboard, SegmentRecord, is_dsack
@@ -325,11 +325,8 @@ class SackSending(SendSequence):
         assert lr is not None
         cc = self.cc
         timers = self.conn.timers
-        o = seg.options
-        # (NOP, NOP, TS, the usual layout without SACK, is not searched; a SACK option may
-        # sit anywhere else in the list: RFC 9293 §3.2 MUST-64, RFC 2018 §3)
-        blocks = (self._sack_in(seg) if o and (len(o) != 3 or type(o[2]) is not Timestamps or type(o[0]) is not Nop
-                                               or type(o[1]) is not Nop) else [])
+        # (the SACK option may sit anywhere in the list: RFC 9293 §3.2 MUST-64, RFC 2018 §3)
+        blocks = self._sack_in(seg) if seg.options else []
         acked = seq_dist(self.snd_una, una_before)
         una = self.una_abs
         flight = seq_dist(self.snd_nxt, self.snd_una)
