@@ -192,9 +192,22 @@ def check_offload(value: str) -> bool:
 
 
 # --------------------------------------------------------------------- availability
+def _net_admin() -> bool:
+    """Does this process hold CAP_NET_ADMIN (bit 12 of its effective set)? Root in a
+    container, or under setpriv, may not; where /proc cannot say, root is taken to."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> 12 & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.geteuid() == 0
+
+
 def missing() -> str | None:
     """Why a TUN device cannot be created here, in one line, or None if it can."""
-    if os.geteuid() != 0:
+    if not _net_admin():
         return "creating a TUN device needs root (CAP_NET_ADMIN)"
     if not os.path.exists(TUN_PATH):
         return f"{TUN_PATH} does not exist (no TUN support in this kernel or container)"
