@@ -257,8 +257,8 @@ class _Link:
 class _Node:
     """A host attached to the network, with cached bound methods and its timer entry."""
 
-    __slots__ = ("host", "name", "take", "next_deadline", "deliver", "deliver_value", "deadline", "token",
-                 "spin", "out", "tracked")
+    __slots__ = ("host", "name", "take", "next_deadline", "deliver", "deliver_value", "deliver_batch", "deadline",
+                 "token", "spin", "out", "tracked")
 
     def __init__(self, host: Any) -> None:
         self.name: str = host.name
@@ -279,6 +279,8 @@ class _Node:
         self.deliver = host.deliver
         #: takes a Packet value without its bytes, or None (bytes only)
         self.deliver_value = host.deliver_packet if values else None
+        #: takes packets that arrive at one instant together (Host.deliver_batch), or None
+        self.deliver_batch = getattr(host, "deliver_batch", None)
         #: the deadline of this host's one live timer entry (None: none scheduled)
         self.deadline: int | None = None
         #: heap counter of the live timer entry; other timer entries for this node are stale
@@ -719,6 +721,14 @@ class Network:
         t, _, node, pkt = entry
         self.now = t
         if pkt is not None:
+            heap = self._heap
+            if heap and node.deliver_batch is not None:
+                nxt = heap[0]
+                if nxt[0] == t and nxt[2] is node and nxt[3] is not None:
+                    # Packets that reach one host at the same instant arrive as one batch:
+                    # the host processes them all before it ACKs (RFC 9293 MUST-59).
+                    self._batch(node, t, pkt)
+                    return node
             self.delivered += 1
             if type(pkt) is Packet:
                 if node.deliver_value is not None:
@@ -742,6 +752,21 @@ class Network:
             else:
                 node.spin = 0
         return node
+
+    def _batch(self, node: _Node, t: int, first: bytes | Packet) -> None:
+        """Deliver ``first`` and every packet that follows it at ``t`` to ``node``, at once."""
+        heap = self._heap
+        pop = heapq.heappop
+        batch = [first]
+        while heap:
+            nxt = heap[0]
+            if nxt[0] != t or nxt[2] is not node or nxt[3] is None:
+                break
+            batch.append(pop(heap)[3])
+        self.delivered += len(batch)
+        if node.deliver_value is None:  # (a host that takes bytes only)
+            batch = [p.raw if type(p) is Packet else p for p in batch]
+        node.deliver_batch(batch, t)  # type: ignore[misc]  # (not None: _handle checked)
 
     def _advance(self, end: int | None) -> bool | None:
         """Flush every host, then process the next live event unless it lies beyond ``end``

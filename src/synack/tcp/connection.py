@@ -106,6 +106,7 @@ class Connection(Handshake, Control):
         self.owner = owner
         self._told_state: State | None = None
         self._told_at: int | None = None
+        self.hold_ack = False
 
     def __repr__(self) -> str:
         return (f"<Connection {self.local_addr}:{self.local_port} -> "
