@@ -209,6 +209,7 @@ class Connection(Handshake, Control):
         if timers.expire(Timer.PERSIST, now, snd.persist_backoff):
             snd.persist_expired(now)  # a zero-window probe, or the SWS override (one slot)
         if timers.expire(Timer.DELAYED_ACK, now) and self.state.synchronized and self.state is not TIME_WAIT:
+            self.rcv.delayed_ack_fired()
             self._send_ack(now)
         ka = self._ka
         if ka is not None and self.state is not CLOSED and timers.expire(Timer.KEEPALIVE, now, ka.probes):
