@@ -42,7 +42,7 @@ _PROFILE: dict[str, dict[str, Any]] = {
         "delayed_ack": ms(40),                 # TCP_ATO_MIN
         "quick_acks": 16,                      # TCP_MAX_QUICKACKS
         "initial_window": 10, "congestion": "cubic",
-        "rst_ack": True, "psh_every": 2, "fin_in_zero_window": True, "minshall": True,
+        "rst_ack": True, "rst_keeps_data": True, "psh_every": 2, "fin_in_zero_window": True, "minshall": True,
         "sws_half_window": True, "window_update_grows_only": True,
         "icmp_abort_syn_sent": True, "syn_quick_retry": True, "syn_received_resends_synack": True,
         "ack_simultaneous_synack": True, "syncookie_needs_ts": True,
@@ -56,7 +56,7 @@ _PROFILE: dict[str, dict[str, Any]] = {
         "delayed_ack": ms(200),                # RFC 9293 §3.8.6.3, RFC 5681 §4.2
         "quick_acks": 0,                       # every lone segment's ACK is delayed
         "initial_window": 3, "congestion": "newreno",  # RFC 5681 §3.1 (with RFC 3390), RFC 6582
-        "rst_ack": False, "psh_every": 0, "fin_in_zero_window": False, "minshall": False,
+        "rst_ack": False, "rst_keeps_data": False, "psh_every": 0, "fin_in_zero_window": False, "minshall": False,
         "sws_half_window": False, "window_update_grows_only": False,
         "icmp_abort_syn_sent": False, "syn_quick_retry": False, "syn_received_resends_synack": False,
         "ack_simultaneous_synack": False, "syncookie_needs_ts": False,
@@ -203,6 +203,10 @@ class TcpConfig:
     #: keep-alive give-up) carry ACK = RCV.NXT (Linux tcp_send_active_reset); False:
     #: <SEQ=SND.NXT><CTL=RST> as RFC 9293 §3.10.5 writes it.
     rst_ack: bool
+    #: An RST that ends a synchronized connection leaves the data the user has not read yet
+    #: readable (Linux tcp_reset purges only the send queue): RECEIVE returns it, then the
+    #: reset is reported. False: "all segment queues should be flushed" (RFC 9293 §3.10.7.4).
+    rst_keeps_data: bool
     #: Accept a FIN at RCV.NXT when the receive window is zero (Linux); False: refuse it as
     #: any segment of non-zero length (RFC 9293 §3.10.7.4, Table 6).
     fin_in_zero_window: bool

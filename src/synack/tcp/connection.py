@@ -648,7 +648,7 @@ class Connection(Handshake, Control):
                 err.diagnostic = bytes(seg.payload)
                 self._fail(err, now, "RST received", "RFC 9293 §3.10.7.4")
         elif st in _SYNCHRONIZED_OPEN:
-            self.rcv.discard()
+            self.rcv.reset_arrives()
             err = ConnectionReset("connection reset by peer")
             err.diagnostic = bytes(seg.payload)
             self._fail(err, now, "RST received", "RFC 9293 §3.10.7.4")

@@ -217,6 +217,13 @@ class Receiver(ReceiveSequence):
         """Forget what the user has not read (RST, ABORT, CLOSE with unread data)."""
         self.buf.clear()
 
+    def reset_arrives(self) -> None:
+        """An acceptable RST ends the connection: RFC 9293 §3.10.7.4 flushes the queues, the
+        user's unread data with them; with ``config.rst_keeps_data`` (Linux tcp_reset) that
+        data stays readable, and the user learns of the reset once it is read."""
+        if not self.conn.config.rst_keeps_data:
+            self.discard()
+
     # ------------------------------------------------------------------ the window
     def window_to_advertise(self) -> int:
         """RCV.WND to offer, with receiver-side SWS avoidance (RFC 9293 §3.8.6.2.2 MUST-39).
