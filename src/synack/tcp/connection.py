@@ -210,6 +210,7 @@ class Connection(Handshake, Control):
         if timers.expire(Timer.PERSIST, now, snd.persist_backoff):
             snd.persist_expired(now)  # a zero-window probe, or the SWS override (one slot)
         if timers.expire(Timer.DELAYED_ACK, now) and self.state.synchronized and self.state is not TIME_WAIT:
+            self.rcv.delayed_ack_fired()
             self._send_ack(now)
         ka = self._ka
         if ka is not None and self.state is not CLOSED and timers.expire(Timer.KEEPALIVE, now, ka.probes):
@@ -655,7 +656,7 @@ class Connection(Handshake, Control):
                 err.diagnostic = bytes(seg.payload)
                 self._fail(err, now, "RST received", "RFC 9293 §3.10.7.4")
         elif st in _SYNCHRONIZED_OPEN:
-            self.rcv.discard()
+            self.rcv.reset_arrives()
             err = ConnectionReset("connection reset by peer")
             err.diagnostic = bytes(seg.payload)
             self._fail(err, now, "RST received", "RFC 9293 §3.10.7.4")

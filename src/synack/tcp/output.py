@@ -73,6 +73,8 @@ class Output(Tcb):
         """Queue ``seg`` for transmission; any segment with ACK carries our receive state."""
         self.out.append((seg, cause))
         self.segs_out += 1
+        if seg.payload:
+            self.rcv.data_sent(now)
         if seg.flags & ACK:
             self.rcv.ack_sent(seg.ack, now)
 
