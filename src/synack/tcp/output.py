@@ -48,14 +48,10 @@ class Output(Tcb):
                 rcv.rcv_adv = seq_add(rcv.rcv_nxt, wnd)  # the first window we offer
             flags |= self._syn_ecn_bits(flags)
         elif flags & ACK:
-            wnd = rcv.advertise()
-            if rcv.sackr is not None:
-                options = rcv.ack_options((self._now // _TS_TICK + self.ts_off) & MASK)
-            elif self.ts_ok:
-                options = (_NOP, _NOP, _tuple_new(Timestamps, (  # (the common case, inline)
-                    (self._now // _TS_TICK + self.ts_off) & MASK, rcv.ts_recent)))
-            if rcv.ece:
-                flags |= ECE  # RFC 3168 §6.1.3: echo congestion until the sender's CWR
+            wnd, opts, ece = self._ack_fields()
+            if opts is not None:
+                options = opts
+            flags |= ece
         else:
             wnd = 0
         snd = self.snd
@@ -68,6 +64,21 @@ class Output(Tcb):
                                   flags | URG, wnd, payload, options, up if up <= 0xFFFF else 0xFFFF)
         return _tuple_new(TcpSegment, (self.local_port, self.remote_port, seq, ack if ack is not None else _SEQ0,
                                        flags, wnd, payload, options, 0))
+
+    def _ack_fields(self) -> tuple[int, tuple | None, int]:
+        """The window, the options (None: none of our own) and the ECE bit of a segment with
+        ACK but no SYN, as they are now. Several segments sent in one go share them while
+        no SACK block is reported (a D-SACK block goes out once)."""
+        rcv = self.rcv
+        wnd = rcv.advertise()
+        options: tuple | None = None
+        if rcv.sackr is not None:
+            options = rcv.ack_options((self._now // _TS_TICK + self.ts_off) & MASK)
+        elif self.ts_ok:
+            options = (_NOP, _NOP, _tuple_new(Timestamps, (  # (the common case, inline)
+                (self._now // _TS_TICK + self.ts_off) & MASK, rcv.ts_recent)))
+        # RFC 3168 §6.1.3: echo congestion until the sender's CWR
+        return wnd, options, ECE if rcv.ece else 0
 
     def _emit(self, seg: TcpSegment, now: int, cause: str | None = None) -> None:
         """Queue ``seg`` for transmission; any segment with ACK carries our receive state."""

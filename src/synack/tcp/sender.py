@@ -57,6 +57,7 @@ _SUPER_MAX = 65535 - 60 - 60
 _GSO_MAX = 65536
 _TSO_RTT_LOG = 9
 _EMPTY = b""
+_tuple_new = tuple.__new__
 _RTO, _PERSIST, _SWS, _TLP, _RACK = Timer.RTO, Timer.PERSIST, Timer.SWS_OVERRIDE, Timer.TLP, Timer.RACK
 _FIN_WAIT_1 = State.FIN_WAIT_1
 
@@ -379,6 +380,9 @@ class Sender(SackSending):
         emit = conn._emit
         rcv = conn.rcv
         sent_new = False
+        shared: tuple | None = None
+        opts: tuple = ()
+        lport, rport = conn.local_port, conn.remote_port
         while True:
             rtx_nxt = self.rtx_nxt
             if rtx_nxt is not None:
@@ -444,7 +448,16 @@ class Sender(SackSending):
                 if self.cwr and not rtx:
                     flags |= CWR  # RFC 3168 §6.1.2: the first new data after a reduction
                     self.cwr = False
-                emit(segment(pos, rcv.rcv_nxt, flags, payload), now, self.rtx_cause if rtx else None)
+                if shared is None and not self.urgent and not rcv.sack_room():
+                    # The window, options and ECE of this moment, the same for every
+                    # segment of this loop (Output._ack_fields), computed once.
+                    shared = conn._ack_fields()
+                    opts = shared[1] if shared[1] is not None else ()
+                if shared is None:
+                    emit(segment(pos, rcv.rcv_nxt, flags, payload), now, self.rtx_cause if rtx else None)
+                else:
+                    emit(_tuple_new(TcpSegment, (lport, rport, pos, rcv.rcv_nxt, flags | shared[2], shared[0],
+                                                 payload, opts, 0)), now, self.rtx_cause if rtx else None)
             elif fin_queued and off == blen and (not rtx or nxt_off > blen):
                 # A bare FIN, sent whatever the window (it carries no data).
                 n = 1
