@@ -50,6 +50,14 @@ def test_a_spoofed_syn_flood_waits_behind_the_established_connections():
     assert later == flood[16:]
 
 
+def test_at_most_syn_limit_syns_wait_for_a_port_and_the_rest_are_dropped():
+    flood = [syn(f"198.18.{i // 250}.{i % 250 + 1}", 1024 + i) for i in range(100)]
+    fair = FairBatches(budget=16, syn_limit=20)
+    first = fair.take(flood + FLOOD[:50] + [BYSTANDER])
+    assert [p for p, _ in first] == flood[:16] + FLOOD[:16] + [BYSTANDER]
+    assert fair.pending == 20 + 34 and fair.dropped == 100 - 36   # other flows may wait longer
+
+
 def test_a_flood_gets_its_budget_and_the_bystander_its_packet_in_the_first_round():
     fair = FairBatches(budget=16)
     first = fair.take(FLOOD + [BYSTANDER])
@@ -86,7 +94,7 @@ def test_checksum_verdicts_stay_with_their_packets():
     assert fair.take() == [(FLOOD[1], False)] and fair.take() == [(FLOOD[2], True)]
 
 
-@pytest.mark.parametrize("bad", [(0, 10), (1, -1)])
+@pytest.mark.parametrize("bad", [(0, 10), (1, -1), (1, 10, -1)])
 def test_a_budget_must_be_positive(bad):
     with pytest.raises(ValueError):
         FairBatches(*bad)

@@ -12,7 +12,10 @@ backlog, its new packets queue behind it.
 SYNs (SYN without ACK) are one flow per destination address and port, whatever their
 source: the work a listener does for new connections gets one budget per round, like one
 connection's. A SYN flood from spoofed sources, each SYN a 4-tuple of its own, then waits
-behind the established connections instead of ahead of them.
+behind the established connections instead of ahead of them. At most ``syn_limit`` SYNs
+wait for a port; beyond them SYNs are dropped as they are read (counted), as Linux drops
+what overflows its backlog when it cannot keep up: a flood the CPU cannot answer costs a
+read per SYN, and the segments of established connections are not queued behind it.
 
 The backlog is bounded (``limit`` packets in all): beyond it the newest packets are
 dropped and counted, as a device queue drops what overflows it; TCP retransmits them.
@@ -29,6 +32,8 @@ __all__ = ["FairBatches", "flow_of"]
 BUDGET = 16
 #: packets waiting in all, at most
 LIMIT = 4096
+#: SYNs waiting for one port, at most
+SYN_LIMIT = 1024
 
 _SYN, _SYN_ACK = 0x02, 0x12  # TCP flags: SYN, and the SYN and ACK bits together
 
@@ -56,16 +61,24 @@ def flow_of(p: bytes) -> bytes:
     return p[:1]
 
 
+def _is_syns(key: bytes) -> bool:
+    """Is ``key`` the flow of every SYN to one port (b"S" and a 4- or 16-octet address and a
+    port: no other key has 7 or 19 octets)?"""
+    return len(key) in (7, 19) and key[0] == 0x53
+
+
 class FairBatches:
     """Per-flow budgets for batches of packets (see the module docstring)."""
 
-    __slots__ = ("budget", "limit", "_backlog", "_waiting", "dropped", "deferred")
+    __slots__ = ("budget", "limit", "syn_limit", "_backlog", "_waiting", "dropped", "deferred")
 
-    def __init__(self, budget: int = BUDGET, limit: int = LIMIT) -> None:
-        if budget < 1 or limit < 0:
-            raise ValueError(f"budget must be at least 1 and limit not negative, not {budget}, {limit}")
+    def __init__(self, budget: int = BUDGET, limit: int = LIMIT, syn_limit: int = SYN_LIMIT) -> None:
+        if budget < 1 or limit < 0 or syn_limit < 0:
+            raise ValueError(f"budget must be at least 1, limit and syn_limit not negative, not {budget}, {limit}, "
+                             f"{syn_limit}")
         self.budget = budget
         self.limit = limit
+        self.syn_limit = syn_limit
         self._backlog: dict[bytes, deque] = {}
         self._waiting = 0
         #: packets dropped because the backlog was full, and packets that waited a round
@@ -107,7 +120,7 @@ class FairBatches:
                     out.append((p, ok))
                     continue
                 q = backlog[key] = deque()
-            if self._waiting >= self.limit:
+            if self._waiting >= self.limit or (len(q) >= self.syn_limit and _is_syns(key)):
                 self.dropped += 1
                 continue
             q.append((p, ok))
