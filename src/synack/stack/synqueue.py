@@ -34,19 +34,20 @@ on a real link (the rest are due at once, after what else is waiting).
 from __future__ import annotations
 
 import heapq
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..tcp import timestamps as _ts
 from ..tcp.state import State
 from ..trace.events import SegmentSent, StateChanged
 from ..wire.seq import MASK, Seq, seq_add
 from ..wire.tcp import ACK, RST, SYN, FastOpen, Nop, TcpSegment, Timestamps
+from .demux import Parent
 from .packet import Packet
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..tcp.config import TcpConfig
     from ..tcp.connection import Connection
-    from .listener import Listener
+    from .demux import ConnectionTable, HostServices
 
 __all__ = ["SynRequest", "SynQueue", "FULL_HALF_OPEN", "BATCH"]
 
@@ -65,6 +66,18 @@ def template_options(seg: TcpSegment) -> tuple | None:
     """``seg.options`` if no option in them changes with time (no timestamps), else None."""
     opts = seg.options
     return None if any(type(o) is Timestamps for o in opts) else opts
+
+
+class Listener(Parent, Protocol):
+    """What a SYN queue needs of its listener (stack/listener.py, which imports this module)."""
+
+    host: HostServices
+    table: ConnectionTable
+    config: TcpConfig
+    fastopen: int
+    stats: Any
+
+    def _trace_queue(self, now: int, cause: str, conn: Any = None) -> None: ...
 
 
 class RecordedIss:
