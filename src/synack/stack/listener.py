@@ -38,11 +38,13 @@ from ..tcp.cookies import CookieOptions
 from ..tcp.fastopen import ServerFastOpen
 from ..tcp.isn import FixedIsn
 from ..tcp.state import State
-from ..trace.events import FastOpenEvent, ListenQueue, SegmentDropped, StateChanged, SynCookieMode
+from ..trace.events import FastOpenEvent, ListenQueue, SegmentDropped, SegmentSent, StateChanged, SynCookieMode
+from ..wire.checksum import address_info
 from ..wire.seq import Seq, seq_add
 from ..wire.tcp import ACK, CWR, ECE, FIN, RST, SYN, FastOpen, Mss, SackPermitted, TcpSegment, Timestamps, WindowScale
 
-from .synqueue import FULL_HALF_OPEN, SynQueue
+from .packet import Packet
+from .synqueue import FULL_HALF_OPEN, SynAckBytes, SynQueue
 
 if TYPE_CHECKING:  # pragma: no cover
     from .demux import ConnectionTable, HostServices
@@ -121,8 +123,8 @@ class Listener:
         self.fastopen = fastopen
         self._tfo_open: set | None = None
         self.stats = ListenerStats()
-        #: (local address, SYN flags, offer) -> (a cookie SYN,ACK, the options it agreed to)
-        self._cookie_templates: dict[tuple, tuple[TcpSegment, CookieOptions]] = {}
+        #: (local address, SYN flags, offer) -> (a cookie SYN,ACK, the options it agreed to, its bytes)
+        self._cookie_templates: dict[tuple, tuple[TcpSegment, CookieOptions, SynAckBytes]] = {}
         #: the rest of the SYN queue: half-open connections kept as records (stack/synqueue.py)
         self.requests = SynQueue(self)
         #: half-open connections kept as full connections before the SYN queue keeps records
@@ -331,28 +333,34 @@ class Listener:
         # but for the ports, SEQ, ACK and timestamps: the first one's, built by the
         # connection code, is the template for the others (a flood costs no TCB per SYN).
         sig = (key[0], seg.flags, opts)
-        made = None if seg.payload else self._cookie_templates.get(sig)
-        if made is None:
+        cached = None if seg.payload else self._cookie_templates.get(sig)
+        if cached is None:
             made = self.cookie_synack(key, seg, now, opts)
             if made is None:
                 return
+            synack, agreed = made
             if not seg.payload:
                 if len(self._cookie_templates) >= 64:
                     self._cookie_templates.clear()
-                self._cookie_templates[sig] = made
-            synack, agreed = made
-        else:
-            template, agreed = made
-            iss = host.syncookie_maker.make(key, seg.seq, agreed, now)
-            options = template.options
-            if agreed.timestamps and ts is not None:
-                tsval = host.syncookie_maker.tsval(_ts.ts_clock(now, _ts.ts_offset(int(iss))), agreed)
-                options = tuple(_tuple_new(Timestamps, (tsval, ts.tsval)) if type(o) is Timestamps else o
-                                for o in options)
-            synack = template._replace(src_port=key[1], dst_port=key[3], seq=iss, ack=seq_add(seg.seq, 1),
-                                       options=options)
+                self._cookie_templates[sig] = (synack, agreed, SynAckBytes(Packet(key[0], key[2], synack, 0, host.ttl)))
+            self.stats.cookies_sent += 1
+            host.send_segment(key[0], key[2], synack, "syncookie", now)
+            return
+        # The template's bytes with this SYN's ports, cookie, ACK and timestamps.
+        template, agreed, raw = cached
+        iss = host.syncookie_maker.make(key, seg.seq, agreed, now)
+        stamps = None
+        if agreed.timestamps and ts is not None:
+            stamps = (host.syncookie_maker.tsval(_ts.ts_clock(now, _ts.ts_offset(int(iss))), agreed), ts.tsval)
+        ack = seq_add(seg.seq, 1)
         self.stats.cookies_sent += 1
-        host.send_segment(key[0], key[2], synack, "syncookie", now)
+        host.send_packet(raw.make(address_info(key[2])[0], key[3], int(iss), int(ack), stamps))
+        if tr.on:
+            options = template.options
+            if stamps is not None:
+                options = tuple(_tuple_new(Timestamps, stamps) if type(o) is Timestamps else o for o in options)
+            synack = template._replace(src_port=key[1], dst_port=key[3], seq=iss, ack=ack, options=options)
+            tr.emit(SegmentSent(now, tr.host, None, key[0], key[2], synack, False, "syncookie"))
 
     def cookie_synack(self, key: tuple, seg: TcpSegment, now: int,
                       opts: CookieOptions) -> tuple[TcpSegment, CookieOptions] | None:

@@ -34,6 +34,7 @@ on a real link (the rest are due at once, after what else is waiting).
 from __future__ import annotations
 
 import heapq
+import struct
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..tcp import timestamps as _ts
@@ -41,6 +42,7 @@ from ..tcp.state import State
 from ..trace.events import SegmentSent, StateChanged
 from ..wire.seq import MASK, Seq, seq_add
 from ..wire.tcp import ACK, RST, SYN, FastOpen, Nop, TcpSegment, Timestamps
+from ..wire.checksum import _word_sum, address_info, internet_checksum
 from .demux import Parent
 from .packet import Packet
 
@@ -60,12 +62,67 @@ _tuple_new = tuple.__new__
 _SYN_RECEIVED = State.SYN_RECEIVED
 _TS_TICK = _ts.TS_TICK
 _NOP = Nop()
+_PORT_SEQ_ACK = struct.Struct("!HII")
+_TS = struct.Struct("!II")
+_CSUM = struct.Struct("!H")
+_PROTO_TCP = 6
 
 
 def template_options(seg: TcpSegment) -> tuple | None:
     """``seg.options`` if no option in them changes with time (no timestamps), else None."""
     opts = seg.options
     return None if any(type(o) is Timestamps for o in opts) else opts
+
+
+class SynAckBytes:
+    """The bytes of one SYN,ACK packet, as a template for others that differ only in the
+    destination address, destination port, SEQ, ACK and timestamps (a flood's SYN,ACKs): a
+    copy with those fields written and both checksums computed again, the same bytes
+    ``emit_packet`` would make, without encoding the segment and its options each time."""
+
+    __slots__ = ("raw", "ip_len", "dst_at", "alen", "ts_at", "src_sum")
+
+    def __init__(self, pkt: Packet) -> None:
+        raw = pkt.raw
+        v6 = raw[0] >> 4 == 6
+        #: (emit_packet writes no IPv4 options and no IPv6 extension headers)
+        self.ip_len = 40 if v6 else 20
+        self.dst_at = 24 if v6 else 16
+        self.alen = 16 if v6 else 4
+        self.src_sum = _word_sum(raw[self.dst_at - self.alen:self.dst_at])
+        self.raw = raw
+        # where TSval sits in the TCP options, if anywhere
+        tcp = self.ip_len
+        i, end = tcp + 20, tcp + (raw[tcp + 12] >> 4) * 4
+        self.ts_at: int | None = None
+        while i < end:
+            kind = raw[i]
+            if kind == 0:
+                break
+            if kind == 1:
+                i += 1
+                continue
+            if kind == 8:
+                self.ts_at = i + 2
+            i += max(2, raw[i + 1])
+
+    def make(self, dst: bytes, dport: int, seq: int, ack: int, ts: tuple[int, int] | None) -> bytes:
+        """A copy for ``dst`` (packed), ``dport``, ``seq`` and ``ack``, with ``ts`` (TSval,
+        TSecr) in the timestamps option."""
+        b = bytearray(self.raw)
+        ip = self.ip_len
+        b[self.dst_at:self.dst_at + self.alen] = dst
+        _PORT_SEQ_ACK.pack_into(b, ip + 2, dport, seq, ack)
+        if ts is not None and self.ts_at is not None:
+            _TS.pack_into(b, self.ts_at, *ts)
+        b[ip + 16] = b[ip + 17] = 0
+        n = len(b) - ip
+        _CSUM.pack_into(b, ip + 16, internet_checksum(
+            bytes(b[ip:]), self.src_sum + _word_sum(dst) + _PROTO_TCP + (n >> 16) + (n & 0xFFFF)))
+        if ip == 20:
+            b[10] = b[11] = 0
+            _CSUM.pack_into(b, 10, internet_checksum(bytes(b[:20])))
+        return bytes(b)
 
 
 class Listener(Parent, Protocol):
@@ -100,25 +157,38 @@ class RecordedIss:
         return int(per_tuple(local_addr, local_port, remote_addr, remote_port))
 
 
+class Offer:
+    """The SYN,ACK a connection answered one kind of SYN with (same local address, flags and
+    options): the segment and its bytes, the template for every other SYN of that kind."""
+
+    __slots__ = ("seg", "raw", "ts")
+
+    def __init__(self, seg: TcpSegment, pkt: Packet) -> None:
+        self.seg = seg
+        self.raw = SynAckBytes(pkt)
+        #: the SYN,ACK carries timestamps (its bytes change with time)
+        self.ts = template_options(seg) is None
+
+
 class SynRequest:
     """One half-open connection kept as a record (see the module docstring)."""
 
-    __slots__ = ("key", "syn", "t0", "iss", "synack", "tries", "rto", "due", "again")
+    __slots__ = ("key", "syn", "t0", "iss", "offer", "tries", "rto", "due", "again")
 
-    def __init__(self, key: tuple, syn: TcpSegment, t0: int, iss: Seq, synack: TcpSegment, rto: int) -> None:
+    def __init__(self, key: tuple, syn: TcpSegment, t0: int, iss: Seq, offer: Offer, rto: int) -> None:
         #: (local addr, local port, remote addr, remote port)
         self.key = key
         #: the SYN, as it arrived at ``t0``
         self.syn = syn
         self.t0 = t0
         self.iss = iss
-        #: the SYN,ACK first sent
-        self.synack = synack
+        #: the SYN,ACK template for its kind of SYN
+        self.offer = offer
         #: SYN,ACK retransmissions so far, the current RTO and when it expires
         self.tries = 0
         self.rto = rto
         self.due = t0 + rto
-        #: the retransmitted SYN,ACK's bytes, when they never change (no timestamps)
+        #: the SYN,ACK's bytes, when they never change (no timestamps)
         self.again: bytes | None = None
 
     def __repr__(self) -> str:
@@ -149,7 +219,7 @@ class SynQueue:
         self._heap: list = []
         self._n = 0
         #: (local address, SYN flags, SYN options) -> the SYN,ACK a connection answered with
-        self._templates: dict[tuple, TcpSegment] = {}
+        self._templates: dict[tuple, Offer] = {}
         self._usable: tuple[Any, bool] | None = None
 
     def __len__(self) -> int:
@@ -169,25 +239,23 @@ class SynQueue:
         False if the connection would not answer it with a SYN,ACK (the caller decides)."""
         lst = self.lst
         host = lst.host
-        isn = host.isn
-        iss = Seq(isn(key[0], key[1], key[2], key[3], now))
+        iss = Seq(host.isn(key[0], key[1], key[2], key[3], now))
         sig = (key[0], seg.flags, tuple(Timestamps if type(o) is Timestamps else o for o in seg.options))
-        template = self._templates.get(sig)
-        if template is None:
+        offer = self._templates.get(sig)
+        first = None
+        if offer is None:
             conn = self._replay(key, seg, now, iss)
             if conn is None:
                 return False
-            synack = next((s for s, _ in conn.out if s.flags & SYN), None)
-            if synack is None:
+            first = next((s for s, _ in conn.out if s.flags & SYN), None)
+            if first is None:
                 return False
+            cfg = lst.config
+            offer = Offer(first, Packet(key[0], key[2], first, cfg.tos & 0xFC, cfg.ttl or host.ttl))
             if len(self._templates) >= 64:
                 self._templates.clear()
-            self._templates[sig] = synack
-        else:
-            synack = template._replace(src_port=key[1], dst_port=key[3], seq=iss, ack=seq_add(seg.seq, 1),
-                                       options=self._stamped(template.options, key, iss, seg, now))
-        cfg = lst.config
-        req = SynRequest(key, seg, now, iss, synack, cfg.initial_rto)
+            self._templates[sig] = offer
+        req = SynRequest(key, seg, now, iss, offer, lst.config.initial_rto)
         self.records[key] = req
         self._n += 1
         heapq.heappush(self._heap, (req.due, self._n, key))
@@ -196,47 +264,45 @@ class SynQueue:
         if tr.on:
             tr.emit(StateChanged(now, tr.host, key, "LISTEN", "SYN-RECEIVED", "SYN received", "RFC 9293 §3.10.7.2"))
         lst._trace_queue(now, "syn", key)
-        if synack.options is template_options(synack):
-            # No timestamps: every retransmission is this SYN,ACK's bytes again.
-            req.again = Packet(key[0], key[2], synack, cfg.tos & 0xFC, cfg.ttl or host.ttl).raw
-            self._send(req, req.again, None, now)
-        else:
-            self._send(req, synack, None, now)
+        raw = offer.raw.raw if first is not None else self._bytes(req, now)
+        if not offer.ts:
+            req.again = raw  # every retransmission is these bytes again
+        self._send(req, raw, None, now)
         return True
 
-    def _stamped(self, options: tuple, key: tuple, iss: Seq, seg: TcpSegment | None, now: int) -> tuple:
-        """``options`` with our TSval for ``now`` (and the SYN's TSval echoed)."""
-        if not any(type(o) is Timestamps for o in options):
-            return options
+    def _tsval(self, req: SynRequest, now: int) -> tuple[int, int]:
+        """(TSval, TSecr) of a SYN,ACK of ``req`` sent at ``now``."""
         per_tuple = getattr(self.lst.host.isn, "ts_offset", None)
-        off = per_tuple(*key) if per_tuple is not None else _ts.ts_offset(int(iss))
-        tsval = (now // _TS_TICK + off) & MASK
-        out = []
-        for o in options:
-            if type(o) is Timestamps:
-                ecr = o.tsecr
-                if seg is not None:
-                    peer = seg.option(Timestamps)
-                    ecr = peer.tsval if peer is not None else 0
-                o = _tuple_new(Timestamps, (tsval, ecr))
-            out.append(o)
-        return tuple(out)
+        off = per_tuple(*req.key) if per_tuple is not None else _ts.ts_offset(int(req.iss))
+        peer = req.syn.option(Timestamps)
+        return (now // _TS_TICK + off) & MASK, peer.tsval if peer is not None else 0
 
-    def _send(self, req: SynRequest, seg: TcpSegment | bytes, cause: str | None, now: int) -> None:
-        lst = self.lst
-        host = lst.host
-        cfg = lst.config
+    def _bytes(self, req: SynRequest, now: int) -> bytes:
+        """The SYN,ACK of ``req``, sent at ``now``, as bytes."""
         key = req.key
+        offer = req.offer
+        return offer.raw.make(address_info(key[2])[0], key[3], int(req.iss), (int(req.syn.seq) + 1) & MASK,
+                              self._tsval(req, now) if offer.ts else None)
+
+    def _segment(self, req: SynRequest, now: int) -> TcpSegment:
+        """The SYN,ACK of ``req``, sent at ``now``, as a segment (for the trace)."""
+        key = req.key
+        tmpl = req.offer.seg
+        options = tmpl.options
+        if req.offer.ts:
+            ts = _tuple_new(Timestamps, self._tsval(req, now))
+            options = tuple(ts if type(o) is Timestamps else o for o in options)
+        return tmpl._replace(src_port=key[1], dst_port=key[3], seq=req.iss, ack=seq_add(req.syn.seq, 1),
+                             options=options)
+
+    def _send(self, req: SynRequest, raw: bytes, cause: str | None, now: int, seg: TcpSegment | None = None) -> None:
+        host = self.lst.host
+        host.send_packet(raw)
         tr = host.tracer
-        if type(seg) is bytes:
-            host.send_packet(seg)
-            shown = req.synack
-        else:
-            assert isinstance(seg, TcpSegment)
-            host.send_packet(Packet(key[0], key[2], seg, cfg.tos & 0xFC, cfg.ttl or host.ttl))
-            shown = seg
         if tr.on:
-            tr.emit(SegmentSent(now, tr.host, key, key[0], key[2], shown, cause is not None, cause))
+            key = req.key
+            tr.emit(SegmentSent(now, tr.host, key, key[0], key[2], seg or self._segment(req, now), cause is not None,
+                                cause))
 
     # ------------------------------------------------------------------ the connection it stands for
     def _replay(self, key: tuple, syn: TcpSegment, t0: int, iss: Seq) -> Connection | None:
@@ -325,18 +391,7 @@ class SynQueue:
 
     def _retransmit(self, req: SynRequest, now: int) -> None:
         """The SYN,ACK again, as the connection sends it: with a fresh TSval."""
-        again = req.again
-        if again is not None:
-            self._send(req, again, "rto", now)
-            return
-        first = req.synack
-        seg = first._replace(options=self._stamped(first.options, req.key, req.iss, None, now))
-        if seg.options is first.options:  # no timestamps: the same bytes every time
-            cfg = self.lst.config
-            req.again = Packet(req.key[0], req.key[2], seg, cfg.tos & 0xFC, cfg.ttl or self.lst.host.ttl).raw
-            self._send(req, req.again, "rto", now)
-            return
-        self._send(req, seg, "rto", now)
+        self._send(req, req.again if req.again is not None else self._bytes(req, now), "rto", now)
 
     def _settle(self) -> None:
         """Leave the host's list of listeners with records once there are none."""
@@ -352,15 +407,16 @@ class SynQueue:
         tr = lst.host.tracer
         rst_ack = lst.config.rst_ack
         for key, req in self.records.items():
-            first = req.synack
             options: tuple = ()
-            if template_options(first) is None:
-                options = (_NOP, _NOP) + tuple(o for o in self._stamped(first.options, key, req.iss, None, now)
-                                               if type(o) is Timestamps)
-            rst = TcpSegment(key[1], key[3], seq_add(req.iss, 1), first.ack if rst_ack else Seq(0),
+            if req.offer.ts:
+                options = (_NOP, _NOP, _tuple_new(Timestamps, self._tsval(req, now)))
+            ack = seq_add(req.syn.seq, 1)
+            rst = TcpSegment(key[1], key[3], seq_add(req.iss, 1), ack if rst_ack else Seq(0),
                              RST | ACK if rst_ack else RST, 0, b"", options)
             if tr.on:
                 tr.emit(StateChanged(now, tr.host, key, "SYN-RECEIVED", "CLOSED", "ABORT", "RFC 9293 §3.10.5"))
-            self._send(req, rst, None, now)
+            cfg = lst.config
+            pkt = Packet(key[0], key[2], rst, cfg.tos & 0xFC, cfg.ttl or lst.host.ttl)
+            self._send(req, pkt.raw, None, now, rst)
         self.records.clear()
         self._settle()
