@@ -7,16 +7,20 @@ connection (``full_half_open`` huge), once with every one a record (``full_half_
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from synack.stack.synqueue import FULL_HALF_OPEN, BATCH
+from synack.stack.packet import Packet
+from synack.stack.synqueue import BATCH, FULL_HALF_OPEN, SynAckBytes
 from synack.tcp.config import TcpConfig
 from synack.tcp.state import State
 from synack.timeunits import ms, sec
 from synack.trace.events import ListenQueue, StateChanged
+from synack.wire.checksum import address_info
 from synack.wire.ip import emit_packet
 from synack.wire.seq import Seq
-from synack.wire.tcp import ACK, CWR, ECE, RST, SYN, Mss, SackPermitted, TcpSegment, WindowScale
+from synack.wire.tcp import ACK, CWR, ECE, RST, SYN, Mss, SackPermitted, TcpSegment, Timestamps, WindowScale
 
 from test_syn_flood import LINUX_SYN, PORT, SERVER_ADDR, connect, flood_net, sent_by, spoof_syns
 
@@ -136,3 +140,19 @@ def test_the_ack_of_a_record_waits_while_the_accept_queue_is_full():
 
 def test_defaults():
     assert FULL_HALF_OPEN == 256 and BATCH >= 64
+
+
+@pytest.mark.parametrize("v6", [False, True], ids=["ipv4", "ipv6"])
+@pytest.mark.parametrize("options", [LINUX_SYN, (Mss(1460),), ()], ids=["timestamps", "mss-only", "no-options"])
+def test_syn_ack_bytes_from_a_template_are_what_emit_packet_makes(v6, options):
+    rng = random.Random(f"{v6}{options}")
+    src, first = ("fd00::2", "fd00::9") if v6 else ("10.0.0.2", "198.18.0.1")
+    seg = TcpSegment(PORT, 1000, Seq(1), Seq(2), SYN | ACK | ECE, 65160, b"", options)
+    template = SynAckBytes(Packet(src, first, seg, 0x20, 61))
+    for _ in range(200):
+        dst = f"fd00::{rng.randrange(1, 0xFFFF):x}" if v6 else f"198.18.{rng.randrange(256)}.{rng.randrange(1, 256)}"
+        port, seq, ack = rng.randrange(65536), rng.getrandbits(32), rng.getrandbits(32)
+        ts = (rng.getrandbits(32), rng.getrandbits(32))
+        stamped = tuple(Timestamps(*ts) if type(o) is Timestamps else o for o in options)
+        want = Packet(src, dst, seg._replace(dst_port=port, seq=Seq(seq), ack=Seq(ack), options=stamped), 0x20, 61).raw
+        assert template.make(address_info(dst)[0], port, seq, ack, ts) == want
