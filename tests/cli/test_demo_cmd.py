@@ -169,7 +169,7 @@ def test_format_json_is_json_lines_and_nothing_else(capsys):
     res = scenarios.run("story")
     assert len(records) == len(res.net.recorder.events)
     sends = [r for r in records if r["event"] == "send"]
-    assert [r["flags"] for r in sends] == ["S", "S.", ".", "P.", "P.", "F.", ".", "F.", "."]
+    assert [r["flags"] for r in sends] == ["S", "S.", ".", "P.", ".", "P.", ".", "F.", ".", "F.", "."]
     assert {r["src"] for r in sends} == {"client", "server"}
     assert [r["to"] for r in records if r["event"] == "state" and r["host"] == "client"][-2:] == \
         ["TIME-WAIT", "CLOSED"]

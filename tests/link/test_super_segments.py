@@ -33,12 +33,12 @@ SUPER = 45 * GSO            # 65160 octets: the largest TSO segment of an IPv4 p
 class Peer:
     """The kernel's side, scripted: builds its segments and reads the Host's answers."""
 
-    def __init__(self, v6: bool = False, rcv_buf: int = 1 << 20) -> None:
+    def __init__(self, v6: bool = False, rcv_buf: int = 1 << 20, **knobs) -> None:
         self.us, self.them = (SYNACK6, KERNEL6) if v6 else (SYNACK, KERNEL)
         # (the SYN,ACK offers all 65535 octets, so that a 64 KB super-segment fits at once also
         # over IPv6, where whole segments of 1428 would make it 64260)
         self.host = Host("synack", [self.us], seed=1,
-                         config=TcpConfig(rcv_buf=rcv_buf, syn_window_whole_segments=False))
+                         config=TcpConfig(rcv_buf=rcv_buf, syn_window_whole_segments=False, **knobs))
         self.now = 0
         self.listener = self.host.listen(PORT, self.now)
         self.ts = 1000
@@ -181,9 +181,12 @@ def test_a_super_segment_beyond_the_offered_window_is_trimmed_to_it():
     assert p.acked(ack) == len(got)
 
 
-def test_a_lone_small_segment_still_waits_for_the_delayed_ack(peer):
+@pytest.mark.parametrize("v6", [False, True], ids=["ipv4", "ipv6"])
+def test_a_lone_small_segment_still_waits_for_the_delayed_ack(v6):
     """The accounting is in octets: a super-segment is acknowledged at once, a segment
-    smaller than two full-sized ones waits for the delayed-ACK timer."""
+    smaller than two full-sized ones waits for the delayed-ACK timer (quick-ACK mode off,
+    which would ACK the first segments of the connection at once)."""
+    peer = Peer(v6=v6, quick_acks=0)
     peer.deliver(peer.segment(0, payload=DATA[:1000]))
     assert peer.answers() == []
     peer.advance(ms(40))

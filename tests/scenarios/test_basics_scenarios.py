@@ -82,7 +82,8 @@ def test_story_is_handshake_request_reply_four_way_close_and_time_wait():
     res = run("story")
     assert [(e.host, flags(e)) for e in sent(res)] == [
         ("client", "S"), ("server", "S."), ("client", "."),            # 3-way handshake
-        ("client", "P."), ("server", "P."),                            # request, reply
+        ("client", "P."), ("server", "."),                             # request, quick ACK
+        ("server", "P."), ("client", "."),                             # reply, quick ACK
         ("client", "F."), ("server", "."), ("server", "F."), ("client", ".")]  # 4-way close
     assert path(res, "client") == [
         "SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSED"]

@@ -409,6 +409,10 @@ class Tcb:
         """ESTABLISHED -> CLOSE-WAIT: the peer's FIN, which we acknowledge."""
         self.established()
         self.peer_sends("F.", seq=self.irs + 1, ack=self.iss + 1)
+        delay = self.config.delayed_ack
+        if self.config.quick_acks and delay is not None:
+            self.expect_silence()
+            self.advance(delay)  # Linux's ping-pong mode: the FIN's ACK waits for the timer
         self.expect_sent(".", seq=self.iss + 1, ack=self.irs + 2)
         self.expect_silence()
         self.expect_state("CLOSE-WAIT")

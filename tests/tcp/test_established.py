@@ -211,7 +211,8 @@ def test_established_fin_enters_close_wait_and_is_acked(isns):
 def test_established_fin_with_text_delivers_the_text_first(isns):
     """RFC 9293 §3.10.7.4 seventh then eighth; "FIN implies PUSH for any segment text not
     yet delivered"."""
-    t = established(isns, config=TcpConfig())  # delayed ACKs on: a FIN is ACKed at once
+    # delayed ACKs on, quick-ACK mode off: the RFC ACKs a FIN at once (Linux waits, test_quickack.py)
+    t = established(isns, config=TcpConfig(quick_acks=0))
     t.peer_sends("FP.", seq=t.irs + 1, ack=t.iss + 1, data=b"bye")
     t.expect_sent(".", seq=t.iss + 1, ack=t.irs + 5)
     t.expect_state("CLOSE-WAIT")

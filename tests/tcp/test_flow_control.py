@@ -216,7 +216,7 @@ def test_window_shrinking_to_zero_with_data_in_flight_does_not_time_out(isns):
 
 @pytest.mark.parametrize("delay", [ms(1), ms(40), ms(200), ms(499)])
 def test_delayed_ack_delay_is_configurable_below_half_a_second(isns, delay):
-    t = Tcb(isns, config=TcpConfig(delayed_ack=delay)).established()
+    t = Tcb(isns, config=TcpConfig(delayed_ack=delay, quick_acks=0)).established()
     t.peer_sends("P.", data=b"abc")
     t.expect_silence()
     t.advance(delay)
@@ -241,7 +241,7 @@ def test_out_of_order_data_is_acked_at_once(isns):
 
 def test_every_second_full_segment_with_timestamps(isns):
     """SHLD-19 counts full-sized segments: beside timestamps they carry MSS - 12 octets."""
-    t = opt_established(isns, delayed_ack=ms(40))
+    t = opt_established(isns, delayed_ack=ms(40), quick_acks=0)
     t.peer_sends(".", data=bytes(1448))
     t.expect_silence()
     t.peer_sends(".", data=bytes(1448))

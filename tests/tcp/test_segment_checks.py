@@ -124,18 +124,25 @@ def test_synchronized_rst_at_rcv_nxt_resets_the_connection(isns, state, flags):
         t.receive()
 
 
-def test_established_rst_flushes_undelivered_data(isns):
+@pytest.mark.parametrize("keeps", [False, True], ids=["rfc", "linux"])
+def test_established_rst_flushes_undelivered_data(isns, keeps):
     """RFC 9293 §3.10.7.4 second: "All segment queues should be flushed"; the pending RECEIVE
-    gets "reset" rather than the data."""
-    t = at_state("ESTABLISHED", isns)
+    gets "reset" rather than the data. Linux (``rst_keeps_data``, tcp_reset) flushes only
+    what was to be sent: the data received before the RST is read first, then "reset"."""
+    t = at_state("ESTABLISHED", isns, rst_keeps_data=keeps)
     t.peer_sends("P.", seq=t.irs + 1, ack=t.iss + 1, data=b"unread")
     t.expect_sent(".", ack=t.irs + 7)
     t.send(b"unacked")
     t.expect_sent("P.", data=b"unacked")
     t.peer_sends("R", seq=t.irs + 7)
     t.expect_state("CLOSED")
+    if keeps:
+        assert t.receive(4) == b"unre"
+        assert t.receive() == b"ad"
     with pytest.raises(ConnectionReset):
         t.receive()
+    with pytest.raises(ConnectionReset):
+        t.send(b"more")
     t.advance(10**12)
     t.expect_silence()  # nothing is retransmitted
 

@@ -102,7 +102,7 @@ def test_established_nodelay_turns_nagle_off(isns):
 def test_established_delayed_ack_is_sent_within_the_delay(isns):
     """RFC 9293 §3.8.6.3 SHLD-18, MUST-40 (under 0.5 s): one small segment is ACKed when the
     delayed-ACK timer (40 ms) expires, not before."""
-    t = Tcb(isns, config=TcpConfig()).established()
+    t = Tcb(isns, config=TcpConfig(quick_acks=0)).established()  # the delayed ACK alone
     t.peer_sends("P.", seq=t.irs + 1, ack=t.iss + 1, data=b"abc")
     t.expect_silence()
     delay = TcpConfig().delayed_ack
@@ -116,7 +116,7 @@ def test_established_delayed_ack_is_sent_within_the_delay(isns):
 
 def test_established_every_second_full_sized_segment_is_acked_at_once(isns):
     """RFC 9293 §3.8.6.3 SHLD-19: an ACK for at least every second full-sized segment."""
-    t = Tcb(isns, config=TcpConfig()).established()
+    t = Tcb(isns, config=TcpConfig(quick_acks=0)).established()  # the delayed ACK alone
     t.peer_sends(".", seq=t.irs + 1, ack=t.iss + 1, data=b"1" * 1460)
     t.expect_silence()
     t.peer_sends(".", seq=t.irs + 1461, ack=t.iss + 1, data=b"2" * 1460)
@@ -132,7 +132,7 @@ def test_established_every_second_full_sized_segment_is_acked_at_once(isns):
 def test_established_delayed_ack_rides_on_our_data(isns):
     """RFC 9293 §3.10.7.4 seventh: the acknowledgment "should be piggybacked on a segment
     being transmitted if possible"; then no separate ACK follows."""
-    t = Tcb(isns, config=TcpConfig()).established()
+    t = Tcb(isns, config=TcpConfig(quick_acks=0)).established()  # the delayed ACK alone
     t.peer_sends("P.", seq=t.irs + 1, ack=t.iss + 1, data=b"ping")
     t.advance(ms(10))
     t.send(b"pong")

@@ -124,7 +124,7 @@ def test_data_segments_leave_room_for_the_option(isns):
 def test_delayed_ack_echoes_the_earliest_unacknowledged_tsval(isns):
     """RFC 7323 §4.3 case (A): with delayed ACKs the ACK echoes the TSval of the first of
     the segments it acknowledges (TS.Recent changes only at or left of Last.ACK.sent)."""
-    t = opt_established(isns, delayed_ack=ms(40))
+    t = opt_established(isns, delayed_ack=ms(40), quick_acks=0)
     t.peer_sends("P.", data=b"one", tsval=PEER_TSVAL + 1)
     t.peer_sends("P.", data=b"two", tsval=PEER_TSVAL + 2)
     t.expect_silence()

@@ -51,7 +51,7 @@ def lossy_session() -> Network:
     """``session`` with the first two SYNs lost (two RTO retransmissions with backoff) and
     the server's reply lost once (an RTO retransmission of data: without RACK-TLP, whose
     probe would go out at the RTO's time in its place, RFC 8985 §7.2)."""
-    return session(drops=(("client", "server", 1), ("client", "server", 2), ("server", "client", 2)), rack=False)
+    return session(drops=(("client", "server", 1), ("client", "server", 2), ("server", "client", 3)), rack=False)
 
 
 def refused() -> Network:

@@ -45,6 +45,7 @@ from .constants import (
     TCP_KEEPINTVL,
     TCP_MAXSEG,
     TCP_NODELAY,
+    TCP_QUICKACK,
     TCP_USER_TIMEOUT,
 )
 from .errors import SimulationIdle
@@ -70,6 +71,8 @@ __all__ = [
     "TCP_MAXSEG", "TCP_INFO", "MSG_PEEK",
     # the receive buffer, the user timeout (R2 for one connection)
     "SO_RCVBUF", "TCP_USER_TIMEOUT",
+    # the delayed ACK: Linux's ping-pong mode
+    "TCP_QUICKACK",
     # the IP header's fields per socket
     "IPPROTO_IP", "IPPROTO_IPV6", "IP_TOS", "IP_TTL", "IPV6_TCLASS", "IPV6_UNICAST_HOPS",
 ]

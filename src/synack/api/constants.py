@@ -36,6 +36,7 @@ TCP_KEEPINTVL = getattr(_socket, "TCP_KEEPINTVL", 5)
 TCP_KEEPCNT = getattr(_socket, "TCP_KEEPCNT", 6)
 TCP_FASTOPEN = getattr(_socket, "TCP_FASTOPEN", 23)
 TCP_USER_TIMEOUT = getattr(_socket, "TCP_USER_TIMEOUT", 18)
+TCP_QUICKACK = getattr(_socket, "TCP_QUICKACK", 12)
 # The segment size, the connection's state, reading without taking; Linux values.
 TCP_MAXSEG = _socket.TCP_MAXSEG
 TCP_INFO = getattr(_socket, "TCP_INFO", 11)

@@ -45,6 +45,7 @@ from .constants import (
     TCP_KEEPINTVL,
     TCP_MAXSEG,
     TCP_NODELAY,
+    TCP_QUICKACK,
     TCP_USER_TIMEOUT,
 )
 from .errors import oserror
@@ -143,6 +144,21 @@ def _set_nodelay(sock: Any, raw: int) -> None:
         conn.set_nodelay(bool(flag), sock._rt.now)
         sock._rt.flush(sock._host, conn)
     _retune_listeners(sock, nodelay=bool(flag))
+
+
+def _set_quickack(sock: Any, raw: int) -> None:
+    """TCP_QUICKACK (Linux): 0 delays the ACKs of arriving data (ping-pong mode) until the
+    delayed-ACK timer fires once; 1 ends that and sends an ACK that is owed at once. It has
+    effect on a connection only, and is not kept: Linux leaves ping-pong mode by itself."""
+    conn = sock._conn
+    if conn is not None and hasattr(conn, "set_quickack"):
+        conn.set_quickack(bool(raw), sock._rt.now)
+        sock._rt.flush(sock._host, conn)
+
+
+def _get_quickack(sock: Any) -> bytes:
+    conn = sock._conn
+    return _int(0 if conn is not None and not getattr(conn, "quickack", True) else 1)
 
 
 def _set_keepalive(optname: int) -> Callable[[Any, int], None]:
@@ -373,6 +389,7 @@ OPTIONS: dict[tuple[int, int], Option] = {
     (SOL_SOCKET, SO_KEEPALIVE): Option("SO_KEEPALIVE", _keepalive_field(0), _set_keepalive(SO_KEEPALIVE)),
     (SOL_SOCKET, SO_OOBINLINE): Option("SO_OOBINLINE", lambda s: _int(s._opts.oobinline), _set_oobinline),
     (IPPROTO_TCP, TCP_NODELAY): Option("TCP_NODELAY", lambda s: _int(s._opts.nodelay), _set_nodelay),
+    (IPPROTO_TCP, TCP_QUICKACK): Option("TCP_QUICKACK", _get_quickack, _set_quickack),
     (IPPROTO_TCP, TCP_KEEPIDLE): Option("TCP_KEEPIDLE", _keepalive_field(1), _set_keepalive(TCP_KEEPIDLE)),
     (IPPROTO_TCP, TCP_KEEPINTVL): Option("TCP_KEEPINTVL", _keepalive_field(2), _set_keepalive(TCP_KEEPINTVL)),
     (IPPROTO_TCP, TCP_KEEPCNT): Option("TCP_KEEPCNT", _keepalive_field(3), _set_keepalive(TCP_KEEPCNT)),

@@ -210,14 +210,16 @@ def _when_state(r: _Run, host: str, state: str) -> list[int]:
     SYN,ACK (flags S.) with its own sequence number and the acknowledgment number 1: "I got
     your SYN, number 0; the next number I expect is 1". The server is now in SYN-RECEIVED.
     The client's ACK completes the 3-way handshake: both sides are ESTABLISHED. The client
-    sends its request (flags P.: data, pushed), the server's reply acknowledges it and carries
-    the answer. Then the 4-way
-    handshake: the client calls close() and sends FIN (FIN-WAIT-1); the server ACKs it at
-    once (CLOSE-WAIT, the client goes to FIN-WAIT-2), its application sees the end of the
-    stream and calls close() too, so the server sends its own FIN (LAST-ACK). The client
-    ACKs that FIN and waits in TIME-WAIT for 2*MSL (60 s) before it forgets the connection,
-    in case that last ACK was lost and the FIN comes again; the server is CLOSED as soon as
-    the ACK arrives.
+    sends its request (flags P.: data, pushed) and the server's TCP acknowledges it at once:
+    Linux acknowledges the first segments of a connection without delay (quick-ACK mode).
+    The server's reply carries the answer, and the client acknowledges it at once too. Then
+    the 4-way handshake: the client calls close() and sends FIN (FIN-WAIT-1); the server
+    enters CLOSE-WAIT and ACKs the FIN 40 ms later (Linux waits, in case the application
+    closes at once and its FIN can carry the ACK; this one takes 100 ms), and the client goes
+    to FIN-WAIT-2. The server's application sees the end of the stream and calls close()
+    too, so the server sends its own FIN (LAST-ACK). The client ACKs that FIN and waits in
+    TIME-WAIT for 2*MSL (60 s) before it forgets the connection, in case that last ACK was
+    lost and the FIN comes again; the server is CLOSED as soon as the ACK arrives.
     """,
     ko="""
     사다리 그림은 위에서 아래로 읽습니다. 클라이언트가 초기 시퀀스 번호(ISN)를 담은 SYN을 보내고
@@ -225,10 +227,13 @@ def _when_state(r: _Run, host: str, state: str) -> list[int]:
     서버는 자기 시퀀스 번호와 확인 응답 번호 1을 담은 SYN,ACK(플래그 S.)로 답하고
     SYN-RECEIVED(SYN_RECEIVED) 상태가 됩니다. 확인 응답 번호 1은 "0번인 SYN을 받았으니 다음엔
     1번을 기다린다"는 뜻입니다. 클라이언트가 ACK를 보내면 3-way handshake가 끝나고 양쪽 모두
-    ESTABLISHED 상태가 됩니다. 클라이언트가 요청을 보내고(플래그 P.: 데이터와 PSH), 서버의 응답
-    세그먼트가 그 요청에 대한 ACK와 응답 데이터를 함께 싣고 옵니다. 이어서 4-way handshake입니다.
-    클라이언트가 close()를 호출해 FIN을 보내고 FIN-WAIT-1(FIN_WAIT_1) 상태가 됩니다. 서버는 곧바로
-    ACK로 답하며 CLOSE-WAIT(CLOSE_WAIT) 상태가 되고, 클라이언트는 FIN-WAIT-2로 넘어갑니다. 서버
+    ESTABLISHED 상태가 됩니다. 클라이언트가 요청을 보내면(플래그 P.: 데이터와 PSH) 서버의 TCP는
+    곧바로 ACK를 보냅니다. 리눅스는 연결의 첫 세그먼트들에 지체 없이 확인 응답합니다(quick-ACK
+    모드). 서버의 응답 세그먼트가 응답 데이터를 싣고 오고, 클라이언트도 곧바로 ACK를 보냅니다.
+    이어서 4-way handshake입니다. 클라이언트가 close()를 호출해 FIN을 보내고
+    FIN-WAIT-1(FIN_WAIT_1) 상태가 됩니다. 서버는 CLOSE-WAIT(CLOSE_WAIT) 상태가 되고 40ms 뒤에 그
+    FIN에 ACK를 보냅니다. 리눅스는 애플리케이션이 곧바로 닫아 그 FIN이 ACK를 함께 실어 갈 수 있도록
+    기다리는데, 이 애플리케이션은 100ms가 걸립니다. 클라이언트는 FIN-WAIT-2로 넘어갑니다. 서버
     애플리케이션은 스트림의 끝을 읽고 close()를 호출해 자기 FIN을 보내며 LAST-ACK(LAST_ACK) 상태가
     됩니다. 클라이언트는 그 FIN에 ACK를 보내고 TIME-WAIT(TIME_WAIT) 상태에서 2*MSL(60초) 동안
     기다립니다. 마지막 ACK가 유실되어 FIN이 다시 오면 답하기 위해서입니다. 서버는 ACK를 받자마자
@@ -249,6 +254,7 @@ def story(r: _Run) -> None:
     client.close()                      # FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT
     while conn.recv(1024):              # b"": the client's FIN (CLOSE-WAIT)
         pass
+    api.sleep(r.net, 0.1)               # the application's own work, longer than the delayed ACK
     conn.close()                        # LAST-ACK, then CLOSED
     server.close()
     r.finish()                          # TIME-WAIT runs out: 2*MSL of simulated time
@@ -315,9 +321,11 @@ def handshake(r: _Run) -> None:
     en="""
     After the handshake, the client calls close(). Its FIN (flags F.: FIN with ACK) says "I
     have nothing more to send"; the client enters FIN-WAIT-1. The server's TCP acknowledges
-    the FIN at once and enters CLOSE-WAIT: it may still send, and its application reads the end
-    of the stream (recv() returns b""). When the client gets that ACK it is in FIN-WAIT-2,
-    waiting for the server's FIN. The server's application calls close(): FIN, LAST-ACK. The
+    the FIN and enters CLOSE-WAIT: it may still send, and its application reads the end of the
+    stream (recv() returns b""). Linux sends that ACK 40 ms later, in case the application
+    closes at once and its FIN can carry it; this one takes 100 ms. When the client gets the
+    ACK it is in FIN-WAIT-2, waiting for the server's FIN. The server's application calls
+    close(): FIN, LAST-ACK. The
     client acknowledges it and enters TIME-WAIT; the server is CLOSED when that ACK arrives.
     Four segments, because each direction is closed on its own. The client stays in TIME-WAIT
     for 2*MSL (60 s here) and only then is CLOSED.
@@ -325,8 +333,10 @@ def handshake(r: _Run) -> None:
     ko="""
     3-way handshake 뒤에 클라이언트가 close()를 호출합니다. FIN(플래그 F.: FIN과 ACK)은 "더 보낼
     데이터가 없다"는 뜻이고, 클라이언트는 FIN-WAIT-1(FIN_WAIT_1) 상태가 됩니다. 서버의 TCP는 그
-    FIN에 곧바로 ACK를 보내고 CLOSE-WAIT(CLOSE_WAIT) 상태가 됩니다. 이 상태에서도 서버는 데이터를
-    보낼 수 있고, 서버 애플리케이션은 스트림의 끝을 읽습니다(recv()가 b""를 돌려줌). 그 ACK를 받은
+    FIN에 ACK를 보내고 CLOSE-WAIT(CLOSE_WAIT) 상태가 됩니다. 이 상태에서도 서버는 데이터를 보낼 수
+    있고, 서버 애플리케이션은 스트림의 끝을 읽습니다(recv()가 b""를 돌려줌). 리눅스는 애플리케이션이
+    곧바로 닫아 그 FIN이 ACK를 함께 실어 갈 수 있도록 ACK를 40ms 뒤에 보냅니다. 이 애플리케이션은
+    100ms가 걸립니다. 그 ACK를 받은
     클라이언트는 FIN-WAIT-2(FIN_WAIT_2) 상태에서 서버의 FIN을 기다립니다. 서버 애플리케이션이
     close()를 호출하면 FIN을 보내고 LAST-ACK(LAST_ACK) 상태가 됩니다. 클라이언트는 그 FIN에 ACK를
     보내고 TIME-WAIT(TIME_WAIT) 상태가 되며, 서버는 ACK를 받으면 CLOSED 상태가 됩니다. 양방향을
@@ -339,6 +349,7 @@ def close(r: _Run) -> None:
     client.close()
     while conn.recv(1024):
         pass
+    api.sleep(r.net, 0.1)               # the application's own work, longer than the delayed ACK
     conn.close()
     server.close()
     r.finish()
@@ -736,6 +747,7 @@ def abort(r: _Run) -> None:
     server, client, conn = _connected(r)
     client.sendall(REQUEST)
     conn.recv(1024)
+    api.sleep(r.net, 0.05)              # (the server's ACK of the request arrives first)
     client.setsockopt(api.SOL_SOCKET, api.SO_LINGER, struct.pack("ii", 1, 0))
     client.close()                      # RST: abort
     try:

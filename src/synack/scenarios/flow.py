@@ -99,9 +99,11 @@ def _cc_name(client) -> str:
     acknowledges new data grows cwnd by the bytes it acknowledges, so every round trip the
     client sends about twice as many segments as in the one before: slow start is
     exponential. Watch the flights on the ladder: 10 segments, a round trip of silence, then
-    20, then 40. Slow start ends at the first loss, when cwnd reaches ssthresh, or when the
+    20. Slow start ends at the first loss, when cwnd reaches ssthresh, or when the
     delay grows (HyStart++, RFC 9406, which CUBIC uses). Here the receiver's window of 64 KB
-    soon becomes the limit instead: flow control (the receiver's window)
+    soon becomes the limit instead: a flight arrives all at once, and the receiver answers it
+    with one ACK (RFC 9293 §3.10.7.4) before its application reads it, so that ACK offers only
+    the room left. Flow control (the receiver's window)
     and congestion control (cwnd) both bound what the sender may send, and the smaller wins.
     """,
     ko="""
@@ -110,9 +112,11 @@ def _cc_name(client) -> str:
     데이터의 한도는 10 세그먼트에서 시작합니다(RFC 6928). 새 데이터를 확인하는 ACK가 올 때마다
     cwnd는 확인된 바이트만큼 커지므로, 클라이언트는 왕복 시간(RTT)마다 직전보다 약 두 배의
     세그먼트를 보냅니다. 이것이 지수적으로 커지는 슬로우 스타트(slow start)입니다. 사다리 그림에서
-    10개, 한 번의 왕복 동안 조용함, 20개, 40개의 묶음을 볼 수 있습니다. 슬로우 스타트는 첫 손실이
+    10개, 한 번의 왕복 동안 조용함, 그다음 두 배인 20개의 묶음을 볼 수 있습니다. 슬로우 스타트는 첫 손실이
     생기거나, cwnd가 슬로우 스타트 임계값(ssthresh)에 닿거나, 지연이 늘어날 때(CUBIC이 쓰는
     HyStart++, RFC 9406) 끝납니다. 여기서는 곧 수신자의 윈도우 64KB가 대신 한계가 됩니다.
+    한꺼번에 도착한 묶음 전체에 수신자는 애플리케이션이 읽기 전에 ACK 하나로 답하므로(RFC 9293
+    §3.10.7.4), 그 ACK는 남은 공간만큼의 윈도우만 알립니다.
     흐름 제어(수신 윈도우)와 혼잡 제어(cwnd)가 모두 송신량을 제한하고, 둘 중 작은 쪽이
     이깁니다.
     """,
@@ -347,25 +351,32 @@ def zero_window(r) -> None:
 # ------------------------------------------------------------------------------ delayed ACK
 @basic(
     "delayed-ack",
-    "delayed ACKs: a lone segment is acknowledged 40 ms later, every second segment at once",
+    "delayed ACKs: a lone segment is acknowledged 40 ms later, a burst of full segments at once",
     en="""
     A receiver need not acknowledge every segment at once (RFC 9293 §3.8.6.3, RFC 5681 §4.2):
     it may wait, in the hope of sending the ACK together with data of its own or of covering
-    two segments with one ACK. First the client sends a single small segment and the server's
-    application sends nothing back: the ACK waits for the delayed-ACK timer (40 ms here, always
-    under 500 ms). Then the client sends four full-sized segments: the server acknowledges
-    every second one at once, because a delay must not hold back the ACK of two full
-    segments. Last, the client sends a request and the server's application answers at once:
-    the ACK travels in the reply itself (piggybacking), no separate ACK is needed.
+    two segments with one ACK. Linux acknowledges the first segments of a connection at once
+    all the same (quick-ACK mode), so the server's application asks for delayed ACKs with
+    TCP_QUICKACK = 0, before each part, since the delayed-ACK timer ends that mode when it
+    fires. First the client sends a single small segment and the server's application sends
+    nothing back: the ACK waits for the delayed-ACK timer (40 ms here, always under 500 ms).
+    Then the client sends four full-sized segments, which arrive together: the server takes
+    in all four, then acknowledges them at once with one ACK (RFC 9293 §3.10.7.4), because a
+    delay must not hold back the ACK of two full segments. Last, the
+    client sends a request and the server's application answers at once: the ACK travels in
+    the reply itself (piggybacking), no separate ACK is needed.
     """,
     ko="""
     수신자는 모든 세그먼트에 곧바로 확인 응답할 필요가 없습니다(RFC 9293 §3.8.6.3, RFC 5681
     §4.2). 자기 데이터와 함께 ACK를 보내거나 ACK 하나로 세그먼트 두 개를 확인하려고 기다릴 수
-    있습니다. 이것이 지연 ACK(delayed ACK)입니다. 먼저 클라이언트가 작은 세그먼트 하나를 보내고
+    있습니다. 이것이 지연 ACK(delayed ACK)입니다. 그래도 리눅스는 연결의 첫 세그먼트들에는 곧바로
+    확인 응답하므로(quick-ACK 모드), 서버 애플리케이션은 부분마다 TCP_QUICKACK = 0으로 지연 ACK를
+    청합니다. 지연 ACK 타이머가 울리면 그 모드가 끝나기 때문입니다. 먼저 클라이언트가 작은 세그먼트 하나를 보내고
     서버 애플리케이션은 아무것도 돌려보내지 않습니다. ACK는 지연 ACK 타이머(여기서는 40ms,
-    언제나 500ms 미만)를 기다립니다. 다음으로 클라이언트가 최대 크기 세그먼트 네 개를 보내면,
-    서버는 두 번째마다 곧바로 ACK를 보냅니다. 최대 크기 세그먼트 두 개의 ACK는 미루면 안 되기
-    때문입니다. 마지막으로 클라이언트가 요청을 보내고 서버 애플리케이션이 곧바로 응답하면, ACK는
+    언제나 500ms 미만)를 기다립니다. 다음으로 클라이언트가 최대 크기 세그먼트 네 개를 보내면
+    한꺼번에 도착하고, 서버는 네 개를 모두 받아들인 뒤 ACK 하나로 곧바로 확인합니다(RFC 9293
+    §3.10.7.4). 최대 크기 세그먼트 두 개의 ACK는 미루면 안 되기 때문입니다.
+    마지막으로 클라이언트가 요청을 보내고 서버 애플리케이션이 곧바로 응답하면, ACK는
     응답 세그먼트에 함께 실려 갑니다(piggybacking). 따로 ACK를 보낼 필요가 없습니다.
     """,
 )
@@ -374,11 +385,13 @@ def delayed_ack(r) -> None:
     mss = client.connection.cc.smss       # a full segment's payload (the MSS less options)
     # 1. one small segment, nothing to send back: the ACK waits for the timer.
     t0 = r.net.now
+    conn.setsockopt(api.IPPROTO_TCP, api.TCP_QUICKACK, 0)  # no quick ACKs at the start (Linux)
     client.sendall(b"x" * 100)
     conn.recv(100)
     api.sleep(r.net, 0.2)
-    # 2. four full segments: every second one is acknowledged at once.
+    # 2. four full segments, arriving together: one ACK for all four, at once.
     t1 = r.net.now
+    conn.setsockopt(api.IPPROTO_TCP, api.TCP_QUICKACK, 0)  # (the timer ended ping-pong mode)
     client.setsockopt(api.IPPROTO_TCP, api.TCP_NODELAY, 1)
     client.sendall(_payload(4 * mss))
     _read(conn, 4 * mss)
@@ -426,9 +439,10 @@ def delayed_ack(r) -> None:
     9293 §3.7.4): while data is in flight and unacknowledged, do not send a segment smaller
     than the maximum; collect the small writes and send them together when the ACK comes. So
     the first 100 bytes leave at once, the other 900 wait for its ACK and then leave in one
-    segment: two segments instead of ten. The wait is longer than a round trip, because the
-    server delays its ACK (delayed ACK): the two mechanisms together cost up to 40 ms here,
-    which is why interactive programs turn Nagle off. With TCP_NODELAY every write becomes
+    segment: two segments instead of ten. The wait is one round trip here, because Linux
+    acknowledges the first segments of a connection at once (quick-ACK mode); later in a
+    connection the server delays its ACK (delayed ACK) and the two mechanisms together add
+    up to 40 ms, which is why interactive programs turn Nagle off. With TCP_NODELAY every write becomes
     its own segment at once: ten small segments, more headers, no waiting.
     """,
     ko="""
@@ -437,10 +451,11 @@ def delayed_ack(r) -> None:
     씁니다. 네이글 규칙(RFC 9293 §3.7.4): 확인 응답을 받지 못한 데이터가 전송 중이면 최대 크기보다
     작은 세그먼트를 보내지 않고, 작은 쓰기들을 모았다가 ACK가 오면 한꺼번에 보냅니다. 그래서 첫
     100바이트는 곧바로 나가고, 나머지 900바이트는 그 ACK를 기다렸다가 세그먼트 하나로 나갑니다.
-    열 개가 아니라 두 개입니다. 서버가 ACK를 미루기(지연 ACK) 때문에 기다림은 한 번의 왕복보다
-    깁니다. 두 메커니즘이 겹치면 여기서는 최대 40ms가 더 걸리고, 그래서 대화형 프로그램은 네이글
-    알고리즘을 끕니다. TCP_NODELAY를 켜면 쓰기마다 곧바로 세그먼트 하나가 됩니다. 작은 세그먼트
-    열 개, 헤더는 더 많지만 기다림은 없습니다.
+    열 개가 아니라 두 개입니다. 리눅스는 연결의 첫 세그먼트들에 곧바로 확인 응답하므로(quick-ACK
+    모드) 여기서 기다림은 한 번의 왕복입니다. 연결 중간에는 서버가 ACK를 미루기(지연 ACK) 때문에
+    두 메커니즘이 겹치면 최대 40ms가 더 걸리고, 그래서 대화형 프로그램은 네이글 알고리즘을
+    끕니다. TCP_NODELAY를 켜면 쓰기마다 곧바로 세그먼트 하나가 됩니다. 작은 세그먼트 열 개,
+    헤더는 더 많지만 기다림은 없습니다.
     """,
 )
 def nagle(r) -> None:

@@ -40,8 +40,9 @@ _PROFILE: dict[str, dict[str, Any]] = {
         "r2": 924_600 * ms(1),                 # tcp_retries2 = 15 as Linux turns it into time
         "syn_retries": 6, "syn_linear_timeouts": 4,  # tcp_syn_retries, tcp_syn_linear_timeouts
         "delayed_ack": ms(40),                 # TCP_ATO_MIN
+        "quick_acks": 16,                      # TCP_MAX_QUICKACKS
         "initial_window": 10, "congestion": "cubic",
-        "rst_ack": True, "psh_every": 2, "fin_in_zero_window": True, "minshall": True,
+        "rst_ack": True, "rst_keeps_data": True, "psh_every": 2, "fin_in_zero_window": True, "minshall": True,
         "sws_half_window": True, "window_update_grows_only": True,
         "icmp_abort_syn_sent": True, "syn_quick_retry": True, "syn_received_resends_synack": True,
         "ack_simultaneous_synack": True, "syncookie_needs_ts": True,
@@ -53,8 +54,9 @@ _PROFILE: dict[str, dict[str, Any]] = {
         "r2": sec(100),                        # RFC 9293 §3.8.3 SHLD-11
         "syn_retries": None, "syn_linear_timeouts": 0,  # R2 for a SYN: a time (MUST-23)
         "delayed_ack": ms(200),                # RFC 9293 §3.8.6.3, RFC 5681 §4.2
+        "quick_acks": 0,                       # every lone segment's ACK is delayed
         "initial_window": 3, "congestion": "newreno",  # RFC 5681 §3.1 (with RFC 3390), RFC 6582
-        "rst_ack": False, "psh_every": 0, "fin_in_zero_window": False, "minshall": False,
+        "rst_ack": False, "rst_keeps_data": False, "psh_every": 0, "fin_in_zero_window": False, "minshall": False,
         "sws_half_window": False, "window_update_grows_only": False,
         "icmp_abort_syn_sent": False, "syn_quick_retry": False, "syn_received_resends_synack": False,
         "ack_simultaneous_synack": False, "syncookie_needs_ts": False,
@@ -119,6 +121,14 @@ class TcpConfig:
     syn_quick_retry: bool
     #: Delayed-ACK timeout (RFC 9293 §3.8.6.3 MUST-40: < 500 ms); None acks every segment.
     delayed_ack: int | None
+    #: Quick-ACK mode (Linux tcp_incr_quickack, TCP_MAX_QUICKACKS = 16): the first data
+    #: segments of a connection, and the first after the receiver was idle longer than the
+    #: RTO, are acknowledged at once, at most this many (fewer when the window holds fewer
+    #: than twice as many segments); then the delayed ACK applies. With it comes Linux's
+    #: ping-pong mode: once the application answers within ``delayed_ack`` of the data it
+    #: received, or the peer's FIN arrives, ACKs wait for the timer (or for data to ride
+    #: on). 0: every ACK follows RFC 9293 §3.8.6.3 alone.
+    quick_acks: int
     #: Disable Nagle (TCP_NODELAY, RFC 9293 §3.7.4 MUST-17).
     nodelay: bool
     #: Nagle's algorithm as Minshall's variant (Linux): hold a short segment only while
@@ -193,6 +203,10 @@ class TcpConfig:
     #: keep-alive give-up) carry ACK = RCV.NXT (Linux tcp_send_active_reset); False:
     #: <SEQ=SND.NXT><CTL=RST> as RFC 9293 §3.10.5 writes it.
     rst_ack: bool
+    #: An RST that ends a synchronized connection leaves the data the user has not read yet
+    #: readable (Linux tcp_reset purges only the send queue): RECEIVE returns it, then the
+    #: reset is reported. False: "all segment queues should be flushed" (RFC 9293 §3.10.7.4).
+    rst_keeps_data: bool
     #: Accept a FIN at RCV.NXT when the receive window is zero (Linux); False: refuse it as
     #: any segment of non-zero length (RFC 9293 §3.10.7.4, Table 6).
     fin_in_zero_window: bool
@@ -247,6 +261,8 @@ class TcpConfig:
             raise ValueError(f"msl must not be negative, not {self.msl}")
         if self.delayed_ack is not None and not 0 < self.delayed_ack < ms(500):
             raise ValueError("delayed_ack must be under 500 ms (RFC 9293 §3.8.6.3 MUST-40)")
+        if not 0 <= self.quick_acks <= 255:
+            raise ValueError(f"quick_acks must be between 0 and 255, not {self.quick_acks}")
         if self.initial_window < 1:
             raise ValueError("initial_window must be at least 1 segment")
         if self.psh_every < 0:

@@ -84,6 +84,22 @@ class Control(Output):
             self._output(now)
             self._settle(now)
 
+    def set_quickack(self, on: bool, now: int) -> None:
+        """TCP_QUICKACK (Linux): ``False`` enters ping-pong mode, so the ACKs of arriving data
+        wait for the delayed-ACK timer or for data to carry them; ``True`` leaves it and sends
+        at once an ACK that is owed. Neither refills the quick-ACK budget (``quick_acks``),
+        and the delayed-ACK timer ends ping-pong mode when it fires, as in Linux."""
+        self.rcv.set_quickack(bool(on))
+        if on and self.state.synchronized and self.rcv.ack_now:
+            self._now = now
+            self._output(now)
+            self._settle(now)
+
+    @property
+    def quickack(self) -> bool:
+        """TCP_QUICKACK as Linux reports it: True unless in ping-pong mode."""
+        return not self.rcv.pingpong
+
     def set_ip_fields(self, *, tos: int | None = None, ttl: int | None | bool = False) -> None:
         """IP_TOS / IPV6_TCLASS (``tos``: the DS field of the segments from now on; the ECN
         bits stay the stack's, RFC 9293 §3.9.1.9 MUST-48) and IP_TTL / IPV6_UNICAST_HOPS

@@ -6,7 +6,8 @@ window it advertises (with receiver-side SWS avoidance, RFC 9293 §3.8.6.2.2, an
 scaling), the receive buffer the user reads, the out-of-order queue (:mod:`synack.tcp.reassembly`),
 the SACK and D-SACK blocks of its ACKs (RFC 2018, RFC 2883, :mod:`synack.tcp.sack`),
 urgent data (RFC 9293 §3.8.5), TS.Recent (RFC 7323 §4.3), the ECN echo (RFC 3168 §6.1.3)
-and the delayed ACK (RFC 9293 §3.8.6.3).
+and the delayed ACK (RFC 9293 §3.8.6.3), with Linux's quick-ACK and ping-pong modes when
+``config.quick_acks`` is set (the linux profile).
 
 It acts on the seventh and eighth checks of SEGMENT ARRIVES (RFC 9293 §3.10.7.4) that the
 connection's dispatcher hands it, and on RECEIVE. It asks the connection to send an ACK or
@@ -72,6 +73,12 @@ class Receiver(ReceiveSequence):
         "oow_ack_at",  # when an ACK last answered an unacceptable segment, or None
         "oow_acks_skipped",  # such ACKs not sent because of the rate limit (TCPACKSkipped*)
         "oow_dsack",   # the D-SACK block the last old duplicate gave, or None
+        "quick",       # quick-ACK budget: ACKs of data still to send at once (Linux icsk_ack.quick)
+        "pingpong",    # ping-pong mode: ACKs wait for the timer or for a reply to ride on
+        "quick_now",   # the ACK owed now is owed only because of quick-ACK mode
+        "lrcv",        # when data last arrived (Linux icsk_ack.lrcvtime), or None before any
+        "mss_est",     # the peer's segment size as the quick-ACK budget sees it (icsk_ack.rcv_mss)
+        "pushed",      # short segments since our last ACK, 0 to 2 (Linux ICSK_ACK_PUSHED, PUSHED2)
     )
 
     def __init__(self, conn: Connection, rcv_mss: int) -> None:
@@ -96,6 +103,12 @@ class Receiver(ReceiveSequence):
         self.oow_ack_at: int | None = None
         self.oow_acks_skipped = 0
         self.oow_dsack: tuple[int, int] | None = None
+        self.quick = 0
+        self.pingpong = self.quick_now = False
+        self.lrcv: int | None = None
+        self.pushed = 0
+        # Linux tcp_initialize_rcv_mss: our MSS, at most 536, until larger segments arrive
+        self.mss_est = max(88, min(rcv_mss, 536))
 
     def __repr__(self) -> str:
         return (f"<Receiver rcv_nxt={int(self.rcv_nxt)} rcv_wnd={self.rcv_wnd} readable={len(self.buf)} "
@@ -178,7 +191,11 @@ class Receiver(ReceiveSequence):
         return self.buf.take(max_bytes)
 
     def window_update_after_read(self, now: int) -> None:
-        """A window update when reading opened the window a lot (RFC 9293 §3.8.6.2.2)."""
+        """A window update when reading opened the window a lot (RFC 9293 §3.8.6.2.2); with
+        ``config.quick_acks`` also the delayed ACK when the read ends its reason to wait."""
+        if self.conn.config.quick_acks and self._ack_on_read():
+            self.conn._send_ack(now)
+            return
         half = self.conn.config.rcv_buf >> 1
         before = self.rcv_wnd
         if before < half:
@@ -186,9 +203,26 @@ class Receiver(ReceiveSequence):
             if after - before >= (half if half < self.rcv_mss else self.rcv_mss):
                 self.conn._send_ack(now)
 
+    def _ack_on_read(self) -> bool:
+        """Linux tcp_cleanup_rbuf: a read sends the ACK the delayed-ACK timer waits for when
+        more than a segment is unacknowledged, or when it emptied the receive buffer of short
+        segments (two of them, or one outside ping-pong mode): nothing is left to wait for."""
+        if not self.unacked and self.conn.timers.at[DELAYED_ACK_SLOT] is None:
+            return False
+        if self.unacked > self.mss_est:
+            return True
+        return not self.buf and (self.pushed > 1 or (self.pushed == 1 and not self.pingpong))
+
     def discard(self) -> None:
         """Forget what the user has not read (RST, ABORT, CLOSE with unread data)."""
         self.buf.clear()
+
+    def reset_arrives(self) -> None:
+        """An acceptable RST ends the connection: RFC 9293 §3.10.7.4 flushes the queues, the
+        user's unread data with them; with ``config.rst_keeps_data`` (Linux tcp_reset) that
+        data stays readable, and the user learns of the reset once it is read."""
+        if not self.conn.config.rst_keeps_data:
+            self.discard()
 
     # ------------------------------------------------------------------ the window
     def window_to_advertise(self) -> int:
@@ -253,13 +287,62 @@ class Receiver(ReceiveSequence):
         return sr is not None and (bool(self.ooo) or sr.dsack is not None)
 
     def ack_sent(self, ack: Seq, now: int) -> None:
-        """A segment with ACK left: the ACK it owed is paid (RFC 7323 §4.3 Last.ACK.sent)."""
+        """A segment with ACK left: the ACK it owed is paid (RFC 7323 §4.3 Last.ACK.sent),
+        and one of the quick-ACK budget spent if an ACK was owed (Linux tcp_dec_quickack_mode)."""
         self.last_ack_sent = ack
-        self.ack_now = False
-        self.unacked = 0
         timers = self.conn.timers
-        if timers.at[DELAYED_ACK_SLOT] is not None:
+        armed = timers.at[DELAYED_ACK_SLOT] is not None
+        if self.quick and (self.ack_now or self.unacked or armed):
+            self.quick -= 1
+        self.ack_now = self.quick_now = False
+        self.unacked = self.pushed = 0
+        if armed:
             timers.cancel(_DELAYED_ACK, now)
+
+    # ------------------------------------------------------------------ quick ACKs (Linux)
+    def _quick_budget(self, wnd: int) -> None:
+        """Linux tcp_incr_quickack: a budget of as many immediate ACKs as half the window
+        holds segments (2 if none), at most ``config.quick_acks``; never lowered."""
+        n = wnd // (2 * self.mss_est)
+        if n == 0:
+            n = 2
+        top = self.conn.config.quick_acks
+        if n > top:
+            n = top
+        if n > self.quick:
+            self.quick = n
+
+    def data_sent(self, now: int) -> None:
+        """Data left on this connection. An answer within the delayed-ACK time of the data
+        that arrived enters ping-pong mode (Linux tcp_event_data_sent): from now on the ACK
+        of the peer's data waits, for the timer or for the next answer to carry it."""
+        last = self.lrcv
+        if last is not None and self.conn.config.quick_acks:
+            ato = self.conn.config.delayed_ack
+            if ato is not None and now - last < ato:
+                self.pingpong = True
+
+    def delayed_ack_fired(self) -> None:
+        """The delayed-ACK timer ran out: no answer carried the ACK, so ping-pong mode ends
+        (Linux tcp_delack_timer_handler) and quick ACKs apply again while budget is left."""
+        self.pingpong = False
+
+    def set_quickack(self, on: bool) -> None:
+        """TCP_QUICKACK: 0 enters ping-pong mode; 1 leaves it, and an ACK owed for data that
+        arrived (ESTABLISHED, CLOSE-WAIT) is to go out now (Linux __tcp_sock_set_quickack)."""
+        self.pingpong = not on
+        st = self.conn.state
+        if on and (st is State.ESTABLISHED or st is State.CLOSE_WAIT) and (
+                self.unacked or self.conn.timers.at[DELAYED_ACK_SLOT] is not None):
+            self.ack_now = True
+
+    def enter_quickack(self) -> None:
+        """Old data arrived again (the peer retransmitted: our ACK was lost or late): ACK at
+        once, with a fresh quick-ACK budget and ping-pong mode left (Linux
+        tcp_enter_quickack_mode)."""
+        if self.conn.config.quick_acks:
+            self._quick_budget(self.rcv_wnd)
+            self.pingpong = False
 
     def oow_ack_allowed(self, now: int, news: bool = False) -> bool:
         """May an ACK answer an unacceptable segment (outside the window, acknowledging
@@ -312,11 +395,14 @@ class Receiver(ReceiveSequence):
         ACK that carries news always leaves (a sender learns from it that it retransmitted
         in vain, as Linux answers every data segment); the same old data again, like every
         other unacceptable segment, is answered at most once per ``invalid_ratelimit``."""
-        if not self.conn.sack_ok or not seg.payload:
+        if not seg.payload:
             return False
         rn = self.rcv_nxt - 1 if self.fin_received else self.rcv_nxt
         back = seq_dist(rn, seg.seq)
         if back <= 0:
+            return False
+        self.enter_quickack()
+        if not self.conn.sack_ok:
             return False
         n = len(seg.payload)
         start = self.abs - back
@@ -387,6 +473,18 @@ class Receiver(ReceiveSequence):
         """In-order octets at RCV.NXT: into the receive buffer, with whatever they let the
         out-of-order queue release."""
         n = len(payload)
+        cfg = self.conn.config
+        if cfg.quick_acks:
+            # Linux tcp_event_data_recv: quick-ACK mode for the first data of a connection,
+            # and again after an idle spell longer than the RTO (the sender restarts slowly).
+            if n >= self.mss_est:
+                self.mss_est = n if n < self.rcv_mss else self.rcv_mss
+            else:
+                self.pushed = 2 if self.pushed else 1  # a short segment (tcp_measure_rcv_mss)
+            last = self.lrcv
+            if last is None or now - last > self.conn.snd.rtt.rto:
+                self._quick_budget(self.rcv_wnd)
+            self.lrcv = now
         self.buf.append(payload)
         self.rcv_nxt = seq_add(self.rcv_nxt, n)
         self.abs += n
@@ -405,10 +503,14 @@ class Receiver(ReceiveSequence):
         # Delayed ACK (RFC 9293 §3.8.6.3, SHLD-18/19): at least every second full segment.
         self.unacked += n
         conn = self.conn
-        delay = conn.config.delayed_ack
+        delay = cfg.delayed_ack
         # (a full-sized segment carries 12 octets fewer beside the timestamps option)
         if delay is None or self.unacked >= 2 * (self.rcv_mss - 12 if conn.ts_ok else self.rcv_mss):
             self.ack_now = True
+        elif self.quick and not self.pingpong:
+            if not self.ack_now:
+                self.quick_now = True  # (a FIN in this segment may still delay it)
+                self.ack_now = True
         elif not self.ack_now and conn.timers.at[DELAYED_ACK_SLOT] is None:
             conn.timers.arm(_DELAYED_ACK, now + delay, now)
 
@@ -437,11 +539,26 @@ class Receiver(ReceiveSequence):
 
     def fin_arrives(self, now: int) -> None:
         """Eighth check: the peer's FIN, in order (RFC 9293 §3.10.7.4): RCV.NXT covers it,
-        it is acknowledged at once, and the connection changes state."""
+        it is acknowledged at once, and the connection changes state.
+
+        With ``config.quick_acks`` (Linux tcp_fin) a FIN that ends ESTABLISHED enters
+        ping-pong mode instead: its ACK waits for the delayed-ACK timer, so that the
+        application's answer or its own FIN can carry it (unless an ACK is owed anyway)."""
         self.rcv_nxt = self.rcv_nxt + 1
         self.fin_received = True
-        self.ack_now = True
-        self.conn._peer_fin(now)
+        conn = self.conn
+        cfg = conn.config
+        delay = cfg.delayed_ack
+        if cfg.quick_acks and delay is not None and (conn.state is State.ESTABLISHED
+                                                     or conn.state is State.SYN_RECEIVED):
+            self.pingpong = True
+            if self.quick_now:
+                self.ack_now = self.quick_now = False
+            if not self.ack_now and conn.timers.at[DELAYED_ACK_SLOT] is None:
+                conn.timers.arm(_DELAYED_ACK, now + delay, now)
+        else:
+            self.ack_now = True
+        conn._peer_fin(now)
 
     def forget_out_of_order(self) -> None:
         """Drop the out-of-order queue (the TCB is being deleted)."""
