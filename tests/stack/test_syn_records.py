@@ -16,7 +16,7 @@ from synack.stack.synqueue import BATCH, FULL_HALF_OPEN, SynAckBytes
 from synack.tcp.config import TcpConfig
 from synack.tcp.state import State
 from synack.timeunits import ms, sec
-from synack.trace.events import ListenQueue, StateChanged
+from synack.trace.events import ListenQueue, SegmentDropped, StateChanged
 from synack.wire.checksum import address_info
 from synack.wire.ip import emit_packet
 from synack.wire.seq import Seq
@@ -33,6 +33,8 @@ def observed(net, lst, sort: bool = False) -> dict:
     states = [(e.t, e.conn, e.old, e.new, e.cause) for e in net.recorder.events
               if isinstance(e, StateChanged) and e.host == "server"]
     queue = [(e.t, e.conn, e.cause, e.syn_queue) for e in net.recorder.events if isinstance(e, ListenQueue)]
+    queue += [(e.t, e.conn, e.reason, e.detail) for e in net.recorder.events
+              if isinstance(e, SegmentDropped) and e.host == "server"]
     if sort:  # (a closing listener resets its connections in no particular order)
         segs, states = sorted(segs, key=repr), sorted(states, key=repr)
     return {"segments": segs, "states": states, "queue": queue, "stats": lst.stats.as_dict()}

@@ -467,7 +467,10 @@ class Listener:
         f = seg.flags
         if f & ACK and not f & (RST | SYN) and len(self.accept_queue) >= self.backlog:
             self.stats.accept_overflows += 1
-            self._drop(key, seg, now, "backlog-full", f"accept queue {len(self.accept_queue)}/{self.backlog}")
+            tr = self.host.tracer
+            if tr.on:  # (as _hold_ack traces it for a connection)
+                tr.emit(SegmentDropped(now, tr.host, key, key[2], key[0], seg, "backlog-full",
+                                       f"accept queue {len(self.accept_queue)}/{self.backlog}"))
             return
         conn = self.requests.connection(key, now)
         if conn is None:
