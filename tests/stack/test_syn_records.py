@@ -33,11 +33,11 @@ def observed(net, lst, sort: bool = False) -> dict:
     states = [(e.t, e.conn, e.old, e.new, e.cause) for e in net.recorder.events
               if isinstance(e, StateChanged) and e.host == "server"]
     queue = [(e.t, e.conn, e.cause, e.syn_queue) for e in net.recorder.events if isinstance(e, ListenQueue)]
-    queue += [(e.t, e.conn, e.reason, e.detail) for e in net.recorder.events
-              if isinstance(e, SegmentDropped) and e.host == "server"]
+    dropped = [(e.t, e.conn, e.reason, e.detail) for e in net.recorder.events
+               if isinstance(e, SegmentDropped) and e.host == "server"]
     if sort:  # (a closing listener resets its connections in no particular order)
         segs, states = sorted(segs, key=repr), sorted(states, key=repr)
-    return {"segments": segs, "states": states, "queue": queue, "stats": lst.stats.as_dict()}
+    return {"segments": segs, "states": states, "queue": queue, "dropped": dropped, "stats": lst.stats.as_dict()}
 
 
 def flood_and_client(full: int, options: tuple, close: bool) -> dict:
