@@ -7,9 +7,10 @@ from __future__ import annotations
 from simhelp import CLIENT, SERVER, open_connection, sent, two_hosts
 
 from synack.stack.host import Host
+from synack.stack.packet import Packet
 from synack.tcp.config import TcpConfig
 from synack.timeunits import ms
-from synack.wire.tcp import ACK, Sack
+from synack.wire.tcp import ACK, ECE, Sack
 
 MSS_PAYLOAD = 1448  # a full segment beside the timestamps option
 
@@ -82,3 +83,29 @@ def test_deliver_batch_acks_once_and_deliver_per_packet_every_second_segment():
     (ack,) = b.take_packets()
     a.deliver(ack, 5)
     assert conn.snd_una == conn.snd_nxt and peer.readable == 8 * MSS_PAYLOAD
+
+
+def test_a_ce_mark_in_a_batch_is_echoed_at_once():
+    # RFC 3168 §6.1.3: the receiver tells the sender of congestion at once; the batch's
+    # other segments still share one ACK (as Linux's GRO never merges a CE packet).
+    cfg = TcpConfig(delayed_ack=ms(40), quick_acks=0, ecn="on")
+    a = Host("a", ["10.0.0.1"], seed=1, config=cfg)
+    b = Host("b", ["10.0.0.2"], seed=2, config=cfg)
+    lst = b.listen(80, 0)
+    conn = a.connect("10.0.0.2", 80, 0)
+    for _ in range(3):
+        for p in a.take_packets():
+            b.deliver(p, 0)
+        for p in b.take_packets():
+            a.deliver(p, 0)
+    peer = lst.accept()
+    assert peer is not None and conn.ecn_ok and peer.ecn_ok
+    conn.send(bytes(4 * MSS_PAYLOAD), 1)
+    burst = [p for p in a.take_outgoing() if isinstance(p, Packet)]
+    assert len(burst) == 4
+    burst[1] = burst[1].marked(3)  # (the second one Congestion Experienced)
+    b.deliver_batch(burst, 2)
+    acks = [p.seg for p in b.take_outgoing()]  # type: ignore[union-attr]
+    assert [a.flags & ECE for a in acks] == [ECE, ECE]
+    assert acks[0].ack == burst[1].seg.seq + MSS_PAYLOAD    # at the CE segment: 1 and 2
+    assert acks[1].ack == burst[3].seg.seq + MSS_PAYLOAD    # at the end: all four
