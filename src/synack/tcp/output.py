@@ -81,7 +81,9 @@ class Output(Tcb):
         return wnd, options, ECE if rcv.ece else 0
 
     def _emit(self, seg: TcpSegment, now: int, cause: str | None = None) -> None:
-        """Queue ``seg`` for transmission; any segment with ACK carries our receive state."""
+        """Queue ``seg`` for transmission; any segment with ACK carries our receive state.
+        (Sender.send_data calls this for the first data segment of a loop and only queues
+        the others, for which the rest would change nothing: keep it idempotent.)"""
         self.out.append((seg, cause))
         self.segs_out += 1
         if seg.payload:

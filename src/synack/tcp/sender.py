@@ -382,6 +382,8 @@ class Sender(SackSending):
         sent_new = False
         shared: tuple | None = None
         opts: tuple = ()
+        emitted = False
+        out = conn.out
         lport, rport = conn.local_port, conn.remote_port
         while True:
             rtx_nxt = self.rtx_nxt
@@ -456,8 +458,16 @@ class Sender(SackSending):
                 if shared is None:
                     emit(segment(pos, rcv.rcv_nxt, flags, payload), now, self.rtx_cause if rtx else None)
                 else:
-                    emit(_tuple_new(TcpSegment, (lport, rport, pos, rcv.rcv_nxt, flags | shared[2], shared[0],
-                                                 payload, opts, 0)), now, self.rtx_cause if rtx else None)
+                    seg = _tuple_new(TcpSegment, (lport, rport, pos, rcv.rcv_nxt, flags | shared[2], shared[0],
+                                                  payload, opts, 0))
+                    if emitted:
+                        # What Output._emit does beyond queueing was done for the first
+                        # segment of this loop and would change nothing (the same ACK).
+                        out.append((seg, self.rtx_cause if rtx else None))
+                        conn.segs_out += 1
+                    else:
+                        emit(seg, now, self.rtx_cause if rtx else None)
+                        emitted = True
             elif fin_queued and off == blen and (not rtx or nxt_off > blen):
                 # A bare FIN, sent whatever the window (it carries no data).
                 n = 1
