@@ -113,6 +113,13 @@ class Control(Output):
         cfg.validate()
         self.config = cfg
 
+    def set_snd_buf(self, size: int) -> None:
+        """SO_SNDBUF for this connection: SEND holds at most ``size`` octets, unsent and
+        unacknowledged (data already held stays). ValueError names a size out of range."""
+        cfg = replace(self.config, snd_buf=size)  # the host's config is shared
+        cfg.validate()
+        self.config = cfg
+
     def set_user_timeout(self, user_timeout: int | None) -> None:
         """TCP_USER_TIMEOUT (ns; None: R2 alone) for this connection (RFC 9293 §3.8.3
         MUST-21). ValueError names a value out of range."""
