@@ -263,7 +263,9 @@ def test_super_segments_hold_about_a_millisecond_of_data_at_the_current_rate():
     # 100 ms RTT: a millisecond of data is less than two segments: the initial window
     # leaves as five super-segments of two, not one burst of ten.
     assert long[:5] == [2] * 5
-    assert max(long) <= 4 and long.count(2) > 0.9 * len(long)
+    # They grow with the rate (cwnd / SRTT) round by round, and stay small: at most four.
+    # (The receiver ACKs each round's burst once, as it arrives at one instant.)
+    assert max(long) <= 4 and long.count(2) > 0.5 * len(long) and long[:-1] == sorted(long[:-1])
 
 
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")

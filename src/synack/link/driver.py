@@ -160,11 +160,16 @@ class Driver:
         host = self.host
         with self.lock:
             now = self.clock()
-            deliver = host.deliver
             # At most fair.budget packets per connection this wake-up; the rest after the
-            # loop has let the others in (link/fair.py).
-            for p, ok in self.fair.take(packets, checksum_ok):
-                deliver(p, now, ok)
+            # loop has let the others in (link/fair.py). One batch: each connection ACKs
+            # once, after all of them (RFC 9293 §3.10.7.4 MUST-59).
+            taken = self.fair.take(packets, checksum_ok)
+            batch = getattr(host, "deliver_batch", None)
+            if batch is not None and len(taken) > 1:
+                batch([p for p, _ in taken], now, [ok for _, ok in taken])
+            else:
+                for p, ok in taken:
+                    host.deliver(p, now, ok)
             d = host.next_deadline()
             if d is not None and d <= now:
                 host.on_timeout(now)

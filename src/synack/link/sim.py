@@ -257,8 +257,8 @@ class _Link:
 class _Node:
     """A host attached to the network, with cached bound methods and its timer entry."""
 
-    __slots__ = ("host", "name", "take", "next_deadline", "deliver", "deliver_value", "deadline", "token",
-                 "spin", "out", "tracked")
+    __slots__ = ("host", "name", "take", "next_deadline", "deliver", "deliver_value", "deliver_batch", "deadline",
+                 "token", "spin", "out", "tracked")
 
     def __init__(self, host: Any) -> None:
         self.name: str = host.name
@@ -279,6 +279,8 @@ class _Node:
         self.deliver = host.deliver
         #: takes a Packet value without its bytes, or None (bytes only)
         self.deliver_value = host.deliver_packet if values else None
+        #: takes packets that arrive at one instant together (Host.deliver_batch), or None
+        self.deliver_batch = getattr(host, "deliver_batch", None)
         #: the deadline of this host's one live timer entry (None: none scheduled)
         self.deadline: int | None = None
         #: heap counter of the live timer entry; other timer entries for this node are stale
@@ -331,6 +333,9 @@ class Network:
         self._holds: list[Hold] = []
         self._heap: list = []
         self._seq = 0
+        #: the last entry _on_link pushed, while packets may still join it: (time, node,
+        #: heap counter, its list of packets)
+        self._burst: tuple | None = None
 
     # ---- hosts -------------------------------------------------------------------------
 
@@ -544,12 +549,28 @@ class Network:
         link = node.out.get(dst)
         if link is None:
             link = node.out[dst] = self._link(node.name, dst.name)
-        if link.params.gso and type(packet) is Packet and packet.gso_size:
+        p = link.params
+        if p.gso and type(packet) is Packet and packet.gso_size:
             # GSO: the super-segment leaves as its wire segments (synack.link.gso).
             for piece in split_packet(packet):
                 self._on_link(node, dst, link, piece)
             return
-        self._on_link(node, dst, link, packet)
+        if link.nth or self._rules or self._holds or (
+                p.loss or p.bandwidth_bps or p.jitter or p.reorder or p.duplicate or p.corrupt or p.mtu
+                or p.ecn_mark):
+            self._on_link(node, dst, link, packet)
+            return
+        # (the plain path of _on_link, in line: the common case)
+        link.count += 1
+        t = self.now + p.delay
+        burst = self._burst
+        if burst is not None and burst[0] == t and burst[1] is dst and burst[2] == self._seq:
+            burst[3].append(packet)
+            return
+        self._seq += 1
+        pkts = [packet]
+        heapq.heappush(self._heap, (t, self._seq, dst, pkts))
+        self._burst = (t, dst, self._seq, pkts)
 
     def _on_link(self, node: _Node, dst: _Node, link: _Link, packet: bytes | Packet) -> None:
         """One wire packet on the path ``node`` -> ``dst``: faults, then impairments."""
@@ -568,8 +589,15 @@ class Network:
         p = link.params
         if not (p.loss or p.bandwidth_bps or p.jitter or p.reorder or p.duplicate or p.corrupt or p.mtu
                 or p.ecn_mark):
+            t = self.now + p.delay
+            burst = self._burst
+            if burst is not None and burst[0] == t and burst[1] is dst and burst[2] == self._seq:
+                burst[3].append(packet)  # (right behind the last packet on its way to dst)
+                return
             self._seq += 1
-            heapq.heappush(self._heap, (self.now + p.delay, self._seq, dst, packet))
+            pkts = [packet]
+            heapq.heappush(self._heap, (t, self._seq, dst, pkts))
+            self._burst = (t, dst, self._seq, pkts)
             return
         self._impaired(node, dst, link, p, packet)
 
@@ -719,6 +747,21 @@ class Network:
         t, _, node, pkt = entry
         self.now = t
         if pkt is not None:
+            if type(pkt) is list:
+                # A burst: packets that left one host for ``node`` at one instant, on a
+                # plain path (_on_link), carried as one entry.
+                self._burst = None  # (no more packets join it)
+                if len(pkt) > 1 or (self._heap and self._heap[0][0] == t and self._heap[0][2] is node):
+                    self._batch(node, t, pkt)
+                    return node
+                pkt = pkt[0]
+            else:
+                heap = self._heap
+                if heap:
+                    nxt = heap[0]
+                    if nxt[0] == t and nxt[2] is node and nxt[3] is not None:
+                        self._batch(node, t, [pkt])
+                        return node
             self.delivered += 1
             if type(pkt) is Packet:
                 if node.deliver_value is not None:
@@ -742,6 +785,33 @@ class Network:
             else:
                 node.spin = 0
         return node
+
+    def _batch(self, node: _Node, t: int, batch: list) -> None:
+        """Deliver ``batch`` and every packet that follows it at ``t`` to ``node``, at once:
+        packets that reach one host at the same instant arrive as one batch, which the host
+        processes whole before it ACKs (RFC 9293 §3.10.7.4 MUST-59)."""
+        heap = self._heap
+        pop = heapq.heappop
+        while heap:
+            nxt = heap[0]
+            if nxt[0] != t or nxt[2] is not node or nxt[3] is None:
+                break
+            more = pop(heap)[3]
+            if type(more) is list:
+                self._burst = None
+                batch = batch + more
+            else:
+                batch = batch + [more]
+        self.delivered += len(batch)
+        if node.deliver_value is None:  # (a host that takes bytes only)
+            batch = [p.raw if type(p) is Packet else p for p in batch]
+        deliver_batch = node.deliver_batch
+        if deliver_batch is not None:
+            deliver_batch(batch, t)
+            return
+        deliver = node.deliver
+        for p in batch:
+            deliver(p, t)
 
     def _advance(self, end: int | None) -> bool | None:
         """Flush every host, then process the next live event unless it lies beyond ``end``

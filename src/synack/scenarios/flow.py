@@ -99,9 +99,11 @@ def _cc_name(client) -> str:
     acknowledges new data grows cwnd by the bytes it acknowledges, so every round trip the
     client sends about twice as many segments as in the one before: slow start is
     exponential. Watch the flights on the ladder: 10 segments, a round trip of silence, then
-    20, then 40. Slow start ends at the first loss, when cwnd reaches ssthresh, or when the
+    20. Slow start ends at the first loss, when cwnd reaches ssthresh, or when the
     delay grows (HyStart++, RFC 9406, which CUBIC uses). Here the receiver's window of 64 KB
-    soon becomes the limit instead: flow control (the receiver's window)
+    soon becomes the limit instead: a flight arrives all at once, and the receiver answers it
+    with one ACK (RFC 9293 §3.10.7.4) before its application reads it, so that ACK offers only
+    the room left. Flow control (the receiver's window)
     and congestion control (cwnd) both bound what the sender may send, and the smaller wins.
     """,
     ko="""
@@ -110,9 +112,11 @@ def _cc_name(client) -> str:
     데이터의 한도는 10 세그먼트에서 시작합니다(RFC 6928). 새 데이터를 확인하는 ACK가 올 때마다
     cwnd는 확인된 바이트만큼 커지므로, 클라이언트는 왕복 시간(RTT)마다 직전보다 약 두 배의
     세그먼트를 보냅니다. 이것이 지수적으로 커지는 슬로우 스타트(slow start)입니다. 사다리 그림에서
-    10개, 한 번의 왕복 동안 조용함, 20개, 40개의 묶음을 볼 수 있습니다. 슬로우 스타트는 첫 손실이
+    10개, 한 번의 왕복 동안 조용함, 그다음 두 배인 20개의 묶음을 볼 수 있습니다. 슬로우 스타트는 첫 손실이
     생기거나, cwnd가 슬로우 스타트 임계값(ssthresh)에 닿거나, 지연이 늘어날 때(CUBIC이 쓰는
     HyStart++, RFC 9406) 끝납니다. 여기서는 곧 수신자의 윈도우 64KB가 대신 한계가 됩니다.
+    한꺼번에 도착한 묶음 전체에 수신자는 애플리케이션이 읽기 전에 ACK 하나로 답하므로(RFC 9293
+    §3.10.7.4), 그 ACK는 남은 공간만큼의 윈도우만 알립니다.
     흐름 제어(수신 윈도우)와 혼잡 제어(cwnd)가 모두 송신량을 제한하고, 둘 중 작은 쪽이
     이깁니다.
     """,
@@ -347,7 +351,7 @@ def zero_window(r) -> None:
 # ------------------------------------------------------------------------------ delayed ACK
 @basic(
     "delayed-ack",
-    "delayed ACKs: a lone segment is acknowledged 40 ms later, every second segment at once",
+    "delayed ACKs: a lone segment is acknowledged 40 ms later, a burst of full segments at once",
     en="""
     A receiver need not acknowledge every segment at once (RFC 9293 §3.8.6.3, RFC 5681 §4.2):
     it may wait, in the hope of sending the ACK together with data of its own or of covering
@@ -356,8 +360,9 @@ def zero_window(r) -> None:
     TCP_QUICKACK = 0, before each part, since the delayed-ACK timer ends that mode when it
     fires. First the client sends a single small segment and the server's application sends
     nothing back: the ACK waits for the delayed-ACK timer (40 ms here, always under 500 ms).
-    Then the client sends four full-sized segments: the server acknowledges every second one
-    at once, because a delay must not hold back the ACK of two full segments. Last, the
+    Then the client sends four full-sized segments, which arrive together: the server takes
+    in all four, then acknowledges them at once with one ACK (RFC 9293 §3.10.7.4), because a
+    delay must not hold back the ACK of two full segments. Last, the
     client sends a request and the server's application answers at once: the ACK travels in
     the reply itself (piggybacking), no separate ACK is needed.
     """,
@@ -368,9 +373,10 @@ def zero_window(r) -> None:
     확인 응답하므로(quick-ACK 모드), 서버 애플리케이션은 부분마다 TCP_QUICKACK = 0으로 지연 ACK를
     청합니다. 지연 ACK 타이머가 울리면 그 모드가 끝나기 때문입니다. 먼저 클라이언트가 작은 세그먼트 하나를 보내고
     서버 애플리케이션은 아무것도 돌려보내지 않습니다. ACK는 지연 ACK 타이머(여기서는 40ms,
-    언제나 500ms 미만)를 기다립니다. 다음으로 클라이언트가 최대 크기 세그먼트 네 개를 보내면,
-    서버는 두 번째마다 곧바로 ACK를 보냅니다. 최대 크기 세그먼트 두 개의 ACK는 미루면 안 되기
-    때문입니다. 마지막으로 클라이언트가 요청을 보내고 서버 애플리케이션이 곧바로 응답하면, ACK는
+    언제나 500ms 미만)를 기다립니다. 다음으로 클라이언트가 최대 크기 세그먼트 네 개를 보내면
+    한꺼번에 도착하고, 서버는 네 개를 모두 받아들인 뒤 ACK 하나로 곧바로 확인합니다(RFC 9293
+    §3.10.7.4). 최대 크기 세그먼트 두 개의 ACK는 미루면 안 되기 때문입니다.
+    마지막으로 클라이언트가 요청을 보내고 서버 애플리케이션이 곧바로 응답하면, ACK는
     응답 세그먼트에 함께 실려 갑니다(piggybacking). 따로 ACK를 보낼 필요가 없습니다.
     """,
 )
@@ -383,7 +389,7 @@ def delayed_ack(r) -> None:
     client.sendall(b"x" * 100)
     conn.recv(100)
     api.sleep(r.net, 0.2)
-    # 2. four full segments: every second one is acknowledged at once.
+    # 2. four full segments, arriving together: one ACK for all four, at once.
     t1 = r.net.now
     conn.setsockopt(api.IPPROTO_TCP, api.TCP_QUICKACK, 0)  # (the timer ended ping-pong mode)
     client.setsockopt(api.IPPROTO_TCP, api.TCP_NODELAY, 1)

@@ -20,7 +20,8 @@ import errno
 import ipaddress
 import os
 import random
-from collections.abc import Callable
+from itertools import repeat
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -183,6 +184,8 @@ class Host:
         self._fastopen_key: FastOpenKey | None = None
         #: IP fragment reassembly (stack/fragments.py), with its limits and 30 s timeout
         self.fragments = Reassembler(name, self.tracer, self._addrset, ttl=ttl)
+        #: while a batch is delivered: the connections whose ACK waits for its end
+        self._batch_acks: dict[Connection, None] | None = None
 
     def __repr__(self) -> str:
         return f"<Host {self.name} {' '.join(self.addrs)}>"
@@ -236,6 +239,31 @@ class Host:
             return
         self.deliver_packet(_tuple_new(Packet, (hdr.src, hdr.dst, seg, ecn_of(hdr), hdr.ttl, 0)), now, packet)
 
+    def deliver_batch(self, packets: Iterable[bytes | Packet], now: int,
+                      checksum_ok: bool | Iterable[bool] = False) -> None:
+        """Several packets arrived together (one read from a TUN device, or packets that
+        reach the host at the same instant): each is processed as :meth:`deliver` (bytes)
+        or :meth:`deliver_packet` (values) would, and only then does each ESTABLISHED
+        connection send the one ACK its in-order data owes (RFC 9293 §3.10.7.4 MUST-58,
+        MUST-59; Linux does the same per GRO batch). An out-of-order segment is still
+        answered at once: its duplicate ACK tells the sender of the hole. ``checksum_ok``:
+        one bool for all packets, or one per packet (see :meth:`deliver`)."""
+        outer = self._batch_acks
+        held: dict[Connection, None] = {} if outer is None else outer
+        self._batch_acks = held
+        oks = repeat(checksum_ok) if type(checksum_ok) is bool else iter(checksum_ok)
+        try:
+            for p, ok in zip(packets, oks, strict=False):
+                if type(p) is Packet:
+                    self.deliver_packet(p, now)
+                else:
+                    self.deliver(p, now, ok)  # type: ignore[arg-type]
+        finally:
+            if outer is None:
+                self._batch_acks = None
+                for conn in held:
+                    conn.release_ack(now)
+
     def deliver_packet(self, pkt: Packet, now: int, raw: bytes | None = None) -> None:
         """A packet arrived as values (the simulator carries them beside the bytes): the
         same as :meth:`deliver` of its bytes (``raw``, when they exist), without encoding
@@ -267,7 +295,14 @@ class Host:
                     lst.segment(key, seg, now, isn=IsnAfterTimeWait(conn.new_iss(), self.isn))
                     return
             # RFC 3168 §6.1.3: Congestion Experienced in the IP header, for TCP to echo.
-            conn.segment_arrives(seg, now, conn.ecn_ok and ecn & 3 == 3)
+            ce = conn.ecn_ok and ecn & 3 == 3
+            held = self._batch_acks
+            if held is not None and type(conn) is Connection:
+                # Part of a batch: one ACK at its end (deliver_batch). A CE mark is echoed at
+                # once, as Linux's GRO never merges a CE packet with others.
+                conn.hold_ack = not ce
+                held[conn] = None
+            conn.segment_arrives(seg, now, ce)
             return
         why = self.sources.why(src, dst)
         if why is not None and (src not in self._addrset or (src, seg.src_port, dst, seg.dst_port) not in table.conns):

@@ -106,6 +106,7 @@ class Connection(Handshake, Control):
         self.owner = owner
         self._told_state: State | None = None
         self._told_at: int | None = None
+        self.hold_ack = False
 
     def __repr__(self) -> str:
         return (f"<Connection {self.local_addr}:{self.local_port} -> "
@@ -427,7 +428,14 @@ class Connection(Handshake, Control):
             if (seg.ack != una or snd.lr is not None or rcv.ooo or rcv.rd_closed
                     or len(payload) > seq_dist(rcv.rcv_adv, seq)):
                 return False
-            snd.window_update(seg, una, now)  # fifth check: nothing new acknowledged
+            # Fifth check: nothing new acknowledged. The window update (RFC 9293 §3.10.7.4)
+            # of a peer whose window did not move only records SND.WL1 and SND.WL2.
+            w = seg.wnd << self.snd_wscale
+            if w and w == snd.snd_wnd and seq_dist(seq, snd.snd_wl1) > 0:
+                snd.snd_wl1 = seq
+                snd.snd_wl2 = una
+            else:
+                snd.window_update(seg, una, now)
         elif una.lt(seg.ack) and not seg.ack.gt(snd.snd_nxt):
             snd.ack_arrives(seg, now)  # fifth check: new data acknowledged
         else:

@@ -28,7 +28,7 @@ _NOP = Nop()
 _tuple_new = tuple.__new__
 _SEQ0 = Seq(0)
 _TS_TICK = _ts.TS_TICK
-_CLOSED, _LISTEN, _SYN_RECEIVED = State.CLOSED, State.LISTEN, State.SYN_RECEIVED
+_CLOSED, _LISTEN, _SYN_RECEIVED, _ESTABLISHED = State.CLOSED, State.LISTEN, State.SYN_RECEIVED, State.ESTABLISHED
 
 
 class Output(Tcb):
@@ -110,8 +110,20 @@ class Output(Tcb):
                 # RFC 7413 §4.2.2: a Fast Open server sends before its SYN is acknowledged
                 or st is _SYN_RECEIVED and tfo is not None and tfo.accepted):
             snd.send_data(now)
-        if self.rcv.ack_now and st is not _CLOSED and st is not _LISTEN:
+        rcv = self.rcv
+        if rcv.ack_now and st is not _CLOSED and st is not _LISTEN:
+            if self.hold_ack and st is _ESTABLISHED and not rcv.ooo:
+                return  # one ACK at the end of the batch (release_ack): RFC 9293 §3.10.7.4 MUST-59
             self._send_ack(now)
+
+    def release_ack(self, now: int) -> None:
+        """The end of a batch of segments (RFC 9293 §3.10.7.4 MUST-58/59): the ACK that
+        in-order data owed while the batch was processed goes now, one for the whole batch."""
+        self.hold_ack = False
+        if self.rcv.ack_now and self.state is _ESTABLISHED:
+            self._now = now
+            self._send_ack(now)
+            self._settle(now)
 
     def _send_probe(self, now: int, cause: str) -> None:
         """<SEQ=SND.UNA-1><ACK=RCV.NXT><CTL=ACK>: below the peer's window, so it must answer

@@ -135,7 +135,7 @@ class Tcb:
         "state", "passive", "ipv6", "mss_limit", "snd", "rcv", "timers",
         "ws_ok", "snd_wscale", "rcv_wscale", "ts_ok", "ts_off", "sack_ok", "ecn_ok",
         "out", "error", "soft_error", "icmp_error", "challenge", "segs_in", "segs_out",
-        "_ka", "_tfo", "_now", "owner", "_told_state", "_told_at",
+        "_ka", "_tfo", "_now", "owner", "_told_state", "_told_at", "hold_ack",
         "__weakref__",  # (a TIME-WAIT record, tcp/timewait.py, refers to its connection weakly)
     )
 
@@ -195,6 +195,9 @@ class Tcb:
     #: the state and next deadline the owner was last told of
     _told_state: State | None
     _told_at: int | None
+    #: the owner is handing over a batch of segments: the ACK they owe waits for
+    #: ``release_ack`` at the end of the batch (RFC 9293 §3.10.7.4 MUST-58/59)
+    hold_ack: bool
 
     # The procedures every part of the connection may call (tcp/connection.py has them).
     if TYPE_CHECKING:  # pragma: no cover
