@@ -173,7 +173,8 @@ class Control(Output):
             "retransmits": snd.retries, "probes": (ka.probes if ka is not None else 0) or snd.persist_backoff,
             "backoff": rtt.backoff, "options": opts,
             "snd_wscale": self.snd_wscale if self.ws_ok else 0, "rcv_wscale": self.rcv_wscale if self.ws_ok else 0,
-            "rto": rtt.timeout // _US, "ato": (self.config.delayed_ack or 0) // _US,
+            "rto": rtt.timeout // _US,
+            "ato": (rcv.ato if self.config.quick_acks else self.config.delayed_ack or 0) // _US,  # 0 before data
             "snd_mss": mss, "rcv_mss": rcv.rcv_mss, "unacked": unacked, "sacked": sacked, "lost": lost,
             "retrans": retrans, "pmtu": self.mss_limit + (60 if self.ipv6 else 40),
             "rcv_ssthresh": rcv.rcv_wnd, "rtt": (rtt.srtt or 0) // _US, "rttvar": (rtt.rttvar or 0) // _US,
