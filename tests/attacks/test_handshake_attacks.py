@@ -17,9 +17,16 @@ MIN_SND_MSS = 48
 
 
 def data_segments(arena, peer, mark, want: int, wait: float = 1.0) -> list:
-    return [s for s in arena.from_synack(mark, port=peer.sport, wait=wait,
-                                         until=lambda g: sum(len(s.payload) for s in g) >= want)
-            if s.payload]
+    """synack's data segments to ``peer`` since ``mark``, each sequence number once (on a
+    loaded machine the peer's ACK can come after synack's RTO, and the segment again)."""
+    seen: set = set()
+    out = []
+    for s in arena.from_synack(mark, port=peer.sport, wait=wait,
+                               until=lambda g: sum(len(s.payload) for s in g) >= want):
+        if s.payload and s.seq not in seen:
+            seen.add(s.seq)
+            out.append(s)
+    return out
 
 
 # ------------------------------------------------------------------ MSS 0 and 1

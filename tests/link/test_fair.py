@@ -11,7 +11,7 @@ from synack.link.driver import Driver
 from synack.link.fair import FairBatches, flow_of
 from synack.wire.ip import emit_packet
 from synack.wire.seq import Seq
-from synack.wire.tcp import ACK, TcpSegment
+from synack.wire.tcp import ACK, SYN, TcpSegment
 
 
 def pkt(src: str, sport: int, n: int) -> bytes:
@@ -26,6 +26,36 @@ def test_flows_are_told_apart_by_addresses_and_ports():
     assert flow_of(pkt("10.0.0.9", 5000, 1)) == flow_of(pkt("10.0.0.9", 5000, 2))
     assert flow_of(pkt("10.0.0.9", 5000, 1)) != flow_of(pkt("10.0.0.9", 5001, 1))
     assert flow_of(b"") == b"" and flow_of(b"\x45") == b"\x45"[:1]
+
+
+def syn(src: str, sport: int, dst: str = "10.0.0.2", dport: int = 7) -> bytes:
+    return emit_packet(src, dst, TcpSegment(sport, dport, Seq(1), Seq(0), SYN, 100, b""))
+
+
+def test_syns_to_one_port_are_one_flow_whatever_their_source():
+    assert flow_of(syn("198.18.0.1", 1000)) == flow_of(syn("198.18.7.9", 2000))
+    assert flow_of(syn("198.18.0.1", 1000)) != flow_of(syn("198.18.0.1", 1000, dport=8))
+    assert flow_of(syn("fd00::9", 1000, "fd00::2")) == flow_of(syn("fd00::7", 2000, "fd00::2"))
+    assert flow_of(syn("198.18.0.1", 1000)) != flow_of(pkt("198.18.0.1", 1000, 1))
+
+
+def test_a_spoofed_syn_flood_waits_behind_the_established_connections():
+    flood = [syn(f"198.18.{i // 250}.{i % 250 + 1}", 1024 + i) for i in range(100)]
+    fair = FairBatches(budget=16)
+    first = fair.take(flood + [BYSTANDER])
+    assert [p for p, _ in first] == flood[:16] + [BYSTANDER]
+    later = []
+    while fair.pending:
+        later += [p for p, _ in fair.take()]
+    assert later == flood[16:]
+
+
+def test_at_most_syn_limit_syns_wait_for_a_port_and_the_rest_are_dropped():
+    flood = [syn(f"198.18.{i // 250}.{i % 250 + 1}", 1024 + i) for i in range(100)]
+    fair = FairBatches(budget=16, syn_limit=20)
+    first = fair.take(flood + FLOOD[:50] + [BYSTANDER])
+    assert [p for p, _ in first] == flood[:16] + FLOOD[:16] + [BYSTANDER]
+    assert fair.pending == 20 + 34 and fair.dropped == 100 - 36   # other flows may wait longer
 
 
 def test_a_flood_gets_its_budget_and_the_bystander_its_packet_in_the_first_round():
@@ -64,7 +94,7 @@ def test_checksum_verdicts_stay_with_their_packets():
     assert fair.take() == [(FLOOD[1], False)] and fair.take() == [(FLOOD[2], True)]
 
 
-@pytest.mark.parametrize("bad", [(0, 10), (1, -1)])
+@pytest.mark.parametrize("bad", [(0, 10), (1, -1), (1, 10, -1)])
 def test_a_budget_must_be_positive(bad):
     with pytest.raises(ValueError):
         FairBatches(*bad)

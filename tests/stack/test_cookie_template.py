@@ -70,6 +70,19 @@ def test_cookie_syn_acks_are_what_the_connection_code_builds_for_each_syn():
     assert len({s.seq for s in fast}) == len(fast)  # every SYN its own cookie
 
 
+def test_template_syn_acks_are_the_bytes_the_connection_code_would_put_on_the_wire():
+    packets = [(ms(3) * i + 777, syn(i, OFFERS[name])) for i, name in enumerate(["linux"] * 3 + ["mss-only"] * 3, 1)]
+
+    def raw(h: Host) -> list[bytes]:
+        out = []
+        for now, p in packets:
+            h.deliver(p, now)
+            out += [q if isinstance(q, bytes) else q.raw for q in h.take_outgoing()]
+        return out
+
+    assert raw(server(True)) == raw(server(False))
+
+
 def test_a_cookie_from_a_template_opens_the_connection():
     h = server(True)
     answers(h, [(ms(1), syn(1, OFFERS["linux"]))])  # (builds the template)

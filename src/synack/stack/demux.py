@@ -72,6 +72,8 @@ class HostServices(Protocol):
     ttl: int
     #: the ISN source of the host's connections (RFC 6528)
     isn: Any
+    #: listeners whose SYN queue holds records with deadlines (stack/synqueue.py)
+    syn_queues: set
 
     @property
     def syncookie_maker(self) -> SynCookies: ...
@@ -97,8 +99,8 @@ class HostServices(Protocol):
         """Send a segment no connection owns (a SYN cookie's SYN,ACK)."""
         ...
 
-    def send_packet(self, packet: bytes) -> None:
-        """Send a finished IP packet (an ICMP error)."""
+    def send_packet(self, packet: Any) -> None:
+        """Send a finished IP packet (an ICMP error), or a Packet no connection owns."""
         ...
 
 

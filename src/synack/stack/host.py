@@ -184,6 +184,8 @@ class Host:
         self._fastopen_key: FastOpenKey | None = None
         #: IP fragment reassembly (stack/fragments.py), with its limits and 30 s timeout
         self.fragments = Reassembler(name, self.tracer, self._addrset, ttl=ttl)
+        #: listeners whose SYN queue holds records, with deadlines of their own (stack/synqueue.py)
+        self.syn_queues: set[Listener] = set()
         #: while a batch is delivered: the connections whose ACK waits for its end
         self._batch_acks: dict[Connection, None] | None = None
 
@@ -358,6 +360,11 @@ class Host:
         """The earliest timer of any connection or of fragment reassembly, in ns, or None."""
         d = self.table.next_deadline()
         f = self.fragments.deadline
+        if self.syn_queues:
+            for lst in self.syn_queues:
+                s = lst.deadline()
+                if s is not None and (f is None or s < f):
+                    f = s
         return d if f is None or (d is not None and d <= f) else f
 
     def on_timeout(self, now: int) -> None:
@@ -366,6 +373,9 @@ class Host:
         f = self.fragments.deadline
         if f is not None and f <= now:
             self._tx.extend(self.fragments.on_timeout(now))  # ICMP Time Exceeded, if any
+        if self.syn_queues:
+            for lst in list(self.syn_queues):
+                lst.on_timeout(now)
         for conn in self.table.due(now):
             conn.on_timeout(now)
             self.updated(conn, now)  # (the table dropped its deadline: reschedule it)
@@ -526,8 +536,9 @@ class Host:
             self.tracer.emit(SegmentSent(now, self.name, None, src, dst, seg, cause not in _NOT_RETRANSMISSIONS,
                                          cause))
 
-    def send_packet(self, packet: bytes) -> None:
-        """Send a finished IP packet (an ICMP error this host makes)."""
+    def send_packet(self, packet: bytes | Packet) -> None:
+        """Send a finished IP packet (an ICMP error this host makes), or a segment no
+        connection owns as a :class:`Packet` (a SYN-queue record's SYN,ACK)."""
         self.changed = True
         self._tx.append(packet)
 

@@ -17,7 +17,11 @@ the way Linux's listening socket does:
   default), 2 always;
 * with ``fastopen`` > 0 (TCP_FASTOPEN on the listening socket) a SYN with a valid
   Fast Open cookie and data makes a connection that is ready to accept at once, its data
-  already readable (RFC 7413 §4.2.2); at most ``fastopen`` of them wait in SYN-RECEIVED.
+  already readable (RFC 7413 §4.2.2); at most ``fastopen`` of them wait in SYN-RECEIVED;
+* beyond ``full_half_open`` half-open connections (256), the SYN queue keeps small records
+  in place of connections, as Linux keeps request socks (stack/synqueue.py): a flood that
+  fills a SYN queue of thousands costs a record and a SYN,ACK per SYN. A record becomes
+  its connection when any segment for it arrives (the handshake's ACK).
 
 Queue sizes and the switch to cookies are traced (``ListenQueue``, ``SynCookieMode``) so
 views can draw a flood.
@@ -34,9 +38,13 @@ from ..tcp.cookies import CookieOptions
 from ..tcp.fastopen import ServerFastOpen
 from ..tcp.isn import FixedIsn
 from ..tcp.state import State
-from ..trace.events import FastOpenEvent, ListenQueue, SegmentDropped, StateChanged, SynCookieMode
+from ..trace.events import FastOpenEvent, ListenQueue, SegmentDropped, SegmentSent, StateChanged, SynCookieMode
+from ..wire.checksum import address_info
 from ..wire.seq import Seq, seq_add
 from ..wire.tcp import ACK, CWR, ECE, FIN, RST, SYN, FastOpen, Mss, SackPermitted, TcpSegment, Timestamps, WindowScale
+
+from .packet import Packet
+from .synqueue import FULL_HALF_OPEN, SynAckBytes, SynQueue
 
 if TYPE_CHECKING:  # pragma: no cover
     from .demux import ConnectionTable, HostServices
@@ -85,7 +93,7 @@ class Listener:
 
     __slots__ = ("table", "host", "addr", "port", "backlog", "_syn_backlog", "config", "accept_queue",
                  "pending", "closed", "syncookies", "cookie_mode", "_overflow_at", "fastopen",
-                 "_tfo_open", "stats", "_cookie_templates")
+                 "_tfo_open", "stats", "_cookie_templates", "requests", "full_half_open")
 
     def __init__(self, table: ConnectionTable, addr: str | None, port: int, backlog: int,
                  config, syn_backlog: int | None = None, syncookies: int | None = None,
@@ -115,8 +123,12 @@ class Listener:
         self.fastopen = fastopen
         self._tfo_open: set | None = None
         self.stats = ListenerStats()
-        #: (local address, SYN flags, offer) -> (a cookie SYN,ACK, the options it agreed to)
-        self._cookie_templates: dict[tuple, tuple[TcpSegment, CookieOptions]] = {}
+        #: (local address, SYN flags, offer) -> (a cookie SYN,ACK, the options it agreed to, its bytes)
+        self._cookie_templates: dict[tuple, tuple[TcpSegment, CookieOptions, SynAckBytes]] = {}
+        #: the rest of the SYN queue: half-open connections kept as records (stack/synqueue.py)
+        self.requests = SynQueue(self)
+        #: half-open connections kept as full connections before the SYN queue keeps records
+        self.full_half_open = FULL_HALF_OPEN
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -135,18 +147,23 @@ class Listener:
     @property
     def queued(self) -> int:
         """Connections waiting: half-open plus established-but-not-accepted."""
-        return len(self.pending) + len(self.accept_queue)
+        return len(self.pending) + len(self.requests) + len(self.accept_queue)
+
+    @property
+    def half_open(self) -> int:
+        """Connections in the SYN queue: full connections and records."""
+        return len(self.pending) + len(self.requests)
 
     def _mode(self) -> int:
         m = self.syncookies
         return self.host.syncookies if m is None else m
 
-    def _trace_queue(self, now: int, cause: str, conn: Connection | None = None) -> None:
+    def _trace_queue(self, now: int, cause: str, conn: Connection | tuple | None = None) -> None:
         tr = self.host.tracer
         if tr.on:
-            tr.emit(ListenQueue(now, tr.host, conn.cid if conn is not None else None, self.addr or "*",
-                                self.port, len(self.pending), self.syn_backlog, len(self.accept_queue),
-                                self.backlog, cause))
+            cid = conn if conn is None or type(conn) is tuple else conn.cid  # type: ignore[union-attr]
+            tr.emit(ListenQueue(now, tr.host, cid, self.addr or "*", self.port, self.half_open, self.syn_backlog,
+                                len(self.accept_queue), self.backlog, cause))
 
     def _drop(self, key: tuple, seg: TcpSegment, now: int, reason: str, detail: str) -> None:
         tr = self.host.tracer
@@ -172,6 +189,7 @@ class Listener:
         self.closed = True
         table = self.table
         table.listeners.pop((self.addr, self.port), None)
+        self.requests.abort_all(now)  # (reset, as every connection not accepted is below)
         for conn in list(self.pending) + list(self.accept_queue):
             table.release(conn)
             if conn.state is not State.CLOSED:
@@ -181,7 +199,7 @@ class Listener:
         self._trace_queue(now, "closed")
 
     def __repr__(self) -> str:
-        return (f"<Listener {self.addr or '*'}:{self.port} syn={len(self.pending)}/{self.syn_backlog} "
+        return (f"<Listener {self.addr or '*'}:{self.port} syn={self.half_open}/{self.syn_backlog} "
                 f"accept={len(self.accept_queue)}/{self.backlog}>")
 
     # ------------------------------------------------------------------ host side
@@ -190,6 +208,9 @@ class Listener:
         ISN source for the connection a SYN makes (one that ended a TIME-WAIT starts above
         the old connection, tcp/timewait.py); None: the host's."""
         f = seg.flags
+        if self.requests.records and key in self.requests.records:
+            self._for_record(key, seg, now)
+            return
         if f & SYN and not f & (ACK | RST):
             self._syn(key, seg, now, isn)
             return
@@ -209,21 +230,25 @@ class Listener:
             self._drop(key, seg, now, "backlog-full", f"accept queue {len(self.accept_queue)}/{self.backlog}")
             return
         mode = self._mode()
-        full = len(self.pending) >= self.syn_backlog
+        half_open = self.half_open
+        full = half_open >= self.syn_backlog
         if full or mode == 2:
             if mode:
                 self._send_cookie(key, seg, now, "syncookies=2 (always)" if mode == 2 and not full
-                                  else f"SYN queue full ({len(self.pending)}/{self.syn_backlog})")
+                                  else f"SYN queue full ({half_open}/{self.syn_backlog})")
                 return
             st.syn_dropped += 1
-            self._drop(key, seg, now, "backlog-full", f"SYN queue {len(self.pending)}/{self.syn_backlog}")
+            self._drop(key, seg, now, "backlog-full", f"SYN queue {half_open}/{self.syn_backlog}")
             return
         if self.cookie_mode:
             self.cookie_mode = False
             tr = self.host.tracer
             if tr.on:
                 tr.emit(SynCookieMode(now, tr.host, None, self.addr or "*", self.port, False,
-                                      f"SYN queue has room again ({len(self.pending)}/{self.syn_backlog})"))
+                                      f"SYN queue has room again ({half_open}/{self.syn_backlog})"))
+        if (len(self.pending) >= self.full_half_open and isn is None and self.requests.takes(seg)
+                and self.requests.add(key, seg, now)):
+            return  # a record in the SYN queue (stack/synqueue.py)
         host = self.host
         # Not owned by the host until it is kept: the queue's trace comes before its SYN,ACK.
         conn = host.new_connection(key, self.config, owned=False, isn=isn)
@@ -308,28 +333,34 @@ class Listener:
         # but for the ports, SEQ, ACK and timestamps: the first one's, built by the
         # connection code, is the template for the others (a flood costs no TCB per SYN).
         sig = (key[0], seg.flags, opts)
-        made = None if seg.payload else self._cookie_templates.get(sig)
-        if made is None:
+        cached = None if seg.payload else self._cookie_templates.get(sig)
+        if cached is None:
             made = self.cookie_synack(key, seg, now, opts)
             if made is None:
                 return
+            synack, agreed = made
             if not seg.payload:
                 if len(self._cookie_templates) >= 64:
                     self._cookie_templates.clear()
-                self._cookie_templates[sig] = made
-            synack, agreed = made
-        else:
-            template, agreed = made
-            iss = host.syncookie_maker.make(key, seg.seq, agreed, now)
-            options = template.options
-            if agreed.timestamps and ts is not None:
-                tsval = host.syncookie_maker.tsval(_ts.ts_clock(now, _ts.ts_offset(int(iss))), agreed)
-                options = tuple(_tuple_new(Timestamps, (tsval, ts.tsval)) if type(o) is Timestamps else o
-                                for o in options)
-            synack = template._replace(src_port=key[1], dst_port=key[3], seq=iss, ack=seq_add(seg.seq, 1),
-                                       options=options)
+                self._cookie_templates[sig] = (synack, agreed, SynAckBytes(Packet(key[0], key[2], synack, 0, host.ttl)))
+            self.stats.cookies_sent += 1
+            host.send_segment(key[0], key[2], synack, "syncookie", now)
+            return
+        # The template's bytes with this SYN's ports, cookie, ACK and timestamps.
+        template, agreed, raw = cached
+        iss = host.syncookie_maker.make(key, seg.seq, agreed, now)
+        stamps = None
+        if agreed.timestamps and ts is not None:
+            stamps = (host.syncookie_maker.tsval(_ts.ts_clock(now, _ts.ts_offset(int(iss))), agreed), ts.tsval)
+        ack = seq_add(seg.seq, 1)
         self.stats.cookies_sent += 1
-        host.send_segment(key[0], key[2], synack, "syncookie", now)
+        host.send_packet(raw.make(address_info(key[2])[0], key[3], int(iss), int(ack), stamps))
+        if tr.on:
+            options = template.options
+            if stamps is not None:
+                options = tuple(_tuple_new(Timestamps, stamps) if type(o) is Timestamps else o for o in options)
+            synack = template._replace(src_port=key[1], dst_port=key[3], seq=iss, ack=ack, options=options)
+            tr.emit(SegmentSent(now, tr.host, None, key[0], key[2], synack, False, "syncookie"))
 
     def cookie_synack(self, key: tuple, seg: TcpSegment, now: int,
                       opts: CookieOptions) -> tuple[TcpSegment, CookieOptions] | None:
@@ -429,6 +460,31 @@ class Listener:
         return True
 
     # ------------------------------------------------------------------ queue moves
+    def _for_record(self, key: tuple, seg: TcpSegment, now: int) -> None:
+        """A segment for a half-open connection kept as a record: the connection it stands
+        for takes it (stack/synqueue.py), unless it is the ACK that would complete the
+        handshake while the accept queue is full: dropped, the record kept (Linux)."""
+        f = seg.flags
+        if f & ACK and not f & (RST | SYN) and len(self.accept_queue) >= self.backlog:
+            self.stats.accept_overflows += 1
+            tr = self.host.tracer
+            if tr.on:  # (as _hold_ack traces it for a connection)
+                tr.emit(SegmentDropped(now, tr.host, key, key[2], key[0], seg, "backlog-full",
+                                       f"accept queue {len(self.accept_queue)}/{self.backlog}"))
+            return
+        conn = self.requests.connection(key, now)
+        if conn is None:
+            return
+        conn.segment_arrives(seg, now)  # (the connection tells the host what follows)
+
+    def deadline(self) -> int | None:
+        """When the next record of the SYN queue is due (stack/synqueue.py), or None."""
+        return self.requests.deadline
+
+    def on_timeout(self, now: int) -> None:
+        """Retransmit or forget the records of the SYN queue that are due."""
+        self.requests.on_timeout(now)
+
     def _hold_ack(self, conn: Connection, seg: TcpSegment, now: int) -> bool:
         """Linux's accept-queue overflow: the ACK that would complete ``conn``'s handshake
         is dropped while the accept queue is full (the SYN,ACK timer brings it back)."""

@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import ipaddress
 
+from ..wire.checksum import address_info
+
 __all__ = ["SourceCheck"]
 
 _CACHE_MAX = 4096
+_ZERO4, _ONES4 = bytes(4), b"\xff" * 4
 
 
 class SourceCheck:
@@ -58,21 +61,22 @@ class SourceCheck:
         return why or None
 
     def _classify(self, src: str) -> str:
-        parts = src.split(".")
-        if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and (p == "0" or p[0] != "0") for p in parts):
-            # (IPv4 in the host's canonical text, as every arriving packet's source is: a
-            # spoofing flood brings a new one with every SYN, so no ipaddress object)
-            first = int(parts[0])
-            if all(int(p) <= 255 for p in parts):
-                if 224 <= first <= 239:
-                    return "multicast"
-                if src == "0.0.0.0":
-                    return "unspecified"
-                if src == "255.255.255.255":
-                    return "limited broadcast"
-                if src in self.broadcasts:
-                    return "subnet broadcast"
-                return "loopback" if first == 127 else ""
+        try:
+            packed, _, version = address_info(src)  # (cached, and shared with the answer's encoding)
+        except ValueError:
+            return "not an address"
+        if version == 4:
+            # (a spoofing flood brings a new IPv4 source with every SYN: no ipaddress object)
+            first = packed[0]
+            if 224 <= first <= 239:
+                return "multicast"
+            if packed == _ZERO4:
+                return "unspecified"
+            if packed == _ONES4:
+                return "limited broadcast"
+            if src in self.broadcasts:
+                return "subnet broadcast"
+            return "loopback" if first == 127 else ""
         try:
             a = ipaddress.ip_address(src)
         except ValueError:

@@ -21,9 +21,9 @@ reproduce the RFC figures' numbers (``<SEQ=100><CTL=SYN>``) or start near 2**32.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from collections.abc import Iterable
 
+from synack.wire.checksum import address_info
 from synack.wire.seq import MASK, Seq
 
 #: Nanoseconds per tick of the ISN clock M (RFC 9293 §3.4.1 MUST-8: 4 microseconds).
@@ -41,7 +41,7 @@ def _endpoint(addr: str, port: int) -> bytes:
         raise ValueError(f"port must be in 0..65535, got {port}")
     prefix = _PACKED.get(addr)
     if prefix is None:
-        packed = ipaddress.ip_address(addr).packed
+        packed = address_info(addr)[0]  # (a flood from spoofed IPv4 sources: no ipaddress object)
         prefix = bytes((len(packed),)) + packed
         if len(_PACKED) >= 4096:
             _PACKED.clear()
