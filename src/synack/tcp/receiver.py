@@ -561,8 +561,19 @@ class Receiver(ReceiveSequence):
             if not self.ack_now:
                 self.quick_now = True  # (a FIN in this segment may still delay it)
                 self.ack_now = True
-        elif not self.ack_now and conn.timers.at[DELAYED_ACK_SLOT] is None:
-            conn.timers.arm(_DELAYED_ACK, now + self.ack_delay(), now)
+        elif not self.ack_now:
+            timers = conn.timers
+            due = timers.at[DELAYED_ACK_SLOT]
+            if due is None:
+                timers.arm(_DELAYED_ACK, now + self.ack_delay(), now)
+            elif cfg.quick_acks:
+                # Linux tcp_send_delayed_ack: a timer about to fire (within a quarter of the
+                # ATO) sends the ACK now; one later than the new ATO is brought forward.
+                ato = self.ack_delay()
+                if due <= now + (ato >> 2):
+                    self.ack_now = True
+                elif now + ato < due:
+                    timers.arm(_DELAYED_ACK, now + ato, now)
 
     def _out_of_order(self, seq: Seq, payload: bytes, now: int) -> None:
         """Queue data beyond a hole and ACK at once (a duplicate ACK, RFC 5681 §4.2).
