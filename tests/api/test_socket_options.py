@@ -30,7 +30,7 @@ def test_tcp_info_has_linuxs_layout_and_describes_the_connection(net):
     assert info["tcpi_rtt"] == 10_000                          # 10 ms (5 ms each way), in us
     assert info["tcpi_snd_cwnd"] == 10 and info["tcpi_snd_ssthresh"] == 0x7FFFFFFF  # IW10, infinite
     assert info["tcpi_unacked"] == 0 and info["tcpi_total_retrans"] == 0
-    assert info["tcpi_ato"] == 40_000 and info["tcpi_rto"] >= 200_000
+    assert info["tcpi_ato"] == 0 and info["tcpi_rto"] >= 200_000  # no data yet: no ATO (Linux)
     net.set_path("client", "server", loss=1.0)                 # nothing arrives from now on
     cli.setsockopt(api.IPPROTO_TCP, api.TCP_NODELAY, 1)
     cli.sendall(b"x" * 3000)

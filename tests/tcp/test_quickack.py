@@ -159,6 +159,49 @@ def test_in_ping_pong_mode_reading_one_short_segment_does_not_send_the_ack(isns)
     t.expect_sent(".", ack=t.irs + 13, at=ms(10))
 
 
+def test_the_delayed_ack_time_doubles_after_the_timer_had_to_send_an_ack(isns):
+    """Linux's ATO: a lone segment past the quick ACKs waits the least (40 ms); because the
+    timer had to send that ACK the next one waits twice as long, bounded by the smoothed
+    RTT (100 ms here); a segment in quick succession brings it back down."""
+    t = Tcb(isns, config=TcpConfig(profile="linux")).established(rtt=ms(100))
+    for _ in range(16):
+        t.peer_sends("P.", data=SMALL)
+        t.expect_sent(".")
+    t.advance(ms(100))
+    t.peer_sends("P.", data=SMALL)
+    t.advance(ms(40))
+    t.expect_sent(".", ack=t.irs + 1701, at=t.now)       # 40 ms
+    t.advance(ms(100))
+    start = t.now
+    t.peer_sends("P.", data=SMALL)
+    t.advance(ms(79))
+    t.expect_silence()
+    t.advance(ms(1))
+    t.expect_sent(".", ack=t.irs + 1801, at=start + ms(80))  # 80 ms
+    t.advance(ms(150))
+    start = t.now
+    t.peer_sends("P.", data=SMALL)                           # ATO 160 ms, the RTT bounds it
+    t.advance(ms(100))
+    t.expect_sent(".", ack=t.irs + 1901, at=start + ms(100))
+
+
+def test_a_segment_arriving_as_the_timer_is_about_to_fire_is_acked_at_once(isns):
+    """Linux tcp_send_delayed_ack: with the timer due within a quarter of the ATO, the next
+    short segment's arrival sends the ACK for both; earlier in the wait it keeps waiting."""
+    t = linux(isns)
+    for _ in range(16):
+        t.peer_sends("P.", data=SMALL)
+        t.expect_sent(".")
+    t.advance(ms(100))
+    t.peer_sends("P.", data=SMALL)                 # the timer: 40 ms from now
+    t.advance(ms(5))
+    t.peer_sends("P.", data=SMALL)                 # 35 ms before it: the wait goes on
+    t.expect_silence()
+    t.advance(ms(30))
+    t.peer_sends("P.", data=SMALL)                 # 5 ms before it: ACK now
+    t.expect_sent(".", ack=t.irs + 1901, at=t.now)
+
+
 def test_the_rfc_profile_delays_the_first_segments_ack_and_acks_a_fin_at_once(isns):
     """RFC 9293 §3.8.6.3 SHLD-18 (MUST-40: under 0.5 s): a lone segment's ACK is delayed, the
     first as any other (200 ms in the rfc profile); §3.10.7.4 eighth: the FIN is ACKed."""

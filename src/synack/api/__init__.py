@@ -32,6 +32,7 @@ from .constants import (
     SO_LINGER,
     SO_OOBINLINE,
     SO_RCVBUF,
+    SO_SNDBUF,
     SO_REUSEADDR,
     SO_TYPE,
     SOCK_STREAM,
@@ -70,7 +71,7 @@ __all__ = [
     # the segment size, the connection's state (struct tcp_info), reading without taking
     "TCP_MAXSEG", "TCP_INFO", "MSG_PEEK",
     # the receive buffer, the user timeout (R2 for one connection)
-    "SO_RCVBUF", "TCP_USER_TIMEOUT",
+    "SO_RCVBUF", "SO_SNDBUF", "TCP_USER_TIMEOUT",
     # the delayed ACK: Linux's ping-pong mode
     "TCP_QUICKACK",
     # the IP header's fields per socket

@@ -22,6 +22,7 @@ SO_ERROR = _socket.SO_ERROR
 SO_TYPE = _socket.SO_TYPE
 SO_ACCEPTCONN = _socket.SO_ACCEPTCONN
 SO_RCVBUF = _socket.SO_RCVBUF
+SO_SNDBUF = _socket.SO_SNDBUF
 IPPROTO_TCP = _socket.IPPROTO_TCP
 TCP_NODELAY = _socket.TCP_NODELAY
 TCP_CONGESTION = getattr(_socket, "TCP_CONGESTION", 13)  # Linux's value

@@ -33,6 +33,7 @@ from .constants import (
     SO_LINGER,
     SO_OOBINLINE,
     SO_RCVBUF,
+    SO_SNDBUF,
     SO_REUSEADDR,
     SO_TYPE,
     SOCK_STREAM,
@@ -74,6 +75,8 @@ class Options:
     ttl: int | None = None
     #: SO_RCVBUF as Linux reports it (doubled); 0: none set
     rcvbuf: int = 0
+    #: SO_SNDBUF as Linux reports it (doubled); 0: none set
+    sndbuf: int = 0
     #: TCP_USER_TIMEOUT (ms); 0: none set
     user_timeout: int = 0
 
@@ -100,6 +103,8 @@ class Options:
             # Half the doubled size is the window's space; the scale comes from it alone.
             changes["rcv_buf"] = self.rcvbuf // 2
             changes["rcv_buf_max"] = None
+        if self.sndbuf:
+            changes["snd_buf"] = self.sndbuf // 2  # the octets SEND holds (Linux: half is overhead)
         if self.user_timeout:
             changes["user_timeout"] = ms(self.user_timeout)
         return changes
@@ -287,6 +292,43 @@ def _set_rcvbuf(sock: Any, raw: int) -> None:
     _retune_listeners(sock, rcv_buf=sock._opts.rcvbuf // 2, rcv_buf_max=None)
 
 
+#: Linux: net.core.wmem_max caps SO_SNDBUF; SOCK_MIN_SNDBUF floors the doubled value;
+#: tcp_wmem[1] is a TCP socket's send buffer until its connection opens, tcp_wmem[2] the most
+#: it grows to.
+WMEM_MAX = 212992
+SOCK_MIN_SNDBUF = 4608
+SNDBUF_DEFAULT = 16384
+TCP_WMEM_MAX = 4194304
+
+
+def _set_sndbuf(sock: Any, raw: int) -> None:
+    """SO_SNDBUF (Linux sock_setsockopt): the value capped at wmem_max, doubled for the
+    kernel's bookkeeping (and reported doubled), at least SOCK_MIN_SNDBUF. Half of it is
+    what SEND holds, unsent and unacknowledged (``TcpConfig.snd_buf``), at once on an open
+    connection; Linux counts the memory of its buffers instead, so it holds about as much."""
+    size = max(min(raw, WMEM_MAX), 0) * 2
+    sock._opts.sndbuf = max(size, SOCK_MIN_SNDBUF)
+    conn = sock._conn
+    if conn is not None and hasattr(conn, "set_snd_buf"):
+        conn.set_snd_buf(sock._opts.sndbuf // 2)
+    _retune_listeners(sock, snd_buf=sock._opts.sndbuf // 2)
+
+
+def _get_sndbuf(sock: Any) -> bytes:
+    """SO_SNDBUF as Linux reports it: the doubled value set; else tcp_wmem[1] until the
+    connection opens, then what tcp_sndbuf_expand makes room for: twice 10 segments, each
+    counted as the power of two above the MSS plus 576 octets (MAX_TCP_HEADER and
+    skb_shared_info as this machine's kernel has them), plus 256 for the sk_buff (46080 for
+    an MSS of 1460)."""
+    if sock._opts.sndbuf:
+        return _int(sock._opts.sndbuf)
+    conn = sock._conn
+    if conn is None or not hasattr(conn, "snd_mss") or not conn.state.synchronized:
+        return _int(SNDBUF_DEFAULT)
+    per_mss = (1 << (max(conn.snd_mss, 536) + 576 - 1).bit_length()) + 256
+    return _int(min(2 * 10 * per_mss, TCP_WMEM_MAX))
+
+
 def _set_user_timeout(sock: Any, raw: int) -> None:
     """TCP_USER_TIMEOUT (ms; RFC 5482, RFC 9293 §3.8.3 MUST-21): data unacknowledged that
     long after its first retransmission times the connection out (ETIMEDOUT); 0: the
@@ -398,6 +440,7 @@ OPTIONS: dict[tuple[int, int], Option] = {
     (IPPROTO_TCP, TCP_MAXSEG): Option("TCP_MAXSEG", _get_maxseg, _set_maxseg),
     (IPPROTO_TCP, TCP_INFO): Option("TCP_INFO", _get_tcp_info),
     (SOL_SOCKET, SO_RCVBUF): Option("SO_RCVBUF", lambda s: _int(s._opts.rcvbuf or RCVBUF_DEFAULT), _set_rcvbuf),
+    (SOL_SOCKET, SO_SNDBUF): Option("SO_SNDBUF", _get_sndbuf, _set_sndbuf),
     (IPPROTO_TCP, TCP_USER_TIMEOUT): Option("TCP_USER_TIMEOUT", lambda s: _int(s._opts.user_timeout),
                                             _set_user_timeout),
     (IPPROTO_IP, IP_TOS): Option("IP_TOS", lambda s: _int(s._opts.tos), _set_tos(False)),

@@ -127,7 +127,8 @@ class TcpConfig:
     #: than twice as many segments); then the delayed ACK applies. With it comes Linux's
     #: ping-pong mode: once the application answers within ``delayed_ack`` of the data it
     #: received, or the peer's FIN arrives, ACKs wait for the timer (or for data to ride
-    #: on). 0: every ACK follows RFC 9293 §3.8.6.3 alone.
+    #: on); the delayed-ACK time adapts as Linux's ATO does, ``delayed_ack`` its least.
+    #: 0: every ACK follows RFC 9293 §3.8.6.3 alone, after ``delayed_ack``.
     quick_acks: int
     #: Disable Nagle (TCP_NODELAY, RFC 9293 §3.7.4 MUST-17).
     nodelay: bool

@@ -113,6 +113,13 @@ class Control(Output):
         cfg.validate()
         self.config = cfg
 
+    def set_snd_buf(self, size: int) -> None:
+        """SO_SNDBUF for this connection: SEND holds at most ``size`` octets, unsent and
+        unacknowledged (data already held stays). ValueError names a size out of range."""
+        cfg = replace(self.config, snd_buf=size)  # the host's config is shared
+        cfg.validate()
+        self.config = cfg
+
     def set_user_timeout(self, user_timeout: int | None) -> None:
         """TCP_USER_TIMEOUT (ns; None: R2 alone) for this connection (RFC 9293 §3.8.3
         MUST-21). ValueError names a value out of range."""
@@ -166,7 +173,8 @@ class Control(Output):
             "retransmits": snd.retries, "probes": (ka.probes if ka is not None else 0) or snd.persist_backoff,
             "backoff": rtt.backoff, "options": opts,
             "snd_wscale": self.snd_wscale if self.ws_ok else 0, "rcv_wscale": self.rcv_wscale if self.ws_ok else 0,
-            "rto": rtt.timeout // _US, "ato": (self.config.delayed_ack or 0) // _US,
+            "rto": rtt.timeout // _US,
+            "ato": (rcv.ato if self.config.quick_acks else self.config.delayed_ack or 0) // _US,  # 0 before data
             "snd_mss": mss, "rcv_mss": rcv.rcv_mss, "unacked": unacked, "sacked": sacked, "lost": lost,
             "retrans": retrans, "pmtu": self.mss_limit + (60 if self.ipv6 else 40),
             "rcv_ssthresh": rcv.rcv_wnd, "rtt": (rtt.srtt or 0) // _US, "rttvar": (rtt.rttvar or 0) // _US,

@@ -41,6 +41,10 @@ _NOP = Nop()
 _tuple_new = tuple.__new__
 _EMPTY = b""
 _DELAYED_ACK = Timer.DELAYED_ACK
+#: Linux's bounds on the delayed-ACK time: TCP_DELACK_MAX, and HZ/2 kept under the 0.5 s
+#: of RFC 9293 §3.8.6.3 MUST-40
+_DELACK_MAX = 200_000_000
+_ATO_TOP = 499_000_000
 
 
 def ooo_segments(limit: int) -> int:
@@ -79,6 +83,7 @@ class Receiver(ReceiveSequence):
         "lrcv",        # when data last arrived (Linux icsk_ack.lrcvtime), or None before any
         "mss_est",     # the peer's segment size as the quick-ACK budget sees it (icsk_ack.rcv_mss)
         "pushed",      # short segments since our last ACK, 0 to 2 (Linux ICSK_ACK_PUSHED, PUSHED2)
+        "ato",         # the delayed-ACK time as Linux adapts it (icsk_ack.ato); 0 before any data
     )
 
     def __init__(self, conn: Connection, rcv_mss: int) -> None:
@@ -107,6 +112,7 @@ class Receiver(ReceiveSequence):
         self.pingpong = self.quick_now = False
         self.lrcv: int | None = None
         self.pushed = 0
+        self.ato = 0
         # Linux tcp_initialize_rcv_mss: our MSS, at most 536, until larger segments arrive
         self.mss_est = max(88, min(rcv_mss, 536))
 
@@ -294,6 +300,8 @@ class Receiver(ReceiveSequence):
         armed = timers.at[DELAYED_ACK_SLOT] is not None
         if self.quick and (self.ack_now or self.unacked or armed):
             self.quick -= 1
+            if not self.quick:
+                self.ato = self.conn.config.delayed_ack or 0  # leaving quick-ACK mode deflates the ATO
         self.ack_now = self.quick_now = False
         self.unacked = self.pushed = 0
         if armed:
@@ -313,19 +321,45 @@ class Receiver(ReceiveSequence):
             self.quick = n
 
     def data_sent(self, now: int) -> None:
-        """Data left on this connection. An answer within the delayed-ACK time of the data
-        that arrived enters ping-pong mode (Linux tcp_event_data_sent): from now on the ACK
+        """Data left on this connection. An answer within the delayed-ACK time (the ATO) of
+        the data that arrived enters ping-pong mode (Linux tcp_event_data_sent): from now on the ACK
         of the peer's data waits, for the timer or for the next answer to carry it."""
         last = self.lrcv
-        if last is not None and self.conn.config.quick_acks:
-            ato = self.conn.config.delayed_ack
-            if ato is not None and now - last < ato:
-                self.pingpong = True
+        if last is not None and self.conn.config.quick_acks and now - last < self.ato:
+            self.pingpong = True
 
     def delayed_ack_fired(self) -> None:
-        """The delayed-ACK timer ran out: no answer carried the ACK, so ping-pong mode ends
-        (Linux tcp_delack_timer_handler) and quick ACKs apply again while budget is left."""
-        self.pingpong = False
+        """The delayed-ACK timer ran out (Linux tcp_delack_timer_handler): in ping-pong mode no
+        answer carried the ACK, so the mode ends (quick ACKs apply again while budget is left)
+        and the ATO is back to its least; otherwise the ATO doubles, up to the RTO."""
+        cfg = self.conn.config
+        if not cfg.quick_acks:
+            return
+        if self.pingpong:
+            self.pingpong = False
+            self.ato = cfg.delayed_ack or 0
+        elif self.ato:
+            ato = self.ato << 1
+            rto = self.conn.snd.rtt.rto
+            self.ato = ato if ato < rto else rto
+
+    def ack_delay(self) -> int:
+        """How long the delayed ACK waits: ``config.delayed_ack``; with ``quick_acks`` the ATO
+        as Linux's tcp_send_delayed_ack bounds it: above the least, at most 500 ms (under
+        it, RFC 9293 MUST-40), 200 ms in ping-pong mode or after a short segment
+        (TCP_DELACK_MAX), and the smoothed RTT (but not under the least)."""
+        cfg = self.conn.config
+        least = cfg.delayed_ack or 0
+        ato = self.ato
+        if not cfg.quick_acks or ato <= least:
+            return least
+        top = _DELACK_MAX if self.pingpong or self.pushed else _ATO_TOP
+        srtt = self.conn.snd.rtt.srtt
+        if srtt is not None:
+            rtt = srtt if srtt > least else least
+            if rtt < top:
+                top = rtt
+        return ato if ato < top else top
 
     def set_quickack(self, on: bool) -> None:
         """TCP_QUICKACK: 0 enters ping-pong mode; 1 leaves it, and an ACK owed for data that
@@ -338,11 +372,13 @@ class Receiver(ReceiveSequence):
 
     def enter_quickack(self) -> None:
         """Old data arrived again (the peer retransmitted: our ACK was lost or late): ACK at
-        once, with a fresh quick-ACK budget and ping-pong mode left (Linux
-        tcp_enter_quickack_mode)."""
-        if self.conn.config.quick_acks:
+        once, with a fresh quick-ACK budget, ping-pong mode left and the ATO at its least
+        (Linux tcp_enter_quickack_mode)."""
+        cfg = self.conn.config
+        if cfg.quick_acks:
             self._quick_budget(self.rcv_wnd)
             self.pingpong = False
+            self.ato = cfg.delayed_ack or 0
 
     def oow_ack_allowed(self, now: int, news: bool = False) -> bool:
         """May an ACK answer an unacceptable segment (outside the window, acknowledging
@@ -482,8 +518,22 @@ class Receiver(ReceiveSequence):
             else:
                 self.pushed = 2 if self.pushed else 1  # a short segment (tcp_measure_rcv_mss)
             last = self.lrcv
-            if last is None or now - last > self.conn.snd.rtt.rto:
-                self._quick_budget(self.rcv_wnd)
+            least = cfg.delayed_ack or 0
+            if last is None or not self.ato:
+                self._quick_budget(self.rcv_wnd)  # the first data: quick ACKs, the least ATO
+                self.ato = least
+            else:
+                # The ATO follows the gaps between arrivals; a gap longer than the RTO means
+                # the sender starts again slowly: quick ACKs again.
+                m = now - last
+                rto = self.conn.snd.rtt.rto
+                if m <= least >> 1:
+                    self.ato = (self.ato >> 1) + (least >> 1)
+                elif m < self.ato:
+                    ato = (self.ato >> 1) + m
+                    self.ato = ato if ato < rto else rto
+                elif m > rto:
+                    self._quick_budget(self.rcv_wnd)
             self.lrcv = now
         self.buf.append(payload)
         self.rcv_nxt = seq_add(self.rcv_nxt, n)
@@ -511,8 +561,19 @@ class Receiver(ReceiveSequence):
             if not self.ack_now:
                 self.quick_now = True  # (a FIN in this segment may still delay it)
                 self.ack_now = True
-        elif not self.ack_now and conn.timers.at[DELAYED_ACK_SLOT] is None:
-            conn.timers.arm(_DELAYED_ACK, now + delay, now)
+        elif not self.ack_now:
+            timers = conn.timers
+            due = timers.at[DELAYED_ACK_SLOT]
+            if due is None:
+                timers.arm(_DELAYED_ACK, now + self.ack_delay(), now)
+            elif cfg.quick_acks:
+                # Linux tcp_send_delayed_ack: a timer about to fire (within a quarter of the
+                # ATO) sends the ACK now; one later than the new ATO is brought forward.
+                ato = self.ack_delay()
+                if due <= now + (ato >> 2):
+                    self.ack_now = True
+                elif now + ato < due:
+                    timers.arm(_DELAYED_ACK, now + ato, now)
 
     def _out_of_order(self, seq: Seq, payload: bytes, now: int) -> None:
         """Queue data beyond a hole and ACK at once (a duplicate ACK, RFC 5681 §4.2).
@@ -555,7 +616,7 @@ class Receiver(ReceiveSequence):
             if self.quick_now:
                 self.ack_now = self.quick_now = False
             if not self.ack_now and conn.timers.at[DELAYED_ACK_SLOT] is None:
-                conn.timers.arm(_DELAYED_ACK, now + delay, now)
+                conn.timers.arm(_DELAYED_ACK, now + self.ack_delay(), now)
         else:
             self.ack_now = True
         conn._peer_fin(now)
