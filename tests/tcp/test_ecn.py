@@ -111,7 +111,8 @@ def test_sender_halves_the_window_once_per_window_and_sets_cwr(isns):
     t.advance(ms(20))
     t.peer_sends(".E", ack=t.iss + 1 + MSS)
     (ev,) = cwnd_events(t, "ecn")
-    assert ev.ssthresh == 9 * MSS // 2 and ev.cwnd == ev.ssthresh  # RFC 5681 (4), no loss
+    # RFC 5681 (4), no loss: half the flight the ECE ACK found (10 segments), not of the 9 it left
+    assert ev.ssthresh == 10 * MSS // 2 and ev.cwnd == ev.ssthresh
     t.peer_sends(".E", ack=t.iss + 1 + 2 * MSS)                    # same window: no more
     assert len(cwnd_events(t, "ecn")) == 1
     t.peer_sends(".", ack=t.iss + 1 + 10 * MSS)

@@ -303,12 +303,14 @@ class Sender(SackSending):
             self.rtt_seq = None
             self.conn._output(now)
 
-    def trace_cc(self, now: int, cause: str) -> None:
+    def trace_cc(self, now: int, cause: str, flight: int | None = None) -> None:
+        """Trace cwnd and ssthresh after a change; ``flight`` is the FlightSize the change
+        was computed from when that is not the one of this moment (an ECN-Echo's)."""
         conn = self.conn
         tr = conn.tr
         if tr.on:
             tr.emit(CongestionChanged(now, tr.host, conn.cid, self.cc.cwnd, self.cc.ssthresh,
-                                      self.flight_size, self.snd_wnd, cause))
+                                      self.flight_size if flight is None else flight, self.snd_wnd, cause))
 
     # ------------------------------------------------------------------ transmission
     def arm_rto(self, now: int) -> None:
@@ -679,7 +681,11 @@ class Sender(SackSending):
         if lr is not None and st in SENDING:
             self._sack_ack(seg, una, now)  # SACK-based loss recovery (tcp/recovery.py)
         if conn.ecn_ok and seg.flags & ECE and st in SENDING:
-            self._ecn_echo(now)  # RFC 3168 §6.1.2: congestion on the way to the peer
+            # RFC 3168 §6.1.2: congestion on the way to the peer. The window to halve is the
+            # flight this ACK found (SND.NXT - SND.UNA as it arrived), not what is left once it
+            # has acknowledged its part: one ACK for a whole flight (RFC 9293 MUST-59) would
+            # otherwise leave almost nothing in flight to halve.
+            self._ecn_echo(now, seq_dist(self.snd_nxt, una))
         self.window_update(seg, una, now)
 
     def window_update(self, seg: TcpSegment, una: Seq, now: int) -> None:
@@ -818,7 +824,7 @@ class Sender(SackSending):
         elif self.dupacks > 3:
             self.cc.on_dupack_in_recovery()
 
-    def _ecn_echo(self, now: int) -> None:
+    def _ecn_echo(self, now: int, flight: int) -> None:
         """An ACK with ECE (RFC 3168 §6.1.2): reduce the window as for a loss, but at most
         once per window of data and not again within loss recovery, and set CWR on the
         next new data segment so that the receiver stops echoing."""
@@ -830,8 +836,8 @@ class Sender(SackSending):
         lr = self.lr
         if (lr is not None and lr.state is not OPEN) or (lr is None and self.dupacks >= 3):
             return  # the loss response already reduced the window
-        self.cc.on_ecn(self.flight_size, now)
-        self.trace_cc(now, "ecn")
+        self.cc.on_ecn(flight, now)
+        self.trace_cc(now, "ecn", flight)
 
     @property
     def ca_state(self) -> str:
