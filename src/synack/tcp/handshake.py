@@ -49,7 +49,8 @@ class Handshake(Output):
     def _new_iss(self, now: int) -> Seq:
         if self.isn is None:
             raise ValueError("Connection needs an isn source to open")
-        return Seq(self.isn(self.local_addr, self.local_port, self.remote_addr, self.remote_port, now))
+        iss = self.isn(self.local_addr, self.local_port, self.remote_addr, self.remote_port, now)
+        return iss if type(iss) is Seq else Seq(iss)
 
     def _active_open(self, now: int) -> None:
         """The active OPEN (RFC 9293 §3.10.1): <SEQ=ISS><CTL=SYN>, SYN-SENT."""

@@ -49,6 +49,15 @@ def _endpoint(addr: str, port: int) -> bytes:
     return prefix + port.to_bytes(2, "big")
 
 
+def _four_tuple(local_addr: str, local_port: int, remote_addr: str, remote_port: int) -> bytes:
+    """The hashed form of a 4-tuple: both endpoints, length-prefixed address then port."""
+    a = _PACKED.get(local_addr)
+    b = _PACKED.get(remote_addr)
+    if a is None or b is None or not (0 <= local_port <= 0xFFFF and 0 <= remote_port <= 0xFFFF):
+        return _endpoint(local_addr, local_port) + _endpoint(remote_addr, remote_port)
+    return a + local_port.to_bytes(2, "big") + b + remote_port.to_bytes(2, "big")
+
+
 class IsnGenerator:
     """RFC 6528 ISN generator: ``(M + F(4-tuple, secret)) mod 2**32`` (RFC 9293 §3.4.1 SHLD-1)."""
 
@@ -69,8 +78,7 @@ class IsnGenerator:
     ) -> Seq:
         """The ISN for this 4-tuple at time ``now`` (int ns)."""
         h = self._hash.copy()
-        h.update(_endpoint(local_addr, local_port))
-        h.update(_endpoint(remote_addr, remote_port))
+        h.update(_four_tuple(local_addr, local_port, remote_addr, remote_port))
         f = int.from_bytes(h.digest(), "big")  # RFC 9293 §3.4.1 MUST-9: keyed F()
         m = now // ISN_TICK_NS  # RFC 9293 §3.4.1 MUST-8: the 4 µs clock
         return Seq((m + f) & MASK)
@@ -81,8 +89,7 @@ class IsnGenerator:
         a new SYN's TSval is newer than the last one its TIME-WAIT saw (RFC 6191)."""
         h = self._hash.copy()
         h.update(b"tsval")
-        h.update(_endpoint(local_addr, local_port))
-        h.update(_endpoint(remote_addr, remote_port))
+        h.update(_four_tuple(local_addr, local_port, remote_addr, remote_port))
         return int.from_bytes(h.digest(), "big")
 
     def __repr__(self) -> str:
