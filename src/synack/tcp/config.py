@@ -301,10 +301,11 @@ class TcpConfig:
         space = self.rcv_buf
         if self.rcv_buf_max is not None and self.rcv_buf_max > space:
             space = self.rcv_buf_max
-        shift = 0
-        while shift < 14 and space > 0xFFFF << shift:
-            shift += 1
-        return shift
+        if space <= 0xFFFF:
+            return 0
+        # The smallest shift with space <= 0xFFFF << shift: 2**shift >= ceil(space / 0xFFFF).
+        shift = (-(-space // 0xFFFF) - 1).bit_length()
+        return shift if shift < 14 else 14
 
 
 #: The knobs both profiles share.
