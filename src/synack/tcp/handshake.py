@@ -176,7 +176,11 @@ class Handshake(Output):
         An MSS of 0 counts as no option, and anything below :data:`MIN_SND_MSS` is raised
         to it, as Linux does: a peer must not make us cut 3 KB into 3,000 one-octet
         segments (the CVE-2019-11479 class of resource exhaustion)."""
-        peer = seg.mss
+        peer = None
+        for o in seg.options:
+            if type(o) is Mss:  # (seg.mss, without its calls)
+                peer = o.value
+                break
         if not peer:
             peer = DEFAULT_SND_MSS_V6 if self.ipv6 else DEFAULT_SND_MSS_V4
         elif peer < MIN_SND_MSS:

@@ -133,7 +133,7 @@ class Receiver(ReceiveSequence):
         TSopt once timestamps are agreed (Linux: 64240 = 44 * 1460, 65160 = 45 * 1448)."""
         conn = self.conn
         cfg = conn.config
-        w = cfg.rcv_buf - len(self.buf)
+        w = cfg.rcv_buf - self.buf._len  # (len(), without a call)
         if w > 65535:
             w = 65535
         if cfg.syn_window_whole_segments:
@@ -239,7 +239,7 @@ class Receiver(ReceiveSequence):
         """
         conn = self.conn
         buf = conn.config.rcv_buf
-        free = buf - len(self.buf)
+        free = buf - self.buf._len  # (len(), without a call)
         if free < 0:
             free = 0
         elif free > 0xFFFF << conn.rcv_wscale:
