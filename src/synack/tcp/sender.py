@@ -368,7 +368,7 @@ class Sender(SackSending):
                 rcv = conn.rcv
                 conn._emit(conn._segment(nxt, rcv.rcv_nxt, ACK | FIN), now, None)  # (whatever the window)
                 end = self.snd_nxt = seq_add(nxt, 1)
-                if 1 < mss:
+                if mss > 1:
                     self.snd_sml = end
                 if self.rtt_seq is None:
                     self.rtt_seq, self.rtt_time = end, now
