@@ -152,3 +152,16 @@ def test_wait_for_resumes_only_when_the_condition_holds():
     ok, checks, timed_out = run(main())
     assert ok is True and timed_out is False
     assert checks >= 2     # checked by the driver after batches, returned once it held
+
+
+def test_shutdown_says_how_many_arriving_packets_overload_dropped():
+    async def main():
+        wire = Wire()
+        sa, sb, _, _ = await connected(wire)
+        sa.driver.fair.dropped = 1234   # (as link/fair.py counts a SYN flood beyond syn_limit)
+        report = await sa.driver.shutdown(grace=0)
+        sb.close()
+        return str(report)
+
+    said = run(main())
+    assert said.endswith(", 1234 arriving packets dropped while synack was overloaded")

@@ -53,11 +53,13 @@ _FIN_IN_FLIGHT = frozenset({"FIN-WAIT-1", "CLOSING", "LAST-ACK"})
 
 class ShutdownReport:
     """What :meth:`Driver.shutdown` did: ``reset`` open connections, ``finished`` FIN
-    exchanges completed within the grace period, ``late`` ones reset when it ran out."""
+    exchanges completed within the grace period, ``late`` ones reset when it ran out; and
+    ``dropped``, the arriving packets the driver dropped while the stack was overloaded
+    (link/fair.py: a full backlog, or a SYN flood beyond ``syn_limit``)."""
 
     def __init__(self, grace: float = SHUTDOWN_GRACE) -> None:
         self.grace = grace
-        self.reset = self.finished = self.late = 0
+        self.reset = self.finished = self.late = self.dropped = 0
 
     def __str__(self) -> str:
         def n(k: int, what: str) -> str:
@@ -68,6 +70,8 @@ class ShutdownReport:
                      f"FIN exchange")
         if self.late:
             parts.append(f"{self.late} more reset after the {self.grace:g} s grace period")
+        if self.dropped:
+            parts.append(f"{n(self.dropped, 'arriving packet')} dropped while synack was overloaded")
         return ", ".join(parts)
 
 
@@ -243,6 +247,7 @@ class Driver:
         those still waiting then are aborted too. FIN-WAIT-2 and TIME-WAIT have nothing
         left to say. Everything queued reaches the link before it closes."""
         rep = ShutdownReport(grace=grace)
+        rep.dropped = self.fair.dropped
         if self.closed:
             return rep
         host = self.host
