@@ -4,11 +4,14 @@ MUST-58, MUST-59): on the simulator, packets that reach a host at the same insta
 
 from __future__ import annotations
 
+from typing import Any
+
 from simhelp import CLIENT, SERVER, open_connection, sent, two_hosts
 
 from synack.stack.host import Host
 from synack.stack.packet import Packet
 from synack.tcp.config import TcpConfig
+from synack.tcp.connection import Connection
 from synack.timeunits import ms
 from synack.wire.tcp import ACK, ECE, Sack
 
@@ -49,7 +52,7 @@ def test_a_hole_in_the_batch_is_still_reported_at_once_by_each_later_segment():
     assert sack.blocks == ((data[3].seg.seq, data[3].seg.seq + MSS_PAYLOAD),)  # and segment 4
 
 
-def _pair_of_hosts(**knobs):
+def _pair_of_hosts(**knobs: Any) -> tuple[Host, Host, Connection, Connection]:
     """Two hosts wired by hand: what one sends, the test hands to the other. No quick-ACK
     mode (the linux profile's first 16 segments would each be ACKed at once)."""
     cfg = TcpConfig(delayed_ack=ms(40), quick_acks=0, **knobs)
