@@ -3,8 +3,12 @@
 The :class:`Network` owns the clock ``now`` (integer ns) and a heap of pending events, each a
 tuple ``(time, counter, node, packet)``: a packet delivery, or (``packet is None``) a host
 timer. Processing an event jumps the clock straight to its time (STYLE rule 2), so a 60 s
-TIME-WAIT costs no wall time. Everything random comes from one ``random.Random(seed)``:
-the same seed and the same calls give the same event history.
+TIME-WAIT costs no wall time. A host's timer is one entry, pushed when its deadline comes
+sooner than the entry already in the heap for it; a deadline that moved later is only
+noted, and the earlier entry, when it pops, puts the timer back at that deadline with the
+counter it got when it was set, so events keep the order one entry per deadline gives.
+Everything random comes from one ``random.Random(seed)``: the same seed and the same calls
+give the same event history.
 
 Packets travel as values where the sending host offers them (a synack ``Host`` queues
 ``synack.stack.packet.Packet`` values: addresses, ECN field and the segment): the receiving
@@ -258,7 +262,7 @@ class _Node:
     """A host attached to the network, with cached bound methods and its timer entry."""
 
     __slots__ = ("host", "name", "take", "next_deadline", "deliver", "deliver_value", "deliver_batch", "deadline",
-                 "token", "spin", "out", "tracked")
+                 "token", "wake", "wake_seq", "spin", "out", "tracked")
 
     def __init__(self, host: Any) -> None:
         self.name: str = host.name
@@ -285,6 +289,11 @@ class _Node:
         self.deadline: int | None = None
         #: heap counter of the live timer entry; other timer entries for this node are stale
         self.token = 0
+        #: (time, heap counter) of the timer entry in the heap that pops first for this node:
+        #: the live one, or one pushed for an earlier deadline, which then brings the live one
+        #: (``Network._woken``); time None: none
+        self.wake: int | None = None
+        self.wake_seq = 0
         #: consecutive on_timeout calls that left a deadline <= now (runaway-timer guard)
         self.spin = 0
         #: the host keeps a ``changed`` flag (synack's Host does): flush only when it is set
@@ -527,9 +536,31 @@ class Network:
                 node.token = 0
             else:
                 self._seq += 1
-                node.token = self._seq
-                now = self.now
-                heapq.heappush(self._heap, (d if d > now else now, self._seq, node, None))
+                node.token = seq = self._seq
+                w = node.wake
+                if w is None or d < w:
+                    now = self.now
+                    if d < now:
+                        d = now
+                    node.wake = d
+                    node.wake_seq = seq
+                    heapq.heappush(self._heap, (d, seq, node, None))
+                # (else the entry at ``w`` pops first and puts this one in the heap: _woken)
+
+    def _woken(self, node: _Node, seq: int) -> None:
+        """A timer entry of ``node`` that is not the live one popped: if it is the one that
+        pops first for the node, the live entry takes its place in the heap, at the deadline
+        and with the counter it got when it was set (the same entry an eager push would have
+        made: the deadline then lay at or after this entry, and so not before the clock)."""
+        if seq == node.wake_seq:
+            tok = node.token
+            if tok:
+                d = node.deadline
+                node.wake = d
+                node.wake_seq = tok
+                heapq.heappush(self._heap, (d, tok, node, None))
+            else:
+                node.wake = None
 
     def _send(self, node: _Node, packet: bytes | Packet) -> None:
         """One packet leaves ``node``: route it and run it through the a -> dst path."""
@@ -723,6 +754,7 @@ class Network:
             t, seq, node, pkt = heap[0]
             if pkt is None and seq != node.token:
                 heapq.heappop(heap)
+                self._woken(node, seq)
                 continue
             return t
         return None
@@ -739,7 +771,8 @@ class Network:
             entry = heapq.heappop(heap)
             if entry[3] is not None or entry[1] == entry[2].token:
                 return self._handle(entry)
-            # (stale: the host's deadline moved since this entry was pushed)
+            # (not live: the host's deadline moved since this entry was pushed)
+            self._woken(entry[2], entry[1])
         return None
 
     def _handle(self, entry: tuple) -> _Node:
@@ -773,6 +806,7 @@ class Network:
             return node
         node.token = 0
         node.deadline = None
+        node.wake = None
         d = node.next_deadline()
         if d is not None and d <= t:
             node.host.on_timeout(t)
@@ -825,7 +859,8 @@ class Network:
         while heap:
             entry = heap[0]
             if entry[3] is None and entry[1] != entry[2].token:
-                heapq.heappop(heap)  # stale timer entry
+                heapq.heappop(heap)  # a timer entry that is not live
+                self._woken(entry[2], entry[1])
                 continue
             if end is not None and entry[0] > end:
                 return False
@@ -853,6 +888,7 @@ class Network:
         heap = self._heap
         pop = heapq.heappop
         handle = self._handle
+        woken = self._woken
         while True:
             for node in nodes:
                 if node.tracked and not node.host.changed:
@@ -863,7 +899,8 @@ class Network:
             while heap:
                 entry = heap[0]
                 if entry[3] is None and entry[1] != entry[2].token:
-                    pop(heap)  # stale timer entry
+                    pop(heap)  # a timer entry that is not live
+                    woken(entry[2], entry[1])
                     continue
                 break
             else:
