@@ -36,7 +36,7 @@ import heapq
 import ipaddress
 import random
 from collections import deque
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from collections.abc import Callable
 
@@ -86,6 +86,18 @@ class PathParams:
     #: wire segments (``synack.link.gso``) before anything else happens to it, so scripted
     #: drops, loss and the queue count wire packets
     gso: bool = False
+    #: kept by ``__setattr__``: whether anything beyond ``delay`` (and ``gso``) is set, that
+    #: is whether a packet takes the path's slow lane (``Network._impaired``)
+    _impaired: bool = field(default=False, init=False, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        try:
+            impaired = bool(self.loss or self.bandwidth_bps or self.jitter or self.reorder or self.duplicate
+                            or self.corrupt or self.mtu or self.ecn_mark)
+        except AttributeError:  # (being made: not every field is set yet)
+            return
+        object.__setattr__(self, "_impaired", impaired)
 
     def validate(self) -> None:
         """Raise ``ValueError`` if a field is out of range."""
@@ -106,7 +118,7 @@ class PathParams:
             raise ValueError(f"mtu must be >= 1 or None, got {self.mtu!r}")
 
 
-_PATH_FIELDS = frozenset(f.name for f in fields(PathParams))
+_PATH_FIELDS = frozenset(f.name for f in fields(PathParams) if not f.name.startswith("_"))
 
 
 class LinkPacket:
@@ -245,10 +257,12 @@ class Hold(Fault):
 class _Link:
     """State of one direction a -> b: parameters, packet count, transmit queue, drop_nth faults."""
 
-    __slots__ = ("params", "count", "free_at", "tx_ends", "nth")
+    __slots__ = ("params", "dst", "count", "free_at", "tx_ends", "nth")
 
     def __init__(self, params: PathParams) -> None:
         self.params = params
+        #: the node at b (set when a first sends there)
+        self.dst: Any = None
         #: packets a has sent to b since the network started (drop_nth counts these)
         self.count = 0
         #: time the transmitter finishes the last queued packet
@@ -261,14 +275,16 @@ class _Link:
 class _Node:
     """A host attached to the network, with cached bound methods and its timer entry."""
 
-    __slots__ = ("host", "name", "take", "next_deadline", "deliver", "deliver_value", "deliver_batch", "deadline",
-                 "token", "wake", "wake_seq", "spin", "out", "tracked")
+    __slots__ = ("host", "name", "take", "poll", "next_deadline", "deliver", "deliver_value", "deliver_batch",
+                 "deadline", "token", "wake", "wake_seq", "spin", "out", "to", "tracked")
 
     def __init__(self, host: Any) -> None:
         self.name: str = host.name
         self.bind(host)
         #: destination node -> _Link
         self.out: dict = {}
+        #: destination address, as a Packet names it -> _Link (its ``dst`` set)
+        self.to: dict[str, _Link] = {}
 
     def bind(self, host: Any) -> None:
         """Attach ``host`` (again, after a reboot): its methods, no timer entry yet."""
@@ -280,6 +296,10 @@ class _Node:
         values = _paired(cls, "deliver", "deliver_packet")
         self.take = host.take_outgoing if _paired(cls, "take_packets", "take_outgoing") else host.take_packets
         self.next_deadline = host.next_deadline
+        #: the host's ``take_outgoing`` and ``next_deadline`` in one call (Host.poll), or None:
+        #: not when a subclass changed either of them (or ``take_packets``) below ``poll``
+        self.poll = host.poll if hasattr(host, "changed") and all(
+            _paired(cls, m, "poll") for m in ("take_packets", "take_outgoing", "next_deadline")) else None
         self.deliver = host.deliver
         #: takes a Packet value without its bytes, or None (bytes only)
         self.deliver_value = host.deliver_packet if values else None
@@ -454,6 +474,14 @@ class Network:
         p = self._paths.get((name, dst.name)) or self.default_path
         return GSO_MAX_SIZE if p.gso else 0
 
+    def _link_to(self, node: _Node, dst: _Node) -> _Link:
+        """The link from ``node`` to ``dst``."""
+        link = node.out.get(dst)
+        if link is None:
+            link = node.out[dst] = self._link(node.name, dst.name)
+            link.dst = dst
+        return link
+
     def _link(self, a: str, b: str) -> _Link:
         link = self._links.get((a, b))
         if link is None:
@@ -519,17 +547,27 @@ class Network:
             flush_node(node)
 
     def _flush_node(self, node: _Node) -> None:
-        if node.tracked:
-            host = node.host
-            if not host.changed:
+        poll = node.poll
+        if poll is not None:
+            if not node.host.changed:
                 return  # nothing sent and no timer moved since the last flush
-            host.changed = False
-        pkts = node.take()
-        if pkts:
-            send = self._send
-            for packet in pkts:
-                send(node, packet)
-        d = node.next_deadline()
+            pkts, d = poll()  # (clears ``changed``)
+            if pkts:
+                send = self._send
+                for packet in pkts:
+                    send(node, packet)
+        else:
+            if node.tracked:
+                host = node.host
+                if not host.changed:
+                    return
+                host.changed = False
+            pkts = node.take()
+            if pkts:
+                send = self._send
+                for packet in pkts:
+                    send(node, packet)
+            d = node.next_deadline()
         if d != node.deadline:
             node.deadline = d
             if d is None:
@@ -565,30 +603,34 @@ class Network:
     def _send(self, node: _Node, packet: bytes | Packet) -> None:
         """One packet leaves ``node``: route it and run it through the a -> dst path."""
         if type(packet) is Packet:
-            dst = self._by_addr.get(packet.dst)
-            if dst is None:
-                dst = self._route.get(ipaddress.ip_address(packet.dst).packed)
-        elif packet:
-            raw: bytes = packet  # type: ignore[assignment]
-            v = raw[0] >> 4
-            dst = self._route.get(raw[16:20] if v == 4 else raw[24:40] if v == 6 else b"")
+            link = node.to.get(packet.dst)
+            if link is None:
+                dst = self._by_addr.get(packet.dst)
+                if dst is None:
+                    dst = self._route.get(ipaddress.ip_address(packet.dst).packed)
+                if dst is None:
+                    self._drop(node, None, packet, "no-route")
+                    return
+                link = node.to[packet.dst] = self._link_to(node, dst)
+            dst = link.dst
         else:
-            dst = None
-        if dst is None:
-            self._drop(node, None, packet, "no-route")
-            return
-        link = node.out.get(dst)
-        if link is None:
-            link = node.out[dst] = self._link(node.name, dst.name)
+            if packet:
+                raw: bytes = packet  # type: ignore[assignment]
+                v = raw[0] >> 4
+                dst = self._route.get(raw[16:20] if v == 4 else raw[24:40] if v == 6 else b"")
+            else:
+                dst = None
+            if dst is None:
+                self._drop(node, None, packet, "no-route")
+                return
+            link = self._link_to(node, dst)
         p = link.params
         if p.gso and type(packet) is Packet and packet.gso_size:
             # GSO: the super-segment leaves as its wire segments (synack.link.gso).
             for piece in split_packet(packet):
                 self._on_link(node, dst, link, piece)
             return
-        if link.nth or self._rules or self._holds or (
-                p.loss or p.bandwidth_bps or p.jitter or p.reorder or p.duplicate or p.corrupt or p.mtu
-                or p.ecn_mark):
+        if p._impaired or link.nth or self._rules or self._holds:
             self._on_link(node, dst, link, packet)
             return
         # (the plain path of _on_link, in line: the common case)
@@ -618,8 +660,7 @@ class Network:
         if self._holds and self._held(node, dst, link, packet):
             return
         p = link.params
-        if not (p.loss or p.bandwidth_bps or p.jitter or p.reorder or p.duplicate or p.corrupt or p.mtu
-                or p.ecn_mark):
+        if not p._impaired:
             t = self.now + p.delay
             burst = self._burst
             if burst is not None and burst[0] == t and burst[1] is dst and burst[2] == self._seq:

@@ -362,11 +362,29 @@ class Host:
         d = self.table.next_deadline()
         f = self.fragments.deadline
         if self.syn_queues:
-            for lst in self.syn_queues:
-                s = lst.deadline()
-                if s is not None and (f is None or s < f):
-                    f = s
+            f = self._syn_queue_deadline(f)
         return d if f is None or (d is not None and d <= f) else f
+
+    def poll(self) -> tuple[list[Packet | bytes], int | None]:
+        """:meth:`take_outgoing` and :meth:`next_deadline` in one call, for a driver that
+        polls after every event (the simulator); clears ``changed``."""
+        self.changed = False
+        tx = self._tx
+        if tx:
+            self._tx = []
+        d = self.table.next_deadline()
+        f = self.fragments.deadline
+        if self.syn_queues:
+            f = self._syn_queue_deadline(f)
+        return tx, d if f is None or (d is not None and d <= f) else f
+
+    def _syn_queue_deadline(self, f: int | None) -> int | None:
+        """The earlier of ``f`` and the deadline of every listener's SYN-queue records."""
+        for lst in self.syn_queues:
+            s = lst.deadline()
+            if s is not None and (f is None or s < f):
+                f = s
+        return f
 
     def on_timeout(self, now: int) -> None:
         """Run every connection timer that is due at ``now``."""
