@@ -7,7 +7,8 @@ pairs are in use (for ephemeral ports and ``EADDRINUSE``), which half-open or no
 accepted connections belong to which listener, and when each connection's next timer is
 due. After every event of a connection (:meth:`ConnectionTable.updated`) it drops a deleted
 TCB, hands a connection that finished its handshake to its listener's accept queue, and
-reschedules the connection's deadline.
+reschedules the connection's deadline. The earliest deadline of all (``next``) is kept as
+deadlines change, so reading it costs nothing after an event that did not move it.
 
 It is handed to the listeners (:mod:`synack.stack.listener`) and to ICMP handling
 (:mod:`synack.stack.icmp`) together with :class:`HostServices`, the few things of the host
@@ -17,8 +18,8 @@ module and not on each other.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterator
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..tcp.connection import Connection
@@ -36,6 +37,8 @@ __all__ = ["ConnectionTable", "HostServices", "Parent"]
 
 _CLOSED, _LISTEN, _SYN_RECEIVED = State.CLOSED, State.LISTEN, State.SYN_RECEIVED
 _TIME_WAIT = State.TIME_WAIT
+#: the states in which a connection may leave the table (or its place in it) after an event
+_LEAVING = frozenset({_CLOSED, _LISTEN, _TIME_WAIT})
 
 
 class Parent(Protocol):
@@ -107,7 +110,7 @@ class HostServices(Protocol):
 class ConnectionTable:
     """Connections, listeners and deadlines of one host (see the module docstring)."""
 
-    __slots__ = ("host", "conns", "listeners", "children", "bound", "_heap", "_deadline", "_n",
+    __slots__ = ("host", "conns", "listeners", "children", "bound", "_heap", "_deadline", "_n", "next",
                  "time_wait", "tw_overflows")
 
     def __init__(self, host: HostServices) -> None:
@@ -126,8 +129,11 @@ class ConnectionTable:
         # stale entry keeps nothing alive (a deleted TCB, or a connection its TIME-WAIT
         # record replaced, would otherwise stay in memory until its old deadline)
         self._heap: list = []
+        #: the deadline of each registered connection (or record) with a timer running
         self._deadline: dict[Connection | TimeWait, int] = {}
         self._n = 0
+        #: the earliest of those deadlines (ns), or None: kept exact as they change
+        self.next: int | None = None
         #: 4-tuples in TIME-WAIT (each a TimeWait record), and how many connections went
         #: straight to CLOSED because there were ``max_tw_buckets`` already (TCPTimeWaitOverflow)
         self.time_wait = 0
@@ -149,6 +155,9 @@ class ConnectionTable:
         self.conns[conn.cid] = conn
         k = (conn.local_addr, conn.local_port)
         self.bound[k] = self.bound.get(k, 0) + 1
+        d = self._deadline.get(conn)
+        if d is not None and (self.next is None or d < self.next):
+            self.next = d  # (a timer set before it was registered runs from now on)
 
     def unregister(self, conn: Connection | TimeWait) -> None:
         """Remove ``conn`` (if it is the one registered under its 4-tuple)."""
@@ -184,15 +193,45 @@ class ConnectionTable:
         if type(conn) is TimeWait:
             self._record_updated(conn)
             return
-        assert isinstance(conn, Connection)  # (for the type checker: the two kinds of entry)
-        st = conn.state
+        c: Connection = conn  # type: ignore[assignment]  # (the other kind of entry)
+        st = c.state
+        if st in _LEAVING and self._leaving(c, st, now):
+            return
+        children = self.children
+        if children:
+            lst = children.get(c)
+            if lst is not None and st is not _SYN_RECEIVED and c in lst.pending:
+                lst._promote(c, now)
+        d = c.timers.next
+        dl = self._deadline
+        old = dl.get(c)
+        if d is None:
+            if old is not None:
+                del dl[c]
+                if old == self.next:
+                    self._earliest()  # (the earliest deadline went away)
+        elif old != d:
+            dl[c] = d
+            self._n = n = self._n + 1
+            heappush(self._heap, (d, n, c.cid))
+            nx = self.next
+            if nx is None or d < nx:
+                if self.conns.get(c.cid) is c:  # (only a registered connection's timer runs)
+                    self.next = d
+            elif old == nx:
+                self._earliest()  # (the earliest deadline moved later)
+
+    def _leaving(self, conn: Connection, st: State, now: int) -> bool:
+        """After an event that left ``conn`` in TIME-WAIT, CLOSED or LISTEN: a record takes
+        over a connection in TIME-WAIT, a deleted TCB leaves the table, and so does a child
+        that went back to LISTEN. False: none of that (a listener's own TCB in LISTEN)."""
         if st is _TIME_WAIT:
             if self.conns.get(conn.cid) is not conn:
-                return  # taken over by its record: its user may still read it, nothing more
+                return True  # taken over by its record: its user may still read it, nothing more
             rec = self._to_time_wait(conn, now)
             if rec is not None:
                 self._reschedule(rec, rec.deadline)
-                return
+                return True
             st = conn.state  # (CLOSED: no room for another TIME-WAIT entry)
         children = self.children
         if st is _CLOSED or (st is _LISTEN and conn in children):
@@ -205,23 +244,12 @@ class ConnectionTable:
             # Deleted TCB, or a passive connection that went back to LISTEN (the
             # listener itself keeps listening).
             self.unregister(conn)
-            self._deadline.pop(conn, None)
+            self._reschedule(conn, None)
             lst = children.pop(conn, None)
             if lst is not None:
                 lst._forget(conn, now)
-            return
-        if children:
-            lst = children.get(conn)
-            if lst is not None and st is not _SYN_RECEIVED and conn in lst.pending:
-                lst._promote(conn, now)
-        d = conn.timers.next
-        dl = self._deadline
-        if d is None:
-            dl.pop(conn, None)
-        elif dl.get(conn) != d:
-            dl[conn] = d
-            self._n += 1
-            heapq.heappush(self._heap, (d, self._n, conn.cid))
+            return True
+        return False
 
     def _record_updated(self, rec: TimeWait) -> None:
         """After an event of a TIME-WAIT record: gone when CLOSED, else rescheduled."""
@@ -229,18 +257,44 @@ class ConnectionTable:
             if self.conns.get(rec.cid) is rec:
                 self.time_wait -= 1
                 self.unregister(rec)
-            self._deadline.pop(rec, None)
+            self._reschedule(rec, None)
             return
         self._reschedule(rec, rec.deadline)
 
     def _reschedule(self, entry: Connection | TimeWait, d: int | None) -> None:
+        """Set (``d``) or clear (None) the deadline of ``entry``, keeping ``next`` exact."""
         dl = self._deadline
+        old = dl.get(entry)
         if d is None:
-            dl.pop(entry, None)
-        elif dl.get(entry) != d:
+            if old is None:
+                return
+            del dl[entry]
+        elif old != d:
             dl[entry] = d
             self._n += 1
-            heapq.heappush(self._heap, (d, self._n, entry.cid))
+            heappush(self._heap, (d, self._n, entry.cid))
+            nx = self.next
+            if nx is None or d < nx:
+                if self.conns.get(entry.cid) is entry:
+                    self.next = d
+                return
+        else:
+            return
+        if old == self.next:
+            self._earliest()
+
+    def _earliest(self) -> None:
+        """Find ``next`` again in the heap (its entries may be stale: dropped as they are met)."""
+        heap = self._heap
+        dl = self._deadline
+        conns = self.conns
+        while heap:
+            d, _, cid = heap[0]
+            if dl.get(conns.get(cid)) == d:  # type: ignore[arg-type]
+                self.next = d
+                return
+            heappop(heap)  # stale entry
+        self.next = None
 
     def _to_time_wait(self, conn: Connection, now: int) -> TimeWait | None:
         """``conn`` entered TIME-WAIT: a :class:`TimeWait` record takes its place in the
@@ -254,24 +308,15 @@ class ConnectionTable:
             return None
         rec = TimeWait.of(conn, now)
         self.conns[conn.cid] = rec
-        self._deadline.pop(conn, None)
+        self._reschedule(conn, None)
         self.children.pop(conn, None)
         self.time_wait += 1
         return rec
 
     # ------------------------------------------------------------------ the deadline heap
     def next_deadline(self) -> int | None:
-        """The earliest timer of any connection, in ns, or None."""
-        heap = self._heap
-        dl = self._deadline
-        conns = self.conns
-        while heap:
-            d, _, cid = heap[0]
-            conn = conns.get(cid)
-            if conn is not None and dl.get(conn) == d:
-                return d
-            heapq.heappop(heap)  # stale entry
-        return None
+        """The earliest timer of any connection, in ns, or None (``next``)."""
+        return self.next
 
     def due(self, now: int) -> Iterator[Connection | TimeWait]:
         """The connections whose timers are due at ``now``, earliest first; each leaves the
@@ -280,11 +325,12 @@ class ConnectionTable:
         dl = self._deadline
         conns = self.conns
         while heap and heap[0][0] <= now:
-            d, _, cid = heapq.heappop(heap)
+            d, _, cid = heappop(heap)
             conn = conns.get(cid)
             if conn is None or dl.get(conn) != d:
                 continue
             del dl[conn]
+            self._earliest()
             yield conn
 
     @property

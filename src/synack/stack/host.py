@@ -359,7 +359,7 @@ class Host:
 
     def next_deadline(self) -> int | None:
         """The earliest timer of any connection or of fragment reassembly, in ns, or None."""
-        d = self.table.next_deadline()
+        d = self.table.next
         f = self.fragments.deadline
         if self.syn_queues:
             f = self._syn_queue_deadline(f)
@@ -372,7 +372,7 @@ class Host:
         tx = self._tx
         if tx:
             self._tx = []
-        d = self.table.next_deadline()
+        d = self.table.next
         f = self.fragments.deadline
         if self.syn_queues:
             f = self._syn_queue_deadline(f)
