@@ -37,6 +37,7 @@ import ipaddress
 import random
 from collections import deque
 from dataclasses import dataclass, field, fields, replace
+from functools import partial
 from typing import Any
 from collections.abc import Callable
 
@@ -394,7 +395,7 @@ class Network:
         node = _Node(host)
         if hasattr(host, "gso_for"):
             # The host asks its link, per destination, whether it may send super-segments.
-            host.gso_for = lambda remote, name=name: self._gso_max_size(name, remote)
+            host.gso_for = partial(self._gso_max_size, name)
         for key, addr in packed:
             self._route[key] = node
             self._addr_str[key] = addr

@@ -152,18 +152,22 @@ class ConnectionTable:
     # ------------------------------------------------------------------ registration
     def register(self, conn: Connection) -> None:
         """Add ``conn`` under its 4-tuple and count its local (address, port)."""
-        self.conns[conn.cid] = conn
-        k = (conn.local_addr, conn.local_port)
-        self.bound[k] = self.bound.get(k, 0) + 1
+        cid = conn.cid
+        self.conns[cid] = conn
+        k = (cid[0], cid[1])
+        bound = self.bound
+        bound[k] = bound.get(k, 0) + 1
         d = self._deadline.get(conn)
         if d is not None and (self.next is None or d < self.next):
             self.next = d  # (a timer set before it was registered runs from now on)
 
     def unregister(self, conn: Connection | TimeWait) -> None:
         """Remove ``conn`` (if it is the one registered under its 4-tuple)."""
-        if self.conns.get(conn.cid) is conn:
-            del self.conns[conn.cid]
-            k = (conn.local_addr, conn.local_port)
+        cid = conn.cid
+        conns = self.conns
+        if conns.get(cid) is conn:
+            del conns[cid]
+            k = (cid[0], cid[1])
             n = self.bound[k] - 1
             if n:
                 self.bound[k] = n

@@ -271,7 +271,7 @@ class Host:
         """A packet arrived as values (the simulator carries them beside the bytes): the
         same as :meth:`deliver` of its bytes (``raw``, when they exist), without encoding
         and parsing them."""
-        src, dst, seg, ecn = pkt[:4]
+        src, dst, seg, ecn, _, _ = pkt
         tr = self.tracer
         if dst not in self._addrset:
             if tr.on:
@@ -505,7 +505,8 @@ class Host:
         self.changed = True
         out = conn.out
         if out:
-            src, dst, cid = conn.local_addr, conn.remote_addr, conn.cid
+            src = conn.local_addr
+            dst = conn.remote_addr
             append = self._tx.append
             tr = self.tracer
             cfg = conn.config
@@ -519,7 +520,7 @@ class Host:
                 append(_tuple_new(Packet, (src, dst, seg, (ds | conn.ect(seg, cause)) if ecn else ds, ttl,
                                            gso if len(seg.payload) > gso else 0)))
                 if tr.on:
-                    tr.emit(SegmentSent(now, self.name, cid, src, dst, seg, cause not in _NOT_RETRANSMISSIONS,
+                    tr.emit(SegmentSent(now, self.name, conn.cid, src, dst, seg, cause not in _NOT_RETRANSMISSIONS,
                                         cause))
             out.clear()
         self.table.updated(conn, now)

@@ -229,8 +229,11 @@ class Listener:
             st.syn_dropped += 1
             self._drop(key, seg, now, "backlog-full", f"accept queue {len(self.accept_queue)}/{self.backlog}")
             return
-        mode = self._mode()
-        half_open = self.half_open
+        host = self.host
+        mode = self.syncookies
+        if mode is None:
+            mode = host.syncookies  # (as _mode)
+        half_open = len(self.pending) + len(self.requests.records)  # (as half_open)
         full = half_open >= self.syn_backlog
         if full or mode == 2:
             if mode:
@@ -242,14 +245,13 @@ class Listener:
             return
         if self.cookie_mode:
             self.cookie_mode = False
-            tr = self.host.tracer
+            tr = host.tracer
             if tr.on:
                 tr.emit(SynCookieMode(now, tr.host, None, self.addr or "*", self.port, False,
                                       f"SYN queue has room again ({half_open}/{self.syn_backlog})"))
         if (len(self.pending) >= self.full_half_open and isn is None and self.requests.takes(seg)
                 and self.requests.add(key, seg, now)):
             return  # a record in the SYN queue (stack/synqueue.py)
-        host = self.host
         # Not owned by the host until it is kept: the queue's trace comes before its SYN,ACK.
         conn = host.new_connection(key, self.config, owned=False, isn=isn)
         conn.open(now, active=False, trace=False)
@@ -271,7 +273,8 @@ class Listener:
                 self._trace_queue(now, "fastopen", conn)
             else:
                 self.pending.add(conn)
-                self._trace_queue(now, "syn", conn)
+                if host.tracer.on:
+                    self._trace_queue(now, "syn", conn)
         host.updated(conn, now)
 
     # ------------------------------------------------------------------ Fast Open
@@ -502,7 +505,8 @@ class Listener:
         """``conn`` left SYN-RECEIVED for a synchronized state: on to the accept queue."""
         self.pending.discard(conn)
         self.accept_queue.append(conn)
-        self._trace_queue(now, "established", conn)
+        if self.host.tracer.on:
+            self._trace_queue(now, "established", conn)
 
     def _forget(self, conn: Connection, now: int) -> None:
         """``conn`` was deleted or went back to LISTEN before being accepted."""
