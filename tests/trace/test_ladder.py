@@ -284,3 +284,17 @@ def test_a_read_woken_by_a_burst_is_drawn_after_tcps_ack_and_before_the_window_u
     assert updates_after, "no read drawn above the window update it sent"
     # the first read: the ACK before it advertises the room left by 14,480 unread octets
     assert re.search(r"ack 14481, win 50 ──│", rows[reads[0] - 1]), rows[reads[0] - 1]
+
+
+def test_the_readme_shows_what_its_watching_example_prints(tmp_path, monkeypatch, capsys):
+    """README.md, "Watching what happened": the ladder block is what the example prints."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Watching what happened"):]
+    a = section.index("```python\n") + 10
+    code = section[a:section.index("```\n", a)]
+    b = section.index("```text\n", a) + 8
+    shown = section[b:section.index("```\n", b)]
+    monkeypatch.chdir(tmp_path)  # (it writes run.jsonl and run.pcapng)
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out == shown
+    assert (tmp_path / "run.jsonl").stat().st_size and (tmp_path / "run.pcapng").stat().st_size
