@@ -548,10 +548,10 @@ class Network:
             flush_node(node)
 
     def _flush_node(self, node: _Node) -> None:
+        """Send what ``node``'s host queued and schedule its timer; for a host whose
+        ``changed`` flag is set, or that keeps none (the callers check)."""
         poll = node.poll
         if poll is not None:
-            if not node.host.changed:
-                return  # nothing sent and no timer moved since the last flush
             pkts, d = poll()  # (clears ``changed``)
             if pkts:
                 send = self._send
@@ -559,10 +559,7 @@ class Network:
                     send(node, packet)
         else:
             if node.tracked:
-                host = node.host
-                if not host.changed:
-                    return
-                host.changed = False
+                node.host.changed = False
             pkts = node.take()
             if pkts:
                 send = self._send
@@ -917,7 +914,8 @@ class Network:
         node = self._process()
         if node is None:
             return False
-        self._flush_node(node)
+        if not node.tracked or node.host.changed:
+            self._flush_node(node)
         return True
 
     def run_until(self, cond: Callable[[], bool], timeout: int | None = None) -> bool:
