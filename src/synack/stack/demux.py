@@ -110,7 +110,7 @@ class HostServices(Protocol):
 class ConnectionTable:
     """Connections, listeners and deadlines of one host (see the module docstring)."""
 
-    __slots__ = ("host", "conns", "listeners", "children", "bound", "_heap", "_deadline", "_n", "next",
+    __slots__ = ("host", "conns", "listeners", "children", "bound", "_heap", "_tw_heap", "_deadline", "_n", "next",
                  "time_wait", "tw_overflows")
 
     def __init__(self, host: HostServices) -> None:
@@ -127,8 +127,12 @@ class ConnectionTable:
         self.bound: dict[tuple, int] = {}
         # (deadline, n, 4-tuple), possibly stale: the 4-tuple, not the connection, so that a
         # stale entry keeps nothing alive (a deleted TCB, or a connection its TIME-WAIT
-        # record replaced, would otherwise stay in memory until its old deadline)
+        # record replaced, would otherwise stay in memory until its old deadline). TIME-WAIT
+        # records have a heap of their own: the many 2*MSL deadlines stay out of the way of
+        # the connections' timers, which move at almost every event. The two are one heap
+        # in effect: entries are taken in (deadline, n) order across both (due).
         self._heap: list = []
+        self._tw_heap: list = []
         #: the deadline of each registered connection (or record) with a timer running
         self._deadline: dict[Connection | TimeWait, int] = {}
         self._n = 0
@@ -276,7 +280,7 @@ class ConnectionTable:
         elif old != d:
             dl[entry] = d
             self._n += 1
-            heappush(self._heap, (d, self._n, entry.cid))
+            heappush(self._tw_heap if type(entry) is TimeWait else self._heap, (d, self._n, entry.cid))
             nx = self.next
             if nx is None or d < nx:
                 if self.conns.get(entry.cid) is entry:
@@ -288,17 +292,19 @@ class ConnectionTable:
             self._earliest()
 
     def _earliest(self) -> None:
-        """Find ``next`` again in the heap (its entries may be stale: dropped as they are met)."""
-        heap = self._heap
+        """Find ``next`` again in the heaps (their entries may be stale: dropped as they are met)."""
         dl = self._deadline
         conns = self.conns
-        while heap:
-            d, _, cid = heap[0]
-            if dl.get(conns.get(cid)) == d:  # type: ignore[arg-type]
-                self.next = d
-                return
-            heappop(heap)  # stale entry
-        self.next = None
+        best = None
+        for heap in (self._heap, self._tw_heap):
+            while heap:
+                d, _, cid = heap[0]
+                if dl.get(conns.get(cid)) == d:  # type: ignore[arg-type]
+                    if best is None or d < best:
+                        best = d
+                    break
+                heappop(heap)  # stale entry
+        self.next = best
 
     def _to_time_wait(self, conn: Connection, now: int) -> TimeWait | None:
         """``conn`` entered TIME-WAIT: a :class:`TimeWait` record takes its place in the
@@ -326,10 +332,17 @@ class ConnectionTable:
         """The connections whose timers are due at ``now``, earliest first; each leaves the
         heap as it is given (the connection's next event reschedules it)."""
         heap = self._heap
+        tw = self._tw_heap
         dl = self._deadline
         conns = self.conns
-        while heap and heap[0][0] <= now:
-            d, _, cid = heappop(heap)
+        while True:
+            if heap and heap[0][0] <= now:
+                h = tw if tw and tw[0] < heap[0] else heap  # (n differs: the 4-tuples are never compared)
+            elif tw and tw[0][0] <= now:
+                h = tw
+            else:
+                break
+            d, _, cid = heappop(h)
             conn = conns.get(cid)
             if conn is None or dl.get(conn) != d:
                 continue
