@@ -49,10 +49,15 @@ __all__ = ["Connection", "IsnSource", "Owner", "reset_for", "ECT0", "CE"]
 CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED = State.CLOSED, State.LISTEN, State.SYN_SENT, State.SYN_RECEIVED
 ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2 = State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2
 CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT = State.CLOSE_WAIT, State.CLOSING, State.LAST_ACK, State.TIME_WAIT
+# (module constants: an Enum member read through its class costs a lookup each time)
+_RTO, _TIME_WAIT, _DELAYED_ACK, _PERSIST = Timer.RTO, Timer.TIME_WAIT, Timer.DELAYED_ACK, Timer.PERSIST
+_TLP, _KEEPALIVE = Timer.TLP, Timer.KEEPALIVE
 _CLOSED_FOR_SENDING = frozenset({FIN_WAIT_1, FIN_WAIT_2, CLOSING, LAST_ACK, TIME_WAIT})
 _SYNCHRONIZED_OPEN = frozenset({ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT})
 
 _EMPTY = b""
+#: state -> the states it may change to (state.TRANSITIONS, looked up by the first of each pair)
+_NEXT = {st: frozenset(n for o, n in TRANSITIONS if o is st) for st in State}
 
 
 def reset_for(seg: TcpSegment) -> TcpSegment | None:
@@ -134,15 +139,15 @@ class Connection(Handshake, Control):
     def _set_state(self, new: State, now: int, cause: str, rule: str = "", trace: bool = True) -> None:
         """The one place the state changes; a change RFC 9293 does not allow is a bug."""
         old = self.state
-        if (old, new) not in TRANSITIONS:
+        if new not in _NEXT[old]:
             raise IllegalTransition(old, new, cause)
         self.state = new
-        rtt = self.snd.rtt
-        if new is ESTABLISHED and self.snd.retransmits and rtt.srtt is None:
+        if new is ESTABLISHED and self.snd.retransmits and self.snd.rtt.srtt is None:
             # RFC 6298 (5.7): the SYN timed out, so data starts with an RTO of 3 s.
-            rtt.after_syn_timeout()
-        if trace and self.tr.on:
-            self.tr.emit(StateChanged(now, self.tr.host, self.cid, old.value, new.value, cause, rule))
+            self.snd.rtt.after_syn_timeout()
+        tr = self.tr
+        if trace and tr.on:
+            tr.emit(StateChanged(now, tr.host, self.cid, old.value, new.value, cause, rule))
         if new is ESTABLISHED and self.config.keepalive:
             self._keepalive_state(now).start(now)  # RFC 9293 §3.8.4: idle time counts from here
 
@@ -166,10 +171,11 @@ class Connection(Handshake, Control):
     def _enter_time_wait(self, now: int, cause: str) -> None:
         """TIME-WAIT lasts 2*MSL (RFC 9293 §3.6.1 MUST-13); other timers stop."""
         timers = self.timers
-        for t in (Timer.RTO, Timer.DELAYED_ACK, Timer.PERSIST):
-            timers.cancel(t, now)
+        timers.cancel(_RTO, now)
+        timers.cancel(_DELAYED_ACK, now)
+        timers.cancel(_PERSIST, now)
         self._set_state(TIME_WAIT, now, cause, "RFC 9293 §3.10.7.4")
-        timers.arm(Timer.TIME_WAIT, now + 2 * self.config.msl, now)
+        timers.arm(_TIME_WAIT, now + 2 * self.config.msl, now)
 
     def time_wait_ended(self, now: int, cause: str, rule: str, trace: bool = False) -> None:
         """TIME-WAIT ends elsewhere: the record that took this connection over
@@ -192,28 +198,28 @@ class Connection(Handshake, Control):
         self._now = now
         timers = self.timers
         snd = self.snd
-        if timers.expire(Timer.TIME_WAIT, now):
+        if timers.expire(_TIME_WAIT, now):
             # TIME-WAIT timeout: delete the TCB (RFC 9293 §3.10.8).
             self._enter_closed(now, "2*MSL elapsed", "RFC 9293 §3.10.8")
             self._settle(now)
             return
-        kind = timers.which(Timer.TLP)
+        kind = timers.which(_TLP)
         if kind is not None and timers.expire(kind, now):
             # RFC 8985: the tail loss probe (§7.3) or the RACK reordering timer (§6.2). First:
             # a probe due with the RTO goes out in its place and restarts it (§7.2).
-            if kind is Timer.TLP:
+            if kind is _TLP:
                 snd.tlp_expired(now)
             else:
                 snd.rack_expired(now)
-        if timers.expire(Timer.RTO, now, snd.rtt.backoff):
+        if timers.expire(_RTO, now, snd.rtt.backoff):
             snd.rto_expired(now)
-        if timers.expire(Timer.PERSIST, now, snd.persist_backoff):
+        if timers.expire(_PERSIST, now, snd.persist_backoff):
             snd.persist_expired(now)  # a zero-window probe, or the SWS override (one slot)
-        if timers.expire(Timer.DELAYED_ACK, now) and self.state.synchronized and self.state is not TIME_WAIT:
+        if timers.expire(_DELAYED_ACK, now) and self.state.synchronized and self.state is not TIME_WAIT:
             self.rcv.delayed_ack_fired()
             self._send_ack(now)
         ka = self._ka
-        if ka is not None and self.state is not CLOSED and timers.expire(Timer.KEEPALIVE, now, ka.probes):
+        if ka is not None and self.state is not CLOSED and timers.expire(_KEEPALIVE, now, ka.probes):
             ka.expired(now)  # RFC 9293 §3.8.4 keep-alive probe or give up
         self._settle(now)
 
@@ -561,7 +567,7 @@ class Connection(Handshake, Control):
             # restart the 2*MSL timeout (RFC 9293 §3.10.7.4, eighth, TIME-WAIT).
             self._drop(seg, now, "retransmitted-fin", "FIN again in TIME-WAIT: re-ACK, restart 2*MSL")
             self._send_ack(now)
-            self.timers.arm(Timer.TIME_WAIT, now + 2 * self.config.msl, now)
+            self.timers.arm(_TIME_WAIT, now + 2 * self.config.msl, now)
             return
         if rcv.rcv_wnd == 0 and seg.seq == rcv.rcv_nxt and f & ACK:
             # Zero window: valid ACKs and URGs are still processed (RFC 9293 §3.10.7.4; §3.4
@@ -637,7 +643,7 @@ class Connection(Handshake, Control):
         elif st is FIN_WAIT_2:
             self._enter_time_wait(now, "FIN received")
         elif st is TIME_WAIT:
-            self.timers.arm(Timer.TIME_WAIT, now + 2 * self.config.msl, now)
+            self.timers.arm(_TIME_WAIT, now + 2 * self.config.msl, now)
 
     def _reset_received(self, seg: TcpSegment, now: int) -> None:
         """An RST with SEG.SEQ = RCV.NXT (RFC 9293 §3.10.7.4, first and second checks).

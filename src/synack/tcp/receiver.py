@@ -41,6 +41,7 @@ _NOP = Nop()
 _tuple_new = tuple.__new__
 _EMPTY = b""
 _DELAYED_ACK = Timer.DELAYED_ACK
+_SYN_RECEIVED, _ESTABLISHED, _CLOSE_WAIT = State.SYN_RECEIVED, State.ESTABLISHED, State.CLOSE_WAIT
 #: Linux's bounds on the delayed-ACK time: TCP_DELACK_MAX, and HZ/2 kept under the 0.5 s
 #: of RFC 9293 §3.8.6.3 MUST-40
 _DELACK_MAX = 200_000_000
@@ -366,7 +367,7 @@ class Receiver(ReceiveSequence):
         arrived (ESTABLISHED, CLOSE-WAIT) is to go out now (Linux __tcp_sock_set_quickack)."""
         self.pingpong = not on
         st = self.conn.state
-        if on and (st is State.ESTABLISHED or st is State.CLOSE_WAIT) and (
+        if on and (st is _ESTABLISHED or st is _CLOSE_WAIT) and (
                 self.unacked or self.conn.timers.at[DELAYED_ACK_SLOT] is not None):
             self.ack_now = True
 
@@ -610,8 +611,8 @@ class Receiver(ReceiveSequence):
         conn = self.conn
         cfg = conn.config
         delay = cfg.delayed_ack
-        if cfg.quick_acks and delay is not None and (conn.state is State.ESTABLISHED
-                                                     or conn.state is State.SYN_RECEIVED):
+        if cfg.quick_acks and delay is not None and (conn.state is _ESTABLISHED
+                                                     or conn.state is _SYN_RECEIVED):
             self.pingpong = True
             if self.quick_now:
                 self.ack_now = self.quick_now = False

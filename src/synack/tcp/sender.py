@@ -59,7 +59,7 @@ _TSO_RTT_LOG = 9
 _EMPTY = b""
 _tuple_new = tuple.__new__
 _RTO, _PERSIST, _SWS, _TLP, _RACK = Timer.RTO, Timer.PERSIST, Timer.SWS_OVERRIDE, Timer.TLP, Timer.RACK
-_FIN_WAIT_1 = State.FIN_WAIT_1
+_FIN_WAIT_1, _SYN_SENT, _SYN_RECEIVED = State.FIN_WAIT_1, State.SYN_SENT, State.SYN_RECEIVED
 
 
 class Sender(SackSending):
@@ -602,13 +602,13 @@ class Sender(SackSending):
                        now, "user timeout reached", "RFC 9293 §3.8.3 MUST-21")
             return
         limit = cfg.synack_retries
-        if st is State.SYN_RECEIVED and conn.passive and limit is not None and self.retries >= limit:
+        if st is _SYN_RECEIVED and conn.passive and limit is not None and self.retries >= limit:
             # A half-open passive connection gets `synack_retries` SYN,ACK retransmissions
             # (Linux tcp_synack_retries, RFC 4987 §3.2: bound what a SYN flood can hold).
             conn._abandon_passive(now, "SYN,ACK retransmissions exhausted",
                                   ConnectionTimeout("connection timed out: no ACK of our SYN,ACK"))
             return
-        syn_sent = st is State.SYN_SENT
+        syn_sent = st is _SYN_SENT
         if syn_sent and cfg.syn_retries is not None and self.retries >= cfg.syn_retries + cfg.syn_linear_timeouts:
             # Linux's tcp_syn_retries (plus the linear ones): the SYN is given up sooner than
             # R2 for a SYN (RFC 9293 §3.8.3 MUST-23 asks at least 3 minutes of it).
