@@ -555,7 +555,8 @@ class Connection(Handshake, Control):
         if f & URG and seg.urg_ptr and self.state in RECEIVING:
             rcv.urgent(seg)
         # Seventh and eighth: segment text and FIN (the receiver; _peer_fin for the state).
-        rcv.text_and_fin(seg, now)
+        if seg.payload or f & FIN:
+            rcv.text_and_fin(seg, now)
         self._output(now)
 
     def _unacceptable(self, seg: TcpSegment, st: State, now: int) -> None:
@@ -609,21 +610,23 @@ class Connection(Handshake, Control):
         # incoming segments whose ACK value doesn't satisfy the above condition MUST be
         # discarded and an ACK sent back", also when nothing of ours is outstanding (that
         # is when blind data injection is easiest). (SEG.ACK < SND.UNA - MAX.SND.WND)
-        if seq_add(ack, max(snd.max_snd_wnd, 1)).lt(snd.snd_una):
+        # (Only an ACK below SND.UNA can be: what is in flight, SND.NXT - SND.UNA, never
+        # reaches 2**31 - MAX.SND.WND, where the sum would wrap.)
+        if seq_dist(ack, snd.snd_una) < 0 and seq_add(ack, max(snd.max_snd_wnd, 1)).lt(snd.snd_una):
             self._challenge_ack(seg, now, "ack-too-old", "ACK below SND.UNA - MAX.SND.WND (RFC 5961 §5)")
             return False
         st = self.state
         snd.ack_arrives(seg, now)
         # Per-state additions.
-        fin_acked = snd.fin_queued and snd.snd_una == snd.fin_seq() + 1
-        if st is FIN_WAIT_1 and fin_acked:
-            self._set_state(FIN_WAIT_2, now, "ACK of FIN", "RFC 9293 §3.10.7.4")
+        if st is FIN_WAIT_1:
+            if snd.fin_acked:
+                self._set_state(FIN_WAIT_2, now, "ACK of FIN", "RFC 9293 §3.10.7.4")
         elif st is CLOSING:
-            if fin_acked:
+            if snd.fin_acked:
                 self._enter_time_wait(now, "ACK of FIN")
             return False
         elif st is LAST_ACK:
-            if fin_acked:
+            if snd.fin_acked:
                 self._enter_closed(now, "ACK of FIN", "RFC 9293 §3.10.7.4")
             return False
         elif st is TIME_WAIT:

@@ -12,7 +12,7 @@ and the receiver's methods.
 from __future__ import annotations
 
 
-from ..wire.seq import MASK, Seq
+from ..wire.seq import MASK, Seq, seq_add
 from ..wire.tcp import (ACK, CWR, ECE, FIN, RST, SYN, FastOpen, Mss, Nop, SackPermitted, TcpSegment,
                         Timestamps, WindowScale)
 from . import fastopen as _fastopen
@@ -71,7 +71,7 @@ class Handshake(Output):
             snd.rewind(snd.iss + 1 + len(payload))
         self._emit(self._segment(snd.iss, None, SYN, payload, options=self._syn_options()), now)
         # (with SYN data, the RTT is timed from the SYN alone: its ACK may cover only the SYN)
-        snd.time_segment(snd.iss + 1, now)
+        snd.time_segment(seq_add(snd.iss, 1), now)
         self._set_state(_SYN_SENT, now, "active OPEN", "RFC 9293 §3.10.1")
         snd.arm_rto(now)
 
@@ -238,7 +238,8 @@ class Handshake(Output):
                     # Linux: the SYN goes again TCP_TIMEOUT_MIN (8 ms) later, not an RTO later.
                     self.timers.arm(_RTO, now + _SYN_QUICK_RETRY, now)
                 return
-            ack_ok = snd.snd_una.lt(seg.ack) and seg.ack.le(snd.snd_nxt)
+            # SND.UNA is ISS in SYN-SENT, so ISS < SEG.ACK =< SND.NXT is SND.UNA < SEG.ACK =< SND.NXT.
+            ack_ok = True
         if f & RST:
             # second: an acceptable RST means "connection refused"; others are dropped.
             if ack_ok:
@@ -259,9 +260,8 @@ class Handshake(Output):
         if ack_ok and isinstance(tfo, ClientFastOpen):
             self._fastopen_synack(tfo, seg, now)  # RFC 7413: keep the cookie; SYN data acked?
         if ack_ok:
+            # Our SYN is acknowledged (SND.UNA > ISS): ESTABLISHED, <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
             snd.new_ack(seg.ack, now)
-        if snd.snd_una.gt(snd.iss):
-            # Our SYN is acknowledged: ESTABLISHED, <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
             snd.take_window(seg.wnd, seg.seq, seg.ack)
             self._set_state(_ESTABLISHED, now, "SYN,ACK received", "RFC 9293 §3.10.7.3")
             rcv.ack_now = True
