@@ -52,6 +52,7 @@ CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT = State.CLOSE_WAIT, State.CLOSING, Stat
 # (module constants: an Enum member read through its class costs a lookup each time)
 _RTO, _TIME_WAIT, _DELAYED_ACK, _PERSIST = Timer.RTO, Timer.TIME_WAIT, Timer.DELAYED_ACK, Timer.PERSIST
 _TLP, _KEEPALIVE = Timer.TLP, Timer.KEEPALIVE
+_ts_lt = _ts.ts_lt
 _CLOSED_FOR_SENDING = frozenset({FIN_WAIT_1, FIN_WAIT_2, CLOSING, LAST_ACK, TIME_WAIT})
 _SYNCHRONIZED_OPEN = frozenset({ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT})
 
@@ -425,7 +426,7 @@ class Connection(Handshake, Control):
             if len(o) != 3 or type(o[2]) is not Timestamps:
                 return False
             ts = o[2]
-            if _ts.ts_lt(ts.tsval, rcv.ts_recent):
+            if _ts_lt(ts.tsval, rcv.ts_recent):
                 return False  # (PAWS decides)
         snd = self.snd
         payload = seg.payload
@@ -500,7 +501,7 @@ class Connection(Handshake, Control):
                 # silently drop the segment."
                 self._drop(seg, now, "no-timestamp", "TSopt missing (RFC 7323 §3.2)")
                 return
-            if _ts.ts_lt(ts.tsval, rcv.ts_recent) and \
+            if _ts_lt(ts.tsval, rcv.ts_recent) and \
                     _ts.paws_rejects(ts.tsval, rcv.ts_recent, rcv.ts_recent_age, now):
                 # An old duplicate: ACK (with a D-SACK for its data) and drop.
                 news = rcv.old_duplicate(seg)
@@ -544,7 +545,7 @@ class Connection(Handshake, Control):
         if self.state is CLOSED:
             return
         if ts is not None and not rcv.last_ack_sent.lt(seg.seq) and (
-                not _ts.ts_lt(ts.tsval, rcv.ts_recent) or now - rcv.ts_recent_age > _ts.PAWS_IDLE):
+                not _ts_lt(ts.tsval, rcv.ts_recent) or now - rcv.ts_recent_age > _ts.PAWS_IDLE):
             # RFC 7323 §4.3 (1), §5.3 R3: an acceptable segment at or left of Last.ACK.sent
             # with SEG.TSval >= TS.Recent updates TS.Recent (any does once TS.Recent has gone
             # stale, §5.5). Only once the SYN and ACK checks passed, as Linux does: a forged

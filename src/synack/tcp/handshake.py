@@ -108,8 +108,12 @@ class Handshake(Output):
         st = self.state
         if st is _CLOSED or st is _LISTEN or st is _SYN_SENT:
             sack, ts, ws, ecr = cfg.sack, cfg.timestamps, cfg.window_scale, 0
+            shift = cfg.window_shift() if ws else 0
         else:
+            # (a SYN,ACK: window scaling is in use only if the peer's SYN offered it, and then
+            # _negotiate took our shift from the config already)
             sack, ts, ws, ecr = self.sack_ok, self.ts_ok, self.ws_ok, self.rcv.ts_recent
+            shift = self.rcv_wscale
         opts: tuple = ()
         if ts:
             off = self.ts_off = self._ts_offset()
@@ -118,7 +122,7 @@ class Handshake(Output):
         elif sack:
             opts = (_NOP, _NOP, _SACK_PERM)
         if ws:
-            opts += (_NOP, _WSCALE[cfg.window_shift()])
+            opts += (_NOP, _WSCALE[shift])
         return opts
 
     def _ts_offset(self) -> int:
