@@ -44,6 +44,13 @@ AIMS = {
     "bytes_per_endpoint": (2_560, "lower", "memory / idle ESTABLISHED endpoint (B)"),
 }
 
+#: The speed aims were set against e039404 as then measured on the 2-core development
+#: machine (the low end of each range). A machine that runs e039404 slower today runs
+#: everything slower: the aim scales by (e039404 in this run) / (e039404 then), which is
+#: the same as asking for the ratio aim / baseline over e039404 in one run.
+AIM_BASELINE_REV = "e039404"
+AIM_BASELINE: dict[str, int] = {"cycles_per_s": 3_700, "segments_per_s": 15_800}
+
 
 # ---------------------------------------------------------------- the workloads
 # They run in a child process with ``sys.path`` pointing at the revision under test; the
@@ -287,6 +294,21 @@ def main(argv: list[str] | None = None) -> int:
             print("  " + "  ".join(f"{c:>14}" for c in row))
     for line in extra:
         print(line)
+    scaled = {}
+    if args.before == AIM_BASELINE_REV:
+        for name, key in (("cycles", "cycles_per_s"), ("bulk", "segments_per_s")):
+            before = results["before"].get(name, {}).get(key)
+            if name not in names or not before:
+                continue
+            aim = AIMS[key][0]
+            base = AIM_BASELINE[key]
+            now = results["now"][name][key]
+            scaled[key] = {"baseline_then": base, "baseline_now": before, "aim_scaled": aim * before / base,
+                           "ratio_needed": aim / base, "ratio": now / before}
+            print(f"{name}: {AIM_BASELINE_REV} ran at {before:,.0f}/s in this run, {base:,}/s when the aim of "
+                  f"{aim:,} was set: at this machine's speed the aim is {aim * before / base:,.0f}/s "
+                  f"({aim / base:.2f}x {AIM_BASELINE_REV}); now {now:,.0f}/s ({now / before:.2f}x): "
+                  f"{'met' if now * base >= aim * before else 'not met'}")
     for name, (_fn, _s, _l, unit, _p) in INSTRUCTIONS.items():
         key = "instructions_per_" + unit
         now_ir = results["now"].get(name, {}).get(key)
@@ -297,12 +319,23 @@ def main(argv: list[str] | None = None) -> int:
         if before_ir:
             line += f" ({before_ir / 1e6:,.2f} M before: {before_ir / now_ir:.2f}x fewer)"
         print(line)
+    for name, key in (("cycles", "cycles_per_s"), ("bulk", "segments_per_s")):
+        unit = INSTRUCTIONS[name][3]
+        now_ir = results["now"].get(name, {}).get("instructions_per_" + unit)
+        if now_ir is not None and args.before == AIM_BASELINE_REV:
+            before_ir = results["before"].get(name, {}).get("instructions_per_" + unit)
+            need = AIMS[key][0] / AIM_BASELINE[key]
+            if before_ir:
+                print(f"{name}: the aim in instructions is {before_ir / need / 1e6:,.2f} M per {unit} "
+                      f"({need:.2f}x fewer than {AIM_BASELINE_REV}): "
+                      f"{'met' if before_ir / now_ir >= need else 'not met'}")
     meta = {"python": sys.version.split()[0], "machine": platform.machine(), "cpus": os.cpu_count(),
             "load": os.getloadavg() if hasattr(os, "getloadavg") else None,
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "before": args.before, "repeat": args.repeat, "quick": q}
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / ("sim-quick.json" if q else "sim.json")
-    out.write_text(json.dumps({"meta": meta, "aims": {k: v[0] for k, v in AIMS.items()}, "results": results},
+    out.write_text(json.dumps({"meta": meta, "aims": {k: v[0] for k, v in AIMS.items()},
+                                          "aims_at_this_speed": scaled, "results": results},
                               indent=2))
     print(f"wrote {out}")
     return 0

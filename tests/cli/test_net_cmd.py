@@ -102,6 +102,8 @@ def test_without_root_one_line_points_to_demo():
     (["listen", "7", "--peer", "127.0.0.1:9"], "--peer goes with --udp LOCAL_PORT"),
     (["get", "ftp://10.99.0.2/x"], "URL: only http:// is supported"),
     (["get", "http://example.com/"], "URL: the host must be an IP address (no DNS here)"),
+    (["get", "http://[::1"], "URL: invalid IPv6 URL: 'http://[::1'"),
+    (["get", "http://10.99.0.2:99999/"], "URL: bad port in 'http://10.99.0.2:99999/'"),
     (["connect", "10.99.0.2", "7", "--mtu", "100"], "--mtu must be between 576 and 65535, not 100"),
     (["listen", "7", "--backlog", "0"], "--backlog must be at least 1, not 0"),
     (["connect", "10.99.0.2", "7", "--offload", "maybe"], "--offload: 'maybe' is not on or off"),

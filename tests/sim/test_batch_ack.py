@@ -4,11 +4,14 @@ MUST-58, MUST-59): on the simulator, packets that reach a host at the same insta
 
 from __future__ import annotations
 
+from typing import Any
+
 from simhelp import CLIENT, SERVER, open_connection, sent, two_hosts
 
 from synack.stack.host import Host
 from synack.stack.packet import Packet
 from synack.tcp.config import TcpConfig
+from synack.tcp.connection import Connection
 from synack.timeunits import ms
 from synack.wire.tcp import ACK, ECE, Sack
 
@@ -49,10 +52,10 @@ def test_a_hole_in_the_batch_is_still_reported_at_once_by_each_later_segment():
     assert sack.blocks == ((data[3].seg.seq, data[3].seg.seq + MSS_PAYLOAD),)  # and segment 4
 
 
-def _pair_of_hosts():
+def _pair_of_hosts(**knobs: Any) -> tuple[Host, Host, Connection, Connection]:
     """Two hosts wired by hand: what one sends, the test hands to the other. No quick-ACK
     mode (the linux profile's first 16 segments would each be ACKed at once)."""
-    cfg = TcpConfig(delayed_ack=ms(40), quick_acks=0)
+    cfg = TcpConfig(delayed_ack=ms(40), quick_acks=0, **knobs)
     a = Host("a", ["10.0.0.1"], seed=1, config=cfg)
     b = Host("b", ["10.0.0.2"], seed=2, config=cfg)
     lst = b.listen(80, 0)
@@ -88,18 +91,8 @@ def test_deliver_batch_acks_once_and_deliver_per_packet_every_second_segment():
 def test_a_ce_mark_in_a_batch_is_echoed_at_once():
     # RFC 3168 §6.1.3: the receiver tells the sender of congestion at once; the batch's
     # other segments still share one ACK (as Linux's GRO never merges a CE packet).
-    cfg = TcpConfig(delayed_ack=ms(40), quick_acks=0, ecn="on")
-    a = Host("a", ["10.0.0.1"], seed=1, config=cfg)
-    b = Host("b", ["10.0.0.2"], seed=2, config=cfg)
-    lst = b.listen(80, 0)
-    conn = a.connect("10.0.0.2", 80, 0)
-    for _ in range(3):
-        for p in a.take_packets():
-            b.deliver(p, 0)
-        for p in b.take_packets():
-            a.deliver(p, 0)
-    peer = lst.accept()
-    assert peer is not None and conn.ecn_ok and peer.ecn_ok
+    a, b, conn, peer = _pair_of_hosts(ecn="on")
+    assert conn.ecn_ok and peer.ecn_ok
     conn.send(bytes(4 * MSS_PAYLOAD), 1)
     burst = [p for p in a.take_outgoing() if isinstance(p, Packet)]
     assert len(burst) == 4

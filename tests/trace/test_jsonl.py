@@ -9,7 +9,7 @@ import pytest
 import trace_runs
 
 from synack.trace.jsonl import dumps, parse_jsonl, read_jsonl, to_records, write_jsonl
-from synack.trace.records import EVENT_FIELDS, check_record, flags_bits, flags_text
+from synack.trace.records import EVENT_FIELDS, OPTIONAL_FIELDS, check_record, flags_bits, flags_text
 from synack.wire.tcp import ACK, CWR, ECE, FIN, NS, PSH, RST, SYN, URG
 
 RFC_STATES = {"CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2",
@@ -30,7 +30,8 @@ def test_every_record_has_time_host_and_event_and_passes_the_schema(lossy):
         assert type(rec["t"]) is float and rec["t"] == ev.t / 1e9
         assert rec["host"] in ("client", "server")
         assert rec["event"] == ev.event
-        assert set(EVENT_FIELDS[rec["event"]]) | {"t", "host", "event", "conn"} == set(rec)
+        required = set(EVENT_FIELDS[rec["event"]]) | {"t", "host", "event", "conn"}
+        assert required <= set(rec) <= required | set(OPTIONAL_FIELDS.get(rec["event"], {}))
 
 
 def test_segment_records_name_hosts_and_carry_absolute_numbers(lossy):
@@ -145,7 +146,9 @@ def test_rfc_rule_text_is_kept_as_written(lossy):
     ('{"t": 0, "host": "a", "event": "state", "conn": null, "from": "CLOSED", "to": 3, "cause": "", "rule": ""}',
      1, "state record: field 'to' must be a string"),
     ('{"t": 0, "host": "a", "event": "send", "conn": null}', 1, "send record: missing field 'src'"),
-], ids=["truncated", "not-an-object", "missing-t", "string-time", "bad-state", "short-send"])
+    ('{"t": 0, "host": "a", "event": "app", "conn": null, "call": "recv", "args": "recv(9)", "result": 0, '
+     '"error": null, "caused": "2"}', 1, "app record: field 'caused' must be an integer"),
+], ids=["truncated", "not-an-object", "missing-t", "string-time", "bad-state", "short-send", "bad-caused"])
 def test_bad_lines_raise_value_error_naming_the_line(text, line, message):
     with pytest.raises(ValueError) as e:
         parse_jsonl(text.splitlines(), "trace.jsonl")

@@ -259,3 +259,42 @@ def test_no_color_gives_plain_text_and_colour_is_the_same_text_styled(runs, monk
     coloured = _ladder(net, color=None)
     assert "\x1b[" in coloured
     assert "\n".join(line.rstrip() for line in ANSI.sub("", coloured).splitlines()) + "\n" == plain
+
+
+def test_a_read_woken_by_a_burst_is_drawn_after_tcps_ack_and_before_the_window_update_it_sent():
+    # The server's recv() returns because ten segments arrived: TCP ACKed them first (a window
+    # shrunk by what waits unread); the read itself then opened the window again.
+    net = trace_runs._net()
+    srv = trace_runs.api.create_server(net, "server", (trace_runs.SERVER_ADDR, 80))
+    cli = trace_runs.api.create_connection(net, "client", (trace_runs.SERVER_ADDR, 80))
+    conn, _ = srv.accept()
+    cli.sendall(bytes(200_000))
+    got = 0
+    while got < 200_000:
+        got += len(conn.recv(65536))
+    cli.close()
+    conn.close()
+    net.run()
+    rows = _rows(_ladder(net))
+    reads = [i for i, r in enumerate(rows) if "recv(65536) = " in r]
+    assert len(reads) >= 3
+    acks_before = [rows[i - 1] for i in reads]
+    assert all(re.search(r"\[\.\] seq 1, ack \d+, win \d+ ──│", r) for r in acks_before), acks_before
+    updates_after = [rows[i + 1] for i in reads if "win 64 ──│" in rows[i + 1]]
+    assert updates_after, "no read drawn above the window update it sent"
+    # the first read: the ACK before it advertises the room left by 14,480 unread octets
+    assert re.search(r"ack 14481, win 50 ──│", rows[reads[0] - 1]), rows[reads[0] - 1]
+
+
+def test_the_readme_shows_what_its_watching_example_prints(tmp_path, monkeypatch, capsys):
+    """README.md, "Watching what happened": the ladder block is what the example prints."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Watching what happened"):]
+    a = section.index("```python\n") + 10
+    code = section[a:section.index("```\n", a)]
+    b = section.index("```text\n", a) + 8
+    shown = section[b:section.index("```\n", b)]
+    monkeypatch.chdir(tmp_path)  # (it writes run.jsonl and run.pcapng)
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out == shown
+    assert (tmp_path / "run.jsonl").stat().st_size and (tmp_path / "run.pcapng").stat().st_size

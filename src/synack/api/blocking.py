@@ -34,7 +34,7 @@ import operator
 import socket as _socket
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
 from ..tcp import fastopen as _fastopen
 from ..tcp.errors import TcpError
@@ -48,6 +48,7 @@ from .calls import buffer as _buffer
 from .calls import close_for_good as _close_for_good
 from .calls import summary as _summary
 from .calls import timeout_value as _timeout_value
+from .calls import events_so_far
 from .calls import traced as _traced
 from .constants import (
     AF_INET, AF_INET6, CLOSE_WAIT, CLOSED, ESTABLISHED, FIN_WAIT_2, IPPROTO_TCP, LISTEN, MSG_DONTWAIT,
@@ -112,6 +113,8 @@ class socket:  # noqa: N801 - named after the class it imitates
         self._ports = registry(rt)
         self._fd = next(self._ports.fds)
         self._timeout = None
+        #: the recorder's event count when the current call began or its wait ended
+        self._resumed: int | None = None
         self._state = _UNCONNECTED
         #: local address (a wildcard until known) and port (0 until bound)
         self._laddr = WILDCARD[self._family]
@@ -202,11 +205,10 @@ class socket:  # noqa: N801 - named after the class it imitates
         return self._conn.cid if self._conn is not None else None
 
     def _trace(self, name: str, args: tuple, kwargs: dict, result: Any, error: str | None,
-               cid: tuple | None) -> None:
+               cid: tuple | None, caused: int | None = None) -> None:
         shown = [_summary(a) for a in args] + [f"{k}={_summary(v)}" for k, v in kwargs.items()]
-        # (cast: the trace events are being retyped; the call is the same either way)
-        self._host.tracer.emit(cast(Any, AppCall)(self._rt.now, self._host.name, cid, name,
-                                       f"{name}({', '.join(shown)})", result, error))
+        self._host.tracer.emit(AppCall(self._rt.now, self._host.name, cid, name,
+                                       f"{name}({', '.join(shown)})", result, error, caused))
 
     def _check_open(self) -> None:
         if self._fd < 0:
@@ -269,6 +271,8 @@ class socket:  # noqa: N801 - named after the class it imitates
         SimulationIdle if there is no deadline and nothing is left to happen."""
         if not self._rt.wait_until(ready, deadline, what=lambda: f"{call} on {self!r}", stall_limit=self.stall_limit):
             raise timed_out()
+        if self._host.tracer.on:
+            self._resumed = events_so_far(self._host.tracer)  # what follows, the call itself caused
 
     def _sockname(self) -> tuple:
         return sockaddr(self._family, self._laddr, self._lport)

@@ -25,6 +25,29 @@ def summary(x: Any) -> str:
     return repr(x)
 
 
+def events_so_far(tracer: Any) -> int | None:
+    """How many events ``tracer``'s recorder holds now (None if it cannot say)."""
+    try:
+        return len(tracer.recorder.events)
+    except TypeError:
+        return None
+
+
+def caused(tracer: Any, since: int | None) -> int | None:
+    """The events of ``tracer``'s host recorded since the recorder held ``since`` events:
+    what a call did after it began or after its wait ended (see ``AppCall.caused``)."""
+    events = tracer.recorder.events
+    if since is None:
+        return None
+    try:
+        if len(events) < since:
+            return None  # (the recorder was emptied meanwhile)
+        host = tracer.host
+        return sum(1 for ev in events[since:] if getattr(ev, "host", None) == host)
+    except TypeError:
+        return None
+
+
 def traced(method: F) -> F:
     """Record the call as an AppCall event: name, argument summary, result, error class."""
     name = method.__name__
@@ -40,12 +63,14 @@ def traced(method: F) -> F:
             return call(self, *args, **kwargs)
 
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if not self._host.tracer.on:
+        tracer = self._host.tracer
+        if not tracer.on:
             return method(self, *args, **kwargs)
+        self._resumed = events_so_far(tracer)
         try:
             result = method(self, *args, **kwargs)
         except BaseException as e:
-            self._trace(name, args, kwargs, None, type(e).__name__, self._cid())
+            self._trace(name, args, kwargs, None, type(e).__name__, self._cid(), caused(tracer, self._resumed))
             raise
         cid = self._cid()
         shown = result
@@ -54,7 +79,7 @@ def traced(method: F) -> F:
             shown = result[1]
         elif isinstance(result, (bytes, bytearray)):
             shown = len(result)
-        self._trace(name, args, kwargs, shown, None, cid)
+        self._trace(name, args, kwargs, shown, None, cid, caused(tracer, self._resumed))
         return result
 
     return cast(F, wrapper)

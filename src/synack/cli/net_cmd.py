@@ -463,7 +463,10 @@ def configure_get(p: Any) -> Any:
 def _parse_url(url: str) -> tuple[str, int, str, str]:
     import ipaddress
 
-    u = urllib.parse.urlsplit(url)
+    try:
+        u = urllib.parse.urlsplit(url)
+    except ValueError as e:
+        raise CliError(f"URL: {str(e)[:1].lower()}{str(e)[1:]}: {url!r}") from None
     if u.scheme != "http":
         raise CliError(f"URL: only http:// is supported, not {url!r}")
     host = u.hostname or ""

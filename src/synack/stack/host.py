@@ -33,7 +33,8 @@ from ..tcp.isn import IsnGenerator
 from ..tcp.rfc5961 import ChallengeAckLimiter
 from ..tcp.sender import MAX_SEGMENT_BYTES
 from ..tcp.state import State
-from ..tcp.timewait import IsnAfterTimeWait, TimeWait
+from ..tcp.isn import GivenIss
+from ..tcp.timewait import TimeWait
 from ..trace.events import NULL_TRACER, Recorder, SegmentDropped, SegmentReceived, SegmentSent, Tracer
 from ..wire.errors import MalformedPacket
 from ..wire.ip import ecn_of, parse_packet
@@ -294,7 +295,7 @@ class Host:
                     # TIME-WAIT and opens a new connection, its ISS above the old SND.NXT.
                     conn.reopened(now)
                     self.updated(conn, now)
-                    lst.segment(key, seg, now, isn=IsnAfterTimeWait(conn.new_iss(), self.isn))
+                    lst.segment(key, seg, now, isn=GivenIss(conn.new_iss(), self.isn))
                     return
             # RFC 3168 §6.1.3: Congestion Experienced in the IP header, for TCP to echo.
             ce = conn.ecn_ok and ecn & 3 == 3

@@ -38,6 +38,7 @@ import struct
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..tcp import timestamps as _ts
+from ..tcp.isn import GivenIss, ts_offset_of
 from ..tcp.state import State
 from ..trace.events import SegmentSent, StateChanged
 from ..wire.seq import MASK, Seq, seq_add
@@ -135,26 +136,6 @@ class Listener(Parent, Protocol):
     stats: Any
 
     def _trace_queue(self, now: int, cause: str, conn: Any = None) -> None: ...
-
-
-class RecordedIss:
-    """An ISN source that gives ``iss`` (a record's), with the TSval offsets of ``base``
-    (the host's generator), so that the connection a record becomes is the one it was."""
-
-    __slots__ = ("iss", "base")
-
-    def __init__(self, iss: Seq, base: Any) -> None:
-        self.iss = iss
-        self.base = base
-
-    def __call__(self, local_addr: str, local_port: int, remote_addr: str, remote_port: int, now: int) -> Seq:
-        return self.iss
-
-    def ts_offset(self, local_addr: str, local_port: int, remote_addr: str, remote_port: int) -> int:
-        per_tuple = getattr(self.base, "ts_offset", None)
-        if per_tuple is None:
-            return _ts.ts_offset(int(self.iss))
-        return int(per_tuple(local_addr, local_port, remote_addr, remote_port))
 
 
 class Offer:
@@ -272,8 +253,7 @@ class SynQueue:
 
     def _tsval(self, req: SynRequest, now: int) -> tuple[int, int]:
         """(TSval, TSecr) of a SYN,ACK of ``req`` sent at ``now``."""
-        per_tuple = getattr(self.lst.host.isn, "ts_offset", None)
-        off = per_tuple(*req.key) if per_tuple is not None else _ts.ts_offset(int(req.iss))
+        off = ts_offset_of(self.lst.host.isn, req.iss, req.key)
         peer = req.syn.option(Timestamps)
         return (now // _TS_TICK + off) & MASK, peer.tsval if peer is not None else 0
 
@@ -310,7 +290,7 @@ class SynQueue:
         with what it queued still in ``out``; None if it did not enter SYN-RECEIVED."""
         lst = self.lst
         host = lst.host
-        conn = host.new_connection(key, lst.config, owned=False, traced=False, isn=RecordedIss(iss, host.isn))
+        conn = host.new_connection(key, lst.config, owned=False, traced=False, isn=GivenIss(iss, host.isn))
         conn.open(t0, active=False, trace=False)
         conn.segment_arrives(syn, t0)
         if conn.state is not _SYN_RECEIVED:

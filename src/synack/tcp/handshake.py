@@ -19,6 +19,7 @@ from . import fastopen as _fastopen
 from . import timestamps as _ts
 from .errors import ConnectionRefused, TcpError
 from .fastopen import ClientFastOpen, CookieCache, ServerFastOpen
+from .isn import ts_offset_of
 from .output import Output
 from .state import State
 from .timers import Timer
@@ -128,10 +129,7 @@ class Handshake(Output):
     def _ts_offset(self) -> int:
         """This connection's TSval offset: per 4-tuple from the host's RFC 6528 generator
         (the same for every incarnation, RFC 6191), else a mixing of the ISS."""
-        per_tuple = getattr(self.isn, "ts_offset", None)
-        if per_tuple is not None:
-            return per_tuple(self.local_addr, self.local_port, self.remote_addr, self.remote_port)
-        return _ts.ts_offset(self.snd.iss)
+        return ts_offset_of(self.isn, self.snd.iss, self.cid)
 
     def _syn_ecn_bits(self, flags: int) -> int:
         """RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR, an ECN-setup SYN,ACK ECE

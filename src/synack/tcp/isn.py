@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import Any
 
 from synack.wire.checksum import address_info
 from synack.wire.seq import MASK, Seq
+
+from .timestamps import ts_offset
 
 #: Nanoseconds per tick of the ISN clock M (RFC 9293 §3.4.1 MUST-8: 4 microseconds).
 ISN_TICK_NS = 4_000
@@ -163,3 +166,32 @@ class FixedIsn:
         if self._value is not None:
             return f"FixedIsn({int(self._value)})"
         return f"FixedIsn({[int(v) for v in self._values]!r}, next={self._next})"
+
+
+class GivenIss:
+    """An ISN source whose next ISS is ``iss``, given by the caller, with the TSval offsets of
+    ``base`` (the host's generator): a connection that ends a TIME-WAIT starts above the
+    old one (RFC 1122 §4.2.2.13, ``TimeWait.new_iss``), and a SYN-queue record becomes the
+    connection it answered for, with the ISS its SYN,ACK carried (stack/synqueue.py)."""
+
+    __slots__ = ("iss", "base")
+
+    def __init__(self, iss: Seq, base: Any) -> None:
+        self.iss = iss
+        self.base = base
+
+    def __call__(self, local_addr: str, local_port: int, remote_addr: str, remote_port: int, now: int) -> Seq:
+        return self.iss
+
+    def ts_offset(self, local_addr: str, local_port: int, remote_addr: str, remote_port: int) -> int:
+        return ts_offset_of(self.base, self.iss, (local_addr, local_port, remote_addr, remote_port))
+
+
+def ts_offset_of(source: Any, iss: int, key: tuple) -> int:
+    """The TSval offset a connection with 4-tuple ``key`` and ISS ``iss`` uses: the ISN
+    source's per-4-tuple offset (:meth:`IsnGenerator.ts_offset`) when it has one, else one
+    derived from the ISS (tcp/timestamps.py)."""
+    per_tuple = getattr(source, "ts_offset", None)
+    if per_tuple is None:
+        return ts_offset(int(iss))
+    return int(per_tuple(*key))

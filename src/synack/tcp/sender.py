@@ -368,27 +368,6 @@ class Sender(SackSending):
         # sends urgent data without TSO, too).
         seg_max = mss if seg_max is None or seg_max <= mss or self.urgent else self.tso_size(mss)
         self.gso_size = mss
-        if not blen and lr is None and limit is None and self.fin_queued and self.rtx_nxt is None:
-            # Nothing but our FIN: what the loop below does for it, without its set-up.
-            nxt = self.snd_nxt
-            if nxt == self.buf_seq:
-                rcv = conn.rcv
-                conn._emit(conn._segment(nxt, rcv.rcv_nxt, ACK | FIN), now, None)  # (whatever the window)
-                end = self.snd_nxt = seq_add(nxt, 1)
-                if mss > 1:
-                    self.snd_sml = end
-                if self.rtt_seq is None:
-                    self.rtt_seq, self.rtt_time = end, now
-                if self.rtx_since is None:
-                    self.rtx_since = now
-                if timers.at[RTO_SLOT] is None:
-                    self.arm_rto(now)
-                if timers.at[PROBE_SLOT] is not None:
-                    timers.cancel(_PERSIST, now)
-                    self.persist_backoff = 0
-                return
-            if seq_dist(nxt, self.buf_seq) == 1:
-                return  # (the FIN went already)
         psh_every = cfg.psh_every
         # Positions as offsets into the buffer (octet 0 is sequence number buf_seq; the FIN,
         # if queued, is offset blen): one conversion each way per segment.

@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .config import TcpConfig
     from .connection import Connection
 
-__all__ = ["TimeWait", "IsnAfterTimeWait", "TW_ISN_STEP"]
+__all__ = ["TimeWait", "TW_ISN_STEP"]
 
 #: How far above the old SND.NXT a connection that ends a TIME-WAIT starts (Linux:
 #: ``tw_snd_nxt + 65535 + 2``), so its segments cannot be taken for the old ones.
@@ -383,24 +383,3 @@ class TimeWait:
         """The application deleted the TCB itself (ABORT in TIME-WAIT, RFC 9293 §3.10.5),
         which the connection traced: the record ends silently."""
         self.state = _CLOSED
-
-
-class IsnAfterTimeWait:
-    """The host's ISN source, except that the next ISS is ``iss`` (a connection that ends a
-    TIME-WAIT starts above the old one, :meth:`TimeWait.new_iss`); TSval offsets still come
-    from the host's generator."""
-
-    __slots__ = ("iss", "base")
-
-    def __init__(self, iss: Seq, base: Any) -> None:
-        self.iss = iss
-        self.base = base
-
-    def __call__(self, local_addr: str, local_port: int, remote_addr: str, remote_port: int, now: int) -> Seq:
-        return self.iss
-
-    def ts_offset(self, local_addr: str, local_port: int, remote_addr: str, remote_port: int) -> int:
-        per_tuple = getattr(self.base, "ts_offset", None)
-        if per_tuple is None:
-            return _ts.ts_offset(int(self.iss))
-        return int(per_tuple(local_addr, local_port, remote_addr, remote_port))

@@ -153,6 +153,10 @@ class AppCall:
     args: str = ""
     result: Any = None
     error: str | None = None
+    #: the events of this host the call itself caused after it began, or after the wait
+    #: that held it ended (a read's window update, a close's FIN and state change): they
+    #: precede this record, which is made when the call returns. None: not known.
+    caused: int | None = None
     event: ClassVar[str] = "app"
 
 

@@ -71,6 +71,10 @@ EVENT_FIELDS: dict[str, dict[str, str]] = {
              "code": "int", "kind": "str", "action": "str", "detail": "str"},
     "fastopen": {"action": "str", "detail": "str"},
 }
+#: event kind -> fields a record may have (older traces lack them), with their types
+OPTIONAL_FIELDS: dict[str, dict[str, str]] = {
+    "app": {"caused": "int"},
+}
 #: segment fields that are null only in a drop whose packet could not be parsed
 _SEG_REQUIRED = ("src_port", "dst_port", "flags", "seq", "ack", "len", "win", "options")
 
@@ -205,6 +209,9 @@ def event_record(ev: Any, names: Mapping[str, str] | None = None) -> dict:
                    cause=ev.cause or "")
     elif kind == "app":
         rec.update(call=ev.call, args=ev.args or "", result=_json_value(ev.result), error=ev.error)
+        caused = getattr(ev, "caused", None)
+        if caused is not None:
+            rec["caused"] = caused
     elif kind == "error":
         rec.update(error=ev.error, detail=ev.detail or "")
     elif kind == "listen-queue":
@@ -278,6 +285,9 @@ def check_record(rec: Any) -> None:
         if name not in rec:
             raise ValueError(f"{kind} record: missing field {name!r}")
         if not _type_ok(rec[name], spec):
+            raise ValueError(f"{kind} record: field {name!r} must be {_expect(spec)}, got {rec[name]!r}")
+    for name, spec in OPTIONAL_FIELDS.get(kind, {}).items():
+        if name in rec and not _type_ok(rec[name], spec):
             raise ValueError(f"{kind} record: field {name!r} must be {_expect(spec)}, got {rec[name]!r}")
     if kind in SEGMENT_EVENTS:
         parsed = rec["flags"] is not None

@@ -498,11 +498,14 @@ class Timeline:
 def _reorder_app_calls(recs: list[dict]) -> list[dict]:
     """Move each application call to where it began, when that is knowable.
 
-    Calls are recorded when they return. A call whose host did nothing else at that instant
-    since its previous call or arrival began at the same instant: it is moved before the
-    events it caused (``close()`` before its FIN). A call that returned because a segment
-    arrived or a timer fired (a blocking ``connect``, ``recv``) is shown when it returned,
-    before any segment its host sent in that same processing step.
+    Calls are recorded when they return. A record that says how many of its host's events
+    the call ``caused`` after it began, or after the wait that held it ended (synack's
+    socket API records this), is moved before exactly those: ``close()`` before its FIN, a
+    ``recv()`` woken by an arrival after the ACK TCP sent for it and before the window
+    update the read itself sent. Without that field (older traces), a call whose host did
+    nothing else at that instant since its previous call or arrival is moved before the
+    events it caused, and a call that returned because a segment arrived or a timer fired is
+    shown before any segment its host sent in that same processing step.
     """
     before: dict[int, list[int]] = {}  # record index -> app calls to show just before it
     moved: set = set()
@@ -510,6 +513,19 @@ def _reorder_app_calls(recs: list[dict]) -> list[dict]:
         if r["event"] != "app":
             continue
         h, t = r["host"], r["t"]
+        n = r.get("caused")
+        if type(n) is int:
+            target = None
+            for j in range(i - 1, -1, -1):
+                if n <= 0 or recs[j]["t"] != t:
+                    break
+                if recs[j]["host"] == h:
+                    n -= 1
+                    target = j
+            if target is not None:
+                before.setdefault(target, []).append(i)
+                moved.add(i)
+            continue
         target = None
         first_send = None
         blocked = False
