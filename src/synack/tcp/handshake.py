@@ -19,7 +19,7 @@ from . import fastopen as _fastopen
 from . import timestamps as _ts
 from .errors import ConnectionRefused, TcpError
 from .fastopen import ClientFastOpen, CookieCache, ServerFastOpen
-from .isn import ts_offset_of
+from .isn import IsnGenerator, ts_offset_of
 from .output import Output
 from .state import State
 from .timers import Timer
@@ -129,7 +129,10 @@ class Handshake(Output):
     def _ts_offset(self) -> int:
         """This connection's TSval offset: per 4-tuple from the host's RFC 6528 generator
         (the same for every incarnation, RFC 6191), else a mixing of the ISS."""
-        return ts_offset_of(self.isn, self.snd.iss, self.cid)
+        isn = self.isn
+        if type(isn) is IsnGenerator:  # (the host's generator: what ts_offset_of would call, at once)
+            return isn.ts_offset(self.local_addr, self.local_port, self.remote_addr, self.remote_port)
+        return ts_offset_of(isn, self.snd.iss, self.cid)
 
     def _syn_ecn_bits(self, flags: int) -> int:
         """RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR, an ECN-setup SYN,ACK ECE
