@@ -49,10 +49,16 @@ __all__ = ["Connection", "IsnSource", "Owner", "reset_for", "ECT0", "CE"]
 CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED = State.CLOSED, State.LISTEN, State.SYN_SENT, State.SYN_RECEIVED
 ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2 = State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2
 CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT = State.CLOSE_WAIT, State.CLOSING, State.LAST_ACK, State.TIME_WAIT
+# (module constants: an Enum member read through its class costs a lookup each time)
+_RTO, _TIME_WAIT, _DELAYED_ACK, _PERSIST = Timer.RTO, Timer.TIME_WAIT, Timer.DELAYED_ACK, Timer.PERSIST
+_TLP, _KEEPALIVE = Timer.TLP, Timer.KEEPALIVE
+_ts_lt = _ts.ts_lt
 _CLOSED_FOR_SENDING = frozenset({FIN_WAIT_1, FIN_WAIT_2, CLOSING, LAST_ACK, TIME_WAIT})
 _SYNCHRONIZED_OPEN = frozenset({ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT})
 
 _EMPTY = b""
+#: state -> the states it may change to (state.TRANSITIONS, looked up by the first of each pair)
+_NEXT = {st: frozenset(n for o, n in TRANSITIONS if o is st) for st in State}
 
 
 def reset_for(seg: TcpSegment) -> TcpSegment | None:
@@ -134,15 +140,15 @@ class Connection(Handshake, Control):
     def _set_state(self, new: State, now: int, cause: str, rule: str = "", trace: bool = True) -> None:
         """The one place the state changes; a change RFC 9293 does not allow is a bug."""
         old = self.state
-        if (old, new) not in TRANSITIONS:
+        if new not in _NEXT[old]:
             raise IllegalTransition(old, new, cause)
         self.state = new
-        rtt = self.snd.rtt
-        if new is ESTABLISHED and self.snd.retransmits and rtt.srtt is None:
+        if new is ESTABLISHED and self.snd.retransmits and self.snd.rtt.srtt is None:
             # RFC 6298 (5.7): the SYN timed out, so data starts with an RTO of 3 s.
-            rtt.after_syn_timeout()
-        if trace and self.tr.on:
-            self.tr.emit(StateChanged(now, self.tr.host, self.cid, old.value, new.value, cause, rule))
+            self.snd.rtt.after_syn_timeout()
+        tr = self.tr
+        if trace and tr.on:
+            tr.emit(StateChanged(now, tr.host, self.cid, old.value, new.value, cause, rule))
         if new is ESTABLISHED and self.config.keepalive:
             self._keepalive_state(now).start(now)  # RFC 9293 §3.8.4: idle time counts from here
 
@@ -166,10 +172,11 @@ class Connection(Handshake, Control):
     def _enter_time_wait(self, now: int, cause: str) -> None:
         """TIME-WAIT lasts 2*MSL (RFC 9293 §3.6.1 MUST-13); other timers stop."""
         timers = self.timers
-        for t in (Timer.RTO, Timer.DELAYED_ACK, Timer.PERSIST):
-            timers.cancel(t, now)
+        timers.cancel(_RTO, now)
+        timers.cancel(_DELAYED_ACK, now)
+        timers.cancel(_PERSIST, now)
         self._set_state(TIME_WAIT, now, cause, "RFC 9293 §3.10.7.4")
-        timers.arm(Timer.TIME_WAIT, now + 2 * self.config.msl, now)
+        timers.arm(_TIME_WAIT, now + 2 * self.config.msl, now)
 
     def time_wait_ended(self, now: int, cause: str, rule: str, trace: bool = False) -> None:
         """TIME-WAIT ends elsewhere: the record that took this connection over
@@ -192,28 +199,28 @@ class Connection(Handshake, Control):
         self._now = now
         timers = self.timers
         snd = self.snd
-        if timers.expire(Timer.TIME_WAIT, now):
+        if timers.expire(_TIME_WAIT, now):
             # TIME-WAIT timeout: delete the TCB (RFC 9293 §3.10.8).
             self._enter_closed(now, "2*MSL elapsed", "RFC 9293 §3.10.8")
             self._settle(now)
             return
-        kind = timers.which(Timer.TLP)
+        kind = timers.which(_TLP)
         if kind is not None and timers.expire(kind, now):
             # RFC 8985: the tail loss probe (§7.3) or the RACK reordering timer (§6.2). First:
             # a probe due with the RTO goes out in its place and restarts it (§7.2).
-            if kind is Timer.TLP:
+            if kind is _TLP:
                 snd.tlp_expired(now)
             else:
                 snd.rack_expired(now)
-        if timers.expire(Timer.RTO, now, snd.rtt.backoff):
+        if timers.expire(_RTO, now, snd.rtt.backoff):
             snd.rto_expired(now)
-        if timers.expire(Timer.PERSIST, now, snd.persist_backoff):
+        if timers.expire(_PERSIST, now, snd.persist_backoff):
             snd.persist_expired(now)  # a zero-window probe, or the SWS override (one slot)
-        if timers.expire(Timer.DELAYED_ACK, now) and self.state.synchronized and self.state is not TIME_WAIT:
+        if timers.expire(_DELAYED_ACK, now) and self.state.synchronized and self.state is not TIME_WAIT:
             self.rcv.delayed_ack_fired()
             self._send_ack(now)
         ka = self._ka
-        if ka is not None and self.state is not CLOSED and timers.expire(Timer.KEEPALIVE, now, ka.probes):
+        if ka is not None and self.state is not CLOSED and timers.expire(_KEEPALIVE, now, ka.probes):
             ka.expired(now)  # RFC 9293 §3.8.4 keep-alive probe or give up
         self._settle(now)
 
@@ -419,7 +426,7 @@ class Connection(Handshake, Control):
             if len(o) != 3 or type(o[2]) is not Timestamps:
                 return False
             ts = o[2]
-            if _ts.ts_lt(ts.tsval, rcv.ts_recent):
+            if _ts_lt(ts.tsval, rcv.ts_recent):
                 return False  # (PAWS decides)
         snd = self.snd
         payload = seg.payload
@@ -494,7 +501,7 @@ class Connection(Handshake, Control):
                 # silently drop the segment."
                 self._drop(seg, now, "no-timestamp", "TSopt missing (RFC 7323 §3.2)")
                 return
-            if _ts.ts_lt(ts.tsval, rcv.ts_recent) and \
+            if _ts_lt(ts.tsval, rcv.ts_recent) and \
                     _ts.paws_rejects(ts.tsval, rcv.ts_recent, rcv.ts_recent_age, now):
                 # An old duplicate: ACK (with a D-SACK for its data) and drop.
                 news = rcv.old_duplicate(seg)
@@ -538,7 +545,7 @@ class Connection(Handshake, Control):
         if self.state is CLOSED:
             return
         if ts is not None and not rcv.last_ack_sent.lt(seg.seq) and (
-                not _ts.ts_lt(ts.tsval, rcv.ts_recent) or now - rcv.ts_recent_age > _ts.PAWS_IDLE):
+                not _ts_lt(ts.tsval, rcv.ts_recent) or now - rcv.ts_recent_age > _ts.PAWS_IDLE):
             # RFC 7323 §4.3 (1), §5.3 R3: an acceptable segment at or left of Last.ACK.sent
             # with SEG.TSval >= TS.Recent updates TS.Recent (any does once TS.Recent has gone
             # stale, §5.5). Only once the SYN and ACK checks passed, as Linux does: a forged
@@ -549,7 +556,8 @@ class Connection(Handshake, Control):
         if f & URG and seg.urg_ptr and self.state in RECEIVING:
             rcv.urgent(seg)
         # Seventh and eighth: segment text and FIN (the receiver; _peer_fin for the state).
-        rcv.text_and_fin(seg, now)
+        if seg.payload or f & FIN:
+            rcv.text_and_fin(seg, now)
         self._output(now)
 
     def _unacceptable(self, seg: TcpSegment, st: State, now: int) -> None:
@@ -561,7 +569,7 @@ class Connection(Handshake, Control):
             # restart the 2*MSL timeout (RFC 9293 §3.10.7.4, eighth, TIME-WAIT).
             self._drop(seg, now, "retransmitted-fin", "FIN again in TIME-WAIT: re-ACK, restart 2*MSL")
             self._send_ack(now)
-            self.timers.arm(Timer.TIME_WAIT, now + 2 * self.config.msl, now)
+            self.timers.arm(_TIME_WAIT, now + 2 * self.config.msl, now)
             return
         if rcv.rcv_wnd == 0 and seg.seq == rcv.rcv_nxt and f & ACK:
             # Zero window: valid ACKs and URGs are still processed (RFC 9293 §3.10.7.4; §3.4
@@ -603,21 +611,23 @@ class Connection(Handshake, Control):
         # incoming segments whose ACK value doesn't satisfy the above condition MUST be
         # discarded and an ACK sent back", also when nothing of ours is outstanding (that
         # is when blind data injection is easiest). (SEG.ACK < SND.UNA - MAX.SND.WND)
-        if seq_add(ack, max(snd.max_snd_wnd, 1)).lt(snd.snd_una):
+        # (Only an ACK below SND.UNA can be: what is in flight, SND.NXT - SND.UNA, never
+        # reaches 2**31 - MAX.SND.WND, where the sum would wrap.)
+        if seq_dist(ack, snd.snd_una) < 0 and seq_add(ack, max(snd.max_snd_wnd, 1)).lt(snd.snd_una):
             self._challenge_ack(seg, now, "ack-too-old", "ACK below SND.UNA - MAX.SND.WND (RFC 5961 §5)")
             return False
         st = self.state
         snd.ack_arrives(seg, now)
         # Per-state additions.
-        fin_acked = snd.fin_queued and snd.snd_una == snd.fin_seq() + 1
-        if st is FIN_WAIT_1 and fin_acked:
-            self._set_state(FIN_WAIT_2, now, "ACK of FIN", "RFC 9293 §3.10.7.4")
+        if st is FIN_WAIT_1:
+            if snd.fin_acked:
+                self._set_state(FIN_WAIT_2, now, "ACK of FIN", "RFC 9293 §3.10.7.4")
         elif st is CLOSING:
-            if fin_acked:
+            if snd.fin_acked:
                 self._enter_time_wait(now, "ACK of FIN")
             return False
         elif st is LAST_ACK:
-            if fin_acked:
+            if snd.fin_acked:
                 self._enter_closed(now, "ACK of FIN", "RFC 9293 §3.10.7.4")
             return False
         elif st is TIME_WAIT:
@@ -637,7 +647,7 @@ class Connection(Handshake, Control):
         elif st is FIN_WAIT_2:
             self._enter_time_wait(now, "FIN received")
         elif st is TIME_WAIT:
-            self.timers.arm(Timer.TIME_WAIT, now + 2 * self.config.msl, now)
+            self.timers.arm(_TIME_WAIT, now + 2 * self.config.msl, now)
 
     def _reset_received(self, seg: TcpSegment, now: int) -> None:
         """An RST with SEG.SEQ = RCV.NXT (RFC 9293 §3.10.7.4, first and second checks).

@@ -12,14 +12,14 @@ and the receiver's methods.
 from __future__ import annotations
 
 
-from ..wire.seq import MASK, Seq
+from ..wire.seq import MASK, Seq, seq_add
 from ..wire.tcp import (ACK, CWR, ECE, FIN, RST, SYN, FastOpen, Mss, Nop, SackPermitted, TcpSegment,
                         Timestamps, WindowScale)
 from . import fastopen as _fastopen
 from . import timestamps as _ts
 from .errors import ConnectionRefused, TcpError
 from .fastopen import ClientFastOpen, CookieCache, ServerFastOpen
-from .isn import ts_offset_of
+from .isn import IsnGenerator, ts_offset_of
 from .output import Output
 from .state import State
 from .timers import Timer
@@ -39,6 +39,10 @@ _EMPTY = b""
 #: Linux's TCP_TIMEOUT_MIN (2 jiffies at HZ=250): the quick SYN retry after an unacceptable ACK
 _SYN_QUICK_RETRY = 8_000_000
 _WSCALE = tuple(WindowScale(s) for s in range(_ts.MAX_SHIFT + 1))  # shift -> its option
+# (module constants: an Enum member read through its class costs a lookup each time)
+_CLOSED, _LISTEN, _SYN_SENT, _SYN_RECEIVED = State.CLOSED, State.LISTEN, State.SYN_SENT, State.SYN_RECEIVED
+_ESTABLISHED = State.ESTABLISHED
+_RTO = Timer.RTO
 
 
 class Handshake(Output):
@@ -68,14 +72,14 @@ class Handshake(Output):
             snd.rewind(snd.iss + 1 + len(payload))
         self._emit(self._segment(snd.iss, None, SYN, payload, options=self._syn_options()), now)
         # (with SYN data, the RTT is timed from the SYN alone: its ACK may cover only the SYN)
-        snd.time_segment(snd.iss + 1, now)
-        self._set_state(State.SYN_SENT, now, "active OPEN", "RFC 9293 §3.10.1")
+        snd.time_segment(seq_add(snd.iss, 1), now)
+        self._set_state(_SYN_SENT, now, "active OPEN", "RFC 9293 §3.10.1")
         snd.arm_rto(now)
 
     def _resend_syn(self, now: int, cause: str) -> None:
         """Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED) again: the retransmission timer expired."""
         snd = self.snd
-        if self.state is State.SYN_SENT:
+        if self.state is _SYN_SENT:
             tfo = self._tfo
             if isinstance(tfo, ClientFastOpen):
                 self._fastopen_syn_timeout(tfo, now)  # RFC 7413: again, without data
@@ -103,10 +107,14 @@ class Handshake(Output):
         peer's SYN offered (RFC 7323 §2.2, §3.2; RFC 2018 §2)."""
         cfg = self.config
         st = self.state
-        if st is State.CLOSED or st is State.LISTEN or st is State.SYN_SENT:
+        if st is _CLOSED or st is _LISTEN or st is _SYN_SENT:
             sack, ts, ws, ecr = cfg.sack, cfg.timestamps, cfg.window_scale, 0
+            shift = cfg.window_shift() if ws else 0
         else:
+            # (a SYN,ACK: window scaling is in use only if the peer's SYN offered it, and then
+            # _negotiate took our shift from the config already)
             sack, ts, ws, ecr = self.sack_ok, self.ts_ok, self.ws_ok, self.rcv.ts_recent
+            shift = self.rcv_wscale
         opts: tuple = ()
         if ts:
             off = self.ts_off = self._ts_offset()
@@ -115,13 +123,16 @@ class Handshake(Output):
         elif sack:
             opts = (_NOP, _NOP, _SACK_PERM)
         if ws:
-            opts += (_NOP, _WSCALE[cfg.window_shift()])
+            opts += (_NOP, _WSCALE[shift])
         return opts
 
     def _ts_offset(self) -> int:
         """This connection's TSval offset: per 4-tuple from the host's RFC 6528 generator
         (the same for every incarnation, RFC 6191), else a mixing of the ISS."""
-        return ts_offset_of(self.isn, self.snd.iss, self.cid)
+        isn = self.isn
+        if type(isn) is IsnGenerator:  # (the host's generator: what ts_offset_of would call, at once)
+            return isn.ts_offset(self.local_addr, self.local_port, self.remote_addr, self.remote_port)
+        return ts_offset_of(isn, self.snd.iss, self.cid)
 
     def _syn_ecn_bits(self, flags: int) -> int:
         """RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR, an ECN-setup SYN,ACK ECE
@@ -206,7 +217,7 @@ class Handshake(Output):
         self._take_peer_mss(seg)
         snd.start(self._new_iss(now), now)
         snd.take_syn_window(seg.wnd, seg.seq)
-        self._set_state(State.SYN_RECEIVED, now, "SYN received", "RFC 9293 §3.10.7.2")
+        self._set_state(_SYN_RECEIVED, now, "SYN received", "RFC 9293 §3.10.7.2")
         tfo = self._tfo
         if seg.payload and tfo is not None and tfo.accepted:
             # RFC 7413 §4.2.2: the host found a valid Fast Open cookie, so the SYN's data
@@ -230,9 +241,10 @@ class Handshake(Output):
                     self._send_rst(seg.ack, now)
                 if self.config.syn_quick_retry and not snd.retransmits:
                     # Linux: the SYN goes again TCP_TIMEOUT_MIN (8 ms) later, not an RTO later.
-                    self.timers.arm(Timer.RTO, now + _SYN_QUICK_RETRY, now)
+                    self.timers.arm(_RTO, now + _SYN_QUICK_RETRY, now)
                 return
-            ack_ok = snd.snd_una.lt(seg.ack) and seg.ack.le(snd.snd_nxt)
+            # SND.UNA is ISS in SYN-SENT, so ISS < SEG.ACK =< SND.NXT is SND.UNA < SEG.ACK =< SND.NXT.
+            ack_ok = True
         if f & RST:
             # second: an acceptable RST means "connection refused"; others are dropped.
             if ack_ok:
@@ -253,11 +265,10 @@ class Handshake(Output):
         if ack_ok and isinstance(tfo, ClientFastOpen):
             self._fastopen_synack(tfo, seg, now)  # RFC 7413: keep the cookie; SYN data acked?
         if ack_ok:
+            # Our SYN is acknowledged (SND.UNA > ISS): ESTABLISHED, <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
             snd.new_ack(seg.ack, now)
-        if snd.snd_una.gt(snd.iss):
-            # Our SYN is acknowledged: ESTABLISHED, <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
             snd.take_window(seg.wnd, seg.seq, seg.ack)
-            self._set_state(State.ESTABLISHED, now, "SYN,ACK received", "RFC 9293 §3.10.7.3")
+            self._set_state(_ESTABLISHED, now, "SYN,ACK received", "RFC 9293 §3.10.7.3")
             rcv.ack_now = True
             # Data or a FIN in the SYN,ACK continue at the sixth step (RFC 9293 §3.10.7.3).
             if seg.payload or f & FIN:
@@ -266,7 +277,7 @@ class Handshake(Output):
         else:
             # Simultaneous open (RFC 9293 §3.5 MUST-10): SYN-RECEIVED, send SYN,ACK.
             snd.take_window(seg.wnd, seg.seq, None)
-            self._set_state(State.SYN_RECEIVED, now, "SYN received (simultaneous open)", "RFC 9293 §3.10.7.3")
+            self._set_state(_SYN_RECEIVED, now, "SYN received (simultaneous open)", "RFC 9293 §3.10.7.3")
             self._emit(self._segment(snd.iss, rcv.rcv_nxt, SYN | ACK, options=self._syn_options()), now)
             snd.forget_timing()  # the SYN was sent twice: no clean sample (Karn)
 
@@ -286,7 +297,7 @@ class Handshake(Output):
         if snd.snd_una.lt(seg.ack) and seg.ack.le(snd.snd_nxt):
             # RFC 7323 §2.3: SND.WND = SEG.WND << Snd.Wind.Shift (no SYN here).
             snd.take_window(seg.wnd << self.snd_wscale, seg.seq, seg.ack)
-            self._set_state(State.ESTABLISHED, now, "ACK of SYN", "RFC 9293 §3.10.7.4")
+            self._set_state(_ESTABLISHED, now, "ACK of SYN", "RFC 9293 §3.10.7.4")
             return True
         self._drop(seg, now, "bad-ack", "SYN-RECEIVED: unacceptable ACK")
         self._send_rst(seg.ack, now)
@@ -306,14 +317,14 @@ class Handshake(Output):
         self.timers.cancel_all(now)
         self.snd.reset_for_listen()
         self.soft_error = None
-        self._set_state(State.LISTEN, now, cause, "RFC 9293 §3.10.7.4")
+        self._set_state(_LISTEN, now, cause, "RFC 9293 §3.10.7.4")
 
     # ------------------------------------------------------------------ SYN cookies, Fast Open
     def forget_syn_ack(self, now: int) -> None:
         """A connection rebuilt from a SYN cookie (RFC 4987 §3.6): its SYN,ACK was sent,
         statelessly, long ago, so it is neither queued, retransmitted nor timed."""
         self.out.clear()
-        self.timers.cancel(Timer.RTO, now)
+        self.timers.cancel(_RTO, now)
         self.snd.forget_timing()
 
     def use_fastopen(self, state: ClientFastOpen | ServerFastOpen) -> None:

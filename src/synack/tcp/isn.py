@@ -64,7 +64,7 @@ def _four_tuple(local_addr: str, local_port: int, remote_addr: str, remote_port:
 class IsnGenerator:
     """RFC 6528 ISN generator: ``(M + F(4-tuple, secret)) mod 2**32`` (RFC 9293 §3.4.1 SHLD-1)."""
 
-    __slots__ = ("_hash",)
+    __slots__ = ("_hash", "_ts_hash", "_last")
 
     def __init__(self, secret: bytes) -> None:
         if not isinstance(secret, (bytes, bytearray)):
@@ -75,13 +75,20 @@ class IsnGenerator:
             )
         # The keyed state is built once and copied per call; the secret is not kept elsewhere.
         self._hash = hashlib.blake2b(key=bytes(secret), digest_size=4)
+        self._ts_hash = self._hash.copy()
+        self._ts_hash.update(b"tsval")  # (what ts_offset hashes first)
+        #: the last 4-tuple hashed and its bytes: a connection asks for its TSval offset
+        #: right after its ISN
+        self._last: tuple = (None, None, None, None, b"")
 
     def __call__(
         self, local_addr: str, local_port: int, remote_addr: str, remote_port: int, now: int
     ) -> Seq:
         """The ISN for this 4-tuple at time ``now`` (int ns)."""
         h = self._hash.copy()
-        h.update(_four_tuple(local_addr, local_port, remote_addr, remote_port))
+        data = _four_tuple(local_addr, local_port, remote_addr, remote_port)
+        self._last = (local_addr, local_port, remote_addr, remote_port, data)
+        h.update(data)
         f = int.from_bytes(h.digest(), "big")  # RFC 9293 §3.4.1 MUST-9: keyed F()
         m = now // ISN_TICK_NS  # RFC 9293 §3.4.1 MUST-8: the 4 µs clock
         return Seq((m + f) & MASK)
@@ -90,9 +97,12 @@ class IsnGenerator:
         """The TSval offset of this 4-tuple (RFC 7323 §7.1): the same keyed hash without
         the clock, so that every incarnation of a 4-tuple counts on from the same offset and
         a new SYN's TSval is newer than the last one its TIME-WAIT saw (RFC 6191)."""
-        h = self._hash.copy()
-        h.update(b"tsval")
-        h.update(_four_tuple(local_addr, local_port, remote_addr, remote_port))
+        h = self._ts_hash.copy()  # (b"tsval" taken already)
+        last = self._last
+        if local_port == last[1] and remote_port == last[3] and local_addr == last[0] and remote_addr == last[2]:
+            h.update(last[4])
+        else:
+            h.update(_four_tuple(local_addr, local_port, remote_addr, remote_port))
         return int.from_bytes(h.digest(), "big")
 
     def __repr__(self) -> str:

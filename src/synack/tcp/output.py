@@ -48,10 +48,15 @@ class Output(Tcb):
                 rcv.rcv_adv = seq_add(rcv.rcv_nxt, wnd)  # the first window we offer
             flags |= self._syn_ecn_bits(flags)
         elif flags & ACK:
-            wnd, opts, ece = self._ack_fields()
-            if opts is not None:
-                options = opts
-            flags |= ece
+            # (what _ack_fields gives, without the call and its tuple)
+            wnd = rcv.advertise()
+            if rcv.sackr is not None:
+                options = rcv.ack_options((self._now // _TS_TICK + self.ts_off) & MASK)
+            elif self.ts_ok:
+                options = (_NOP, _NOP, _tuple_new(Timestamps, (
+                    (self._now // _TS_TICK + self.ts_off) & MASK, rcv.ts_recent)))
+            if rcv.ece:
+                flags |= ECE  # RFC 3168 §6.1.3: echo congestion until the sender's CWR
         else:
             wnd = 0
         snd = self.snd

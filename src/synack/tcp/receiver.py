@@ -40,7 +40,9 @@ RECEIVING = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2})
 _NOP = Nop()
 _tuple_new = tuple.__new__
 _EMPTY = b""
+_ZERO = Seq(0)
 _DELAYED_ACK = Timer.DELAYED_ACK
+_SYN_RECEIVED, _ESTABLISHED, _CLOSE_WAIT = State.SYN_RECEIVED, State.ESTABLISHED, State.CLOSE_WAIT
 #: Linux's bounds on the delayed-ACK time: TCP_DELACK_MAX, and HZ/2 kept under the 0.5 s
 #: of RFC 9293 §3.8.6.3 MUST-40
 _DELACK_MAX = 200_000_000
@@ -87,7 +89,7 @@ class Receiver(ReceiveSequence):
     )
 
     def __init__(self, conn: Connection, rcv_mss: int) -> None:
-        super().__init__()
+        self.rcv_nxt = self.rcv_up = self.irs = self.rcv_adv = _ZERO  # (ReceiveSequence.__init__)
         self.conn = conn
         #: the MSS we announce: the largest segment we accept (RFC 9293 §3.7.1)
         self.rcv_mss = rcv_mss
@@ -124,8 +126,8 @@ class Receiver(ReceiveSequence):
     def start(self, irs: Seq) -> None:
         """The peer's SYN: IRS = SEG.SEQ, RCV.NXT = IRS + 1, and the window our SYN offered."""
         self.irs = irs
-        self.rcv_nxt = irs + 1
-        self.rcv_adv = self.rcv_nxt + self.syn_window()
+        self.rcv_nxt = nxt = seq_add(irs, 1)
+        self.rcv_adv = seq_add(nxt, self.syn_window())
 
     def syn_window(self) -> int:
         """The window a SYN or SYN,ACK offers, unscaled (RFC 7323 §2.2): the receive buffer,
@@ -258,8 +260,25 @@ class Receiver(ReceiveSequence):
         """The window field of a segment with ACK (not a SYN): the window to advertise,
         scaled (RFC 7323 §2.3: rounded up, so that the right edge the peer sees never
         moves left, §2.4; RCV.ADV follows) or capped at 65535."""
-        w = self.window_to_advertise()
-        s = self.conn.rcv_wscale
+        # (window_to_advertise, without the call)
+        conn = self.conn
+        buf = conn.config.rcv_buf
+        s = conn.rcv_wscale
+        free = buf - self.buf._len
+        if free < 0:
+            free = 0
+        elif free > 0xFFFF << s:
+            free = 0xFFFF << s
+        rn = self.rcv_nxt
+        w = seq_dist(self.rcv_adv, rn)
+        step = buf >> 1
+        if step > self.rcv_mss:
+            step = self.rcv_mss
+        if free - w >= step:
+            self.rcv_adv = seq_add(rn, free)
+            w = free
+        elif w < 0:
+            w = 0
         if not s:
             return w if w <= 65535 else 65535
         f = (w + (1 << s) - 1) >> s
@@ -366,7 +385,7 @@ class Receiver(ReceiveSequence):
         arrived (ESTABLISHED, CLOSE-WAIT) is to go out now (Linux __tcp_sock_set_quickack)."""
         self.pingpong = not on
         st = self.conn.state
-        if on and (st is State.ESTABLISHED or st is State.CLOSE_WAIT) and (
+        if on and (st is _ESTABLISHED or st is _CLOSE_WAIT) and (
                 self.unacked or self.conn.timers.at[DELAYED_ACK_SLOT] is not None):
             self.ack_now = True
 
@@ -498,12 +517,14 @@ class Receiver(ReceiveSequence):
                 else:
                     self._out_of_order(seq, payload, now)
         if fin:
-            fin_seq = seg.seq + len(seg.payload)
-            if fin_seq == self.rcv_nxt:
+            n = len(seg.payload)
+            if seq_dist(self.rcv_nxt, seg.seq) == n:  # (SEG.SEQ + text = RCV.NXT: the FIN is next)
                 self.fin_arrives(now)
-            elif fin_seq.gt(self.rcv_nxt) and st in RECEIVING:
-                self.ooo_fin = self.abs + (fin_seq - self.rcv_nxt)
-                self.ack_now = True
+            else:
+                fin_seq = seq_add(seg.seq, n)
+                if fin_seq.gt(self.rcv_nxt) and st in RECEIVING:
+                    self.ooo_fin = self.abs + (fin_seq - self.rcv_nxt)
+                    self.ack_now = True
 
     def deliver(self, payload: bytes, now: int) -> None:
         """In-order octets at RCV.NXT: into the receive buffer, with whatever they let the
@@ -605,13 +626,13 @@ class Receiver(ReceiveSequence):
         With ``config.quick_acks`` (Linux tcp_fin) a FIN that ends ESTABLISHED enters
         ping-pong mode instead: its ACK waits for the delayed-ACK timer, so that the
         application's answer or its own FIN can carry it (unless an ACK is owed anyway)."""
-        self.rcv_nxt = self.rcv_nxt + 1
+        self.rcv_nxt = seq_add(self.rcv_nxt, 1)
         self.fin_received = True
         conn = self.conn
         cfg = conn.config
         delay = cfg.delayed_ack
-        if cfg.quick_acks and delay is not None and (conn.state is State.ESTABLISHED
-                                                     or conn.state is State.SYN_RECEIVED):
+        if cfg.quick_acks and delay is not None and (conn.state is _ESTABLISHED
+                                                     or conn.state is _SYN_RECEIVED):
             self.pingpong = True
             if self.quick_now:
                 self.ack_now = self.quick_now = False

@@ -57,9 +57,11 @@ _SUPER_MAX = 65535 - 60 - 60
 _GSO_MAX = 65536
 _TSO_RTT_LOG = 9
 _EMPTY = b""
+_ZERO = Seq(0)
 _tuple_new = tuple.__new__
 _RTO, _PERSIST, _SWS, _TLP, _RACK = Timer.RTO, Timer.PERSIST, Timer.SWS_OVERRIDE, Timer.TLP, Timer.RACK
-_FIN_WAIT_1 = State.FIN_WAIT_1
+_FIN_WAIT_1, _SYN_SENT, _SYN_RECEIVED = State.FIN_WAIT_1, State.SYN_SENT, State.SYN_RECEIVED
+_ts_rtt, _TS_TICK = _ts.ts_rtt, _ts.TS_TICK
 
 
 class Sender(SackSending):
@@ -83,7 +85,9 @@ class Sender(SackSending):
     )
 
     def __init__(self, conn: Connection, snd_mss: int, cfg: TcpConfig) -> None:
-        super().__init__()
+        # (SendSequence.__init__, without the call)
+        self.snd_una = self.snd_nxt = self.snd_up = self.snd_wl1 = self.snd_wl2 = self.iss = _ZERO
+        self.snd_wnd = self.max_snd_wnd = 0
         self.conn = conn
         #: SendMSS: the peer's MSS option (536/1220 until it is known), capped by our path
         self.snd_mss = snd_mss
@@ -97,7 +101,7 @@ class Sender(SackSending):
         self.fin_queued = False
         self.rtx_nxt: Seq | None = None
         self.rtx_cause: str | None = None
-        self.rtt = RttEstimator(initial_rto=cfg.initial_rto, min_rto=cfg.min_rto, max_rto=cfg.max_rto)
+        self.rtt = RttEstimator(cfg.initial_rto, cfg.min_rto, cfg.max_rto)
         self.cc = cc_registry.create(cfg.congestion, snd_mss, cfg.initial_window)
         self.rtt_seq: Seq | None = None
         self.rtt_time = 0
@@ -144,7 +148,8 @@ class Sender(SackSending):
     @property
     def fin_acked(self) -> bool:
         """Our FIN was sent and acknowledged."""
-        return self.fin_queued and self.snd_una == self.fin_seq() + 1
+        # (SND.UNA = the FIN's sequence number + 1, the FIN following the buffered data)
+        return self.fin_queued and seq_dist(self.snd_una, self.buf_seq) == len(self.buf) + 1
 
     @property
     def send_space(self) -> int:
@@ -179,7 +184,7 @@ class Sender(SackSending):
     def start(self, iss: Seq, now: int) -> None:
         """Our SYN is about to leave: ISS, SND.UNA = ISS, SND.NXT = ISS + 1."""
         self.iss = self.snd_una = iss
-        self.snd_nxt = self.buf_seq = iss + 1
+        self.snd_nxt = self.buf_seq = seq_add(iss, 1)
         self.rtx_since = now
 
     def time_segment(self, end: Seq, now: int) -> None:
@@ -316,7 +321,9 @@ class Sender(SackSending):
     def arm_rto(self, now: int) -> None:
         """(Re)start the retransmission timer (RFC 6298 (5.1)/(5.3)), capped by R2."""
         conn = self.conn
-        at = now + self.rtt.timeout
+        rt = self.rtt
+        t = rt.rto << rt.backoff  # (RttEstimator.timeout, without a property's call)
+        at = now + (t if t < rt.max_rto else rt.max_rto)
         cfg = conn.config
         r2 = cfg.r2_syn if conn.state in _HANDSHAKE else cfg.r2
         if r2 is not None and self.rtx_since is not None and self.rtx_since + r2 < at:
@@ -325,7 +332,7 @@ class Sender(SackSending):
         if first is not None and cfg.user_timeout is not None and first + cfg.user_timeout < at:
             # Linux tcp_clamp_rto_to_user_timeout: the timer fires when the user timeout ends.
             at = max(first + cfg.user_timeout, now)
-        conn.timers.arm(_RTO, at, now, self.rtt.backoff)
+        conn.timers.arm(_RTO, at, now, rt.backoff)
 
     def send_data(self, now: int, limit: int | None = None, force: bool = False) -> None:
         """Transmit new data (and go-back-N retransmissions) as the windows allow.
@@ -581,13 +588,13 @@ class Sender(SackSending):
                        now, "user timeout reached", "RFC 9293 §3.8.3 MUST-21")
             return
         limit = cfg.synack_retries
-        if st is State.SYN_RECEIVED and conn.passive and limit is not None and self.retries >= limit:
+        if st is _SYN_RECEIVED and conn.passive and limit is not None and self.retries >= limit:
             # A half-open passive connection gets `synack_retries` SYN,ACK retransmissions
             # (Linux tcp_synack_retries, RFC 4987 §3.2: bound what a SYN flood can hold).
             conn._abandon_passive(now, "SYN,ACK retransmissions exhausted",
                                   ConnectionTimeout("connection timed out: no ACK of our SYN,ACK"))
             return
-        syn_sent = st is State.SYN_SENT
+        syn_sent = st is _SYN_SENT
         if syn_sent and cfg.syn_retries is not None and self.retries >= cfg.syn_retries + cfg.syn_linear_timeouts:
             # Linux's tcp_syn_retries (plus the linear ones): the SYN is given up sooner than
             # R2 for a SYN (RFC 9293 §3.8.3 MUST-23 asks at least 3 minutes of it).
@@ -675,8 +682,8 @@ class Sender(SackSending):
                 tsecr = ts.tsecr  # RFC 7323 §3.2: TSecr is valid with ACK
         if una.lt(ack):
             self.new_ack(ack, now, tsecr)
-        elif lr is None and ack == una and seg.len == 0 and (seg.wnd << conn.snd_wscale) == self.snd_wnd \
-                and self.snd_nxt != una and st in SENDING:
+        elif lr is None and ack == una and self.snd_nxt != una and seg.len == 0 \
+                and (seg.wnd << conn.snd_wscale) == self.snd_wnd and st in SENDING:
             self._duplicate_ack(now)
         if lr is not None and st in SENDING:
             self._sack_ack(seg, una, now)  # SACK-based loss recovery (tcp/recovery.py)
@@ -694,10 +701,12 @@ class Sender(SackSending):
         segment arrived). The persist timer stops when the window opens."""
         conn = self.conn
         ack = seg.ack
-        if (self.snd_wl1.lt(seg.seq) or (self.snd_wl1 == seg.seq and self.snd_wl2.le(ack))) and una.le(ack):
+        wl1 = self.snd_wl1
+        seq = seg.seq
+        if ((wl1 == seq and self.snd_wl2.le(ack)) or wl1.lt(seq)) and una.le(ack):
             old = self.snd_wnd
             w = seg.wnd << conn.snd_wscale  # RFC 7323 §2.3: SEG.WND << Snd.Wind.Shift
-            if ack == una and seg.seq == self.snd_wl1 and 0 < w < old and conn.config.window_update_grows_only:
+            if 0 < w < old and conn.config.window_update_grows_only and ack == una and seq == wl1:
                 return  # a duplicate ACK only opens the window (Linux tcp_may_update_window)
             self.snd_wnd = w
             if w > self.max_snd_wnd:
@@ -721,15 +730,17 @@ class Sender(SackSending):
         una = self.snd_una
         acked = seq_dist(ack, una)
         self.una_abs += acked
-        # Octets of buffered data covered: everything from buf_seq up to ACK.
-        data = seq_dist(ack, self.buf_seq)
-        if data > 0:
-            if data >= len(self.buf):
-                data = len(self.buf)
-                self.buf.clear()
-            else:
-                del self.buf[:data]
-            self.buf_seq = seq_add(self.buf_seq, data)
+        buf = self.buf
+        if buf:
+            # Octets of buffered data covered: everything from buf_seq up to ACK.
+            data = seq_dist(ack, self.buf_seq)
+            if data > 0:
+                if data >= len(buf):
+                    data = len(buf)
+                    buf.clear()
+                else:
+                    del buf[:data]
+                self.buf_seq = seq_add(self.buf_seq, data)
         self.snd_una = ack
         if self.urgent and ack.ge(self.snd_up):
             self.urgent = False  # all urgent data acknowledged: leave urgent mode (RFC 9293 §3.8.5)
@@ -737,6 +748,7 @@ class Sender(SackSending):
             conn.path_confirmed()  # data got through: forget the soft ICMP error (as Linux)
         if self.rtx_nxt is not None and self.rtx_nxt.le(ack):
             self.rtx_nxt = ack if ack.lt(self.snd_nxt) else None
+        left = seq_dist(self.snd_nxt, ack)  # FlightSize from now on
         # RTT sample (RFC 6298 (2.2)/(2.3)); Karn: only for segments sent once.
         rs = self.rtt_seq
         r = None
@@ -744,8 +756,8 @@ class Sender(SackSending):
             # RFC 7323 §4 (RTTM): the echoed TSval dates the segment this ACK answers, even
             # after a retransmission (§4.2: Karn's rule is not needed). One sample per
             # flight, as RFC 7323 Appendix G advises for the RFC 6298 estimator.
-            r = _ts.ts_rtt((now // _ts.TS_TICK + conn.ts_off) & MASK, tsecr)
-            self.rtt_seq = self.snd_nxt if self.snd_nxt != ack else None
+            r = _ts_rtt((now // _TS_TICK + conn.ts_off) & MASK, tsecr)
+            self.rtt_seq = self.snd_nxt if left else None
         elif rs is not None and ack.ge(rs):
             r = now - self.rtt_time
             self.rtt_seq = None
@@ -762,7 +774,7 @@ class Sender(SackSending):
             if tr.on:
                 tr.emit(RttSample(now, tr.host, conn.cid, r, rt.srtt, rt.rttvar, rt.timeout))  # type: ignore[arg-type]
         st = conn.state
-        if una == self.iss and self.retransmits and self.rtt.srtt is None and st is _FIN_WAIT_1:
+        if self.retransmits and st is _FIN_WAIT_1 and una == self.iss and self.rtt.srtt is None:
             # RFC 6298 (5.7): the SYN timed out, so data starts with an RTO of 3 s. _set_state
             # does this on entering ESTABLISHED; a CLOSE in SYN-RECEIVED (RFC 9293 §3.10.4)
             # completes the handshake in FIN-WAIT-1 instead.
@@ -794,11 +806,11 @@ class Sender(SackSending):
                 self.dupacks = 0
                 before = cc.cwnd
                 # RFC 9438 §4.2: CUBIC grows with time since the epoch and with SRTT.
-                cc.on_ack(acked, self.flight_size, now, self.rtt.srtt)
+                cc.on_ack(acked, left, now, self.rtt.srtt)
                 if cc.cwnd != before:
                     self.trace_cc(now, "ack")
         # RFC 6298 (5.2)/(5.3): stop the timer when all is acknowledged, else restart it.
-        if self.snd_una == self.snd_nxt:
+        if not left:
             self.rtx_since = None
             conn.timers.cancel(_RTO, now)
         else:

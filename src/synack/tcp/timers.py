@@ -60,6 +60,7 @@ _PRIMARY = (Timer.RTO, Timer.TIME_WAIT, Timer.DELAYED_ACK, Timer.PERSIST, Timer.
 #: slots of ``Timers.at`` for reading a deadline on hot paths without a call: RTO, delayed
 #: ACK, the persist / SWS-override pair, the TLP / RACK pair
 RTO_SLOT, DELAYED_ACK_SLOT, PROBE_SLOT, LOSS_SLOT = 0, 2, 3, 4
+_PERSIST, _TLP = Timer.PERSIST, Timer.TLP  # (an Enum member read through its class costs a lookup)
 
 
 class Timers:
@@ -73,8 +74,8 @@ class Timers:
         #: deadline by slot (ns), None when not armed
         self.at: list[int | None] = [None] * _NSLOTS
         #: which of each shared pair was last armed: PERSIST or SWS_OVERRIDE, TLP or RACK
-        self.probe = Timer.PERSIST
-        self.loss = Timer.TLP
+        self.probe = _PERSIST
+        self.loss = _TLP
         #: the earliest deadline of any slot (kept as slots change), or None
         self.next: int | None = None
 

@@ -27,43 +27,46 @@ class Seq(int):
         return _int_new(cls, value & MASK)
 
     # arithmetic -----------------------------------------------------------
+    # (``+x`` is ``x`` as a plain int, taken in C: the operators of plain ints then run
+    # without calling back into this class, and without the slower ``int.__sub__(a, b)``.)
     def __add__(self, n: int) -> Seq:
-        return _int_new(Seq, _int_add(self, n) & MASK)
+        return _int_new(Seq, (+self + n) & MASK if type(n) is int else _int_add(self, n) & MASK)
 
     __radd__ = __add__
 
     def __sub__(self, other: int) -> Seq | int:
         """``Seq - Seq`` is the signed distance; ``Seq - int`` is a ``Seq``."""
         if type(other) is Seq:
-            d = _int_sub(self, other) & MASK
+            d = (+self - +other) & MASK
             return d - MOD if d >= HALF else d
-        return _int_new(Seq, _int_sub(self, other) & MASK)
+        return _int_new(Seq, (+self - other) & MASK if type(other) is int else _int_sub(self, other) & MASK)
 
     def dist(self, other: Seq) -> int:
         """Signed distance ``self - other`` in ``-2**31 .. 2**31-1``."""
-        d = _int_sub(self, other) & MASK
+        d = (+self - +other) & MASK
         return d - MOD if d >= HALF else d
 
     # modular predicates ---------------------------------------------------
     def lt(self, other: int) -> bool:
         """``self < other`` modulo 2**32."""
-        return ((_int_sub(self, other)) & MASK) >= HALF
+        return (+self - +other) & MASK >= HALF
 
     def le(self, other: int) -> bool:
         """``self <= other`` modulo 2**32."""
-        return _int_sub(self, other) & MASK == 0 or ((_int_sub(self, other)) & MASK) >= HALF
+        d = (+self - +other) & MASK
+        return d == 0 or d >= HALF
 
     def gt(self, other: int) -> bool:
         """``self > other`` modulo 2**32."""
-        return ((_int_sub(other, self)) & MASK) >= HALF
+        return (+other - +self) & MASK >= HALF
 
     def ge(self, other: int) -> bool:
         """``self >= other`` modulo 2**32."""
-        return _int_sub(self, other) & MASK == 0 or ((_int_sub(other, self)) & MASK) >= HALF
+        return (+self - +other) & MASK <= HALF  # (0, or other - self taken mod 2**32 >= HALF)
 
     def in_window(self, start: int, size: int) -> bool:
         """``start <= self < start + size`` modulo 2**32 (``size`` in 0 .. 2**32)."""
-        return (_int_sub(self, start) & MASK) < size
+        return (+self - +start) & MASK < size
 
     def max(self, other: Seq) -> Seq:
         """The later of two sequence numbers."""
@@ -97,9 +100,9 @@ def seq(value: int) -> Seq:
 
 def seq_add(a: int, n: int) -> Seq:
     """``a + n`` modulo 2**32, as a :class:`Seq` (``n`` may be negative)."""
-    return _int_new(Seq, _int_add(a, n) & MASK)
+    return _int_new(Seq, (+a + +n) & MASK)
 
 
 def seq_dist(a: int, b: int) -> int:
     """The signed distance ``a - b`` modulo 2**32, in ``-2**31 .. 2**31-1``."""
-    return ((_int_sub(a, b) + HALF) & MASK) - HALF
+    return ((+a - +b + HALF) & MASK) - HALF

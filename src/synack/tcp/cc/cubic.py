@@ -59,7 +59,7 @@ class Cubic(CongestionControl):
                  "_w", "_reset_origin", "hs")
 
     def __init__(self, smss: int, initial_window: int = 10) -> None:
-        super().__init__(smss, initial_window)
+        CongestionControl.__init__(self, smss, initial_window)  # (without super()'s proxy)
         #: W_max (segments): the window just before the last reduction; None until one
         self.w_max: float | None = None
         #: K (seconds) of the current congestion-avoidance stage
