@@ -143,13 +143,19 @@ class Connection(Handshake, Control):
         if new not in _NEXT[old]:
             raise IllegalTransition(old, new, cause)
         self.state = new
-        if new is ESTABLISHED and self.snd.retransmits and self.snd.rtt.srtt is None:
+        if new is not ESTABLISHED:
+            tr = self.tr
+            if tr.on and trace:
+                tr.emit(StateChanged(now, tr.host, self.cid, old.value, new.value, cause, rule))
+            return
+        snd = self.snd
+        if snd.retransmits and snd.rtt.srtt is None:
             # RFC 6298 (5.7): the SYN timed out, so data starts with an RTO of 3 s.
-            self.snd.rtt.after_syn_timeout()
+            snd.rtt.after_syn_timeout()
         tr = self.tr
-        if trace and tr.on:
+        if tr.on and trace:
             tr.emit(StateChanged(now, tr.host, self.cid, old.value, new.value, cause, rule))
-        if new is ESTABLISHED and self.config.keepalive:
+        if self.config.keepalive:
             self._keepalive_state(now).start(now)  # RFC 9293 §3.8.4: idle time counts from here
 
     def _fail(self, err: TcpError, now: int, cause: str, rule: str) -> None:

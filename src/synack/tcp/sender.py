@@ -334,6 +334,30 @@ class Sender(SackSending):
             at = max(first + cfg.user_timeout, now)
         conn.timers.arm(_RTO, at, now, rt.backoff)
 
+    def _bare_fin(self, now: int) -> None:
+        """send_data's path when all data is acknowledged and the FIN has not been sent:
+        <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>, whatever the windows (it carries no data),
+        with the timers and marks a segment of new data sets (the loop below does the same)."""
+        conn = self.conn
+        timers = conn.timers
+        pos = self.snd_nxt
+        # (Minshall's mark for a segment shorter than Eff.snd.MSS: it always is, but for an
+        # MSS of 1; an MSS above 41 leaves more than 1 whatever the options take)
+        short = self.snd_mss > 41 or self.eff_mss() > 1
+        conn._emit(conn._segment(pos, conn.rcv.rcv_nxt, ACK | FIN), now, None)
+        end = self.snd_nxt = seq_add(pos, 1)
+        if short:
+            self.snd_sml = end
+        if self.rtt_seq is None:
+            self.rtt_seq, self.rtt_time = end, now
+        if self.rtx_since is None:
+            self.rtx_since = now
+        if timers.at[RTO_SLOT] is None:
+            self.arm_rto(now)
+        if timers.at[PROBE_SLOT] is not None:
+            timers.cancel(_PERSIST, now)
+            self.persist_backoff = 0
+
     def send_data(self, now: int, limit: int | None = None, force: bool = False) -> None:
         """Transmit new data (and go-back-N retransmissions) as the windows allow.
 
@@ -344,6 +368,9 @@ class Sender(SackSending):
         conn = self.conn
         timers = conn.timers
         lr = self.lr
+        if lr is None and self.fin_queued and not self.buf and self.rtx_nxt is None and self.snd_nxt == self.buf_seq:
+            self._bare_fin(now)  # everything acknowledged: only the FIN is left to send
+            return
         if lr is None:
             if conn.sack_ok and len(self.buf) > seq_dist(self.snd_nxt, self.buf_seq):
                 # RFC 6675 scoreboard and RACK-TLP from the first data segment on (a
