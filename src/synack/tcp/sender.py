@@ -720,24 +720,7 @@ class Sender(SackSending):
             # has acknowledged its part: one ACK for a whole flight (RFC 9293 MUST-59) would
             # otherwise leave almost nothing in flight to halve.
             self._ecn_echo(now, seq_dist(self.snd_nxt, una))
-        # The window update: window_update's steps, without its call (every ACK comes here).
-        wl1 = self.snd_wl1
-        seq = seg.seq
-        if ((wl1 == seq and self.snd_wl2.le(ack)) or wl1.lt(seq)) and una.le(ack):
-            old = self.snd_wnd
-            w = seg.wnd << conn.snd_wscale  # RFC 7323 §2.3: SEG.WND << Snd.Wind.Shift
-            if 0 < w < old and conn.config.window_update_grows_only and ack == una and seq == wl1:
-                return  # a duplicate ACK only opens the window (Linux tcp_may_update_window)
-            self.snd_wnd = w
-            if w > self.max_snd_wnd:
-                self.max_snd_wnd = w
-            self.snd_wl1 = seq
-            self.snd_wl2 = ack
-            if old == 0 and w > 0 and conn.timers.at[PROBE_SLOT] is not None:
-                conn.timers.cancel(_PERSIST, now)
-                self.persist_backoff = 0
-        if self.snd_wnd == 0 and self.rtx_since is not None:
-            self.rtx_since = None if self.snd_una == self.snd_nxt else now  # (as window_update)
+        self.window_update(seg, una, now)
 
     def window_update(self, seg: TcpSegment, una: Seq, now: int) -> None:
         """The window update of the fifth check (RFC 9293 §3.10.7.4): if SND.UNA =< SEG.ACK
@@ -755,7 +738,7 @@ class Sender(SackSending):
             self.snd_wnd = w
             if w > self.max_snd_wnd:
                 self.max_snd_wnd = w
-            self.snd_wl1 = seq
+            self.snd_wl1 = seg.seq
             self.snd_wl2 = ack
             if old == 0 and w > 0 and conn.timers.at[PROBE_SLOT] is not None:
                 conn.timers.cancel(_PERSIST, now)
