@@ -533,6 +533,7 @@ class Sender(SackSending):
                     self.rtt_seq, self.rtt_time = end, now
                 if limit is not None:
                     limit -= n
+            # (_bare_fin does the same for a FIN sent alone: change both together)
             if self.rtx_since is None:
                 self.rtx_since = now
             if timers.at[RTO_SLOT] is None:
