@@ -85,6 +85,15 @@ def _remote(addr: str) -> str:
 _NO_GSO = 1 << 30
 
 
+def _listened(listeners: dict, port: int) -> bool:
+    """Does a listener on any address have ``port``? (A loop: any() would build a generator
+    for every connect.)"""
+    for k in listeners:  # noqa: SIM110
+        if k[1] == port:
+            return True
+    return False
+
+
 class Host:
     """A TCP/IP host with one or more IPv4/IPv6 addresses."""
 
@@ -534,8 +543,8 @@ class Host:
         conn = Connection(key[0], key[1], key[2], key[3], config=config or self.config,
                           isn=isn if isn is not None else self.isn,
                           tracer=self.tracer if traced else NULL_TRACER,
-                          mss_limit=self.mtu - (60 if v6 else 40), owner=self if owned else None)
-        conn.challenge = self.challenge  # the host-wide RFC 5961 §7 limit
+                          mss_limit=self.mtu - (60 if v6 else 40), owner=self if owned else None,
+                          challenge=self.challenge)  # (the host-wide RFC 5961 §7 limit)
         most = self.max_segment_bytes
         if most is None:
             gso = self.gso_for(key[2]) if self.gso_for is not None else self.gso_max_size
@@ -577,11 +586,11 @@ class Host:
         lo, hi = self.ephemeral_ports
         span = hi - lo + 1
         bound = self.table.bound
-        listening = {p for (_, p) in self.table.listeners}
+        listeners = self.table.listeners  # (address, port) -> listener
         start = self.rng.randrange(span)
         for i in range(span):
             port = lo + (start + i) % span
-            if port in listening:
+            if listeners and _listened(listeners, port):
                 continue
             if laddr is None:
                 if any((a, port) in bound for a in self.addrs):

@@ -81,7 +81,7 @@ class Connection(Handshake, Control):
     def __init__(self, local_addr: str, local_port: int, remote_addr: str, remote_port: int, *,
                  config: TcpConfig | None = None, isn: IsnSource | None = None,
                  tracer: Tracer = NULL_TRACER, mss_limit: int | None = None,
-                 owner: Owner | None = None) -> None:
+                 owner: Owner | None = None, challenge: Any = None) -> None:
         self.local_addr = local_addr
         self.local_port = local_port
         self.remote_addr = remote_addr
@@ -92,12 +92,15 @@ class Connection(Handshake, Control):
         self.isn = isn
         self.state = CLOSED
         self.passive = False
-        self.ipv6 = ":" in local_addr
+        ipv6 = self.ipv6 = ":" in local_addr
         # MMS_S - 20 for the fixed TCP header: 1460 on a 1500-byte IPv4 link (MUST-16/67).
-        self.mss_limit = mss_limit if mss_limit is not None else (1440 if self.ipv6 else 1460)
+        if mss_limit is None:
+            mss_limit = 1440 if ipv6 else 1460
+        self.mss_limit = mss_limit
         self.timers = Timers(self)
-        self.rcv = Receiver(self, min(cfg.mss or self.mss_limit, self.mss_limit))
-        self.snd = Sender(self, DEFAULT_SND_MSS_V6 if self.ipv6 else DEFAULT_SND_MSS_V4, cfg)
+        mss = cfg.mss  # (the MSS we announce: min(cfg.mss or mss_limit, mss_limit))
+        self.rcv = Receiver(self, mss if mss and mss < mss_limit else mss_limit)
+        self.snd = Sender(self, DEFAULT_SND_MSS_V6 if ipv6 else DEFAULT_SND_MSS_V4, cfg)
         # Nothing is negotiated until the peer's SYN or SYN,ACK says so (_negotiate).
         self.ws_ok = self.ts_ok = self.sack_ok = self.ecn_ok = False
         self.snd_wscale = self.rcv_wscale = self.ts_off = self._now = 0
@@ -105,7 +108,7 @@ class Connection(Handshake, Control):
         self.error: TcpError | None = None
         self.soft_error: str | None = None
         self.icmp_error: Unreachable | None = None
-        self.challenge: Any = None  # the host's RFC 5961 §7 challenge-ACK limiter, or None
+        self.challenge = challenge  # the host's RFC 5961 §7 challenge-ACK limiter, or None
         self.segs_in = self.segs_out = 0
         self._ka: _keepalive.KeepAlive | None = None
         self._tfo: ClientFastOpen | ServerFastOpen | None = None

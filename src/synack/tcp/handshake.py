@@ -90,7 +90,7 @@ class Handshake(Output):
     def _syn_options(self) -> tuple:
         # RFC 9293 §3.7.1 MUST-14 / SHLD-5: announce our MSS in every SYN; then SACK,
         # timestamps and window scale as this connection offers or accepts them.
-        opts = (Mss(self.rcv.rcv_mss),) + self._syn_offer()
+        opts = (_tuple_new(Mss, (self.rcv.rcv_mss,)),) + self._syn_offer()
         tfo = self._tfo
         if tfo is not None and (tfo.cookie or not self.passive):
             # RFC 7413 §4.1.1: a client's cookie (empty: a request), a server's new cookie.

@@ -116,7 +116,7 @@ class Receiver(ReceiveSequence):
         self.pushed = 0
         self.ato = 0
         # Linux tcp_initialize_rcv_mss: our MSS, at most 536, until larger segments arrive
-        self.mss_est = max(88, min(rcv_mss, 536))
+        self.mss_est = 536 if rcv_mss > 536 else (rcv_mss if rcv_mss > 88 else 88)  # (max(88, min(rcv_mss, 536)))
 
     def __repr__(self) -> str:
         return (f"<Receiver rcv_nxt={int(self.rcv_nxt)} rcv_wnd={self.rcv_wnd} readable={len(self.buf)} "

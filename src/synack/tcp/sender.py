@@ -97,7 +97,7 @@ class Sender(SackSending):
         #: where the link cuts them (its gso_size)
         self.gso_size = snd_mss
         self.buf = bytearray()
-        self.buf_seq = self.iss
+        self.buf_seq = _ZERO  # (ISS until start)
         self.fin_queued = False
         self.rtx_nxt: Seq | None = None
         self.rtx_cause: str | None = None
@@ -116,7 +116,7 @@ class Sender(SackSending):
         self.urgent = False
         self.lr: LossRecovery | None = None
         self.una_abs = 0
-        self.snd_sml = self.iss
+        self.snd_sml = _ZERO
         self.psh_count = 0
         self.cwr = False
         self.ecn_rec: Seq | None = None

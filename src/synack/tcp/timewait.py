@@ -39,7 +39,7 @@ from ..wire.tcp import ACK, ECE, FIN, RST, SYN, Nop, Sack, TcpSegment, Timestamp
 from . import timestamps as _ts
 from .rfc5961 import challenge_refused, oow_answer
 from .state import State
-from .timers import Timer
+from .timers import TIME_WAIT_SLOT
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import TcpConfig
@@ -113,7 +113,7 @@ class TimeWait:
         self = object.__new__(cls)
         rcv = conn.rcv
         self.cid = conn.cid
-        self.snd_nxt = conn.snd_nxt
+        self.snd_nxt = conn.snd.snd_nxt
         self.rcv_nxt = rcv.rcv_nxt
         # The window field of our ACKs, as the connection would compute it now (RFC 9293
         # §3.8.6.2.2, RFC 7323 §2.3), and the right edge it promised (for acceptability).
@@ -128,8 +128,9 @@ class TimeWait:
         self.oow_at = rcv.oow_ack_at
         self.oow_dsack = rcv.oow_dsack
         self._dsack = None
-        self.deadline = conn.timers.pending(Timer.TIME_WAIT)
-        conn.timers.forget_all()  # (the record runs the timer from now on, and traces it)
+        timers = conn.timers
+        self.deadline = timers.at[TIME_WAIT_SLOT]  # (timers.pending(Timer.TIME_WAIT))
+        timers.forget_all()  # (the record runs the timer from now on, and traces it)
         self.tr = conn.tr
         self.challenge = conn.challenge
         self.owner = conn.owner
