@@ -501,6 +501,7 @@ class Connection(Handshake, Control):
             if self.config.ack_simultaneous_synack:
                 rcv.ack_now = True  # Linux acknowledges the SYN,ACK that ends a simultaneous open
         ts = None
+        older = False  # (SEG.TSval < TS.Recent, with timestamps)
         if self.ts_ok and not f & RST:
             # RFC 7323 §3.2 and §5.3 R1 (PAWS), before the sequence number check.
             o = seg.options
@@ -510,8 +511,8 @@ class Connection(Handshake, Control):
                 # silently drop the segment."
                 self._drop(seg, now, "no-timestamp", "TSopt missing (RFC 7323 §3.2)")
                 return
-            if _ts_lt(ts.tsval, rcv.ts_recent) and \
-                    _ts.paws_rejects(ts.tsval, rcv.ts_recent, rcv.ts_recent_age, now):
+            older = _ts_lt(ts.tsval, rcv.ts_recent)
+            if older and _ts.paws_rejects(ts.tsval, rcv.ts_recent, rcv.ts_recent_age, now):
                 # An old duplicate: ACK (with a D-SACK for its data) and drop.
                 news = rcv.old_duplicate(seg)
                 self._oow_ack(seg, now, "paws", f"TSval {ts.tsval} older than TS.Recent "
@@ -554,7 +555,7 @@ class Connection(Handshake, Control):
         if self.state is CLOSED:
             return
         if ts is not None and not rcv.last_ack_sent.lt(seg.seq) and (
-                not _ts_lt(ts.tsval, rcv.ts_recent) or now - rcv.ts_recent_age > _ts.PAWS_IDLE):
+                not older or now - rcv.ts_recent_age > _ts.PAWS_IDLE):
             # RFC 7323 §4.3 (1), §5.3 R3: an acceptable segment at or left of Last.ACK.sent
             # with SEG.TSval >= TS.Recent updates TS.Recent (any does once TS.Recent has gone
             # stale, §5.5). Only once the SYN and ACK checks passed, as Linux does: a forged
