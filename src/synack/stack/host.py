@@ -370,8 +370,10 @@ class Host:
         """The earliest timer of any connection or of fragment reassembly, in ns, or None."""
         d = self.table.next
         f = self.fragments.deadline
-        if self.syn_queues:
-            f = self._syn_queue_deadline(f)
+        for lst in self.syn_queues:  # (the SYN-queue records' retransmissions)
+            s = lst.deadline()
+            if s is not None and (f is None or s < f):
+                f = s
         return d if f is None or (d is not None and d <= f) else f
 
     def poll(self) -> tuple[list[Packet | bytes], int | None]:
@@ -381,19 +383,7 @@ class Host:
         tx = self._tx
         if tx:
             self._tx = []
-        d = self.table.next
-        f = self.fragments.deadline
-        if self.syn_queues:
-            f = self._syn_queue_deadline(f)
-        return tx, d if f is None or (d is not None and d <= f) else f
-
-    def _syn_queue_deadline(self, f: int | None) -> int | None:
-        """The earlier of ``f`` and the deadline of every listener's SYN-queue records."""
-        for lst in self.syn_queues:
-            s = lst.deadline()
-            if s is not None and (f is None or s < f):
-                f = s
-        return f
+        return tx, self.next_deadline()
 
     def on_timeout(self, now: int) -> None:
         """Run every connection timer that is due at ``now``."""

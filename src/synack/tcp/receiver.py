@@ -260,25 +260,8 @@ class Receiver(ReceiveSequence):
         """The window field of a segment with ACK (not a SYN): the window to advertise,
         scaled (RFC 7323 §2.3: rounded up, so that the right edge the peer sees never
         moves left, §2.4; RCV.ADV follows) or capped at 65535."""
-        # (window_to_advertise, without the call)
-        conn = self.conn
-        buf = conn.config.rcv_buf
-        s = conn.rcv_wscale
-        free = buf - self.buf._len
-        if free < 0:
-            free = 0
-        elif free > 0xFFFF << s:
-            free = 0xFFFF << s
-        rn = self.rcv_nxt
-        w = seq_dist(self.rcv_adv, rn)
-        step = buf >> 1
-        if step > self.rcv_mss:
-            step = self.rcv_mss
-        if free - w >= step:
-            self.rcv_adv = seq_add(rn, free)
-            w = free
-        elif w < 0:
-            w = 0
+        w = self.window_to_advertise()
+        s = self.conn.rcv_wscale
         if not s:
             return w if w <= 65535 else 65535
         f = (w + (1 << s) - 1) >> s

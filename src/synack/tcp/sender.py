@@ -36,7 +36,7 @@ from .errors import ConnectionTimeout
 from .recovery import OPEN, LossRecovery, SackSending
 from .rtt import RttEstimator
 from .state import SENDING, State
-from .timers import LOSS_SLOT, PROBE_SLOT, RTO_SLOT, Timer
+from .timers import LOSS_SLOT, PROBE_SLOT, RTO_SLOT, Timer, Timers
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import TcpConfig
@@ -337,7 +337,7 @@ class Sender(SackSending):
     def _bare_fin(self, now: int) -> None:
         """send_data's path when all data is acknowledged and the FIN has not been sent:
         <SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>, whatever the windows (it carries no data),
-        with the timers and marks a segment of new data sets (the loop below does the same)."""
+        with the marks and timers a segment of new data sets, as the loop below."""
         conn = self.conn
         timers = conn.timers
         pos = self.snd_nxt
@@ -350,6 +350,11 @@ class Sender(SackSending):
             self.snd_sml = end
         if self.rtt_seq is None:
             self.rtt_seq, self.rtt_time = end, now
+        self._segment_left(now, timers)
+
+    def _segment_left(self, now: int, timers: Timers) -> None:
+        """A segment left (data, FIN, or a retransmission): R2 counts from now if it did not
+        already, the retransmission timer runs, and the persist timer stops."""
         if self.rtx_since is None:
             self.rtx_since = now
         if timers.at[RTO_SLOT] is None:
@@ -533,14 +538,7 @@ class Sender(SackSending):
                     self.rtt_seq, self.rtt_time = end, now
                 if limit is not None:
                     limit -= n
-            # (_bare_fin does the same for a FIN sent alone: change both together)
-            if self.rtx_since is None:
-                self.rtx_since = now
-            if timers.at[RTO_SLOT] is None:
-                self.arm_rto(now)
-            if timers.at[PROBE_SLOT] is not None:
-                timers.cancel(_PERSIST, now)
-                self.persist_backoff = 0
+            self._segment_left(now, timers)
             if end_off == blen + 1:
                 break  # (the FIN went)
         # Zero window with data waiting and nothing in flight: the persist timer
