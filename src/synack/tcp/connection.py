@@ -462,8 +462,8 @@ class Connection(Handshake, Control):
                 snd.snd_wl2 = una
             else:
                 snd.window_update(seg, una, now)
-        elif una.lt(seg.ack) and not seg.ack.gt(snd.snd_nxt):
-            snd.ack_arrives(seg, now)  # fifth check: new data acknowledged
+        elif (d := seq_dist(seg.ack, una)) > 0 and not seg.ack.gt(snd.snd_nxt):
+            snd.ack_arrives(seg, now, d)  # fifth check: new data acknowledged
         else:
             return False
         if ts is not None and not rcv.last_ack_sent.lt(seq):
@@ -574,8 +574,9 @@ class Connection(Handshake, Control):
             # with SEG.TSval >= TS.Recent updates TS.Recent (any does once TS.Recent has gone
             # stale, §5.5). Only once the SYN and ACK checks passed, as Linux does: a forged
             # in-window segment (a SYN, an ACK too old, RFC 5961) must not move TS.Recent,
-            # or PAWS would then drop the real peer's segments.
-            rcv.take_timestamp(ts.tsval, now)
+            # or PAWS would then drop the real peer's segments. (take_timestamp, without the call)
+            rcv.ts_recent = ts.tsval
+            rcv.ts_recent_age = now
         # Sixth: URG (the receiver keeps RCV.UP).
         if f & URG and seg.urg_ptr and self.state in RECEIVING:
             rcv.urgent(seg)
@@ -637,11 +638,12 @@ class Connection(Handshake, Control):
         # is when blind data injection is easiest). (SEG.ACK < SND.UNA - MAX.SND.WND)
         # (Only an ACK below SND.UNA can be: what is in flight, SND.NXT - SND.UNA, never
         # reaches 2**31 - MAX.SND.WND, where the sum would wrap.)
-        if seq_dist(ack, snd.snd_una) < 0 and seq_add(ack, max(snd.max_snd_wnd, 1)).lt(snd.snd_una):
+        d = seq_dist(ack, snd.snd_una)
+        if d < 0 and seq_add(ack, max(snd.max_snd_wnd, 1)).lt(snd.snd_una):
             self._challenge_ack(seg, now, "ack-too-old", "ACK below SND.UNA - MAX.SND.WND (RFC 5961 §5)")
             return False
         st = self.state
-        snd.ack_arrives(seg, now)
+        snd.ack_arrives(seg, now, d)
         # Per-state additions.
         if st is FIN_WAIT_1:
             if snd.fin_acked:
