@@ -340,7 +340,7 @@ class Connection(Handshake, Control):
                 return  # already closed for sending: now closed for receiving too
         if st in _CLOSED_FOR_SENDING or snd.fin_queued:
             raise ConnectionClosing("connection closing")
-        snd.queue_fin()
+        snd.fin_queued = True  # (Sender.queue_fin, without the call)
         if st is SYN_RECEIVED or st is ESTABLISHED:
             self._set_state(FIN_WAIT_1, now, "CLOSE", "RFC 9293 §3.10.4")
         else:  # CLOSE-WAIT
@@ -644,16 +644,17 @@ class Connection(Handshake, Control):
             return False
         st = self.state
         snd.ack_arrives(seg, now, d)
-        # Per-state additions.
+        # Per-state additions. (In FIN-WAIT-1 and LAST-ACK: Sender.fin_acked, without the
+        # property's call: SND.UNA is just past the FIN, which follows the buffered data.)
         if st is FIN_WAIT_1:
-            if snd.fin_acked:
+            if snd.fin_queued and seq_dist(snd.snd_una, snd.buf_seq) == len(snd.buf) + 1:
                 self._set_state(FIN_WAIT_2, now, "ACK of FIN", "RFC 9293 §3.10.7.4")
         elif st is CLOSING:
             if snd.fin_acked:
                 self._enter_time_wait(now, "ACK of FIN")
             return False
         elif st is LAST_ACK:
-            if snd.fin_acked:
+            if snd.fin_queued and seq_dist(snd.snd_una, snd.buf_seq) == len(snd.buf) + 1:
                 self._enter_closed(now, "ACK of FIN", "RFC 9293 §3.10.7.4")
             return False
         elif st is TIME_WAIT:
