@@ -383,7 +383,9 @@ class Host:
         tx = self._tx
         if tx:
             self._tx = []
-        return tx, self.next_deadline()
+        if self.syn_queues or self.fragments.deadline is not None:
+            return tx, self.next_deadline()
+        return tx, self.table.next  # (next_deadline() when only connections have timers)
 
     def on_timeout(self, now: int) -> None:
         """Run every connection timer that is due at ``now``."""
