@@ -49,6 +49,8 @@ from ..trace.events import Recorder, SegmentDropped, StateChanged
 
 __all__ = ["PathParams", "LinkPacket", "Fault", "Hold", "Network"]
 
+_heappush = heapq.heappush
+
 
 
 
@@ -293,8 +295,8 @@ class Network:
         self._holds: list[Hold] = []
         self._heap: list = []
         self._seq = 0
-        #: the last entry _on_link pushed, while packets may still join it: (time, node,
-        #: heap counter, its list of packets)
+        #: the last entry _on_link pushed, while packets may still join it: (time, heap
+        #: counter, node, its list of packets), the heap entry itself
         self._burst: tuple | None = None
 
     # ---- hosts -------------------------------------------------------------------------
@@ -501,8 +503,8 @@ class Network:
             if d is None:
                 node.token = 0
             else:
-                self._seq += 1
-                node.token = seq = self._seq
+                self._seq = seq = self._seq + 1
+                node.token = seq
                 w = node.wake
                 if w is None or d < w:
                     now = self.now
@@ -510,7 +512,7 @@ class Network:
                         d = now
                     node.wake = d
                     node.wake_seq = seq
-                    heapq.heappush(self._heap, (d, seq, node, None))
+                    _heappush(self._heap, (d, seq, node, None))
                 # (else the entry at ``w`` pops first and puts this one in the heap: _woken)
 
     def _woken(self, node: _Node, seq: int) -> None:
@@ -565,13 +567,12 @@ class Network:
         link.count += 1
         t = self.now + p.delay
         burst = self._burst
-        if burst is not None and burst[0] == t and burst[1] is dst and burst[2] == self._seq:
+        if burst is not None and burst[0] == t and burst[2] is dst and burst[1] == self._seq:
             burst[3].append(packet)
             return
-        self._seq += 1
-        pkts = [packet]
-        heapq.heappush(self._heap, (t, self._seq, dst, pkts))
-        self._burst = (t, dst, self._seq, pkts)
+        self._seq = seq = self._seq + 1
+        self._burst = entry = (t, seq, dst, [packet])
+        _heappush(self._heap, entry)
 
     def _on_link(self, node: _Node, dst: _Node, link: _Link, packet: bytes | Packet) -> None:
         """One wire packet on the path ``node`` -> ``dst``: faults, then impairments."""
@@ -591,13 +592,12 @@ class Network:
         if not p._impaired:
             t = self.now + p.delay
             burst = self._burst
-            if burst is not None and burst[0] == t and burst[1] is dst and burst[2] == self._seq:
+            if burst is not None and burst[0] == t and burst[2] is dst and burst[1] == self._seq:
                 burst[3].append(packet)  # (right behind the last packet on its way to dst)
                 return
-            self._seq += 1
-            pkts = [packet]
-            heapq.heappush(self._heap, (t, self._seq, dst, pkts))
-            self._burst = (t, dst, self._seq, pkts)
+            self._seq = seq = self._seq + 1
+            self._burst = entry = (t, seq, dst, [packet])
+            _heappush(self._heap, entry)
             return
         self._impaired(node, dst, link, p, packet)
 
@@ -753,7 +753,8 @@ class Network:
                 # A burst: packets that left one host for ``node`` at one instant, on a
                 # plain path (_on_link), carried as one entry.
                 self._burst = None  # (no more packets join it)
-                if len(pkt) > 1 or (self._heap and self._heap[0][0] == t and self._heap[0][2] is node):
+                heap = self._heap
+                if len(pkt) > 1 or (heap and heap[0][0] == t and heap[0][2] is node):
                     self._batch(node, t, pkt)
                     return node
                 pkt = pkt[0]

@@ -296,14 +296,22 @@ class ConnectionTable:
         dl = self._deadline
         conns = self.conns
         best = None
-        for heap in (self._heap, self._tw_heap):
-            while heap:
-                d, _, cid = heap[0]
-                if dl.get(conns.get(cid)) == d:  # type: ignore[arg-type]
-                    if best is None or d < best:
-                        best = d
-                    break
-                heappop(heap)  # stale entry
+        heap = self._heap
+        while heap:
+            top = heap[0]
+            if dl.get(conns.get(top[2])) == top[0]:  # type: ignore[arg-type]
+                best = top[0]
+                break
+            heappop(heap)  # stale entry
+        heap = self._tw_heap
+        while heap:
+            top = heap[0]
+            d = top[0]
+            if dl.get(conns.get(top[2])) == d:  # type: ignore[arg-type]
+                if best is None or d < best:
+                    best = d
+                break
+            heappop(heap)  # stale entry
         self.next = best
 
     def _to_time_wait(self, conn: Connection, now: int) -> TimeWait | None:

@@ -325,7 +325,8 @@ class Host:
                 tr.emit(SegmentDropped(now, self.name, None, src, dst, seg, "bad-source",
                                        f"source {src} is {why} (RFC 9293 §3.9.2.3 MUST-63)"))
             return
-        lst = table.listener_for(dst, seg.dst_port)
+        listeners = table.listeners  # (table.listener_for, without the call)
+        lst = listeners.get((dst, seg.dst_port)) or listeners.get((None, seg.dst_port))
         if lst is not None:
             # SEGMENT ARRIVES in LISTEN (RFC 9293 §3.10.7.2): the listener's queues, SYN
             # cookies and Fast Open decide (stack/listener.py).
@@ -383,7 +384,9 @@ class Host:
         tx = self._tx
         if tx:
             self._tx = []
-        return tx, self.next_deadline()
+        if self.syn_queues or self.fragments.deadline is not None:
+            return tx, self.next_deadline()
+        return tx, self.table.next  # (next_deadline() when only connections have timers)
 
     def on_timeout(self, now: int) -> None:
         """Run every connection timer that is due at ``now``."""

@@ -234,21 +234,28 @@ class Listener:
         if mode is None:
             mode = host.syncookies  # (as _mode)
         half_open = len(self.pending) + len(self.requests.records)  # (as half_open)
-        full = half_open >= self.syn_backlog
+        syn_backlog = self._syn_backlog
+        if syn_backlog is None:  # (the syn_backlog property's default, without its call)
+            syn_backlog = self.backlog
+            if host.max_syn_backlog < syn_backlog:
+                syn_backlog = host.max_syn_backlog
+            if syn_backlog < 1:
+                syn_backlog = 1
+        full = half_open >= syn_backlog
         if full or mode == 2:
             if mode:
                 self._send_cookie(key, seg, now, "syncookies=2 (always)" if mode == 2 and not full
-                                  else f"SYN queue full ({half_open}/{self.syn_backlog})")
+                                  else f"SYN queue full ({half_open}/{syn_backlog})")
                 return
             st.syn_dropped += 1
-            self._drop(key, seg, now, "backlog-full", f"SYN queue {half_open}/{self.syn_backlog}")
+            self._drop(key, seg, now, "backlog-full", f"SYN queue {half_open}/{syn_backlog}")
             return
         if self.cookie_mode:
             self.cookie_mode = False
             tr = host.tracer
             if tr.on:
                 tr.emit(SynCookieMode(now, tr.host, None, self.addr or "*", self.port, False,
-                                      f"SYN queue has room again ({half_open}/{self.syn_backlog})"))
+                                      f"SYN queue has room again ({half_open}/{syn_backlog})"))
         if (len(self.pending) >= self.full_half_open and isn is None and self.requests.takes(seg)
                 and self.requests.add(key, seg, now)):
             return  # a record in the SYN queue (stack/synqueue.py)

@@ -88,23 +88,10 @@ class Handshake(Output):
             self._emit(self._segment(snd.iss, self.rcv.rcv_nxt, SYN | ACK, options=self._syn_options()), now, cause)
 
     def _syn_options(self) -> tuple:
-        # RFC 9293 §3.7.1 MUST-14 / SHLD-5: announce our MSS in every SYN; then SACK,
-        # timestamps and window scale as this connection offers or accepts them.
-        opts = (_tuple_new(Mss, (self.rcv.rcv_mss,)),) + self._syn_offer()
-        tfo = self._tfo
-        if tfo is not None and (tfo.cookie or not self.passive):
-            # RFC 7413 §4.1.1: a client's cookie (empty: a request), a server's new cookie.
-            opts += (FastOpen(tfo.cookie),)
-            if len(tfo.cookie) & 3 == 0:
-                # A 2 + 4k octet option ends half a word short: Linux pads it with two NOPs
-                # (tcp_options_write), where a bare list would end in zero octets (EOL).
-                opts += (_NOP, _NOP)
-        return opts
-
-    def _syn_offer(self) -> tuple:
-        """The options after MSS in our SYN or SYN,ACK, in Linux's order (sackOK, TS, nop,
-        wscale): a SYN offers what the config enables; a SYN,ACK answers only what the
-        peer's SYN offered (RFC 7323 §2.2, §3.2; RFC 2018 §2)."""
+        """The options of our SYN or SYN,ACK, in Linux's order (MSS, sackOK, TS, nop, wscale,
+        Fast Open): RFC 9293 §3.7.1 MUST-14 / SHLD-5, announce our MSS in every SYN; then a
+        SYN offers what the config enables, and a SYN,ACK answers only what the peer's SYN
+        offered (RFC 7323 §2.2, §3.2; RFC 2018 §2)."""
         cfg = self.config
         st = self.state
         if st is _CLOSED or st is _LISTEN or st is _SYN_SENT:
@@ -115,24 +102,33 @@ class Handshake(Output):
             # _negotiate took our shift from the config already)
             sack, ts, ws, ecr = self.sack_ok, self.ts_ok, self.ws_ok, self.rcv.ts_recent
             shift = self.rcv_wscale
-        opts: tuple = ()
+        mss = _tuple_new(Mss, (self.rcv.rcv_mss,))
         if ts:
-            off = self.ts_off = self._ts_offset()
+            # This connection's TSval offset: per 4-tuple from the host's RFC 6528 generator
+            # (the same for every incarnation, RFC 6191), else a mixing of the ISS.
+            isn = self.isn
+            if type(isn) is IsnGenerator:  # (what ts_offset_of would call, at once)
+                off = isn.ts_offset(self.local_addr, self.local_port, self.remote_addr, self.remote_port)
+            else:
+                off = ts_offset_of(isn, self.snd.iss, self.cid)
+            self.ts_off = off
             tso = _tuple_new(Timestamps, ((self._now // _ts.TS_TICK + off) & MASK, ecr))
-            opts = (_SACK_PERM, tso) if sack else (_NOP, _NOP, tso)
+            opts: tuple = (mss, _SACK_PERM, tso) if sack else (mss, _NOP, _NOP, tso)
         elif sack:
-            opts = (_NOP, _NOP, _SACK_PERM)
+            opts = (mss, _NOP, _NOP, _SACK_PERM)
+        else:
+            opts = (mss,)
         if ws:
             opts += (_NOP, _WSCALE[shift])
+        tfo = self._tfo
+        if tfo is not None and (tfo.cookie or not self.passive):
+            # RFC 7413 §4.1.1: a client's cookie (empty: a request), a server's new cookie.
+            opts += (FastOpen(tfo.cookie),)
+            if len(tfo.cookie) & 3 == 0:
+                # A 2 + 4k octet option ends half a word short: Linux pads it with two NOPs
+                # (tcp_options_write), where a bare list would end in zero octets (EOL).
+                opts += (_NOP, _NOP)
         return opts
-
-    def _ts_offset(self) -> int:
-        """This connection's TSval offset: per 4-tuple from the host's RFC 6528 generator
-        (the same for every incarnation, RFC 6191), else a mixing of the ISS."""
-        isn = self.isn
-        if type(isn) is IsnGenerator:  # (the host's generator: what ts_offset_of would call, at once)
-            return isn.ts_offset(self.local_addr, self.local_port, self.remote_addr, self.remote_port)
-        return ts_offset_of(isn, self.snd.iss, self.cid)
 
     def _syn_ecn_bits(self, flags: int) -> int:
         """RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR, an ECN-setup SYN,ACK ECE

@@ -29,6 +29,8 @@ from synack.wire.seq import MASK, Seq
 
 from .timestamps import ts_offset
 
+_int_new = int.__new__
+
 #: Nanoseconds per tick of the ISN clock M (RFC 9293 §3.4.1 MUST-8: 4 microseconds).
 ISN_TICK_NS = 4_000
 
@@ -86,12 +88,17 @@ class IsnGenerator:
     ) -> Seq:
         """The ISN for this 4-tuple at time ``now`` (int ns)."""
         h = self._hash.copy()
-        data = _four_tuple(local_addr, local_port, remote_addr, remote_port)
+        a = _PACKED.get(local_addr)
+        b = _PACKED.get(remote_addr)
+        if a is None or b is None or not (0 <= local_port <= 0xFFFF and 0 <= remote_port <= 0xFFFF):
+            data = _four_tuple(local_addr, local_port, remote_addr, remote_port)
+        else:  # (_four_tuple's common case, without the call)
+            data = a + local_port.to_bytes(2, "big") + b + remote_port.to_bytes(2, "big")
         self._last = (local_addr, local_port, remote_addr, remote_port, data)
         h.update(data)
         f = int.from_bytes(h.digest(), "big")  # RFC 9293 §3.4.1 MUST-9: keyed F()
         m = now // ISN_TICK_NS  # RFC 9293 §3.4.1 MUST-8: the 4 µs clock
-        return Seq((m + f) & MASK)
+        return _int_new(Seq, (m + f) & MASK)  # (Seq(), without its __new__ call: the value is in range)
 
     def ts_offset(self, local_addr: str, local_port: int, remote_addr: str, remote_port: int) -> int:
         """The TSval offset of this 4-tuple (RFC 7323 §7.1): the same keyed hash without

@@ -62,6 +62,7 @@ _tuple_new = tuple.__new__
 _RTO, _PERSIST, _SWS, _TLP, _RACK = Timer.RTO, Timer.PERSIST, Timer.SWS_OVERRIDE, Timer.TLP, Timer.RACK
 _FIN_WAIT_1, _SYN_SENT, _SYN_RECEIVED = State.FIN_WAIT_1, State.SYN_SENT, State.SYN_RECEIVED
 _ts_rtt, _TS_TICK = _ts.ts_rtt, _ts.TS_TICK
+_ALGORITHMS = cc_registry.ALGORITHMS  # name -> class (register() adds to this same dict)
 
 
 class Sender(SackSending):
@@ -102,7 +103,9 @@ class Sender(SackSending):
         self.rtx_nxt: Seq | None = None
         self.rtx_cause: str | None = None
         self.rtt = RttEstimator(cfg.initial_rto, cfg.min_rto, cfg.max_rto)
-        self.cc = cc_registry.create(cfg.congestion, snd_mss, cfg.initial_window)
+        algorithm = _ALGORITHMS.get(cfg.congestion)  # (cc_registry.create, without the call)
+        self.cc = (algorithm(snd_mss, cfg.initial_window) if algorithm is not None
+                   else cc_registry.create(cfg.congestion, snd_mss, cfg.initial_window))
         self.rtt_seq: Seq | None = None
         self.rtt_time = 0
         self.rtx_since: int | None = None
