@@ -174,8 +174,8 @@ class Connection(Handshake, Control):
 
     def _enter_closed(self, now: int, cause: str, rule: str) -> None:
         self.timers.cancel_all(now)
-        self.snd.clear()
-        self.rcv.forget_out_of_order()
+        self.snd.buf.clear()  # (Sender.clear and Receiver.forget_out_of_order, without their calls)
+        self.rcv.ooo = None
         self._set_state(CLOSED, now, cause, rule)
 
     def _enter_time_wait(self, now: int, cause: str) -> None:
@@ -581,8 +581,13 @@ class Connection(Handshake, Control):
         if f & URG and seg.urg_ptr and self.state in RECEIVING:
             rcv.urgent(seg)
         # Seventh and eighth: segment text and FIN (the receiver; _peer_fin for the state).
-        if seg.payload or f & FIN:
+        if seg.payload:
             rcv.text_and_fin(seg, now)
+        elif f & FIN:
+            if seg.seq == rcv.rcv_nxt:
+                rcv.fin_arrives(now)  # (a bare FIN at RCV.NXT: all that text_and_fin would do)
+            else:
+                rcv.text_and_fin(seg, now)
         self._output(now)
 
     def _unacceptable(self, seg: TcpSegment, st: State, now: int) -> None:
