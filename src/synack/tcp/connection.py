@@ -410,7 +410,8 @@ class Connection(Handshake, Control):
         if ka is not None:
             ka.heard_from_peer(now)  # keep-alive idleness counts from the last segment heard
         st = self.state
-        if st is ESTABLISHED and self._predicted(seg, now):
+        # (header prediction only for ACK or ACK,PSH; SYN, FIN, RST, URG, ECE, CWR take the full checks)
+        if st is ESTABLISHED and seg.flags & ~PSH == ACK and self._predicted(seg, now):
             pass  # the next data in order, or an ACK of new data: done
         elif st is CLOSED:
             self._closed_state(seg, now)
@@ -432,9 +433,8 @@ class Connection(Handshake, Control):
         """Header prediction: RFC 9293 §3.10.7.4 for the two segments an ESTABLISHED
         connection mostly gets, the next data in order (acknowledging nothing new) and a
         pure ACK of new data, when every check but the ACK field and the text is known to
-        pass. False (and nothing done) for any other segment: the full dispatch follows."""
-        if seg.flags & ~PSH != ACK:
-            return False  # (SYN, FIN, RST, URG, ECE, CWR: the full checks)
+        pass. False (and nothing done) for any other segment: the full dispatch follows.
+        (The caller sends only segments whose flags are ACK, or ACK and PSH.)"""
         rcv = self.rcv
         seq = seg.seq
         if seq != rcv.rcv_nxt:
