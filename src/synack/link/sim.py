@@ -485,10 +485,8 @@ class Network:
         poll = node.poll
         if poll is not None:
             pkts, d = poll()  # (clears ``changed``)
-            if pkts:
-                send = self._send
-                for packet in pkts:
-                    send(node, packet)
+            for packet in pkts:
+                self._send(node, packet)  # (mostly one: a method call, no bound method made first)
         else:
             if node.tracked:
                 node.host.changed = False
@@ -767,8 +765,11 @@ class Network:
                         return node
             self.delivered += 1
             if type(pkt) is Packet:
-                if node.deliver_value is not None:
-                    node.deliver_value(pkt, t)
+                # (the bound method read from its slot, then called: node.deliver_value(...)
+                # looks it up as a method first, the slow way)
+                deliver_value = node.deliver_value
+                if deliver_value is not None:
+                    deliver_value(pkt, t)
                 else:
                     node.deliver(pkt.raw, t)
             else:
@@ -777,10 +778,11 @@ class Network:
         node.token = 0
         node.deadline = None
         node.wake = None
-        d = node.next_deadline()
+        next_deadline = node.next_deadline  # (a bound method in a slot: read, then called)
+        d = next_deadline()
         if d is not None and d <= t:
             node.host.on_timeout(t)
-            d = node.next_deadline()
+            d = next_deadline()
             if d is not None and d <= t:
                 node.spin += 1
                 if node.spin > _SPIN_LIMIT:

@@ -511,7 +511,7 @@ class Host:
         if out:
             src = conn.local_addr
             dst = conn.remote_addr
-            append = self._tx.append
+            tx = self._tx  # (tx.append in the loop: a method call, not a bound method made first)
             tr = self.tracer
             cfg = conn.config
             ttl = cfg.ttl or self.ttl  # (IP_TTL)
@@ -521,8 +521,8 @@ class Host:
             gso = conn.snd.gso_size if type(conn) is Connection else _NO_GSO
             for seg, cause in out:
                 # RFC 3168 §6.1: ECT(0) on new data only; the connection says which.
-                append(_tuple_new(Packet, (src, dst, seg, (ds | conn.ect(seg, cause)) if ecn else ds, ttl,
-                                           gso if len(seg.payload) > gso else 0)))
+                tx.append(_tuple_new(Packet, (src, dst, seg, (ds | conn.ect(seg, cause)) if ecn else ds, ttl,
+                                              gso if len(seg.payload) > gso else 0)))
                 if tr.on:
                     tr.emit(SegmentSent(now, self.name, conn.cid, src, dst, seg, cause not in _NOT_RETRANSMISSIONS,
                                         cause))
