@@ -822,11 +822,10 @@ class Network:
     def _advance(self, end: int | None) -> bool | None:
         """Flush every host, then process the next live event unless it lies beyond ``end``
         (False) or there is none (None); True when one was processed."""
-        flush_node = self._flush_node
         for node in self._nodes:
             if node.tracked and not node.host.changed:
                 continue  # the common case, without a call
-            flush_node(node)
+            self._flush_node(node)
         heap = self._heap
         while heap:
             entry = heap[0]
@@ -856,24 +855,23 @@ class Network:
         event). False if the network went idle, or ``timeout`` ns of simulated time passed,
         first; with a timeout the clock then stands at the start + timeout."""
         end = None if timeout is None else self.now + timeout
-        flush_node = self._flush_node
         nodes = self._nodes
         heap = self._heap
         pop = heapq.heappop
-        handle = self._handle
-        woken = self._woken
+        # (self._flush_node(...) and the others called as methods: cheaper than making
+        # bound methods for the few events of a call)
         while True:
             for node in nodes:
                 if node.tracked and not node.host.changed:
                     continue
-                flush_node(node)
+                self._flush_node(node)
             if cond():
                 return True
             while heap:
                 entry = heap[0]
                 if entry[3] is None and entry[1] != entry[2].token:
                     pop(heap)  # a timer entry that is not live
-                    woken(entry[2], entry[1])
+                    self._woken(entry[2], entry[1])
                     continue
                 break
             else:
@@ -883,7 +881,7 @@ class Network:
                     self.now = end
                 return False
             pop(heap)
-            handle(entry)
+            self._handle(entry)
 
     def run_for(self, duration: int) -> None:
         """Process every event up to now + duration, then set the clock to now + duration."""

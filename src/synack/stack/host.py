@@ -546,7 +546,8 @@ class Host:
                          challenge=self.challenge)  # (the host-wide RFC 5961 §7 limit)
         most = self.max_segment_bytes
         if most is None:
-            gso = self.gso_for(key[2]) if self.gso_for is not None else self.gso_max_size
+            gso_for = self.gso_for  # (read, then called: a callable attribute, not a method)
+            gso = gso_for(key[2]) if gso_for is not None else self.gso_max_size
             if gso > self.mtu:
                 # TSO: super-segments as large as the link takes (less the IP header and
                 # the longest TCP header); the sender sizes them (tcp/sender.py).
