@@ -104,6 +104,7 @@ def test_without_root_one_line_points_to_demo():
     (["get", "http://example.com/"], "URL: the host must be an IP address (no DNS here)"),
     (["get", "http://[::1"], "URL: invalid IPv6 URL: 'http://[::1'"),
     (["get", "http://10.99.0.2:99999/"], "URL: bad port in 'http://10.99.0.2:99999/'"),
+    (["get", "http://10.99.0.2:0/"], "URL: bad port in 'http://10.99.0.2:0/'"),
     (["connect", "10.99.0.2", "7", "--mtu", "100"], "--mtu must be between 576 and 65535, not 100"),
     (["listen", "7", "--backlog", "0"], "--backlog must be at least 1, not 0"),
     (["connect", "10.99.0.2", "7", "--offload", "maybe"], "--offload: 'maybe' is not on or off"),

@@ -475,9 +475,13 @@ def _parse_url(url: str) -> tuple[str, int, str, str]:
     except ValueError:
         raise CliError(f"URL: the host must be an IP address (no DNS here), not {host!r}") from None
     try:
-        port = u.port or 80
+        port = u.port
     except ValueError:
-        raise CliError(f"URL: bad port in {url!r}") from None
+        port = 0
+    if port is None:
+        port = 80  # (no port in the URL: HTTP's)
+    elif not 0 < port < 65536:  # (":0" included: nobody listens on port 0)
+        raise CliError(f"URL: bad port in {url!r}")
     path = (u.path or "/") + (f"?{u.query}" if u.query else "")
     return host, port, path, u.netloc
 

@@ -42,7 +42,7 @@ from .rfc5961 import challenge_refused
 from .sender import SENDING, Sender
 from .state import TRANSITIONS, State
 from .tcb import IsnSource, Owner
-from .timers import Timer, Timers
+from .timers import DELAYED_ACK_SLOT, PROBE_SLOT, RTO_SLOT, Timer, Timers
 
 __all__ = ["Connection", "IsnSource", "Owner", "reset_for", "ECT0", "CE"]
 
@@ -181,9 +181,13 @@ class Connection(Handshake, Control):
     def _enter_time_wait(self, now: int, cause: str) -> None:
         """TIME-WAIT lasts 2*MSL (RFC 9293 §3.6.1 MUST-13); other timers stop."""
         timers = self.timers
-        timers.cancel(_RTO, now)
-        timers.cancel(_DELAYED_ACK, now)
-        timers.cancel(_PERSIST, now)
+        at = timers.at  # (only those running: cancel does nothing for the others)
+        if at[RTO_SLOT] is not None:
+            timers.cancel(_RTO, now)
+        if at[DELAYED_ACK_SLOT] is not None:
+            timers.cancel(_DELAYED_ACK, now)
+        if at[PROBE_SLOT] is not None:
+            timers.cancel(_PERSIST, now)
         self._set_state(TIME_WAIT, now, cause, "RFC 9293 §3.10.7.4")
         timers.arm(_TIME_WAIT, now + 2 * self.config.msl, now)
 
@@ -416,7 +420,13 @@ class Connection(Handshake, Control):
             self._syn_sent_state(seg, now)
         else:
             self._other_states(seg, now)
-        self._settle(now)
+        # (_settle, without the call: the end of every segment's processing)
+        owner = self.owner
+        if owner is not None and (self.out or self.state is not self._told_state
+                                  or self.timers.next != self._told_at):
+            self._told_state = self.state
+            self._told_at = self.timers.next
+            owner.updated(self, now)
 
     def _predicted(self, seg: TcpSegment, now: int) -> bool:
         """Header prediction: RFC 9293 §3.10.7.4 for the two segments an ESTABLISHED
@@ -527,7 +537,11 @@ class Connection(Handshake, Control):
             else:
                 self._drop(seg, now, "out-of-window", "RST outside the receive window")
             return
-        if not self._acceptable(seg):
+        rn = rcv.rcv_nxt
+        if (seg.seq != rn or ((seg.payload or f & (SYN | FIN)) and seq_dist(rcv.rcv_adv, rn) <= 0)) \
+                and not self._acceptable(seg):
+            # (a segment at RCV.NXT is acceptable if it is empty or the window is open: the
+            # common case needs no more of the test)
             self._unacceptable(seg, st, now)
             return
         # Fourth: SYN in SYN-RECEIVED (passive) or any synchronized state.

@@ -237,15 +237,24 @@ class Receiver(ReceiveSequence):
         """RCV.WND to offer, with receiver-side SWS avoidance (RFC 9293 §3.8.6.2.2 MUST-39).
 
         The right edge moves only when it can move by at least min(RCV.BUFF/2, Eff.snd.MSS),
-        and it never moves left (SHLD-14).
+        and it never moves left (SHLD-14). :meth:`advertise` works it out, unscaled here.
         """
+        return self.advertise(False)
+
+    def advertise(self, scaled: bool = True) -> int:
+        """The window field of a segment with ACK (not a SYN): the window to advertise
+        (:meth:`window_to_advertise`, whose rules are worked out here, in one place with the
+        scaling), scaled (RFC 7323 §2.3: rounded up, so that the right edge the peer sees
+        never moves left, §2.4; RCV.ADV follows) or capped at 65535. ``scaled=False``: the
+        window itself, unscaled."""
         conn = self.conn
         buf = conn.config.rcv_buf
         free = buf - self.buf._len  # (len(), without a call)
+        s = conn.rcv_wscale
         if free < 0:
             free = 0
-        elif free > 0xFFFF << conn.rcv_wscale:
-            free = 0xFFFF << conn.rcv_wscale  # the most the 16-bit field can offer (RFC 7323 §2)
+        elif free > 0xFFFF << s:
+            free = 0xFFFF << s  # the most the 16-bit field can offer (RFC 7323 §2)
         rn = self.rcv_nxt
         w = seq_dist(self.rcv_adv, rn)  # the right edge, as an offset from RCV.NXT
         step = buf >> 1
@@ -254,21 +263,17 @@ class Receiver(ReceiveSequence):
         if free - w >= step:
             self.rcv_adv = seq_add(rn, free)
             w = free
-        return w if w > 0 else 0
-
-    def advertise(self) -> int:
-        """The window field of a segment with ACK (not a SYN): the window to advertise,
-        scaled (RFC 7323 §2.3: rounded up, so that the right edge the peer sees never
-        moves left, §2.4; RCV.ADV follows) or capped at 65535."""
-        w = self.window_to_advertise()
-        s = self.conn.rcv_wscale
+        elif w < 0:
+            w = 0
+        if not scaled:
+            return w
         if not s:
             return w if w <= 65535 else 65535
         f = (w + (1 << s) - 1) >> s
         if f > 0xFFFF:
             f = 0xFFFF
         if f << s > w:
-            self.rcv_adv = seq_add(self.rcv_nxt, f << s)
+            self.rcv_adv = seq_add(rn, f << s)
         return f
 
     def ack_options(self, tsval: int) -> tuple:

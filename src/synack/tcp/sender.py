@@ -709,9 +709,10 @@ class Sender(SackSending):
             ts = o[2] if len(o) == 3 and type(o[2]) is Timestamps else _ts.find_timestamps(o)
             if ts is not None:
                 tsecr = ts.tsecr  # RFC 7323 §3.2: TSecr is valid with ACK
-        if una.lt(ack):
+        d = seq_dist(ack, una)
+        if d > 0:
             self.new_ack(ack, now, tsecr)
-        elif lr is None and ack == una and self.snd_nxt != una and seg.len == 0 \
+        elif lr is None and d == 0 and self.snd_nxt != una and seg.len == 0 \
                 and (seg.wnd << conn.snd_wscale) == self.snd_wnd and st in SENDING:
             self._duplicate_ack(now)
         if lr is not None and st in SENDING:
@@ -722,17 +723,18 @@ class Sender(SackSending):
             # has acknowledged its part: one ACK for a whole flight (RFC 9293 MUST-59) would
             # otherwise leave almost nothing in flight to halve.
             self._ecn_echo(now, seq_dist(self.snd_nxt, una))
-        self.window_update(seg, una, now)
+        self.window_update(seg, una, now, d >= 0)
 
-    def window_update(self, seg: TcpSegment, una: Seq, now: int) -> None:
+    def window_update(self, seg: TcpSegment, una: Seq, now: int, ack_ok: bool = True) -> None:
         """The window update of the fifth check (RFC 9293 §3.10.7.4): if SND.UNA =< SEG.ACK
         =< SND.NXT and the segment is newer than the last update (``una`` is SND.UNA as the
-        segment arrived). The persist timer stops when the window opens."""
+        segment arrived; ``ack_ok``: SND.UNA =< SEG.ACK, which the caller knows). The persist
+        timer stops when the window opens."""
         conn = self.conn
         ack = seg.ack
         wl1 = self.snd_wl1
         seq = seg.seq
-        if ((wl1 == seq and self.snd_wl2.le(ack)) or wl1.lt(seq)) and una.le(ack):
+        if ack_ok and ((wl1 == seq and self.snd_wl2.le(ack)) or wl1.lt(seq)):
             old = self.snd_wnd
             w = seg.wnd << conn.snd_wscale  # RFC 7323 §2.3: SEG.WND << Snd.Wind.Shift
             if 0 < w < old and conn.config.window_update_grows_only and ack == una and seq == wl1:

@@ -114,11 +114,17 @@ class Timers:
         """Stop ``timer`` (or the one sharing its slot), tracing the cancellation if it was
         running."""
         slot = _SLOT[timer]
-        old = self.at[slot]
+        at = self.at
+        old = at[slot]
         if old is not None:
-            self.at[slot] = None
+            at[slot] = None
             if old == self.next:
-                self.next = self._earliest()
+                # (the earliest deadline moved later: _earliest, without the call)
+                d = None
+                for t in at:
+                    if t is not None and (d is None or t < d):
+                        d = t
+                self.next = d
             conn = self.conn
             tr = conn.tr
             if tr.on:
