@@ -485,10 +485,8 @@ class Network:
         poll = node.poll
         if poll is not None:
             pkts, d = poll()  # (clears ``changed``)
-            if pkts:
-                send = self._send
-                for packet in pkts:
-                    send(node, packet)
+            for packet in pkts:
+                self._send(node, packet)  # (mostly one: a method call, no bound method made first)
         else:
             if node.tracked:
                 node.host.changed = False
@@ -767,8 +765,11 @@ class Network:
                         return node
             self.delivered += 1
             if type(pkt) is Packet:
-                if node.deliver_value is not None:
-                    node.deliver_value(pkt, t)
+                # (the bound method read from its slot, then called: node.deliver_value(...)
+                # looks it up as a method first, the slow way)
+                deliver_value = node.deliver_value
+                if deliver_value is not None:
+                    deliver_value(pkt, t)
                 else:
                     node.deliver(pkt.raw, t)
             else:
@@ -777,10 +778,11 @@ class Network:
         node.token = 0
         node.deadline = None
         node.wake = None
-        d = node.next_deadline()
+        next_deadline = node.next_deadline  # (a bound method in a slot: read, then called)
+        d = next_deadline()
         if d is not None and d <= t:
             node.host.on_timeout(t)
-            d = node.next_deadline()
+            d = next_deadline()
             if d is not None and d <= t:
                 node.spin += 1
                 if node.spin > _SPIN_LIMIT:
@@ -820,11 +822,10 @@ class Network:
     def _advance(self, end: int | None) -> bool | None:
         """Flush every host, then process the next live event unless it lies beyond ``end``
         (False) or there is none (None); True when one was processed."""
-        flush_node = self._flush_node
         for node in self._nodes:
             if node.tracked and not node.host.changed:
                 continue  # the common case, without a call
-            flush_node(node)
+            self._flush_node(node)
         heap = self._heap
         while heap:
             entry = heap[0]
@@ -854,24 +855,23 @@ class Network:
         event). False if the network went idle, or ``timeout`` ns of simulated time passed,
         first; with a timeout the clock then stands at the start + timeout."""
         end = None if timeout is None else self.now + timeout
-        flush_node = self._flush_node
         nodes = self._nodes
         heap = self._heap
         pop = heapq.heappop
-        handle = self._handle
-        woken = self._woken
+        # (self._flush_node(...) and the others called as methods: cheaper than making
+        # bound methods for the few events of a call)
         while True:
             for node in nodes:
                 if node.tracked and not node.host.changed:
                     continue
-                flush_node(node)
+                self._flush_node(node)
             if cond():
                 return True
             while heap:
                 entry = heap[0]
                 if entry[3] is None and entry[1] != entry[2].token:
                     pop(heap)  # a timer entry that is not live
-                    woken(entry[2], entry[1])
+                    self._woken(entry[2], entry[1])
                     continue
                 break
             else:
@@ -881,7 +881,7 @@ class Network:
                     self.now = end
                 return False
             pop(heap)
-            handle(entry)
+            self._handle(entry)
 
     def run_for(self, duration: int) -> None:
         """Process every event up to now + duration, then set the clock to now + duration."""

@@ -39,6 +39,7 @@ _CLOSED, _LISTEN, _SYN_RECEIVED = State.CLOSED, State.LISTEN, State.SYN_RECEIVED
 _TIME_WAIT = State.TIME_WAIT
 #: the states in which a connection may leave the table (or its place in it) after an event
 _LEAVING = frozenset({_CLOSED, _LISTEN, _TIME_WAIT})
+_time_wait_of = TimeWait.of  # (TimeWait.of(...) is looked up on the class each time, unspecialised)
 
 
 class Parent(Protocol):
@@ -324,7 +325,7 @@ class ConnectionTable:
             conn.time_wait_ended(now, f"TIME-WAIT table full ({self.time_wait} entries, max_tw_buckets)",
                                  "Linux net.ipv4.tcp_max_tw_buckets", trace=True)
             return None
-        rec = TimeWait.of(conn, now)
+        rec = _time_wait_of(conn, now)
         self.conns[conn.cid] = rec
         self._reschedule(conn, None)
         self.children.pop(conn, None)

@@ -53,6 +53,8 @@ EPHEMERAL_PORTS = (32768, 60999)  # Linux's net.ipv4.ip_local_port_range
 
 _NOT_RETRANSMISSIONS = frozenset({None, "zero-window-probe", "keepalive", "syncookie"})
 _tuple_new = tuple.__new__
+_object_new = object.__new__
+_connection_init = Connection.__init__
 _SYN_RECEIVED, _TIME_WAIT = State.SYN_RECEIVED, State.TIME_WAIT
 
 
@@ -509,7 +511,7 @@ class Host:
         if out:
             src = conn.local_addr
             dst = conn.remote_addr
-            append = self._tx.append
+            tx = self._tx  # (tx.append in the loop: a method call, not a bound method made first)
             tr = self.tracer
             cfg = conn.config
             ttl = cfg.ttl or self.ttl  # (IP_TTL)
@@ -519,8 +521,8 @@ class Host:
             gso = conn.snd.gso_size if type(conn) is Connection else _NO_GSO
             for seg, cause in out:
                 # RFC 3168 §6.1: ECT(0) on new data only; the connection says which.
-                append(_tuple_new(Packet, (src, dst, seg, (ds | conn.ect(seg, cause)) if ecn else ds, ttl,
-                                           gso if len(seg.payload) > gso else 0)))
+                tx.append(_tuple_new(Packet, (src, dst, seg, (ds | conn.ect(seg, cause)) if ecn else ds, ttl,
+                                              gso if len(seg.payload) > gso else 0)))
                 if tr.on:
                     tr.emit(SegmentSent(now, self.name, conn.cid, src, dst, seg, cause not in _NOT_RETRANSMISSIONS,
                                         cause))
@@ -533,14 +535,19 @@ class Host:
         challenge-ACK limit; ``owned`` ones tell the host of their events. ``traced=False``
         and ``isn`` serve a SYN cookie's throwaway or rebuilt TCB."""
         v6 = ":" in key[0]
-        conn = Connection(key[0], key[1], key[2], key[3], config=config or self.config,
-                          isn=isn if isn is not None else self.isn,
-                          tracer=self.tracer if traced else NULL_TRACER,
-                          mss_limit=self.mtu - (60 if v6 else 40), owner=self if owned else None,
-                          challenge=self.challenge)  # (the host-wide RFC 5961 §7 limit)
+        # Connection(...), made and initialised in two calls: a class called with keyword
+        # arguments goes through type.__call__, which packs them into a dict first (some
+        # 3,000 instructions a connection), where a method call passes them as they are.
+        conn = _object_new(Connection)
+        _connection_init(conn, key[0], key[1], key[2], key[3], config=config or self.config,
+                         isn=isn if isn is not None else self.isn,
+                         tracer=self.tracer if traced else NULL_TRACER,
+                         mss_limit=self.mtu - (60 if v6 else 40), owner=self if owned else None,
+                         challenge=self.challenge)  # (the host-wide RFC 5961 §7 limit)
         most = self.max_segment_bytes
         if most is None:
-            gso = self.gso_for(key[2]) if self.gso_for is not None else self.gso_max_size
+            gso_for = self.gso_for  # (read, then called: a callable attribute, not a method)
+            gso = gso_for(key[2]) if gso_for is not None else self.gso_max_size
             if gso > self.mtu:
                 # TSO: super-segments as large as the link takes (less the IP header and
                 # the longest TCP header); the sender sizes them (tcp/sender.py).

@@ -30,6 +30,7 @@ from synack.wire.seq import MASK, Seq
 from .timestamps import ts_offset
 
 _int_new = int.__new__
+_from_bytes = int.from_bytes  # (int.from_bytes(...) is looked up on int each time, unspecialised)
 
 #: Nanoseconds per tick of the ISN clock M (RFC 9293 §3.4.1 MUST-8: 4 microseconds).
 ISN_TICK_NS = 4_000
@@ -96,7 +97,7 @@ class IsnGenerator:
             data = a + local_port.to_bytes(2, "big") + b + remote_port.to_bytes(2, "big")
         self._last = (local_addr, local_port, remote_addr, remote_port, data)
         h.update(data)
-        f = int.from_bytes(h.digest(), "big")  # RFC 9293 §3.4.1 MUST-9: keyed F()
+        f = _from_bytes(h.digest(), "big")  # RFC 9293 §3.4.1 MUST-9: keyed F()
         m = now // ISN_TICK_NS  # RFC 9293 §3.4.1 MUST-8: the 4 µs clock
         return _int_new(Seq, (m + f) & MASK)  # (Seq(), without its __new__ call: the value is in range)
 
@@ -110,7 +111,7 @@ class IsnGenerator:
             h.update(last[4])
         else:
             h.update(_four_tuple(local_addr, local_port, remote_addr, remote_port))
-        return int.from_bytes(h.digest(), "big")
+        return _from_bytes(h.digest(), "big")
 
     def __repr__(self) -> str:
         return "IsnGenerator(secret=<hidden>)"

@@ -54,6 +54,7 @@ TW_ISN_STEP = 65535 + 2
 _NOP = Nop()
 _TIME_WAIT, _CLOSED = State.TIME_WAIT, State.CLOSED
 _tuple_new = tuple.__new__
+_object_new = object.__new__
 _SEQ0 = Seq(0)
 #: the ``out`` of every record that has sent nothing (never appended to: see _send_ack)
 _NOTHING: list = []
@@ -110,7 +111,7 @@ class TimeWait:
     @classmethod
     def of(cls, conn: Connection, now: int) -> TimeWait:
         """The record that takes over ``conn`` (in TIME-WAIT) at ``now``."""
-        self = object.__new__(cls)
+        self = _object_new(cls)
         rcv = conn.rcv
         self.cid = conn.cid
         self.snd_nxt = conn.snd.snd_nxt
@@ -118,7 +119,8 @@ class TimeWait:
         # The window field of our ACKs, as the connection would compute it now (RFC 9293
         # §3.8.6.2.2, RFC 7323 §2.3), and the right edge it promised (for acceptability).
         self.wnd = rcv.advertise()
-        self.rcv_wnd = rcv.rcv_wnd
+        w = seq_dist(rcv.rcv_adv, rcv.rcv_nxt)  # (RCV.WND, as rcv.rcv_wnd gives it, without its calls)
+        self.rcv_wnd = w if w > 0 else 0
         self.rcv_abs = rcv.abs  # (so a D-SACK block never starts before the first octet)
         self.flags = (1 if conn.ts_ok else 0) | (2 if conn.sack_ok else 0) | (4 if rcv.ece else 0)
         self.ts_recent = rcv.ts_recent
@@ -372,7 +374,8 @@ class TimeWait:
         tr = self.tr
         if tr.on:
             tr.emit(StateChanged(now, tr.host, self.cid, "TIME-WAIT", "CLOSED", cause, rule))
-        conn = self._conn()
+        ref = self._conn  # (read, then called: a weak reference in a slot, not a method)
+        conn = ref()
         if conn is not None:
             conn.time_wait_ended(now, cause, rule)
 
