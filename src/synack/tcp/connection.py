@@ -340,7 +340,7 @@ class Connection(Handshake, Control):
                 return  # already closed for sending: now closed for receiving too
         if st in _CLOSED_FOR_SENDING or snd.fin_queued:
             raise ConnectionClosing("connection closing")
-        snd.queue_fin()
+        snd.fin_queued = True  # (Sender.queue_fin, without the call)
         if st is SYN_RECEIVED or st is ESTABLISHED:
             self._set_state(FIN_WAIT_1, now, "CLOSE", "RFC 9293 §3.10.4")
         else:  # CLOSE-WAIT
@@ -462,8 +462,8 @@ class Connection(Handshake, Control):
                 snd.snd_wl2 = una
             else:
                 snd.window_update(seg, una, now)
-        elif una.lt(seg.ack) and not seg.ack.gt(snd.snd_nxt):
-            snd.ack_arrives(seg, now)  # fifth check: new data acknowledged
+        elif (d := seq_dist(seg.ack, una)) > 0 and not seg.ack.gt(snd.snd_nxt):
+            snd.ack_arrives(seg, now, d)  # fifth check: new data acknowledged
         else:
             return False
         if ts is not None and not rcv.last_ack_sent.lt(seq):
@@ -574,8 +574,9 @@ class Connection(Handshake, Control):
             # with SEG.TSval >= TS.Recent updates TS.Recent (any does once TS.Recent has gone
             # stale, §5.5). Only once the SYN and ACK checks passed, as Linux does: a forged
             # in-window segment (a SYN, an ACK too old, RFC 5961) must not move TS.Recent,
-            # or PAWS would then drop the real peer's segments.
-            rcv.take_timestamp(ts.tsval, now)
+            # or PAWS would then drop the real peer's segments. (take_timestamp, without the call)
+            rcv.ts_recent = ts.tsval
+            rcv.ts_recent_age = now
         # Sixth: URG (the receiver keeps RCV.UP).
         if f & URG and seg.urg_ptr and self.state in RECEIVING:
             rcv.urgent(seg)
@@ -637,21 +638,23 @@ class Connection(Handshake, Control):
         # is when blind data injection is easiest). (SEG.ACK < SND.UNA - MAX.SND.WND)
         # (Only an ACK below SND.UNA can be: what is in flight, SND.NXT - SND.UNA, never
         # reaches 2**31 - MAX.SND.WND, where the sum would wrap.)
-        if seq_dist(ack, snd.snd_una) < 0 and seq_add(ack, max(snd.max_snd_wnd, 1)).lt(snd.snd_una):
+        d = seq_dist(ack, snd.snd_una)
+        if d < 0 and seq_add(ack, max(snd.max_snd_wnd, 1)).lt(snd.snd_una):
             self._challenge_ack(seg, now, "ack-too-old", "ACK below SND.UNA - MAX.SND.WND (RFC 5961 §5)")
             return False
         st = self.state
-        snd.ack_arrives(seg, now)
-        # Per-state additions.
+        snd.ack_arrives(seg, now, d)
+        # Per-state additions. (In FIN-WAIT-1 and LAST-ACK: Sender.fin_acked, without the
+        # property's call: SND.UNA is just past the FIN, which follows the buffered data.)
         if st is FIN_WAIT_1:
-            if snd.fin_acked:
+            if snd.fin_queued and seq_dist(snd.snd_una, snd.buf_seq) == len(snd.buf) + 1:
                 self._set_state(FIN_WAIT_2, now, "ACK of FIN", "RFC 9293 §3.10.7.4")
         elif st is CLOSING:
             if snd.fin_acked:
                 self._enter_time_wait(now, "ACK of FIN")
             return False
         elif st is LAST_ACK:
-            if snd.fin_acked:
+            if snd.fin_queued and seq_dist(snd.snd_una, snd.buf_seq) == len(snd.buf) + 1:
                 self._enter_closed(now, "ACK of FIN", "RFC 9293 §3.10.7.4")
             return False
         elif st is TIME_WAIT:

@@ -12,7 +12,7 @@ and the receiver's methods.
 from __future__ import annotations
 
 
-from ..wire.seq import MASK, Seq, seq_add
+from ..wire.seq import MASK, Seq, seq_add, seq_dist
 from ..wire.tcp import (ACK, CWR, ECE, FIN, RST, SYN, FastOpen, Mss, Nop, SackPermitted, TcpSegment,
                         Timestamps, WindowScale)
 from . import fastopen as _fastopen
@@ -221,7 +221,7 @@ class Handshake(Output):
             rcv.ack_now = True
             rcv.deliver(seg.payload, now)
         self._emit(self._segment(snd.iss, rcv.rcv_nxt, SYN | ACK, options=self._syn_options()), now)
-        snd.time_segment(snd.snd_nxt, now)
+        snd.rtt_seq, snd.rtt_time = snd.snd_nxt, now  # (time_segment, without the call)
         snd.arm_rto(now)
 
     def _syn_sent_state(self, seg: TcpSegment, now: int) -> None:
@@ -231,7 +231,8 @@ class Handshake(Output):
         ack_ok = False
         if f & ACK:
             # first: SEG.ACK =< ISS or SEG.ACK > SND.NXT is unacceptable.
-            if seg.ack.le(snd.iss) or seg.ack.gt(snd.snd_nxt):
+            acked = seq_dist(seg.ack, snd.iss)
+            if acked <= 0 or seg.ack.gt(snd.snd_nxt):
                 self._drop(seg, now, "bad-ack", "SYN-SENT: unacceptable acknowledgment")
                 if not f & RST:
                     self._send_rst(seg.ack, now)
@@ -262,7 +263,7 @@ class Handshake(Output):
             self._fastopen_synack(tfo, seg, now)  # RFC 7413: keep the cookie; SYN data acked?
         if ack_ok:
             # Our SYN is acknowledged (SND.UNA > ISS): ESTABLISHED, <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
-            snd.new_ack(seg.ack, now)
+            snd.new_ack(seg.ack, now, None, acked)  # (SND.UNA is ISS in SYN-SENT)
             snd.take_window(seg.wnd, seg.seq, seg.ack)
             self._set_state(_ESTABLISHED, now, "SYN,ACK received", "RFC 9293 §3.10.7.3")
             rcv.ack_now = True

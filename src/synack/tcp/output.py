@@ -46,7 +46,8 @@ class Output(Tcb):
             wnd = rcv.syn_window()
             if flags & ACK:
                 rcv.rcv_adv = seq_add(rcv.rcv_nxt, wnd)  # the first window we offer
-            flags |= self._syn_ecn_bits(flags)
+            if self.ecn_ok or self.config.ecn == "on":  # (else _syn_ecn_bits gives none)
+                flags |= self._syn_ecn_bits(flags)
         elif flags & ACK:
             # (what _ack_fields gives, without the call and its tuple)
             wnd = rcv.advertise()
@@ -132,7 +133,7 @@ class Output(Tcb):
         if rcv.ack_now and st is not _CLOSED and st is not _LISTEN:
             if self.hold_ack and st is _ESTABLISHED and not rcv.ooo:
                 return  # one ACK at the end of the batch (release_ack): RFC 9293 §3.10.7.4 MUST-59
-            self._send_ack(now)
+            self._emit(self._segment(snd.snd_nxt, rcv.rcv_nxt, ACK), now)  # (_send_ack, without the call)
 
     def release_ack(self, now: int) -> None:
         """The end of a batch of segments (RFC 9293 §3.10.7.4 MUST-58/59): the ACK that

@@ -694,10 +694,10 @@ class Sender(SackSending):
         conn.timers.arm(_PERSIST, now + timeout, now, self.persist_backoff)
 
     # ------------------------------------------------------------------ the ACK field
-    def ack_arrives(self, seg: TcpSegment, now: int) -> None:
+    def ack_arrives(self, seg: TcpSegment, now: int, d: int | None = None) -> None:
         """The fifth check of RFC 9293 §3.10.7.4 for an acceptable ACK (SND.UNA - MAX.SND.WND
         =< SEG.ACK =< SND.NXT): what it acknowledges, duplicate ACKs, SACK loss recovery,
-        ECN-Echo, and the window update."""
+        ECN-Echo, and the window update. ``d``: SEG.ACK - SND.UNA, if the caller has it."""
         conn = self.conn
         ack = seg.ack
         una = self.snd_una
@@ -709,9 +709,10 @@ class Sender(SackSending):
             ts = o[2] if len(o) == 3 and type(o[2]) is Timestamps else _ts.find_timestamps(o)
             if ts is not None:
                 tsecr = ts.tsecr  # RFC 7323 §3.2: TSecr is valid with ACK
-        d = seq_dist(ack, una)
+        if d is None:
+            d = seq_dist(ack, una)
         if d > 0:
-            self.new_ack(ack, now, tsecr)
+            self.new_ack(ack, now, tsecr, d)
         elif lr is None and d == 0 and self.snd_nxt != una and seg.len == 0 \
                 and (seg.wnd << conn.snd_wscale) == self.snd_wnd and st in SENDING:
             self._duplicate_ack(now)
@@ -753,13 +754,15 @@ class Sender(SackSending):
             # §3.8.6.1 MUST-37, §3.8.6 SHLD-17); R2 counts from the last answer.
             self.rtx_since = None if self.snd_una == self.snd_nxt else now
 
-    def new_ack(self, ack: Seq, now: int, tsecr: int | None = None) -> None:
+    def new_ack(self, ack: Seq, now: int, tsecr: int | None = None, acked: int | None = None) -> None:
         """SND.UNA < SEG.ACK =< SND.NXT: remove what is acknowledged, sample the RTT,
         restart or stop the retransmission timer, grow the congestion window. ``tsecr`` is
-        the segment's echoed timestamp when timestamps are in use (RFC 7323 §4)."""
+        the segment's echoed timestamp when timestamps are in use (RFC 7323 §4); ``acked``
+        is SEG.ACK - SND.UNA, if the caller has it."""
         conn = self.conn
         una = self.snd_una
-        acked = seq_dist(ack, una)
+        if acked is None:
+            acked = seq_dist(ack, una)
         self.una_abs += acked
         buf = self.buf
         if buf:
