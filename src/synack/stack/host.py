@@ -99,6 +99,12 @@ def _listened(listeners: dict, port: int) -> bool:
 class Host:
     """A TCP/IP host with one or more IPv4/IPv6 addresses."""
 
+    # Made on first use (syncookie_maker, fastopen_key), so class-level until then: with
+    # more than 30 attributes set in __init__, Python 3.11 gives up the instances' shared
+    # key layout, and with it the fast attribute and method lookups on every host.
+    _syncookies: SynCookies | None = None
+    _fastopen_key: FastOpenKey | None = None
+
     def __init__(
         self,
         name: str,
@@ -189,11 +195,8 @@ class Host:
         self.reject_with = _icmp.check_reject(reject_with)
         #: RFC 7413 client side: Fast Open cookies by server address
         self.fastopen_cache = CookieCache()
-        self._seed = seed
-        self._cookie_secret = cookie_secret
-        self._fastopen_secret = fastopen_secret
-        self._syncookies: SynCookies | None = None
-        self._fastopen_key: FastOpenKey | None = None
+        # The seed and the injected secrets, in one attribute (see _syncookies below).
+        self._secrets: tuple[int | None, bytes | None, bytes | None] = (seed, cookie_secret, fastopen_secret)
         #: IP fragment reassembly (stack/fragments.py), with its limits and 30 s timeout
         self.fragments = Reassembler(name, self.tracer, self._addrset, ttl=ttl)
         #: listeners whose SYN queue holds records, with deadlines of their own (stack/synqueue.py)
@@ -406,7 +409,7 @@ class Host:
     # -- secrets, made on first use from the host's seed (or injected) -----------------
     def _secret(self, purpose: str) -> bytes:
         # Not from self.rng: drawing from it would move every later ephemeral port.
-        seed = self._seed
+        seed = self._secrets[0]
         return random.Random(None if seed is None else f"{seed}/{purpose}").randbytes(32)
 
     @property
@@ -414,7 +417,7 @@ class Host:
         """The host's SYN cookie generator (RFC 4987 §3.6), keyed with ``cookie_secret``."""
         sc = self._syncookies
         if sc is None:
-            sc = self._syncookies = SynCookies(self._cookie_secret or self._secret("syncookies"))
+            sc = self._syncookies = SynCookies(self._secrets[1] or self._secret("syncookies"))
         return sc
 
     @property
@@ -422,7 +425,7 @@ class Host:
         """The key of the Fast Open cookies this host issues (RFC 7413 §4.1.2)."""
         k = self._fastopen_key
         if k is None:
-            k = self._fastopen_key = FastOpenKey(self._fastopen_secret or self._secret("fastopen"))
+            k = self._fastopen_key = FastOpenKey(self._secrets[2] or self._secret("fastopen"))
         return k
 
     @fastopen_key.setter
