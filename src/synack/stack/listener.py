@@ -234,13 +234,7 @@ class Listener:
         if mode is None:
             mode = host.syncookies  # (as _mode)
         half_open = len(self.pending) + len(self.requests.records)  # (as half_open)
-        syn_backlog = self._syn_backlog
-        if syn_backlog is None:  # (the syn_backlog property's default, without its call)
-            syn_backlog = self.backlog
-            if host.max_syn_backlog < syn_backlog:
-                syn_backlog = host.max_syn_backlog
-            if syn_backlog < 1:
-                syn_backlog = 1
+        syn_backlog = self.syn_backlog
         full = half_open >= syn_backlog
         if full or mode == 2:
             if mode:

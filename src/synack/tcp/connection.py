@@ -421,13 +421,7 @@ class Connection(Handshake, Control):
             self._syn_sent_state(seg, now)
         else:
             self._other_states(seg, now)
-        # (_settle, without the call: the end of every segment's processing)
-        owner = self.owner
-        if owner is not None and (self.out or self.state is not self._told_state
-                                  or self.timers.next != self._told_at):
-            self._told_state = self.state
-            self._told_at = self.timers.next
-            owner.updated(self, now)
+        self._settle(now)
 
     def _predicted(self, seg: TcpSegment, now: int) -> bool:
         """Header prediction: RFC 9293 §3.10.7.4 for the two segments an ESTABLISHED

@@ -89,12 +89,7 @@ class IsnGenerator:
     ) -> Seq:
         """The ISN for this 4-tuple at time ``now`` (int ns)."""
         h = self._hash.copy()
-        a = _PACKED.get(local_addr)
-        b = _PACKED.get(remote_addr)
-        if a is None or b is None or not (0 <= local_port <= 0xFFFF and 0 <= remote_port <= 0xFFFF):
-            data = _four_tuple(local_addr, local_port, remote_addr, remote_port)
-        else:  # (_four_tuple's common case, without the call)
-            data = a + local_port.to_bytes(2, "big") + b + remote_port.to_bytes(2, "big")
+        data = _four_tuple(local_addr, local_port, remote_addr, remote_port)
         self._last = (local_addr, local_port, remote_addr, remote_port, data)
         h.update(data)
         f = _from_bytes(h.digest(), "big")  # RFC 9293 §3.4.1 MUST-9: keyed F()

@@ -119,12 +119,7 @@ class Timers:
         if old is not None:
             at[slot] = None
             if old == self.next:
-                # (the earliest deadline moved later: _earliest, without the call)
-                d = None
-                for t in at:
-                    if t is not None and (d is None or t < d):
-                        d = t
-                self.next = d
+                self.next = self._earliest()  # (the earliest deadline moved later)
             conn = self.conn
             tr = conn.tr
             if tr.on:
