@@ -330,8 +330,7 @@ class Host:
                 tr.emit(SegmentDropped(now, self.name, None, src, dst, seg, "bad-source",
                                        f"source {src} is {why} (RFC 9293 §3.9.2.3 MUST-63)"))
             return
-        listeners = table.listeners  # (table.listener_for, without the call)
-        lst = listeners.get((dst, seg.dst_port)) or listeners.get((None, seg.dst_port))
+        lst = table.listener_for(dst, seg.dst_port)
         if lst is not None:
             # SEGMENT ARRIVES in LISTEN (RFC 9293 §3.10.7.2): the listener's queues, SYN
             # cookies and Fast Open decide (stack/listener.py).

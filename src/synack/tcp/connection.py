@@ -174,8 +174,8 @@ class Connection(Handshake, Control):
 
     def _enter_closed(self, now: int, cause: str, rule: str) -> None:
         self.timers.cancel_all(now)
-        self.snd.buf.clear()  # (Sender.clear and Receiver.forget_out_of_order, without their calls)
-        self.rcv.ooo = None
+        self.snd.clear()
+        self.rcv.forget_out_of_order()
         self._set_state(CLOSED, now, cause, rule)
 
     def _enter_time_wait(self, now: int, cause: str) -> None:
@@ -340,7 +340,7 @@ class Connection(Handshake, Control):
                 return  # already closed for sending: now closed for receiving too
         if st in _CLOSED_FOR_SENDING or snd.fin_queued:
             raise ConnectionClosing("connection closing")
-        snd.fin_queued = True  # (Sender.queue_fin, without the call)
+        snd.queue_fin()
         if st is SYN_RECEIVED or st is ESTABLISHED:
             self._set_state(FIN_WAIT_1, now, "CLOSE", "RFC 9293 §3.10.4")
         else:  # CLOSE-WAIT
@@ -568,9 +568,8 @@ class Connection(Handshake, Control):
             # with SEG.TSval >= TS.Recent updates TS.Recent (any does once TS.Recent has gone
             # stale, §5.5). Only once the SYN and ACK checks passed, as Linux does: a forged
             # in-window segment (a SYN, an ACK too old, RFC 5961) must not move TS.Recent,
-            # or PAWS would then drop the real peer's segments. (take_timestamp, without the call)
-            rcv.ts_recent = ts.tsval
-            rcv.ts_recent_age = now
+            # or PAWS would then drop the real peer's segments.
+            rcv.take_timestamp(ts.tsval, now)
         # Sixth: URG (the receiver keeps RCV.UP).
         if f & URG and seg.urg_ptr and self.state in RECEIVING:
             rcv.urgent(seg)
@@ -643,17 +642,16 @@ class Connection(Handshake, Control):
             return False
         st = self.state
         snd.ack_arrives(seg, now, d)
-        # Per-state additions. (In FIN-WAIT-1 and LAST-ACK: Sender.fin_acked, without the
-        # property's call: SND.UNA is just past the FIN, which follows the buffered data.)
+        # Per-state additions.
         if st is FIN_WAIT_1:
-            if snd.fin_queued and seq_dist(snd.snd_una, snd.buf_seq) == len(snd.buf) + 1:
+            if snd.fin_acked:
                 self._set_state(FIN_WAIT_2, now, "ACK of FIN", "RFC 9293 §3.10.7.4")
         elif st is CLOSING:
             if snd.fin_acked:
                 self._enter_time_wait(now, "ACK of FIN")
             return False
         elif st is LAST_ACK:
-            if snd.fin_queued and seq_dist(snd.snd_una, snd.buf_seq) == len(snd.buf) + 1:
+            if snd.fin_acked:
                 self._enter_closed(now, "ACK of FIN", "RFC 9293 §3.10.7.4")
             return False
         elif st is TIME_WAIT:

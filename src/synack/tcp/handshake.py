@@ -221,7 +221,7 @@ class Handshake(Output):
             rcv.ack_now = True
             rcv.deliver(seg.payload, now)
         self._emit(self._segment(snd.iss, rcv.rcv_nxt, SYN | ACK, options=self._syn_options()), now)
-        snd.rtt_seq, snd.rtt_time = snd.snd_nxt, now  # (time_segment, without the call)
+        snd.time_segment(snd.snd_nxt, now)
         snd.arm_rto(now)
 
     def _syn_sent_state(self, seg: TcpSegment, now: int) -> None:

@@ -119,8 +119,7 @@ class TimeWait:
         # The window field of our ACKs, as the connection would compute it now (RFC 9293
         # §3.8.6.2.2, RFC 7323 §2.3), and the right edge it promised (for acceptability).
         self.wnd = rcv.advertise()
-        w = seq_dist(rcv.rcv_adv, rcv.rcv_nxt)  # (RCV.WND, as rcv.rcv_wnd gives it, without its calls)
-        self.rcv_wnd = w if w > 0 else 0
+        self.rcv_wnd = rcv.rcv_wnd
         self.rcv_abs = rcv.abs  # (so a D-SACK block never starts before the first octet)
         self.flags = (1 if conn.ts_ok else 0) | (2 if conn.sack_ok else 0) | (4 if rcv.ece else 0)
         self.ts_recent = rcv.ts_recent
