@@ -4,6 +4,8 @@ now lies; two timers due at one instant fire in the order their deadlines were s
 
 from __future__ import annotations
 
+import pytest
+
 from synack.link.sim import Network
 from synack.timeunits import ms
 
@@ -88,25 +90,19 @@ def test_a_deadline_that_went_away_never_fires():
     assert net.now == 0
 
 
-def test_timers_due_at_one_instant_fire_in_the_order_their_deadlines_were_set():
-    # b's deadline first lay earlier and moved to 20 ms after a's was set: a fires first ...
+@pytest.mark.parametrize("b_moves_first, order", [(False, ["a", "b"]), (True, ["b", "a"])])
+def test_timers_due_at_one_instant_fire_in_the_order_their_deadlines_were_set(b_moves_first, order):
+    # b's deadline first lies earlier (10 ms), then moves to 20 ms, after or before a's is
+    # set to 20 ms: whichever deadline was set first fires first.
     net, log, (a, b) = _net("a", "b")
     b.set(ms(10))
     net.flush()
-    a.set(ms(20))
-    net.flush()
-    b.set(ms(20))
+    steps = [lambda: b.set(ms(20)), lambda: a.set(ms(20))]
+    for step in (steps if b_moves_first else steps[::-1]):
+        step()
+        net.flush()
     assert net.run()
-    assert log == [("a", ms(20)), ("b", ms(20))]
-    # ... and when b's moved to 20 ms before a's was set, b fires first.
-    net, log, (a, b) = _net("a", "b")
-    b.set(ms(10))
-    net.flush()
-    b.set(ms(20))
-    net.flush()
-    a.set(ms(20))
-    assert net.run()
-    assert log == [("b", ms(20)), ("a", ms(20))]
+    assert log == [(name, ms(20)) for name in order]
 
 
 def test_a_deadline_set_while_an_earlier_one_waits_fires_after_the_clock_passed_the_old_one():

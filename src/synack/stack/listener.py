@@ -230,10 +230,8 @@ class Listener:
             self._drop(key, seg, now, "backlog-full", f"accept queue {len(self.accept_queue)}/{self.backlog}")
             return
         host = self.host
-        mode = self.syncookies
-        if mode is None:
-            mode = host.syncookies  # (as _mode)
-        half_open = len(self.pending) + len(self.requests.records)  # (as half_open)
+        mode = self._mode()
+        half_open = self.half_open
         syn_backlog = self.syn_backlog
         full = half_open >= syn_backlog
         if full or mode == 2:
@@ -274,8 +272,7 @@ class Listener:
                 self._trace_queue(now, "fastopen", conn)
             else:
                 self.pending.add(conn)
-                if host.tracer.on:
-                    self._trace_queue(now, "syn", conn)
+                self._trace_queue(now, "syn", conn)
         host.updated(conn, now)
 
     # ------------------------------------------------------------------ Fast Open
@@ -506,8 +503,7 @@ class Listener:
         """``conn`` left SYN-RECEIVED for a synchronized state: on to the accept queue."""
         self.pending.discard(conn)
         self.accept_queue.append(conn)
-        if self.host.tracer.on:
-            self._trace_queue(now, "established", conn)
+        self._trace_queue(now, "established", conn)
 
     def _forget(self, conn: Connection, now: int) -> None:
         """``conn`` was deleted or went back to LISTEN before being accepted."""

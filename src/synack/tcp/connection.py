@@ -42,7 +42,7 @@ from .rfc5961 import challenge_refused
 from .sender import SENDING, Sender
 from .state import TRANSITIONS, State
 from .tcb import IsnSource, Owner
-from .timers import DELAYED_ACK_SLOT, PROBE_SLOT, RTO_SLOT, Timer, Timers
+from .timers import Timer, Timers
 
 __all__ = ["Connection", "IsnSource", "Owner", "reset_for", "ECT0", "CE"]
 
@@ -146,19 +146,16 @@ class Connection(Handshake, Control):
         if new not in _NEXT[old]:
             raise IllegalTransition(old, new, cause)
         self.state = new
-        if new is not ESTABLISHED:
-            tr = self.tr
-            if tr.on and trace:
-                tr.emit(StateChanged(now, tr.host, self.cid, old.value, new.value, cause, rule))
-            return
-        snd = self.snd
-        if snd.retransmits and snd.rtt.srtt is None:
-            # RFC 6298 (5.7): the SYN timed out, so data starts with an RTO of 3 s.
-            snd.rtt.after_syn_timeout()
+        established = new is ESTABLISHED
+        if established:
+            snd = self.snd
+            if snd.retransmits and snd.rtt.srtt is None:
+                # RFC 6298 (5.7): the SYN timed out, so data starts with an RTO of 3 s.
+                snd.rtt.after_syn_timeout()
         tr = self.tr
         if tr.on and trace:
             tr.emit(StateChanged(now, tr.host, self.cid, old.value, new.value, cause, rule))
-        if self.config.keepalive:
+        if established and self.config.keepalive:
             self._keepalive_state(now).start(now)  # RFC 9293 §3.8.4: idle time counts from here
 
     def _fail(self, err: TcpError, now: int, cause: str, rule: str) -> None:
@@ -181,13 +178,8 @@ class Connection(Handshake, Control):
     def _enter_time_wait(self, now: int, cause: str) -> None:
         """TIME-WAIT lasts 2*MSL (RFC 9293 §3.6.1 MUST-13); other timers stop."""
         timers = self.timers
-        at = timers.at  # (only those running: cancel does nothing for the others)
-        if at[RTO_SLOT] is not None:
-            timers.cancel(_RTO, now)
-        if at[DELAYED_ACK_SLOT] is not None:
-            timers.cancel(_DELAYED_ACK, now)
-        if at[PROBE_SLOT] is not None:
-            timers.cancel(_PERSIST, now)
+        for t in (_RTO, _DELAYED_ACK, _PERSIST):
+            timers.cancel(t, now)
         self._set_state(TIME_WAIT, now, cause, "RFC 9293 §3.10.7.4")
         timers.arm(_TIME_WAIT, now + 2 * self.config.msl, now)
 
@@ -535,7 +527,7 @@ class Connection(Handshake, Control):
         if (seg.seq != rn or ((seg.payload or f & (SYN | FIN)) and seq_dist(rcv.rcv_adv, rn) <= 0)) \
                 and not self._acceptable(seg):
             # (a segment at RCV.NXT is acceptable if it is empty or the window is open: the
-            # common case needs no more of the test)
+            # common case needs no more of the test, as in header prediction)
             self._unacceptable(seg, st, now)
             return
         # Fourth: SYN in SYN-RECEIVED (passive) or any synchronized state.

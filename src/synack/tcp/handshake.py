@@ -19,7 +19,7 @@ from . import fastopen as _fastopen
 from . import timestamps as _ts
 from .errors import ConnectionRefused, TcpError
 from .fastopen import ClientFastOpen, CookieCache, ServerFastOpen
-from .isn import IsnGenerator, ts_offset_of
+from .isn import ts_offset_of
 from .output import Output
 from .state import State
 from .timers import Timer
@@ -106,12 +106,7 @@ class Handshake(Output):
         if ts:
             # This connection's TSval offset: per 4-tuple from the host's RFC 6528 generator
             # (the same for every incarnation, RFC 6191), else a mixing of the ISS.
-            isn = self.isn
-            if type(isn) is IsnGenerator:  # (what ts_offset_of would call, at once)
-                off = isn.ts_offset(self.local_addr, self.local_port, self.remote_addr, self.remote_port)
-            else:
-                off = ts_offset_of(isn, self.snd.iss, self.cid)
-            self.ts_off = off
+            off = self.ts_off = ts_offset_of(self.isn, self.snd.iss, self.cid)
             tso = _tuple_new(Timestamps, ((self._now // _ts.TS_TICK + off) & MASK, ecr))
             opts: tuple = (mss, _SACK_PERM, tso) if sack else (mss, _NOP, _NOP, tso)
         elif sack:

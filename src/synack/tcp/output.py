@@ -46,18 +46,12 @@ class Output(Tcb):
             wnd = rcv.syn_window()
             if flags & ACK:
                 rcv.rcv_adv = seq_add(rcv.rcv_nxt, wnd)  # the first window we offer
-            if self.ecn_ok or self.config.ecn == "on":  # (else _syn_ecn_bits gives none)
-                flags |= self._syn_ecn_bits(flags)
+            flags |= self._syn_ecn_bits(flags)
         elif flags & ACK:
-            # (what _ack_fields gives, without the call and its tuple)
-            wnd = rcv.advertise()
-            if rcv.sackr is not None:
-                options = rcv.ack_options((self._now // _TS_TICK + self.ts_off) & MASK)
-            elif self.ts_ok:
-                options = (_NOP, _NOP, _tuple_new(Timestamps, (
-                    (self._now // _TS_TICK + self.ts_off) & MASK, rcv.ts_recent)))
-            if rcv.ece:
-                flags |= ECE  # RFC 3168 §6.1.3: echo congestion until the sender's CWR
+            wnd, opts, ece = self._ack_fields()
+            if opts is not None:
+                options = opts
+            flags |= ece
         else:
             wnd = 0
         snd = self.snd
@@ -133,7 +127,7 @@ class Output(Tcb):
         if rcv.ack_now and st is not _CLOSED and st is not _LISTEN:
             if self.hold_ack and st is _ESTABLISHED and not rcv.ooo:
                 return  # one ACK at the end of the batch (release_ack): RFC 9293 §3.10.7.4 MUST-59
-            self._emit(self._segment(snd.snd_nxt, rcv.rcv_nxt, ACK), now)  # (_send_ack, without the call)
+            self._send_ack(now)
 
     def release_ack(self, now: int) -> None:
         """The end of a batch of segments (RFC 9293 §3.10.7.4 MUST-58/59): the ACK that

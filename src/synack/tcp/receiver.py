@@ -40,7 +40,6 @@ RECEIVING = frozenset({State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2})
 _NOP = Nop()
 _tuple_new = tuple.__new__
 _EMPTY = b""
-_ZERO = Seq(0)
 _DELAYED_ACK = Timer.DELAYED_ACK
 _SYN_RECEIVED, _ESTABLISHED, _CLOSE_WAIT = State.SYN_RECEIVED, State.ESTABLISHED, State.CLOSE_WAIT
 #: Linux's bounds on the delayed-ACK time: TCP_DELACK_MAX, and HZ/2 kept under the 0.5 s
@@ -89,7 +88,7 @@ class Receiver(ReceiveSequence):
     )
 
     def __init__(self, conn: Connection, rcv_mss: int) -> None:
-        self.rcv_nxt = self.rcv_up = self.irs = self.rcv_adv = _ZERO  # (ReceiveSequence.__init__)
+        ReceiveSequence.__init__(self)
         self.conn = conn
         #: the MSS we announce: the largest segment we accept (RFC 9293 §3.7.1)
         self.rcv_mss = rcv_mss
@@ -116,7 +115,7 @@ class Receiver(ReceiveSequence):
         self.pushed = 0
         self.ato = 0
         # Linux tcp_initialize_rcv_mss: our MSS, at most 536, until larger segments arrive
-        self.mss_est = 536 if rcv_mss > 536 else (rcv_mss if rcv_mss > 88 else 88)  # (max(88, min(rcv_mss, 536)))
+        self.mss_est = max(88, min(rcv_mss, 536))
 
     def __repr__(self) -> str:
         return (f"<Receiver rcv_nxt={int(self.rcv_nxt)} rcv_wnd={self.rcv_wnd} readable={len(self.buf)} "

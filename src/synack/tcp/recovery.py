@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["CaState", "OPEN", "RECOVERY", "LOSS", "LossRecovery", "SackSending", "WC_DEL_ACK"]
 
 _EMPTY = b""
-_RTO, _TLP, _RACK = Timer.RTO, Timer.TLP, Timer.RACK
+_TLP, _RACK = Timer.TLP, Timer.RACK
 
 
 class CaState(enum.StrEnum):

@@ -57,12 +57,10 @@ _SUPER_MAX = 65535 - 60 - 60
 _GSO_MAX = 65536
 _TSO_RTT_LOG = 9
 _EMPTY = b""
-_ZERO = Seq(0)
 _tuple_new = tuple.__new__
 _RTO, _PERSIST, _SWS, _TLP, _RACK = Timer.RTO, Timer.PERSIST, Timer.SWS_OVERRIDE, Timer.TLP, Timer.RACK
 _FIN_WAIT_1, _SYN_SENT, _SYN_RECEIVED = State.FIN_WAIT_1, State.SYN_SENT, State.SYN_RECEIVED
 _ts_rtt, _TS_TICK = _ts.ts_rtt, _ts.TS_TICK
-_ALGORITHMS = cc_registry.ALGORITHMS  # name -> class (register() adds to this same dict)
 
 
 class Sender(SackSending):
@@ -86,9 +84,7 @@ class Sender(SackSending):
     )
 
     def __init__(self, conn: Connection, snd_mss: int, cfg: TcpConfig) -> None:
-        # (SendSequence.__init__, without the call)
-        self.snd_una = self.snd_nxt = self.snd_up = self.snd_wl1 = self.snd_wl2 = self.iss = _ZERO
-        self.snd_wnd = self.max_snd_wnd = 0
+        super().__init__()
         self.conn = conn
         #: SendMSS: the peer's MSS option (536/1220 until it is known), capped by our path
         self.snd_mss = snd_mss
@@ -98,14 +94,12 @@ class Sender(SackSending):
         #: where the link cuts them (its gso_size)
         self.gso_size = snd_mss
         self.buf = bytearray()
-        self.buf_seq = _ZERO  # (ISS until start)
+        self.buf_seq = self.iss
         self.fin_queued = False
         self.rtx_nxt: Seq | None = None
         self.rtx_cause: str | None = None
         self.rtt = RttEstimator(cfg.initial_rto, cfg.min_rto, cfg.max_rto)
-        algorithm = _ALGORITHMS.get(cfg.congestion)  # (cc_registry.create, without the call)
-        self.cc = (algorithm(snd_mss, cfg.initial_window) if algorithm is not None
-                   else cc_registry.create(cfg.congestion, snd_mss, cfg.initial_window))
+        self.cc = cc_registry.create(cfg.congestion, snd_mss, cfg.initial_window)
         self.rtt_seq: Seq | None = None
         self.rtt_time = 0
         self.rtx_since: int | None = None
@@ -119,7 +113,7 @@ class Sender(SackSending):
         self.urgent = False
         self.lr: LossRecovery | None = None
         self.una_abs = 0
-        self.snd_sml = _ZERO
+        self.snd_sml = self.iss
         self.psh_count = 0
         self.cwr = False
         self.ecn_rec: Seq | None = None
@@ -151,8 +145,7 @@ class Sender(SackSending):
     @property
     def fin_acked(self) -> bool:
         """Our FIN was sent and acknowledged."""
-        # (SND.UNA = the FIN's sequence number + 1, the FIN following the buffered data)
-        return self.fin_queued and seq_dist(self.snd_una, self.buf_seq) == len(self.buf) + 1
+        return self.fin_queued and seq_dist(self.snd_una, self.fin_seq()) == 1
 
     @property
     def send_space(self) -> int:
@@ -325,8 +318,7 @@ class Sender(SackSending):
         """(Re)start the retransmission timer (RFC 6298 (5.1)/(5.3)), capped by R2."""
         conn = self.conn
         rt = self.rtt
-        t = rt.rto << rt.backoff  # (RttEstimator.timeout, without a property's call)
-        at = now + (t if t < rt.max_rto else rt.max_rto)
+        at = now + rt.timeout
         cfg = conn.config
         r2 = cfg.r2_syn if conn.state in _HANDSHAKE else cfg.r2
         if r2 is not None and self.rtx_since is not None and self.rtx_since + r2 < at:

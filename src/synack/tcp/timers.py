@@ -22,7 +22,7 @@ from ..trace.events import TimerArmed, TimerCancelled, TimerFired
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection
 
-__all__ = ["Timer", "Timers", "RTO_SLOT", "TIME_WAIT_SLOT", "DELAYED_ACK_SLOT", "PROBE_SLOT", "LOSS_SLOT"]
+__all__ = ["Timer", "Timers", "RTO_SLOT", "DELAYED_ACK_SLOT", "PROBE_SLOT", "LOSS_SLOT"]
 
 
 class Timer(enum.IntEnum):
@@ -59,7 +59,7 @@ _NSLOTS = 6
 _PRIMARY = (Timer.RTO, Timer.TIME_WAIT, Timer.DELAYED_ACK, Timer.PERSIST, Timer.TLP, Timer.KEEPALIVE)
 #: slots of ``Timers.at`` for reading a deadline on hot paths without a call: RTO, delayed
 #: ACK, the persist / SWS-override pair, the TLP / RACK pair
-RTO_SLOT, TIME_WAIT_SLOT, DELAYED_ACK_SLOT, PROBE_SLOT, LOSS_SLOT = 0, 1, 2, 3, 4
+RTO_SLOT, DELAYED_ACK_SLOT, PROBE_SLOT, LOSS_SLOT = 0, 2, 3, 4
 _PERSIST, _TLP = Timer.PERSIST, Timer.TLP  # (an Enum member read through its class costs a lookup)
 
 

@@ -39,7 +39,7 @@ from ..wire.tcp import ACK, ECE, FIN, RST, SYN, Nop, Sack, TcpSegment, Timestamp
 from . import timestamps as _ts
 from .rfc5961 import challenge_refused, oow_answer
 from .state import State
-from .timers import TIME_WAIT_SLOT
+from .timers import Timer
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import TcpConfig
@@ -130,7 +130,7 @@ class TimeWait:
         self.oow_dsack = rcv.oow_dsack
         self._dsack = None
         timers = conn.timers
-        self.deadline = timers.at[TIME_WAIT_SLOT]  # (timers.pending(Timer.TIME_WAIT))
+        self.deadline = timers.pending(Timer.TIME_WAIT)
         timers.forget_all()  # (the record runs the timer from now on, and traces it)
         self.tr = conn.tr
         self.challenge = conn.challenge

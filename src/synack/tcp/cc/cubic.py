@@ -59,10 +59,7 @@ class Cubic(CongestionControl):
                  "_w", "_reset_origin", "hs")
 
     def __init__(self, smss: int, initial_window: int = 10) -> None:
-        # (CongestionControl.__init__, without the call)
-        self.smss = smss
-        self.cwnd = initial_window * smss
-        self.ssthresh = INITIAL_SSTHRESH
+        CongestionControl.__init__(self, smss, initial_window)
         #: W_max (segments): the window just before the last reduction; None until one
         self.w_max: float | None = None
         #: K (seconds) of the current congestion-avoidance stage
